@@ -1,0 +1,29 @@
+package dev.once.spi;
+
+import dev.once.OnceException;
+
+/**
+ * An {@link IdempotencyStore} could not do what was asked: the server is unreachable, a command
+ * timed out, the store is closed. Stores throw it (or a subclass) for every failure, never an
+ * exception of their client library, so the engine can answer 503 or fail open.
+ */
+public class StoreException extends OnceException {
+  private static final long serialVersionUID = 1L;
+
+  private final String key;
+
+  /**
+   * @param message what failed
+   * @param key the scoped key the operation was for, or null
+   * @param cause the underlying failure, or null
+   */
+  public StoreException(String message, String key, Throwable cause) {
+    super(key == null ? message : message + " (key " + key + ")", cause);
+    this.key = key;
+  }
+
+  /** @return the scoped key the failed operation was for, or null */
+  public String key() {
+    return key;
+  }
+}

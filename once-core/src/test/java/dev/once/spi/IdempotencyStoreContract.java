@@ -1,0 +1,329 @@
+package dev.once.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.once.Fingerprint;
+import dev.once.StoredResponse;
+import dev.once.StoredResponse.Header;
+import dev.once.testing.Concurrently;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The behaviour every {@link IdempotencyStore} must have. A store's test class extends this and
+ * supplies the store; every test uses keys of its own, so one server can serve them all.
+ *
+ * <p>Ships in the {@code once-core} test jar, so a third-party store runs it too:
+ *
+ * <pre>{@code
+ * class MyStoreContractTest extends IdempotencyStoreContract {
+ *   protected IdempotencyStore store() { return myStore; }
+ * }
+ * }</pre>
+ *
+ * Stores whose time cannot be faked keep the default {@link #advance}, which sleeps; the lease and
+ * ttl used by the time tests are {@link #shortLifetime()}.
+ */
+public abstract class IdempotencyStoreContract {
+  private static final Duration LONG = Duration.ofMinutes(5);
+  private static final Fingerprint FINGERPRINT =
+      Fingerprint.of("POST", "/payments", null, "{\"amount\":100}".getBytes(StandardCharsets.UTF_8));
+  private static final Fingerprint OTHER_FINGERPRINT =
+      Fingerprint.of("POST", "/payments", null, "{\"amount\":200}".getBytes(StandardCharsets.UTF_8));
+  private static final StoredResponse CREATED = StoredResponse.of(
+      201, List.of(new Header("Content-Type", "application/json")),
+      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
+
+  private final String prefix = "contract-" + UUID.randomUUID() + ":";
+
+  /** @return the store under test; the same instance may be returned to every test */
+  protected abstract IdempotencyStore store();
+
+  /**
+   * Lets at least {@code duration} pass in the store's time. The default sleeps.
+   *
+   * @param duration how much time must pass
+   * @throws InterruptedException if interrupted while sleeping
+   */
+  protected void advance(Duration duration) throws InterruptedException {
+    Thread.sleep(duration.toMillis());
+  }
+
+  /** @return the lease and ttl the time tests use: short, but long enough to act within */
+  protected Duration shortLifetime() {
+    return Duration.ofMillis(500);
+  }
+
+  /** @param name what the test calls the key; the same name in one test is the same key */
+  protected String key(String name) {
+    return prefix + name;
+  }
+
+  @Test
+  void firstClaimAcquiresAndSecondSeesItInProgress() {
+    Claim first = store().claim(key("a"), FINGERPRINT, LONG);
+    Claim second = store().claim(key("a"), FINGERPRINT, LONG);
+
+    assertThat(first.state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(first.token()).isNotNull();
+    assertThat(second.state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(second.fingerprint()).isEqualTo(FINGERPRINT);
+    assertThat(second.token()).isNull();
+  }
+
+  @Test
+  void exactlyOneOf200ConcurrentClaimsOfOneKeyAcquires() throws Exception {
+    String key = key("race");
+
+    List<Claim> claims = Concurrently.run(200, i -> store().claim(key, FINGERPRINT, LONG));
+
+    assertThat(claims).filteredOn(c -> c.state() == Claim.State.ACQUIRED).hasSize(1);
+    assertThat(claims).filteredOn(c -> c.state() == Claim.State.IN_PROGRESS).hasSize(199);
+  }
+
+  @Test
+  void concurrentClaimsOfDifferentKeysAllAcquire() throws Exception {
+    List<Claim> claims = Concurrently.run(50, i -> store().claim(key("k" + i), FINGERPRINT, LONG));
+
+    assertThat(claims).allMatch(c -> c.state() == Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void claimAfterCompleteReturnsTheStoredResponseAndFingerprint() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    assertThat(store().complete(key("a"), token, CREATED, LONG)).isTrue();
+    Claim replay = store().claim(key("a"), OTHER_FINGERPRINT, LONG);
+
+    assertThat(replay.state()).isEqualTo(Claim.State.COMPLETED);
+    assertThat(replay.response()).isEqualTo(CREATED);
+    assertThat(replay.fingerprint()).isEqualTo(FINGERPRINT);
+  }
+
+  @Test
+  void recordRoundTripKeepsStatusHeadersAndOneMebibyteBinaryBody() {
+    byte[] body = new byte[1 << 20];
+    new Random(42).nextBytes(body);
+    for (int i = 0; i < 256; i++) {
+      body[i] = (byte) i;
+    }
+    StoredResponse response = StoredResponse.of(200, List.of(
+        new Header("Content-Type", "application/octet-stream"),
+        new Header("X-Repeated", "one"),
+        new Header("X-Repeated", "two"),
+        new Header("X-Empty", ""),
+        new Header("Location", "/payments/\u00e9t\u00e9?x=1&y=\"2\"")), body);
+    Token token = store().claim(key("big"), FINGERPRINT, LONG).token();
+
+    assertThat(store().complete(key("big"), token, response, LONG)).isTrue();
+    StoredResponse read = store().claim(key("big"), FINGERPRINT, LONG).response();
+
+    assertThat(read.status()).isEqualTo(200);
+    assertThat(read.headers()).isEqualTo(response.headers());
+    assertThat(read.body()).isEqualTo(body);
+    assertThat(read.isReplayable()).isTrue();
+  }
+
+  @Test
+  void emptyBodyAndNoHeadersRoundTrip() {
+    StoredResponse noContent = StoredResponse.of(204, List.of(), new byte[0]);
+    Token token = store().claim(key("empty"), FINGERPRINT, LONG).token();
+
+    store().complete(key("empty"), token, noContent, LONG);
+
+    assertThat(store().claim(key("empty"), FINGERPRINT, LONG).response()).isEqualTo(noContent);
+  }
+
+  @Test
+  void notReplayableResponseRoundTrips() {
+    StoredResponse marker =
+        StoredResponse.notReplayable(201, List.of(new Header("Location", "/payments/7")));
+    Token token = store().claim(key("large"), FINGERPRINT, LONG).token();
+
+    store().complete(key("large"), token, marker, LONG);
+    StoredResponse read = store().claim(key("large"), FINGERPRINT, LONG).response();
+
+    assertThat(read.isReplayable()).isFalse();
+    assertThat(read).isEqualTo(marker);
+  }
+
+  @Test
+  void recordWithoutFingerprintRoundTrips() {
+    Token token = store().claim(key("nofp"), null, LONG).token();
+    assertThat(store().claim(key("nofp"), FINGERPRINT, LONG).fingerprint()).isNull();
+
+    store().complete(key("nofp"), token, CREATED, LONG);
+
+    Claim replay = store().claim(key("nofp"), FINGERPRINT, LONG);
+    assertThat(replay.fingerprint()).isNull();
+    assertThat(replay.response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void keysWithSpacesAndNonAsciiScopesAreDistinctKeys() {
+    String scoped = key("user \u00fc\u4e16 with spaces") + " abc";
+    Token token = store().claim(scoped, FINGERPRINT, LONG).token();
+    store().complete(scoped, token, CREATED, LONG);
+
+    assertThat(store().claim(scoped, FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+    assertThat(store().claim(key("user") + " abc", FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void completeWithAnotherTokenChangesNothing() {
+    Token owner = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    assertThat(store().complete(key("a"), Token.random(), CREATED, LONG)).isFalse();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(store().complete(key("a"), owner, CREATED, LONG)).isTrue();
+  }
+
+  @Test
+  void releaseWithAnotherTokenChangesNothing() {
+    store().claim(key("a"), FINGERPRINT, LONG);
+
+    assertThat(store().release(key("a"), Token.random())).isFalse();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+  }
+
+  @Test
+  void completeOrReleaseOfAnAbsentKeyChangesNothing() {
+    assertThat(store().complete(key("never"), Token.random(), CREATED, LONG)).isFalse();
+    assertThat(store().release(key("never"), Token.random())).isFalse();
+    assertThat(store().claim(key("never"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void releaseFreesTheKeyForTheNextClaim() {
+    Token first = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    assertThat(store().release(key("a"), first)).isTrue();
+    Claim next = store().claim(key("a"), OTHER_FINGERPRINT, LONG);
+
+    assertThat(next.state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(next.token()).isNotEqualTo(first);
+    assertThat(store().release(key("a"), first)).isFalse();
+  }
+
+  @Test
+  void aCompletedRecordCanBeNeitherReleasedNorCompletedAgain() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    store().complete(key("a"), token, CREATED, LONG);
+
+    assertThat(store().release(key("a"), token)).isFalse();
+    assertThat(store().complete(key("a"), token, StoredResponse.of(200, List.of(), new byte[0]),
+        LONG)).isFalse();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void aClaimWithinTheLeaseFindsTheRecordInProgress() throws Exception {
+    store().claim(key("a"), FINGERPRINT, shortLifetime().multipliedBy(4));
+
+    advance(shortLifetime());
+
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+  }
+
+  @Test
+  void aClaimAfterTheLeasePassesTakesTheRecordOverAndFencesTheOldOwner() throws Exception {
+    Token dead = store().claim(key("a"), FINGERPRINT, shortLifetime()).token();
+
+    advance(shortLifetime().multipliedBy(2));
+    Claim takeover = store().claim(key("a"), OTHER_FINGERPRINT, LONG);
+
+    assertThat(takeover.state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(store().complete(key("a"), dead, CREATED, LONG)).isFalse();
+    assertThat(store().release(key("a"), dead)).isFalse();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(store().complete(key("a"), takeover.token(), CREATED, LONG)).isTrue();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).fingerprint())
+        .isEqualTo(OTHER_FINGERPRINT);
+  }
+
+  @Test
+  void anOwnerWhoseLeasePassedCannotCompleteEvenIfNobodyTookOver() throws Exception {
+    Token late = store().claim(key("a"), FINGERPRINT, shortLifetime()).token();
+
+    advance(shortLifetime().multipliedBy(2));
+
+    assertThat(store().complete(key("a"), late, CREATED, LONG)).isFalse();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void aCompletedRecordLivesForItsTtlThenTheKeyIsFree() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    store().complete(key("a"), token, CREATED, shortLifetime().multipliedBy(4));
+
+    advance(shortLifetime());
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.COMPLETED);
+
+    advance(shortLifetime().multipliedBy(4));
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void theTtlRunsFromCompletionNotFromTheClaim() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    advance(shortLifetime().multipliedBy(2));
+
+    store().complete(key("a"), token, CREATED, shortLifetime().multipliedBy(4));
+    advance(shortLifetime().multipliedBy(2));
+
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.COMPLETED);
+  }
+
+  @Test
+  void awaitChangeReturnsOnceTheRecordIsCompleted() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    CompletableFuture<Claim> waiter = CompletableFuture.supplyAsync(() -> {
+      try {
+        Claim claim;
+        do {
+          store().awaitChange(key("a"), Duration.ofSeconds(30));
+          claim = store().claim(key("a"), FINGERPRINT, LONG);
+        } while (claim.state() == Claim.State.IN_PROGRESS);
+        return claim;
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+
+    store().complete(key("a"), token, CREATED, LONG);
+
+    Claim seen = waiter.get(20, TimeUnit.SECONDS);
+    assertThat(seen.state()).isEqualTo(Claim.State.COMPLETED);
+    assertThat(seen.response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void awaitChangeOnAnAbsentKeyReturns() throws Exception {
+    CompletableFuture<Void> waiter = CompletableFuture.runAsync(() -> {
+      try {
+        store().awaitChange(key("absent"), Duration.ofMillis(200));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+
+    waiter.get(20, TimeUnit.SECONDS);
+    assertThat(waiter).isDone();
+  }
+}
