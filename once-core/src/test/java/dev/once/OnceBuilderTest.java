@@ -1,0 +1,125 @@
+package dev.once;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class OnceBuilderTest {
+  private final MemoryStore store = MemoryStore.create();
+
+  @AfterEach
+  void close() {
+    store.close();
+  }
+
+  @Test
+  void theDefaultsAreTheSeedsPlusTheDesignsOptions() {
+    Once once = Once.builder(store).build();
+
+    assertThat(once.header()).isEqualTo("Idempotency-Key");
+    assertThat(once.ttl()).isEqualTo(Duration.ofHours(24));
+    assertThat(once.requireKey()).isFalse();
+    assertThat(once.cacheableStatuses()).containsExactly(200, 201, 204);
+    assertThat(once.requestHashCheck()).isTrue();
+    assertThat(once.lease()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(once.maxWait()).isEqualTo(Duration.ZERO);
+    assertThat(once.methods()).containsExactlyInAnyOrder("POST", "PATCH");
+    assertThat(once.maxKeyLength()).isEqualTo(255);
+    assertThat(once.maxBodyBytes()).isEqualTo(1 << 20);
+    assertThat(once.maxResponseBytes()).isEqualTo(1 << 20);
+    assertThat(once.failOpen()).isFalse();
+    assertThat(once.excludedHeaders()).containsExactlyInAnyOrder("Date", "Set-Cookie");
+    assertThat(once.listener()).isSameAs(OnceListener.NOOP);
+  }
+
+  @Test
+  void everyOptionIsKept() {
+    KeyScope scope = KeyScope.global();
+    Once once = Once.builder(store)
+        .header("X-Request-Key")
+        .ttl(Duration.ofMinutes(5))
+        .requireKey(true)
+        .cacheableStatuses(200, 202)
+        .requestHashCheck(false)
+        .lease(Duration.ofSeconds(5))
+        .maxWait(Duration.ofSeconds(2))
+        .methods("POST", "PUT")
+        .keyScope(scope)
+        .maxKeyLength(64)
+        .maxBodyBytes(10)
+        .maxResponseBytes(20)
+        .failOpen(true)
+        .excludedHeaders("X-Trace")
+        .build();
+
+    assertThat(once.header()).isEqualTo("X-Request-Key");
+    assertThat(once.ttl()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(once.requireKey()).isTrue();
+    assertThat(once.cacheableStatuses()).containsExactly(200, 202);
+    assertThat(once.requestHashCheck()).isFalse();
+    assertThat(once.lease()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(once.maxWait()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(once.methods()).containsExactly("POST", "PUT");
+    assertThat(once.keyScope()).isSameAs(scope);
+    assertThat(once.maxKeyLength()).isEqualTo(64);
+    assertThat(once.maxBodyBytes()).isEqualTo(10);
+    assertThat(once.maxResponseBytes()).isEqualTo(20);
+    assertThat(once.failOpen()).isTrue();
+    assertThat(once.excludedHeaders()).containsExactly("X-Trace");
+    assertThat(once.isReplayedHeader("x-trace")).isFalse();
+    assertThat(once.isReplayedHeader("Set-Cookie")).isTrue();
+  }
+
+  @Test
+  void theBuiltEngineDoesNotChangeWhenTheBuilderDoes() {
+    Once.Builder builder = Once.builder(store).ttl(Duration.ofMinutes(1));
+    Once once = builder.build();
+
+    builder.ttl(Duration.ofMinutes(2)).methods("PUT");
+
+    assertThat(once.ttl()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(once.methods()).containsExactlyInAnyOrder("POST", "PATCH");
+  }
+
+  @Test
+  void badValuesAreRefusedWithMessagesNamingTheOptionAndTheValue() {
+    Once.Builder builder = Once.builder(store);
+
+    assertThatThrownBy(() -> builder.ttl(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("ttl must be positive, but was PT0S");
+    assertThatThrownBy(() -> builder.lease(Duration.ofSeconds(-1)))
+        .hasMessage("lease must be positive, but was PT-1S");
+    assertThatThrownBy(() -> builder.maxWait(Duration.ofMillis(-5)))
+        .hasMessage("maxWait must not be negative, but was PT-0.005S");
+    assertThatThrownBy(() -> builder.header("Idempotency Key"))
+        .hasMessage("header must be a valid header name, but was \"Idempotency Key\"");
+    assertThatThrownBy(() -> builder.cacheableStatuses(200, 600))
+        .hasMessage("cacheableStatuses must be HTTP statuses from 100 to 599, but held 600");
+    assertThatThrownBy(() -> builder.cacheableStatuses(List.of()))
+        .hasMessage("cacheableStatuses must not be empty");
+    assertThatThrownBy(() -> builder.methods())
+        .hasMessage("methods must not be empty");
+    assertThatThrownBy(() -> builder.methods("POST", "GE T"))
+        .hasMessage("methods must be HTTP method names, but held \"GE T\"");
+    assertThatThrownBy(() -> builder.maxKeyLength(0))
+        .hasMessage("maxKeyLength must be between 1 and 8192, but was 0");
+    assertThatThrownBy(() -> builder.maxBodyBytes(-1))
+        .hasMessage("maxBodyBytes must be between 0 and 2147483639, but was -1");
+    assertThatThrownBy(() -> builder.maxResponseBytes(Long.MAX_VALUE))
+        .hasMessage("maxResponseBytes must be between 0 and 2147483639, but was "
+            + Long.MAX_VALUE);
+    assertThatThrownBy(() -> builder.excludedHeaders("Bad Header"))
+        .hasMessage("excludedHeaders must be header names, but held \"Bad Header\"");
+    assertThatThrownBy(() -> builder.keyScope(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("keyScope");
+    assertThatThrownBy(() -> Once.builder(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("store");
+    assertThatThrownBy(() -> MemoryStore.builder().maximumWeightBytes(0))
+        .hasMessage("maximumWeightBytes must be positive, but was 0");
+  }
+}

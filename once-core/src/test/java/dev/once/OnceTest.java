@@ -1,0 +1,517 @@
+package dev.once;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.once.Decision.Kind;
+import dev.once.StoredResponse.Header;
+import dev.once.testing.Concurrently;
+import dev.once.testing.FailingStore;
+import dev.once.testing.FakeClock;
+import dev.once.testing.RecordingListener;
+import dev.once.testing.TestRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class OnceTest {
+  private static final List<Header> JSON = List.of(new Header("Content-Type", "application/json"));
+
+  private final FakeClock clock = new FakeClock();
+  private final MemoryStore store = MemoryStore.builder().clock(clock).build();
+  private final RecordingListener listener = new RecordingListener();
+  private final Once once = Once.builder(store).clock(clock).listener(listener).build();
+
+  @AfterEach
+  void close() {
+    store.close();
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private Decision runToCompletion(Once engine, TestRequest request, int status, String body)
+      throws Exception {
+    Decision decision = engine.decide(request);
+    assertThat(decision.kind()).isEqualTo(Kind.EXECUTE);
+    decision.execution().complete(status, JSON, utf8(body));
+    return decision;
+  }
+
+  @Test
+  void firstRequestWithAKeyExecutes() throws Exception {
+    Decision decision = once.decide(TestRequest.post("k1").body("{\"amount\":100}"));
+
+    assertThat(decision.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(decision.outcome()).isEqualTo(Outcome.EXECUTED);
+    assertThat(decision.execution().key()).isEqualTo("k1");
+  }
+
+  @Test
+  void retryAfterCompletionReplaysTheStoredResponse() throws Exception {
+    runToCompletion(once, TestRequest.post("k1").body("{\"amount\":100}"), 201, "{\"id\":7}");
+
+    Decision retry = once.decide(TestRequest.post("k1").body("{\"amount\":100}"));
+
+    assertThat(retry.kind()).isEqualTo(Kind.REPLAY);
+    assertThat(retry.response().status()).isEqualTo(201);
+    assertThat(retry.response().body()).isEqualTo(utf8("{\"id\":7}"));
+    assertThat(retry.response().headers()).isEqualTo(JSON);
+    assertThat(listener.outcomes).containsExactly(Outcome.EXECUTED, Outcome.REPLAYED);
+    assertThat(listener.completions).containsExactly(Completion.STORED);
+  }
+
+  @Test
+  void duplicateWhileTheFirstRunsGets409WithRetryAfter() throws Exception {
+    once.decide(TestRequest.post("k1").body("a"));
+
+    Decision duplicate = once.decide(TestRequest.post("k1").body("a"));
+
+    assertThat(duplicate.kind()).isEqualTo(Kind.REJECT);
+    assertThat(duplicate.problem().status()).isEqualTo(409);
+    assertThat(duplicate.problem().type()).isEqualTo(ProblemType.REQUEST_IN_PROGRESS.uri());
+    assertThat(duplicate.problem().retryAfterSeconds()).isEqualTo(1);
+    assertThat(duplicate.outcome()).isEqualTo(Outcome.CONFLICT);
+  }
+
+  @Test
+  void retryWithADifferentBodyGets422() throws Exception {
+    runToCompletion(once, TestRequest.post("k1").body("{\"amount\":100}"), 201, "{}");
+
+    Decision retry = once.decide(TestRequest.post("k1").body("{\"amount\":999}"));
+
+    assertThat(retry.kind()).isEqualTo(Kind.REJECT);
+    assertThat(retry.problem().status()).isEqualTo(422);
+    assertThat(retry.problem().type()).isEqualTo(ProblemType.KEY_REUSED.uri());
+    assertThat(retry.outcome()).isEqualTo(Outcome.MISMATCH);
+  }
+
+  @Test
+  void duplicateWithADifferentBodyWhileTheFirstRunsGets422() throws Exception {
+    once.decide(TestRequest.post("k1").body("a"));
+
+    Decision duplicate = once.decide(TestRequest.post("k1").body("b"));
+
+    assertThat(duplicate.problem().status()).isEqualTo(422);
+  }
+
+  @Test
+  void theSameKeyOnAnotherPathOrQueryOrMethodGets422() throws Exception {
+    runToCompletion(once, TestRequest.post("k1").body("a"), 200, "{}");
+
+    assertThat(once.decide(TestRequest.post("k1").path("/refunds").body("a")).problem().status())
+        .isEqualTo(422);
+    assertThat(once.decide(TestRequest.post("k1").query("x=1").body("a")).problem().status())
+        .isEqualTo(422);
+    assertThat(once.decide(TestRequest.post("k1").method("PATCH").body("a")).problem().status())
+        .isEqualTo(422);
+  }
+
+  @Test
+  void withoutTheHashCheckTheBodyIsNotReadAndAReusedKeyReplays() throws Exception {
+    Once unchecked = Once.builder(store).requestHashCheck(false).build();
+    TestRequest first = TestRequest.post("k1").body("a");
+    runToCompletion(unchecked, first, 201, "{}");
+
+    Decision retry = unchecked.decide(TestRequest.post("k1").body("b"));
+
+    assertThat(retry.kind()).isEqualTo(Kind.REPLAY);
+    assertThat(first.bodyReads()).isZero();
+  }
+
+  @Test
+  void aRequestWithoutAKeyPassesThroughByDefault() throws Exception {
+    Decision decision = once.decide(TestRequest.post().body("a"));
+
+    assertThat(decision.kind()).isEqualTo(Kind.PASS_THROUGH);
+    assertThat(decision.outcome()).isEqualTo(Outcome.PASSED_THROUGH);
+  }
+
+  @Test
+  void aRequestWithoutAKeyGets400WhenTheKeyIsRequired() throws Exception {
+    Once strict = Once.builder(store).requireKey(true).build();
+
+    Decision decision = strict.decide(TestRequest.post().body("a"));
+
+    assertThat(decision.problem().status()).isEqualTo(400);
+    assertThat(decision.problem().type()).isEqualTo(ProblemType.KEY_MISSING.uri());
+    assertThat(decision.outcome()).isEqualTo(Outcome.REJECTED);
+  }
+
+  @Test
+  void methodsNotCoveredPassThroughEvenWithAKeyOrWhenRequired() throws Exception {
+    Once strict = Once.builder(store).requireKey(true).build();
+
+    assertThat(strict.decide(TestRequest.post("k1").method("GET")).kind())
+        .isEqualTo(Kind.PASS_THROUGH);
+    assertThat(strict.decide(TestRequest.post().method("PUT")).kind())
+        .isEqualTo(Kind.PASS_THROUGH);
+  }
+
+  @Test
+  void configuredMethodsAreCovered() throws Exception {
+    Once puts = Once.builder(store).methods("PUT").build();
+
+    assertThat(puts.decide(TestRequest.post("k1").method("PUT")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(puts.decide(TestRequest.post("k2")).kind()).isEqualTo(Kind.PASS_THROUGH);
+  }
+
+  @Test
+  void aMalformedKeyGets400WithTheReason() throws Exception {
+    Decision decision = once.decide(TestRequest.post("bad\u0001key"));
+
+    assertThat(decision.problem().status()).isEqualTo(400);
+    assertThat(decision.problem().type()).isEqualTo(ProblemType.KEY_INVALID.uri());
+    assertThat(decision.problem().detail()).contains("U+0001");
+  }
+
+  @Test
+  void anEmptyOrTooLongKeyGets400() throws Exception {
+    assertThat(once.decide(TestRequest.post("")).problem().status()).isEqualTo(400);
+    assertThat(once.decide(TestRequest.post("x".repeat(256))).problem().status()).isEqualTo(400);
+    assertThat(once.decide(TestRequest.post("x".repeat(255))).kind()).isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void aKeySentTwiceGets400() throws Exception {
+    Decision decision =
+        once.decide(TestRequest.post("k1").header("Idempotency-Key", "k2"));
+
+    assertThat(decision.problem().status()).isEqualTo(400);
+    assertThat(decision.problem().detail()).contains("sent 2 times");
+  }
+
+  @Test
+  void theQuotedAndBareFormsOfAKeyAreTheSameKey() throws Exception {
+    runToCompletion(once, TestRequest.post("\"k-1\"").body("a"), 201, "{}");
+
+    assertThat(once.decide(TestRequest.post("k-1").body("a")).kind()).isEqualTo(Kind.REPLAY);
+  }
+
+  @Test
+  void aBodyOverTheLimitGets413AndTheHandlerDoesNotRun() throws Exception {
+    Once small = Once.builder(store).maxBodyBytes(10).build();
+
+    Decision decision = small.decide(TestRequest.post("k1").body("01234567890"));
+
+    assertThat(decision.problem().status()).isEqualTo(413);
+    assertThat(decision.problem().type()).isEqualTo(ProblemType.REQUEST_TOO_LARGE.uri());
+    assertThat(small.decide(TestRequest.post("k1").body("0123456789")).kind())
+        .isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void aNonCacheableStatusReleasesTheKeySoTheRetryRunsAgain() throws Exception {
+    runToCompletion(once, TestRequest.post("k1").body("a"), 500, "{\"error\":1}");
+
+    Decision retry = once.decide(TestRequest.post("k1").body("a"));
+
+    assertThat(retry.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(listener.completions).containsExactly(Completion.RELEASED_NOT_CACHEABLE);
+  }
+
+  @Test
+  void configuredCacheableStatusesAreKept() throws Exception {
+    Once keeps404 = Once.builder(store).cacheableStatuses(404).build();
+    runToCompletion(keeps404, TestRequest.post("k1"), 404, "{}");
+    runToCompletion(keeps404, TestRequest.post("k2"), 200, "{}");
+
+    assertThat(keeps404.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.REPLAY);
+    assertThat(keeps404.decide(TestRequest.post("k2")).kind()).isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void aHandlerFailureReleasesTheKeySoTheRetryRunsAgain() throws Exception {
+    Decision first = once.decide(TestRequest.post("k1").body("a"));
+
+    assertThat(first.execution().release()).isTrue();
+
+    assertThat(once.decide(TestRequest.post("k1").body("a")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(listener.completions).containsExactly(Completion.RELEASED_ON_FAILURE);
+  }
+
+  @Test
+  void onlyTheFirstFinishOfAnExecutionActs() throws Exception {
+    Execution execution = once.decide(TestRequest.post("k1")).execution();
+
+    assertThat(execution.complete(201, JSON, utf8("{}"))).isTrue();
+    assertThat(execution.release()).isFalse();
+    assertThat(execution.complete(200, JSON, utf8("other"))).isFalse();
+
+    assertThat(execution.completion()).isEqualTo(Completion.STORED);
+    assertThat(once.decide(TestRequest.post("k1")).response().status()).isEqualTo(201);
+  }
+
+  @Test
+  void aResponseTooLargeToKeepIsNotRunAgainOnRetry() throws Exception {
+    Decision first = once.decide(TestRequest.post("k1").body("a"));
+    first.execution().complete(201, JSON, null);
+
+    Decision retry = once.decide(TestRequest.post("k1").body("a"));
+
+    assertThat(retry.kind()).isEqualTo(Kind.REJECT);
+    assertThat(retry.problem().status()).isEqualTo(409);
+    assertThat(retry.problem().type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(retry.problem().retryAfterSeconds()).isZero();
+    assertThat(retry.problem().detail()).contains("status 201");
+    assertThat(retry.outcome()).isEqualTo(Outcome.NOT_REPLAYABLE);
+    assertThat(listener.completions).containsExactly(Completion.STORED_NOT_REPLAYABLE);
+  }
+
+  @Test
+  void hopByHopHeadersDateSetCookieAndContentLengthAreNotReplayed() throws Exception {
+    Execution execution = once.decide(TestRequest.post("k1")).execution();
+    execution.complete(201, List.of(
+        new Header("Content-Type", "application/json"),
+        new Header("Location", "/payments/1"),
+        new Header("set-cookie", "session=secret"),
+        new Header("Date", "Tue, 01 Dec 2026 00:00:00 GMT"),
+        new Header("Content-Length", "2"),
+        new Header("Transfer-Encoding", "chunked"),
+        new Header("Connection", "keep-alive"),
+        new Header("X-Request-Id", "r1")), utf8("{}"));
+
+    StoredResponse replay = once.decide(TestRequest.post("k1")).response();
+
+    assertThat(replay.headers()).extracting(Header::name)
+        .containsExactly("Content-Type", "Location", "X-Request-Id");
+  }
+
+  @Test
+  void excludedHeadersAreConfigurable() throws Exception {
+    Once keepsCookies = Once.builder(store).excludedHeaders("X-Request-Id").build();
+    Execution execution = keepsCookies.decide(TestRequest.post("k1")).execution();
+    execution.complete(200, List.of(
+        new Header("Set-Cookie", "a=b"), new Header("X-Request-Id", "r1")), utf8("{}"));
+
+    assertThat(keepsCookies.decide(TestRequest.post("k1")).response().headers())
+        .containsExactly(new Header("Set-Cookie", "a=b"));
+  }
+
+  @Test
+  void aCompletedRecordExpiresAfterItsTtlAndTheKeyRunsAgain() throws Exception {
+    Once shortTtl = Once.builder(store).ttl(Duration.ofMinutes(1)).build();
+    runToCompletion(shortTtl, TestRequest.post("k1"), 201, "{}");
+
+    clock.advance(Duration.ofSeconds(59));
+    assertThat(shortTtl.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.REPLAY);
+
+    clock.advance(Duration.ofSeconds(2));
+    assertThat(shortTtl.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void whenTheOwnerDiesTheNextRequestAfterTheLeaseRunsAndTheOldOwnerIsFenced() throws Exception {
+    Once leased = Once.builder(store).lease(Duration.ofSeconds(10)).listener(listener).build();
+    Execution dead = leased.decide(TestRequest.post("k1")).execution();
+
+    clock.advance(Duration.ofSeconds(9));
+    assertThat(leased.decide(TestRequest.post("k1")).outcome()).isEqualTo(Outcome.CONFLICT);
+
+    clock.advance(Duration.ofSeconds(2));
+    Execution takeover = leased.decide(TestRequest.post("k1")).execution();
+    dead.complete(201, JSON, utf8("{\"from\":\"dead\"}"));
+    takeover.complete(201, JSON, utf8("{\"from\":\"takeover\"}"));
+
+    assertThat(leased.decide(TestRequest.post("k1")).response().body())
+        .isEqualTo(utf8("{\"from\":\"takeover\"}"));
+    assertThat(dead.completion()).isEqualTo(Completion.LOST);
+    assertThat(takeover.completion()).isEqualTo(Completion.STORED);
+  }
+
+  @Test
+  void keysOfDifferentPrincipalsNeverMeet() throws Exception {
+    runToCompletion(once, TestRequest.post("k1").principal("alice"), 201, "{\"for\":\"alice\"}");
+
+    Decision bob = once.decide(TestRequest.post("k1").principal("bob"));
+    Decision anonymous = once.decide(TestRequest.post("k1"));
+
+    assertThat(bob.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(anonymous.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(bob.execution().key()).isNotEqualTo(anonymous.execution().key());
+  }
+
+  @Test
+  void aPrincipalNameCraftedToLookLikeAScopedKeyCannotReachAnotherRecord() throws Exception {
+    runToCompletion(once, TestRequest.post("c").principal("a b"), 201, "{}");
+
+    Decision crafted = once.decide(TestRequest.post("b c").principal("a"));
+    Decision quoted = once.decide(TestRequest.post("\"b c\"").principal("a"));
+
+    assertThat(crafted.problem().status()).isEqualTo(400);
+    assertThat(quoted.problem().status()).isEqualTo(400);
+    assertThat(once.decide(TestRequest.post("c").principal("a")).kind()).isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void headerHashScopeSeparatesClientsAndStoresNoCredential() throws Exception {
+    Once byAuth = Once.builder(store).keyScope(KeyScope.headerHash("Authorization")).build();
+    Decision alice = byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer alice"));
+    alice.execution().complete(201, JSON, utf8("{}"));
+
+    Decision aliceAgain =
+        byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer alice"));
+    Decision bob = byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer bob"));
+
+    assertThat(aliceAgain.kind()).isEqualTo(Kind.REPLAY);
+    assertThat(bob.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(alice.execution().key()).doesNotContain("alice").endsWith(" k1");
+  }
+
+  @Test
+  void aStoreFailureGives503AndTheHandlerDoesNotRun() throws Exception {
+    FailingStore failing = new FailingStore(store);
+    Once closed = Once.builder(failing).listener(listener).build();
+    failing.failing(true);
+
+    Decision decision = closed.decide(TestRequest.post("k1"));
+
+    assertThat(decision.problem().status()).isEqualTo(503);
+    assertThat(decision.problem().type()).isEqualTo(ProblemType.STORE_UNAVAILABLE.uri());
+    assertThat(decision.outcome()).isEqualTo(Outcome.STORE_ERROR);
+    assertThat(listener.storeErrors).containsExactly("claim");
+  }
+
+  @Test
+  void aStoreFailureWithFailOpenRunsTheHandlerWithoutIdempotency() throws Exception {
+    FailingStore failing = new FailingStore(store);
+    Once open = Once.builder(failing).failOpen(true).build();
+    failing.failing(true);
+
+    Decision decision = open.decide(TestRequest.post("k1"));
+
+    assertThat(decision.kind()).isEqualTo(Kind.PASS_THROUGH);
+    assertThat(decision.outcome()).isEqualTo(Outcome.FAILED_OPEN);
+  }
+
+  @Test
+  void aStoreThatFailsWhileCompletingReportsItAndTheRequestIsUnaffected() throws Exception {
+    FailingStore failing = new FailingStore(store);
+    Once engine = Once.builder(failing).listener(listener).build();
+    Execution execution = engine.decide(TestRequest.post("k1")).execution();
+    failing.failing(true);
+
+    assertThat(execution.complete(201, JSON, utf8("{}"))).isTrue();
+
+    assertThat(execution.completion()).isEqualTo(Completion.STORE_FAILED);
+    assertThat(listener.storeErrors).containsExactly("complete");
+  }
+
+  @Test
+  void aStoreThatRecoversServesRequestsAgain() throws Exception {
+    FailingStore failing = new FailingStore(store);
+    Once engine = Once.builder(failing).build();
+    failing.failing(true);
+    assertThat(engine.decide(TestRequest.post("k1")).problem().status()).isEqualTo(503);
+
+    failing.failing(false);
+
+    assertThat(engine.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void aListenerThatThrowsDoesNotChangeTheAnswer() throws Exception {
+    Once engine = Once.builder(store).listener(new OnceListener() {
+      @Override
+      public void onOutcome(Outcome outcome, String key) {
+        throw new IllegalStateException("broken listener");
+      }
+    }).build();
+
+    assertThat(engine.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void withMaxWaitADuplicateWaitsForTheFirstAndGetsItsReplay() throws Exception {
+    MemoryStore realTime = MemoryStore.create();
+    Once waiting = Once.builder(realTime).maxWait(Duration.ofSeconds(30)).build();
+    Execution first = waiting.decide(TestRequest.post("k1")).execution();
+    CompletableFuture<Decision> duplicate = CompletableFuture.supplyAsync(() -> {
+      try {
+        return waiting.decide(TestRequest.post("k1"));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+
+    first.complete(201, JSON, utf8("{\"id\":1}"));
+
+    Decision answer = duplicate.get(20, TimeUnit.SECONDS);
+    assertThat(answer.kind()).isEqualTo(Kind.REPLAY);
+    assertThat(answer.response().body()).isEqualTo(utf8("{\"id\":1}"));
+    realTime.close();
+  }
+
+  @Test
+  void withMaxWaitADuplicateOfAFailedRequestRunsItself() throws Exception {
+    MemoryStore realTime = MemoryStore.create();
+    Once waiting = Once.builder(realTime).maxWait(Duration.ofSeconds(30)).build();
+    Execution first = waiting.decide(TestRequest.post("k1")).execution();
+    CompletableFuture<Decision> duplicate = CompletableFuture.supplyAsync(() -> {
+      try {
+        return waiting.decide(TestRequest.post("k1"));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+
+    first.release();
+
+    assertThat(duplicate.get(20, TimeUnit.SECONDS).kind()).isEqualTo(Kind.EXECUTE);
+    realTime.close();
+  }
+
+  @Test
+  void withMaxWaitADuplicateGets409WhenTheFirstOutlastsTheWait() throws Exception {
+    MemoryStore realTime = MemoryStore.create();
+    Once waiting = Once.builder(realTime).maxWait(Duration.ofMillis(50)).build();
+    waiting.decide(TestRequest.post("k1"));
+
+    Decision duplicate = waiting.decide(TestRequest.post("k1"));
+
+    assertThat(duplicate.problem().status()).isEqualTo(409);
+    realTime.close();
+  }
+
+  @Test
+  void ofTwoHundredConcurrentRequestsWithOneKeyExactlyOneExecutes() throws Exception {
+    AtomicInteger executed = new AtomicInteger();
+
+    List<Outcome> outcomes = Concurrently.run(200, i -> {
+      Decision decision = once.decide(TestRequest.post("k1").body("same"));
+      if (decision.kind() == Kind.EXECUTE) {
+        executed.incrementAndGet();
+      }
+      return decision.outcome();
+    });
+
+    assertThat(executed).hasValue(1);
+    assertThat(outcomes).filteredOn(o -> o == Outcome.CONFLICT).hasSize(199);
+  }
+
+  @Test
+  void ofTwoHundredConcurrentWaitingDuplicatesExactlyOneRunsAndTheRestReplayIt() throws Exception {
+    MemoryStore realTime = MemoryStore.create();
+    Once waiting = Once.builder(realTime).maxWait(Duration.ofSeconds(30)).build();
+    AtomicInteger executed = new AtomicInteger();
+
+    List<Outcome> outcomes = Concurrently.run(200, i -> {
+      Decision decision = waiting.decide(TestRequest.post("k1").body("same"));
+      if (decision.kind() == Kind.EXECUTE) {
+        executed.incrementAndGet();
+        Thread.sleep(100);
+        decision.execution().complete(201, JSON, utf8("{}"));
+      }
+      return decision.outcome();
+    });
+
+    assertThat(executed).hasValue(1);
+    assertThat(outcomes).filteredOn(o -> o == Outcome.REPLAYED).hasSize(199);
+    realTime.close();
+  }
+}
