@@ -9,6 +9,8 @@ public enum ProblemType {
   KEY_MISSING(400, "idempotency-key-missing", "Idempotency-Key header is missing"),
   /** The key header is empty, too long, not visible ASCII, malformed, or sent more than once. */
   KEY_INVALID(400, "idempotency-key-invalid", "Idempotency-Key header is not a valid key"),
+  /** The body could not be read to fingerprint it (the client stopped sending, or it was cut). */
+  BODY_UNREADABLE(400, "request-body-unreadable", "Request body could not be read"),
   /** The body is over the limit up to which it is fingerprinted. */
   REQUEST_TOO_LARGE(413, "request-too-large", "Request body is too large"),
   /** A request with this key is still running; retry later. */

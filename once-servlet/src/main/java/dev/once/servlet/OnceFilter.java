@@ -1,0 +1,223 @@
+package dev.once.servlet;
+
+import dev.once.Decision;
+import dev.once.Execution;
+import dev.once.Once;
+import dev.once.Problem;
+import dev.once.ProblemType;
+import dev.once.StoredResponse;
+import dev.once.StoredResponse.Header;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * Idempotency keys for any Jakarta Servlet 6 container (Tomcat, Jetty, Undertow, Spring MVC).
+ *
+ * <p>For each request of a covered method that carries a key, the filter asks the {@link Once}
+ * engine what to do: run the rest of the chain once and store its response, replay the stored
+ * response with {@code Idempotent-Replayed: true}, or answer an {@code application/problem+json}
+ * error (400, 409, 413, 422, 503). Other requests pass through untouched.
+ *
+ * <p>The response is stored when it is really finished: when the chain returns, or for a request
+ * put in async mode, when its async cycle completes. A handler exception, an async timeout or
+ * error, or a status that is not cacheable releases the key, so the client's retry runs again.
+ * The body is copied as it is written (through {@code getOutputStream} or {@code getWriter}), so
+ * streaming, {@code flushBuffer} and early commit behave as without the filter.
+ *
+ * <p>Register it for the {@code REQUEST} dispatcher type with async support on; it lets other
+ * dispatches (async, error, forward) of a request it handles pass. Thread-safe: one instance
+ * serves all requests.
+ *
+ * <pre>{@code
+ * Once once = Once.builder(MemoryStore.create()).ttl(Duration.ofHours(1)).build();
+ * FilterRegistration.Dynamic registration = servletContext.addFilter("once", new OnceFilter(once));
+ * registration.setAsyncSupported(true);
+ * registration.addMappingForUrlPatterns(EnumSet.of(DispatcherType.REQUEST), false, "/payments/*");
+ * }</pre>
+ */
+public final class OnceFilter implements Filter {
+  /**
+   * The servlet context attribute a filter made with the no-argument constructor (as from {@code
+   * web.xml}) takes its {@link Once} from, unless the init parameter {@value #ONCE_ATTRIBUTE_PARAM}
+   * names another.
+   */
+  public static final String DEFAULT_ONCE_ATTRIBUTE = Once.class.getName();
+  /** The init parameter naming the servlet context attribute that holds the {@link Once}. */
+  public static final String ONCE_ATTRIBUTE_PARAM = "once-attribute";
+
+  private static final String EXECUTION_ATTRIBUTE = OnceFilter.class.getName() + ".execution";
+
+  private volatile Once once;
+
+  /**
+   * A filter applying {@code once}.
+   *
+   * @param once the engine and its configuration
+   * @throws NullPointerException if {@code once} is null
+   */
+  public OnceFilter(Once once) {
+    this.once = Objects.requireNonNull(once, "once");
+  }
+
+  /**
+   * A filter that takes its {@link Once} from a servlet context attribute when it is initialized,
+   * for containers that create filters from {@code web.xml}.
+   */
+  public OnceFilter() {}
+
+  @Override
+  public void init(FilterConfig config) throws ServletException {
+    if (once != null) {
+      return;
+    }
+    String param = config.getInitParameter(ONCE_ATTRIBUTE_PARAM);
+    String attribute = param == null ? DEFAULT_ONCE_ATTRIBUTE : param;
+    Object value = config.getServletContext().getAttribute(attribute);
+    if (!(value instanceof Once)) {
+      throw new ServletException("OnceFilter needs a dev.once.Once in the servlet context"
+          + " attribute \"" + attribute + "\", but it holds " + value);
+    }
+    once = (Once) value;
+  }
+
+  @Override
+  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain)
+      throws IOException, ServletException {
+    Once engine = once;
+    if (engine == null) {
+      throw new ServletException("OnceFilter was not initialized with a dev.once.Once");
+    }
+    if (!(req instanceof HttpServletRequest)
+        || !(res instanceof HttpServletResponse)
+        || req.getDispatcherType() != DispatcherType.REQUEST
+        || req.getAttribute(EXECUTION_ATTRIBUTE) != null
+        || !engine.appliesTo(((HttpServletRequest) req).getMethod())) {
+      chain.doFilter(req, res);
+      return;
+    }
+    HttpServletResponse response = (HttpServletResponse) res;
+    OnceServletRequest request = new OnceServletRequest((HttpServletRequest) req);
+    Decision decision;
+    try {
+      decision = engine.decide(request);
+    } catch (IOException e) {
+      writeProblem(response, Problem.of(ProblemType.BODY_UNREADABLE,
+          "the request body could not be read to the end: " + e.getMessage()));
+      return;
+    }
+    switch (decision.kind()) {
+      case EXECUTE:
+        execute(engine, request, response, chain, decision.execution());
+        break;
+      case REPLAY:
+        writeReplay(response, decision.response());
+        break;
+      case REJECT:
+        writeProblem(response, decision.problem());
+        break;
+      case PASS_THROUGH:
+      default:
+        chain.doFilter(request.isBodyBuffered() ? request : req, res);
+    }
+  }
+
+  private static void execute(Once engine, OnceServletRequest request,
+      HttpServletResponse response, FilterChain chain, Execution execution)
+      throws IOException, ServletException {
+    CapturingResponse capturing = new CapturingResponse(response, engine.maxResponseBytes());
+    request.setAttribute(EXECUTION_ATTRIBUTE, execution);
+    request.watchAsync(capturing, new AsyncCompletion(execution, capturing));
+    try {
+      chain.doFilter(request, capturing);
+    } catch (IOException | ServletException | RuntimeException | Error e) {
+      execution.release();
+      throw e;
+    }
+    if (!request.watchAsyncIfStarted()) {
+      complete(execution, capturing);
+    }
+  }
+
+  private static void complete(Execution execution, CapturingResponse response) {
+    execution.complete(response.getStatus(), response.capturedHeaders(), response.capturedBody());
+  }
+
+  private static void writeReplay(HttpServletResponse response, StoredResponse stored)
+      throws IOException {
+    response.setStatus(stored.status());
+    for (Header header : stored.headers()) {
+      response.addHeader(header.name(), header.value());
+    }
+    response.setHeader(Once.REPLAYED_HEADER, "true");
+    response.setContentLength(stored.bodyLength());
+    if (stored.bodyLength() > 0) {
+      stored.writeBodyTo(response.getOutputStream());
+    }
+  }
+
+  /**
+   * Writes {@code problem} as an {@code application/problem+json} response, unless the response is
+   * already committed.
+   *
+   * @param response the response
+   * @param problem the problem
+   * @throws IOException if writing fails
+   */
+  static void writeProblem(HttpServletResponse response, Problem problem) throws IOException {
+    if (response.isCommitted()) {
+      return;
+    }
+    byte[] json = problem.toJsonBytes();
+    response.setStatus(problem.status());
+    response.setContentType(Problem.CONTENT_TYPE);
+    response.setHeader("Cache-Control", "no-store");
+    if (problem.retryAfterSeconds() > 0) {
+      response.setHeader("Retry-After", Integer.toString(problem.retryAfterSeconds()));
+    }
+    response.setContentLength(json.length);
+    response.getOutputStream().write(json);
+  }
+
+  /** Finishes the execution of a request in async mode when its async cycle ends. */
+  private static final class AsyncCompletion implements AsyncListener {
+    private final Execution execution;
+    private final CapturingResponse response;
+
+    AsyncCompletion(Execution execution, CapturingResponse response) {
+      this.execution = execution;
+      this.response = response;
+    }
+
+    @Override
+    public void onComplete(AsyncEvent event) {
+      complete(execution, response);
+    }
+
+    @Override
+    public void onTimeout(AsyncEvent event) {
+      execution.release();
+    }
+
+    @Override
+    public void onError(AsyncEvent event) {
+      execution.release();
+    }
+
+    @Override
+    public void onStartAsync(AsyncEvent event) {
+      // a new async cycle drops its listeners unless they add themselves again
+      event.getAsyncContext().addListener(this);
+    }
+  }
+}

@@ -1,0 +1,373 @@
+package dev.once.servlet;
+
+import dev.once.OnceRequest;
+import dev.once.RequestTooLargeException;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ReadListener;
+import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.UnsupportedEncodingException;
+import java.net.URLDecoder;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.security.Principal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The engine's view of a servlet request, and the request the handler sees. Once the engine has
+ * read the body to fingerprint it, the handler is served the same bytes: {@code getInputStream},
+ * {@code getReader} and, for URL-encoded forms, {@code getParameter} all work as if nothing had
+ * read them. While the handler runs it also makes sure an async cycle started by the handler is
+ * watched, so the record is finished when the response really is.
+ */
+final class OnceServletRequest extends HttpServletRequestWrapper implements OnceRequest {
+  private static final String FORM = "application/x-www-form-urlencoded";
+
+  private byte[] body;
+  private BodyStream stream;
+  private BufferedReader reader;
+  private Map<String, String[]> parameters;
+  private ServletResponse asyncResponse;
+  private AsyncListener asyncListener;
+  private boolean asyncWatched;
+
+  OnceServletRequest(HttpServletRequest request) {
+    super(request);
+  }
+
+  @Override
+  public String method() {
+    return getMethod();
+  }
+
+  @Override
+  public String path() {
+    return getRequestURI();
+  }
+
+  @Override
+  public String query() {
+    return getQueryString();
+  }
+
+  @Override
+  public List<String> headers(String name) {
+    Enumeration<String> values = getHeaders(name);
+    if (values == null || !values.hasMoreElements()) {
+      return List.of();
+    }
+    String first = values.nextElement();
+    if (!values.hasMoreElements()) {
+      return List.of(first);
+    }
+    List<String> all = new ArrayList<>(2);
+    all.add(first);
+    while (values.hasMoreElements()) {
+      all.add(values.nextElement());
+    }
+    return all;
+  }
+
+  @Override
+  public String principal() {
+    Principal principal = getUserPrincipal();
+    return principal == null ? null : principal.getName();
+  }
+
+  @Override
+  public byte[] body(long maxBytes) throws IOException {
+    if (body != null) {
+      return body;
+    }
+    long declared = getContentLengthLong();
+    if (declared > maxBytes) {
+      throw new RequestTooLargeException(maxBytes);
+    }
+    ByteArrayOutputStream out =
+        new ByteArrayOutputStream((int) Math.max(0, Math.min(declared, 64 * 1024)));
+    byte[] chunk = new byte[8192];
+    InputStream in = super.getInputStream();
+    long total = 0;
+    for (int n; (n = in.read(chunk)) != -1; ) {
+      total += n;
+      if (total > maxBytes) {
+        throw new RequestTooLargeException(maxBytes);
+      }
+      out.write(chunk, 0, n);
+    }
+    body = out.toByteArray();
+    return body;
+  }
+
+  /** @return true once the body has been read into memory */
+  boolean isBodyBuffered() {
+    return body != null;
+  }
+
+  @Override
+  public ServletInputStream getInputStream() throws IOException {
+    if (body == null) {
+      return super.getInputStream();
+    }
+    if (reader != null) {
+      throw new IllegalStateException("getReader() has already been called for this request");
+    }
+    if (stream == null) {
+      stream = new BodyStream(body);
+    }
+    return stream;
+  }
+
+  @Override
+  public BufferedReader getReader() throws IOException {
+    if (body == null) {
+      return super.getReader();
+    }
+    if (stream != null) {
+      throw new IllegalStateException("getInputStream() has already been called for this request");
+    }
+    if (reader == null) {
+      reader = new BufferedReader(new InputStreamReader(new BodyStream(body), bodyCharset()));
+    }
+    return reader;
+  }
+
+  @Override
+  public int getContentLength() {
+    return body == null ? super.getContentLength() : body.length;
+  }
+
+  @Override
+  public long getContentLengthLong() {
+    return body == null ? super.getContentLengthLong() : body.length;
+  }
+
+  @Override
+  public String getParameter(String name) {
+    if (!isBufferedForm()) {
+      return super.getParameter(name);
+    }
+    String[] values = formParameters().get(name);
+    return values == null ? null : values[0];
+  }
+
+  @Override
+  public Map<String, String[]> getParameterMap() {
+    return isBufferedForm() ? formParameters() : super.getParameterMap();
+  }
+
+  @Override
+  public Enumeration<String> getParameterNames() {
+    return isBufferedForm()
+        ? Collections.enumeration(formParameters().keySet())
+        : super.getParameterNames();
+  }
+
+  @Override
+  public String[] getParameterValues(String name) {
+    if (!isBufferedForm()) {
+      return super.getParameterValues(name);
+    }
+    String[] values = formParameters().get(name);
+    return values == null ? null : values.clone();
+  }
+
+  /**
+   * Arranges for {@code listener} to hear about the async cycle the handler may start, with the
+   * capturing response in the async context.
+   */
+  void watchAsync(ServletResponse response, AsyncListener listener) {
+    this.asyncResponse = response;
+    this.asyncListener = listener;
+  }
+
+  @Override
+  public AsyncContext startAsync() {
+    // the no-argument form would hand the async code the unwrapped response, bypassing the capture
+    return asyncResponse == null ? super.startAsync() : startAsync(this, asyncResponse);
+  }
+
+  @Override
+  public AsyncContext startAsync(ServletRequest request, ServletResponse response) {
+    AsyncContext context = super.startAsync(request, response);
+    watch(context);
+    return context;
+  }
+
+  /**
+   * Watches the request's async cycle if the handler started one by a path that bypassed this
+   * wrapper.
+   *
+   * @return true if the request is in async mode, so the record is finished by the listener
+   */
+  boolean watchAsyncIfStarted() {
+    if (asyncWatched) {
+      return true;
+    }
+    if (!isAsyncStarted()) {
+      return false;
+    }
+    watch(getAsyncContext());
+    return true;
+  }
+
+  private void watch(AsyncContext context) {
+    if (!asyncWatched && asyncListener != null) {
+      asyncWatched = true;
+      context.addListener(asyncListener);
+    }
+  }
+
+  private Map<String, String[]> formParameters() {
+    if (parameters == null) {
+      Map<String, List<String>> collected = new LinkedHashMap<>();
+      decode(getQueryString(), StandardCharsets.UTF_8, collected);
+      decode(new String(body, StandardCharsets.ISO_8859_1), formCharset(), collected);
+      Map<String, String[]> map = new LinkedHashMap<>();
+      collected.forEach((name, values) -> map.put(name, values.toArray(new String[0])));
+      parameters = Collections.unmodifiableMap(map);
+    }
+    return parameters;
+  }
+
+  private boolean isBufferedForm() {
+    if (body == null) {
+      return false;
+    }
+    String type = getContentType();
+    return type != null && type.toLowerCase(Locale.ROOT).startsWith(FORM);
+  }
+
+  private static void decode(String encoded, Charset charset, Map<String, List<String>> into) {
+    if (encoded == null || encoded.isEmpty()) {
+      return;
+    }
+    for (String pair : encoded.split("&")) {
+      if (pair.isEmpty()) {
+        continue;
+      }
+      int eq = pair.indexOf('=');
+      String name = eq < 0 ? pair : pair.substring(0, eq);
+      String value = eq < 0 ? "" : pair.substring(eq + 1);
+      into.computeIfAbsent(urlDecode(name, charset), n -> new ArrayList<>())
+          .add(urlDecode(value, charset));
+    }
+  }
+
+  private static String urlDecode(String text, Charset charset) {
+    // the body was read as ISO-8859-1 so each byte is one char; re-encode to decode the escapes
+    try {
+      return URLDecoder.decode(
+          new String(text.getBytes(StandardCharsets.ISO_8859_1), charset), charset);
+    } catch (IllegalArgumentException e) {
+      return text;
+    }
+  }
+
+  private Charset formCharset() {
+    Charset declared = declaredCharset();
+    return declared == null ? StandardCharsets.UTF_8 : declared;
+  }
+
+  private Charset bodyCharset() {
+    Charset declared = declaredCharset();
+    if (declared != null) {
+      return declared;
+    }
+    String type = getContentType();
+    if (type != null && type.toLowerCase(Locale.ROOT).contains("json")) {
+      return StandardCharsets.UTF_8; // RFC 8259: JSON is UTF-8
+    }
+    String contextDefault = getServletContext() == null
+        ? null
+        : getServletContext().getRequestCharacterEncoding();
+    return contextDefault == null ? StandardCharsets.ISO_8859_1 : Charset.forName(contextDefault);
+  }
+
+  private Charset declaredCharset() {
+    String name = getCharacterEncoding();
+    if (name == null) {
+      return null;
+    }
+    try {
+      return Charset.forName(name);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public void setCharacterEncoding(String encoding) throws UnsupportedEncodingException {
+    super.setCharacterEncoding(encoding);
+    parameters = null;
+  }
+
+  /** The buffered body, served again to the handler. */
+  private static final class BodyStream extends ServletInputStream {
+    private final byte[] body;
+    private int position;
+
+    BodyStream(byte[] body) {
+      this.body = body;
+    }
+
+    @Override
+    public int read() {
+      return position < body.length ? body[position++] & 0xFF : -1;
+    }
+
+    @Override
+    public int read(byte[] into, int offset, int length) {
+      if (length == 0) {
+        return 0;
+      }
+      if (position >= body.length) {
+        return -1;
+      }
+      int n = Math.min(length, body.length - position);
+      System.arraycopy(body, position, into, offset, n);
+      position += n;
+      return n;
+    }
+
+    @Override
+    public int available() {
+      return body.length - position;
+    }
+
+    @Override
+    public boolean isFinished() {
+      return position >= body.length;
+    }
+
+    @Override
+    public boolean isReady() {
+      return true;
+    }
+
+    @Override
+    public void setReadListener(ReadListener listener) {
+      try {
+        listener.onDataAvailable();
+        listener.onAllDataRead();
+      } catch (IOException e) {
+        listener.onError(e);
+      }
+    }
+  }
+}

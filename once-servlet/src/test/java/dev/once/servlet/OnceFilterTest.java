@@ -1,0 +1,613 @@
+package dev.once.servlet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.once.MemoryStore;
+import dev.once.Once;
+import dev.once.ProblemType;
+import dev.once.testing.Concurrently;
+import dev.once.testing.FailingStore;
+import jakarta.servlet.AsyncContext;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class OnceFilterTest {
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  private final MemoryStore store = MemoryStore.create();
+  private final AtomicInteger runs = new AtomicInteger();
+  private TestServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = serve(Once.builder(store).build());
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    server.close();
+    store.close();
+  }
+
+  /** A server with the standard handlers, each counting its runs in {@link #runs}. */
+  private TestServer serve(Once once) throws Exception {
+    return TestServer.with(once)
+        .handle("/payments", (request, response) -> {
+          int run = runs.incrementAndGet();
+          String body = new String(request.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+          response.setStatus(201);
+          response.setContentType("application/json");
+          response.setHeader("Location", "/payments/" + run);
+          response.addHeader("Set-Cookie", "session=s" + run);
+          response.setHeader("X-Run", Integer.toString(run));
+          response.getOutputStream().write(
+              ("{\"run\":" + run + ",\"echo\":" + body + "}").getBytes(StandardCharsets.UTF_8));
+        })
+        .handle("/slow", (request, response) -> {
+          runs.incrementAndGet();
+          Thread.sleep(500);
+          response.setStatus(201);
+          response.getWriter().write("slow done");
+        })
+        .handle("/fail", (request, response) -> {
+          runs.incrementAndGet();
+          throw new IllegalStateException("handler failed");
+        })
+        .handle("/status/*", (request, response) -> {
+          runs.incrementAndGet();
+          response.setStatus(Integer.parseInt(request.getPathInfo().substring(1)));
+          response.getWriter().write("status " + request.getPathInfo());
+        })
+        .handle("/send-error", (request, response) -> {
+          runs.incrementAndGet();
+          response.sendError(503, "try later");
+        })
+        .handle("/redirect", (request, response) -> {
+          runs.incrementAndGet();
+          response.sendRedirect("/payments/42");
+        })
+        .handle("/form", (request, response) -> {
+          runs.incrementAndGet();
+          response.setContentType("text/plain;charset=UTF-8");
+          response.getWriter().write("amount=" + request.getParameter("amount")
+              + " currency=" + request.getParameter("currency")
+              + " names=" + request.getParameterMap().keySet());
+        })
+        .handle("/reader", (request, response) -> {
+          runs.incrementAndGet();
+          String body = request.getReader().lines().reduce("", String::concat);
+          response.setContentType("text/plain;charset=UTF-8");
+          response.getWriter().write("read:" + body);
+        })
+        .handle("/utf8", (request, response) -> {
+          runs.incrementAndGet();
+          response.setContentType("text/plain;charset=UTF-8");
+          PrintWriter writer = response.getWriter();
+          writer.print("h\u00e9llo \u2713 ");
+          writer.println("\u4e16\u754c \ud83d\ude00");
+          writer.printf("run %d", runs.get());
+        })
+        .handle("/early-commit", (request, response) -> {
+          runs.incrementAndGet();
+          response.setStatus(200);
+          response.setContentType("text/plain");
+          response.getOutputStream().write("first part;".getBytes(StandardCharsets.UTF_8));
+          response.flushBuffer();
+          response.getOutputStream().write("second part".getBytes(StandardCharsets.UTF_8));
+        })
+        .handle("/large", (request, response) -> {
+          runs.incrementAndGet();
+          response.setStatus(201);
+          response.setContentType("application/octet-stream");
+          byte[] chunk = new byte[64 * 1024];
+          for (int i = 0; i < 32; i++) {
+            java.util.Arrays.fill(chunk, (byte) i);
+            response.getOutputStream().write(chunk);
+          }
+        })
+        .handle("/async", (request, response) -> {
+          int run = runs.incrementAndGet();
+          AsyncContext async = request.startAsync();
+          CompletableFuture.runAsync(() -> {
+            try {
+              Thread.sleep(100);
+              async.getResponse().setContentType("text/plain");
+              ((jakarta.servlet.http.HttpServletResponse) async.getResponse()).setStatus(201);
+              async.getResponse().getWriter().write("async run " + run);
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            } finally {
+              async.complete();
+            }
+          });
+        })
+        .handle("/async-dispatch", (request, response) -> {
+          runs.incrementAndGet();
+          AsyncContext async = request.startAsync();
+          CompletableFuture.runAsync(() -> async.dispatch("/async-result"));
+        })
+        .handle("/async-result", (request, response) -> {
+          response.setStatus(201);
+          response.getWriter().write("dispatched result " + runs.get());
+        })
+        .handle("/async-timeout", (request, response) -> {
+          runs.incrementAndGet();
+          AsyncContext async = request.startAsync();
+          async.setTimeout(100);
+        })
+        .start();
+  }
+
+  private HttpResponse<String> post(String path, String key, String body) throws Exception {
+    return post(path, key, body, b -> b);
+  }
+
+  private HttpResponse<String> post(String path, String key, String body,
+      UnaryOperator<HttpRequest.Builder> customize) throws Exception {
+    return post(server.uri(path), key, body, customize);
+  }
+
+  private static HttpResponse<String> post(URI uri, String key, String body,
+      UnaryOperator<HttpRequest.Builder> customize) throws Exception {
+    HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
+        .POST(BodyPublishers.ofString(body))
+        .timeout(Duration.ofSeconds(30));
+    if (key != null) {
+      builder.header("Idempotency-Key", key);
+    }
+    return CLIENT.send(customize.apply(builder).build(), BodyHandlers.ofString());
+  }
+
+  private static String newKey() {
+    return UUID.randomUUID().toString();
+  }
+
+  private static void assertProblem(HttpResponse<String> response, ProblemType type) {
+    assertThat(response.statusCode()).isEqualTo(type.status());
+    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    assertThat(response.body())
+        .contains("\"type\":\"" + type.uri() + "\"")
+        .contains("\"status\":" + type.status());
+  }
+
+  @Test
+  void firstRequestWithAKeyRunsTheHandler() throws Exception {
+    HttpResponse<String> response = post("/payments", newKey(), "{\"amount\":100}");
+
+    assertThat(response.statusCode()).isEqualTo(201);
+    assertThat(response.body()).isEqualTo("{\"run\":1,\"echo\":{\"amount\":100}}");
+    assertThat(response.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void retryIsReplayedWithStatusHeadersAndBodyAndTheHandlerDoesNotRunAgain() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/payments", key, "{\"amount\":100}");
+
+    HttpResponse<String> retry = post("/payments", key, "{\"amount\":100}");
+
+    assertThat(runs).hasValue(1);
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo(first.body());
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(retry.headers().firstValue("Location")).hasValue("/payments/1");
+    assertThat(retry.headers().firstValue("Content-Type")).hasValue("application/json");
+    assertThat(retry.headers().firstValue("X-Run")).hasValue("1");
+    assertThat(retry.headers().firstValue("Content-Length"))
+        .hasValue(Integer.toString(first.body().length()));
+  }
+
+  @Test
+  void setCookieIsNotReplayed() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/payments", key, "{}");
+
+    HttpResponse<String> retry = post("/payments", key, "{}");
+
+    assertThat(first.headers().allValues("Set-Cookie")).containsExactly("session=s1");
+    assertThat(retry.headers().allValues("Set-Cookie")).isEmpty();
+  }
+
+  @Test
+  void retryWhileTheFirstIsRunningGets409WithRetryAfter() throws Exception {
+    String key = newKey();
+    CompletableFuture<HttpResponse<String>> first =
+        CompletableFuture.supplyAsync(() -> sendQuietly("/slow", key));
+    awaitRuns(1);
+
+    HttpResponse<String> duplicate = post("/slow", key, "");
+
+    assertProblem(duplicate, ProblemType.REQUEST_IN_PROGRESS);
+    assertThat(duplicate.headers().firstValue("Retry-After")).hasValue("1");
+    assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void withMaxWaitADuplicateWaitsAndGetsTheReplay() throws Exception {
+    try (TestServer waiting = serve(Once.builder(store).maxWait(Duration.ofSeconds(10)).build())) {
+      String key = newKey();
+      CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(
+          () -> sendQuietly(waiting.uri("/slow"), key));
+      awaitRuns(1);
+
+      HttpResponse<String> duplicate = post(waiting.uri("/slow"), key, "", b -> b);
+
+      assertThat(duplicate.statusCode()).isEqualTo(201);
+      assertThat(duplicate.body()).isEqualTo("slow done");
+      assertThat(duplicate.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(first.get(30, TimeUnit.SECONDS).headers().firstValue("Idempotent-Replayed"))
+          .isEmpty();
+      assertThat(runs).hasValue(1);
+    }
+  }
+
+  @Test
+  void sameKeyWithADifferentBodyGets422() throws Exception {
+    String key = newKey();
+    post("/payments", key, "{\"amount\":100}");
+
+    HttpResponse<String> retry = post("/payments", key, "{\"amount\":500}");
+
+    assertProblem(retry, ProblemType.KEY_REUSED);
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void sameKeyOnAnotherPathGets422() throws Exception {
+    String key = newKey();
+    post("/payments", key, "{}");
+
+    assertProblem(post("/payments?dry-run=1", key, "{}"), ProblemType.KEY_REUSED);
+  }
+
+  @Test
+  void missingKeyPassesThroughWhenOptionalAndGets400WhenRequired() throws Exception {
+    assertThat(post("/payments", null, "{}").statusCode()).isEqualTo(201);
+    assertThat(post("/payments", null, "{}").statusCode()).isEqualTo(201);
+    assertThat(runs).hasValue(2);
+
+    try (TestServer strict = serve(Once.builder(store).requireKey(true).build())) {
+      HttpResponse<String> response = post(strict.uri("/payments"), null, "{}", b -> b);
+
+      assertProblem(response, ProblemType.KEY_MISSING);
+      assertThat(runs).hasValue(2);
+    }
+  }
+
+  @Test
+  void emptyTooLongOrDuplicatedKeysGet400() throws Exception {
+    assertProblem(post("/payments", "", "{}"), ProblemType.KEY_INVALID);
+    assertProblem(post("/payments", "k".repeat(256), "{}"), ProblemType.KEY_INVALID);
+    assertProblem(post("/payments", "a", "{}", b -> b.header("Idempotency-Key", "b")),
+        ProblemType.KEY_INVALID);
+    assertThat(post("/payments", "k".repeat(255), "{}").statusCode()).isEqualTo(201);
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aKeyWithNonAsciiOrControlCharactersGets400() throws Exception {
+    String nonAscii = server.raw("POST /payments HTTP/1.1\r\nHost: x\r\n"
+        + "Idempotency-Key: caf\u00e9\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+    // Jetty refuses a control character in a header itself, before any filter runs
+    String control = server.raw("POST /payments HTTP/1.1\r\nHost: x\r\n"
+        + "Idempotency-Key: bad\u0001key\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+
+    assertThat(nonAscii).startsWith("HTTP/1.1 400");
+    assertThat(nonAscii).contains("application/problem+json")
+        .contains(ProblemType.KEY_INVALID.uri()).contains("U+00E9");
+    assertThat(control).startsWith("HTTP/1.1 400");
+    assertThat(runs).hasValue(0);
+  }
+
+  @Test
+  void aQuotedKeyIsTheSameKeyAsItsBareForm() throws Exception {
+    String key = newKey();
+    post("/payments", "\"" + key + "\"", "{}");
+
+    HttpResponse<String> retry = post("/payments", key, "{}");
+
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+  }
+
+  @Test
+  void aBodyOverTheLimitGets413() throws Exception {
+    try (TestServer small = serve(Once.builder(store).maxBodyBytes(16).build())) {
+      HttpResponse<String> tooLarge =
+          post(small.uri("/payments"), newKey(), "{\"amount\":1000000}", b -> b);
+      HttpResponse<String> chunked = CLIENT.send(HttpRequest.newBuilder(small.uri("/payments"))
+          .header("Idempotency-Key", newKey())
+          .POST(BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(
+              "{\"amount\":1000000}".getBytes(StandardCharsets.UTF_8))))
+          .build(), BodyHandlers.ofString());
+
+      assertProblem(tooLarge, ProblemType.REQUEST_TOO_LARGE);
+      assertProblem(chunked, ProblemType.REQUEST_TOO_LARGE);
+      assertThat(runs).hasValue(0);
+    }
+  }
+
+  @Test
+  void anUnreachableStoreGives503AndTheHandlerDoesNotRun() throws Exception {
+    FailingStore failing = new FailingStore(store);
+    try (TestServer down = serve(Once.builder(failing).build())) {
+      failing.failing(true);
+
+      assertProblem(post(down.uri("/payments"), newKey(), "{}", b -> b),
+          ProblemType.STORE_UNAVAILABLE);
+      assertThat(runs).hasValue(0);
+
+      failing.failing(false);
+      assertThat(post(down.uri("/payments"), newKey(), "{}", b -> b).statusCode()).isEqualTo(201);
+    }
+  }
+
+  @Test
+  void anUnreachableStoreWithFailOpenPassesTheRequestThrough() throws Exception {
+    FailingStore failing = new FailingStore(store);
+    try (TestServer open = serve(Once.builder(failing).failOpen(true).build())) {
+      failing.failing(true);
+
+      HttpResponse<String> response = post(open.uri("/payments"), newKey(), "{\"a\":1}", b -> b);
+
+      assertThat(response.statusCode()).isEqualTo(201);
+      assertThat(response.body()).contains("\"echo\":{\"a\":1}");
+    }
+  }
+
+  @Test
+  void ofTwoHundredConcurrentRequestsWithOneKeyTheHandlerRunsExactlyOnce() throws Exception {
+    String key = newKey();
+
+    List<HttpResponse<String>> responses =
+        Concurrently.run(200, i -> post("/slow", key, ""));
+
+    assertThat(runs).hasValue(1);
+    assertThat(responses).allSatisfy(response -> {
+      if (response.statusCode() == 409) {
+        assertThat(response.body()).contains(ProblemType.REQUEST_IN_PROGRESS.uri());
+      } else {
+        assertThat(response.statusCode()).isEqualTo(201);
+        assertThat(response.body()).isEqualTo("slow done");
+      }
+    });
+    assertThat(responses).filteredOn(r -> r.statusCode() == 201)
+        .filteredOn(r -> r.headers().firstValue("Idempotent-Replayed").isEmpty())
+        .hasSize(1);
+  }
+
+  @Test
+  void aHandlerThatThrowsReleasesTheKeySoTheRetryRunsAgain() throws Exception {
+    String key = newKey();
+
+    assertThat(post("/fail", key, "").statusCode()).isEqualTo(500);
+    assertThat(post("/fail", key, "").statusCode()).isEqualTo(500);
+
+    assertThat(runs).hasValue(2);
+  }
+
+  @Test
+  void aNonCacheableStatusReleasesTheKey() throws Exception {
+    String key = newKey();
+
+    assertThat(post("/status/500", key, "").statusCode()).isEqualTo(500);
+    assertThat(post("/status/500", key, "").statusCode()).isEqualTo(500);
+    assertThat(post("/status/400", newKey(), "").statusCode()).isEqualTo(400);
+
+    assertThat(runs).hasValue(3);
+  }
+
+  @Test
+  void sendErrorReleasesTheKeyWhenItsStatusIsNotCacheable() throws Exception {
+    String key = newKey();
+
+    assertThat(post("/send-error", key, "").statusCode()).isEqualTo(503);
+    assertThat(post("/send-error", key, "").statusCode()).isEqualTo(503);
+
+    assertThat(runs).hasValue(2);
+  }
+
+  @Test
+  void aRedirectIsReplayedWithItsLocationWhenItsStatusIsCacheable() throws Exception {
+    try (TestServer redirects = serve(Once.builder(store).cacheableStatuses(201, 302).build())) {
+      String key = newKey();
+      HttpResponse<String> first = post(redirects.uri("/redirect"), key, "", b -> b);
+
+      HttpResponse<String> retry = post(redirects.uri("/redirect"), key, "", b -> b);
+
+      assertThat(first.statusCode()).isEqualTo(302);
+      assertThat(retry.statusCode()).isEqualTo(302);
+      assertThat(retry.headers().firstValue("Location"))
+          .isEqualTo(first.headers().firstValue("Location"))
+          .hasValueSatisfying(location -> assertThat(location).endsWith("/payments/42"));
+      assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(runs).hasValue(1);
+    }
+  }
+
+  @Test
+  void aFormPostReachesTheHandlerThroughGetParameter() throws Exception {
+    String key = newKey();
+    UnaryOperator<HttpRequest.Builder> form =
+        b -> b.header("Content-Type", "application/x-www-form-urlencoded");
+
+    HttpResponse<String> first = post("/form?currency=EUR", key, "amount=100&note=caf%C3%A9", form);
+    HttpResponse<String> retry = post("/form?currency=EUR", key, "amount=100&note=caf%C3%A9", form);
+    HttpResponse<String> changed =
+        post("/form?currency=EUR", key, "amount=999&note=caf%C3%A9", form);
+
+    assertThat(first.body()).isEqualTo("amount=100 currency=EUR names=[currency, amount, note]");
+    assertThat(retry.body()).isEqualTo(first.body());
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertProblem(changed, ProblemType.KEY_REUSED);
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void theBodyReachesTheHandlerIntactThroughGetReader() throws Exception {
+    HttpResponse<String> response = post("/reader", newKey(), "{\"note\":\"caf\u00e9\"}",
+        b -> b.header("Content-Type", "application/json"));
+
+    assertThat(response.body()).isEqualTo("read:{\"note\":\"caf\u00e9\"}");
+  }
+
+  @Test
+  void aBinaryBodyReachesTheHandlerIntact() throws Exception {
+    byte[] body = new byte[200_000];
+    new Random(7).nextBytes(body);
+    try (TestServer echo = TestServer.with(Once.builder(store).build())
+        .handle("/echo", (request, response) -> {
+          response.setStatus(200);
+          response.getOutputStream().write(request.getInputStream().readAllBytes());
+        }).start()) {
+      HttpResponse<byte[]> response = CLIENT.send(HttpRequest.newBuilder(echo.uri("/echo"))
+          .header("Idempotency-Key", newKey()).POST(BodyPublishers.ofByteArray(body)).build(),
+          BodyHandlers.ofByteArray());
+
+      assertThat(response.body()).isEqualTo(body);
+    }
+  }
+
+  @Test
+  void aResponseWrittenWithGetWriterInUtf8IsReplayedByteForByte() throws Exception {
+    String key = newKey();
+    HttpResponse<byte[]> first = CLIENT.send(HttpRequest.newBuilder(server.uri("/utf8"))
+        .header("Idempotency-Key", key).POST(BodyPublishers.noBody()).build(),
+        BodyHandlers.ofByteArray());
+
+    HttpResponse<byte[]> retry = CLIENT.send(HttpRequest.newBuilder(server.uri("/utf8"))
+        .header("Idempotency-Key", key).POST(BodyPublishers.noBody()).build(),
+        BodyHandlers.ofByteArray());
+
+    assertThat(new String(first.body(), StandardCharsets.UTF_8))
+        .isEqualTo("h\u00e9llo \u2713 \u4e16\u754c \ud83d\ude00" + System.lineSeparator()
+            + "run 1");
+    assertThat(retry.body()).isEqualTo(first.body());
+    assertThat(retry.headers().firstValue("Content-Type"))
+        .isEqualTo(first.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(type -> assertThat(type).containsIgnoringCase("charset=utf-8"));
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+  }
+
+  @Test
+  void aResponseCommittedEarlyIsStoredWhole() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/early-commit", key, "");
+
+    HttpResponse<String> retry = post("/early-commit", key, "");
+
+    assertThat(first.body()).isEqualTo("first part;second part");
+    assertThat(retry.body()).isEqualTo("first part;second part");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aResponseOverTheLimitIsSentWholeButTheRetryIsToldItWasNotKept() throws Exception {
+    try (TestServer limited = serve(Once.builder(store).maxResponseBytes(1 << 20).build())) {
+      String key = newKey();
+      HttpResponse<byte[]> first = CLIENT.send(HttpRequest.newBuilder(limited.uri("/large"))
+          .header("Idempotency-Key", key).POST(BodyPublishers.noBody()).build(),
+          BodyHandlers.ofByteArray());
+
+      HttpResponse<String> retry = post(limited.uri("/large"), key, "", b -> b);
+
+      assertThat(first.statusCode()).isEqualTo(201);
+      assertThat(first.body()).hasSize(2 << 20);
+      assertThat(first.body()[(2 << 20) - 1]).isEqualTo((byte) 31);
+      assertProblem(retry, ProblemType.RESPONSE_NOT_REPLAYABLE);
+      assertThat(retry.body()).contains("status 201");
+      assertThat(runs).hasValue(1);
+    }
+  }
+
+  @Test
+  void anAsyncResponseIsStoredWhenTheAsyncCycleCompletes() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/async", key, "");
+
+    HttpResponse<String> retry = post("/async", key, "");
+
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(first.body()).isEqualTo("async run 1");
+    assertThat(retry.body()).isEqualTo("async run 1");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void anAsyncDispatchIsStoredWithWhatTheDispatchedServletWrote() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/async-dispatch", key, "");
+
+    HttpResponse<String> retry = post("/async-dispatch", key, "");
+
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(first.body()).isEqualTo("dispatched result 1");
+    assertThat(retry.body()).isEqualTo("dispatched result 1");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void anAsyncTimeoutReleasesTheKey() throws Exception {
+    String key = newKey();
+
+    assertThat(post("/async-timeout", key, "").statusCode()).isEqualTo(500);
+    assertThat(post("/async-timeout", key, "").statusCode()).isEqualTo(500);
+
+    assertThat(runs).hasValue(2);
+  }
+
+  @Test
+  void aGetIsNotTouched() throws Exception {
+    HttpResponse<String> response = CLIENT.send(HttpRequest.newBuilder(server.uri("/status/200"))
+        .header("Idempotency-Key", "ignored").GET().build(), BodyHandlers.ofString());
+    HttpResponse<String> again = CLIENT.send(HttpRequest.newBuilder(server.uri("/status/200"))
+        .header("Idempotency-Key", "ignored").GET().build(), BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(again.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(runs).hasValue(2);
+  }
+
+  private HttpResponse<String> sendQuietly(String path, String key) {
+    return sendQuietly(server.uri(path), key);
+  }
+
+  private static HttpResponse<String> sendQuietly(URI uri, String key) {
+    try {
+      return post(uri, key, "", b -> b);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void awaitRuns(int count) throws InterruptedException {
+    CountDownLatch never = new CountDownLatch(1);
+    for (int i = 0; i < 1000 && runs.get() < count; i++) {
+      never.await(10, TimeUnit.MILLISECONDS);
+    }
+    assertThat(runs.get()).isGreaterThanOrEqualTo(count);
+  }
+}
