@@ -4,4 +4,6 @@ module dev.once.core {
 
   exports dev.once;
   exports dev.once.spi;
+
+  uses dev.once.spi.StoreProvider;
 }

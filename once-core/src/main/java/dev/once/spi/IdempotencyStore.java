@@ -1,8 +1,12 @@
 package dev.once.spi;
 
 import dev.once.Fingerprint;
+import dev.once.MemoryStore;
 import dev.once.StoredResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
 
 /**
  * Where idempotency records live: one record per scoped key, moved through its states by three
@@ -73,6 +77,47 @@ public interface IdempotencyStore extends AutoCloseable {
     if (millis > 0) {
       Thread.sleep(millis);
     }
+  }
+
+  /**
+   * Checks that the store answers, for health checks. The default does nothing, which is right
+   * for a store in this process; remote stores make one cheap round trip.
+   *
+   * @throws StoreException if the store does not answer
+   */
+  default void ping() {}
+
+  /**
+   * Opens the store a URL names: {@code memory} for a new {@link MemoryStore}, or any URL a
+   * {@link StoreProvider} found by {@link ServiceLoader} accepts (the store modules register
+   * theirs: {@code redis://}, {@code jdbc:postgresql://}, ...).
+   *
+   * @param url the store URL
+   * @return the open store; the caller closes it
+   * @throws IllegalArgumentException if no provider accepts the URL, or it is malformed; the
+   *     message is one line that names the URL and the schemes that are available
+   * @throws StoreException if the store cannot be reached
+   */
+  static IdempotencyStore open(String url) {
+    if (url == null || url.isBlank()) {
+      throw new IllegalArgumentException("a store URL must not be empty; use \"memory\"");
+    }
+    String trimmed = url.trim();
+    if (trimmed.equals("memory") || trimmed.equals("memory:") || trimmed.equals("memory://")) {
+      return MemoryStore.create();
+    }
+    List<String> schemes = new ArrayList<>();
+    schemes.add("memory");
+    for (StoreProvider provider : ServiceLoader.load(StoreProvider.class)) {
+      if (provider.accepts(trimmed)) {
+        return provider.open(trimmed);
+      }
+      schemes.add(provider.schemes());
+    }
+    int colon = trimmed.indexOf(':');
+    String scheme = colon < 0 ? trimmed : trimmed.substring(0, colon);
+    throw new IllegalArgumentException("no store for \"" + scheme + "\" URLs (available: "
+        + String.join(", ", schemes) + "; a store module on the class path adds its schemes)");
   }
 
   /**

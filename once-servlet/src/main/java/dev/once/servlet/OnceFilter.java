@@ -20,6 +20,8 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Idempotency keys for any Jakarta Servlet 6 container (Tomcat, Jetty, Undertow, Spring MVC).
@@ -156,8 +158,14 @@ public final class OnceFilter implements Filter {
   private static void writeReplay(HttpServletResponse response, StoredResponse stored)
       throws IOException {
     response.setStatus(stored.status());
+    Set<String> written = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
     for (Header header : stored.headers()) {
-      response.addHeader(header.name(), header.value());
+      // the first value replaces what the container set already (its Server header, say)
+      if (written.add(header.name())) {
+        response.setHeader(header.name(), header.value());
+      } else {
+        response.addHeader(header.name(), header.value());
+      }
     }
     response.setHeader(Once.REPLAYED_HEADER, "true");
     response.setContentLength(stored.bodyLength());

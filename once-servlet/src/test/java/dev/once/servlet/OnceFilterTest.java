@@ -213,6 +213,7 @@ class OnceFilterTest {
     assertThat(retry.headers().firstValue("Location")).hasValue("/payments/1");
     assertThat(retry.headers().firstValue("Content-Type")).hasValue("application/json");
     assertThat(retry.headers().firstValue("X-Run")).hasValue("1");
+    assertThat(retry.headers().allValues("Server")).isEqualTo(first.headers().allValues("Server"));
     assertThat(retry.headers().firstValue("Content-Length"))
         .hasValue(Integer.toString(first.body().length()));
   }
