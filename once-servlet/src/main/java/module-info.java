@@ -1,7 +1,7 @@
 /** OnceFilter: idempotency keys for any Jakarta Servlet 6 container. */
 module dev.once.servlet {
   requires transitive dev.once.core;
-  requires static jakarta.servlet;
+  requires jakarta.servlet;
 
   exports dev.once.servlet;
 }
