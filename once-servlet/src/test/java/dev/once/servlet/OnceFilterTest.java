@@ -114,6 +114,17 @@ class OnceFilterTest {
           response.flushBuffer();
           response.getOutputStream().write("second part".getBytes(StandardCharsets.UTF_8));
         })
+        .handle("/reset", (request, response) -> {
+          runs.incrementAndGet();
+          response.setHeader("X-Discarded", "yes");
+          response.getWriter().write("discarded draft");
+          response.reset();
+          response.setStatus(201);
+          response.setContentType("text/plain");
+          response.getOutputStream().write("kept after reset;".getBytes(StandardCharsets.UTF_8));
+          response.resetBuffer();
+          response.getOutputStream().write("final".getBytes(StandardCharsets.UTF_8));
+        })
         .handle("/large", (request, response) -> {
           runs.incrementAndGet();
           response.setStatus(201);
@@ -519,6 +530,21 @@ class OnceFilterTest {
 
     assertThat(first.body()).isEqualTo("first part;second part");
     assertThat(retry.body()).isEqualTo("first part;second part");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void whatTheHandlerResetsIsNeitherSentNorStored() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/reset", key, "");
+
+    HttpResponse<String> retry = post("/reset", key, "");
+
+    assertThat(first.body()).isEqualTo("final");
+    assertThat(retry.body()).isEqualTo("final");
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.headers().firstValue("X-Discarded")).isEmpty();
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
     assertThat(runs).hasValue(1);
   }
