@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Decision.Kind;
 import dev.once.StoredResponse.Header;
+import dev.once.spi.Claim;
+import dev.once.spi.IdempotencyStore;
+import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import dev.once.testing.FailingStore;
 import dev.once.testing.FakeClock;
@@ -13,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -426,44 +430,78 @@ class OnceTest {
     assertThat(engine.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
   }
 
-  @Test
-  void withMaxWaitADuplicateWaitsForTheFirstAndGetsItsReplay() throws Exception {
-    MemoryStore realTime = MemoryStore.create();
-    Once waiting = Once.builder(realTime).maxWait(Duration.ofSeconds(30)).build();
-    Execution first = waiting.decide(TestRequest.post("k1")).execution();
+  /** A memory store that signals when a caller parks in {@code awaitChange}. */
+  private static final class ParkingStore implements IdempotencyStore {
+    final MemoryStore delegate = MemoryStore.create();
+    final CountDownLatch parked = new CountDownLatch(1);
+
+    @Override
+    public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
+      return delegate.claim(key, fingerprint, lease);
+    }
+
+    @Override
+    public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
+      return delegate.complete(key, token, response, ttl);
+    }
+
+    @Override
+    public boolean release(String key, Token token) {
+      return delegate.release(key, token);
+    }
+
+    @Override
+    public void awaitChange(String key, Duration timeout) throws InterruptedException {
+      parked.countDown();
+      delegate.awaitChange(key, timeout);
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+
+  /** Starts a duplicate and returns once it is parked waiting for the first request. */
+  private static CompletableFuture<Decision> parkedDuplicate(Once engine, ParkingStore store)
+      throws InterruptedException {
     CompletableFuture<Decision> duplicate = CompletableFuture.supplyAsync(() -> {
       try {
-        return waiting.decide(TestRequest.post("k1"));
+        return engine.decide(TestRequest.post("k1"));
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
     });
+    assertThat(store.parked.await(20, TimeUnit.SECONDS)).isTrue();
+    return duplicate;
+  }
 
-    first.complete(201, JSON, utf8("{\"id\":1}"));
+  @Test
+  void withMaxWaitADuplicateWaitsForTheFirstAndGetsItsReplay() throws Exception {
+    try (ParkingStore parking = new ParkingStore()) {
+      Once waiting = Once.builder(parking).maxWait(Duration.ofSeconds(30)).build();
+      Execution first = waiting.decide(TestRequest.post("k1")).execution();
+      CompletableFuture<Decision> duplicate = parkedDuplicate(waiting, parking);
 
-    Decision answer = duplicate.get(20, TimeUnit.SECONDS);
-    assertThat(answer.kind()).isEqualTo(Kind.REPLAY);
-    assertThat(answer.response().body()).isEqualTo(utf8("{\"id\":1}"));
-    realTime.close();
+      first.complete(201, JSON, utf8("{\"id\":1}"));
+
+      Decision answer = duplicate.get(20, TimeUnit.SECONDS);
+      assertThat(answer.kind()).isEqualTo(Kind.REPLAY);
+      assertThat(answer.response().body()).isEqualTo(utf8("{\"id\":1}"));
+    }
   }
 
   @Test
   void withMaxWaitADuplicateOfAFailedRequestRunsItself() throws Exception {
-    MemoryStore realTime = MemoryStore.create();
-    Once waiting = Once.builder(realTime).maxWait(Duration.ofSeconds(30)).build();
-    Execution first = waiting.decide(TestRequest.post("k1")).execution();
-    CompletableFuture<Decision> duplicate = CompletableFuture.supplyAsync(() -> {
-      try {
-        return waiting.decide(TestRequest.post("k1"));
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    try (ParkingStore parking = new ParkingStore()) {
+      Once waiting = Once.builder(parking).maxWait(Duration.ofSeconds(30)).build();
+      Execution first = waiting.decide(TestRequest.post("k1")).execution();
+      CompletableFuture<Decision> duplicate = parkedDuplicate(waiting, parking);
 
-    first.release();
+      first.release();
 
-    assertThat(duplicate.get(20, TimeUnit.SECONDS).kind()).isEqualTo(Kind.EXECUTE);
-    realTime.close();
+      assertThat(duplicate.get(20, TimeUnit.SECONDS).kind()).isEqualTo(Kind.EXECUTE);
+    }
   }
 
   @Test
