@@ -47,10 +47,6 @@ import org.springframework.web.servlet.DispatcherServlet;
 @AutoConfiguration
 @ConditionalOnBooleanProperty(name = "once.enabled", matchIfMissing = true)
 public final class OnceAutoConfiguration {
-  private static final boolean SECURITY_PRESENT = ClassUtils.isPresent(
-      "org.springframework.security.core.context.SecurityContextHolder",
-      OnceAutoConfiguration.class.getClassLoader());
-
   /** Created by Spring. */
   public OnceAutoConfiguration() {}
 
@@ -75,8 +71,11 @@ public final class OnceAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean(KeyScope.class)
-  KeyScope onceKeyScope(Environment environment) {
-    KeyScope principal = SECURITY_PRESENT ? new SecurityContextKeyScope() : KeyScope.principal();
+  KeyScope onceKeyScope(Environment environment, ApplicationContext context) {
+    boolean security = ClassUtils.isPresent(
+        "org.springframework.security.core.context.SecurityContextHolder",
+        context.getClassLoader());
+    KeyScope principal = security ? new SecurityContextKeyScope() : KeyScope.principal();
     return new OnceBinding(environment).keyScope(principal);
   }
 

@@ -9,13 +9,13 @@ import java.util.Locale;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
-import org.springframework.boot.context.properties.bind.BindContext;
-import org.springframework.boot.context.properties.bind.BindHandler;
 import org.springframework.boot.context.properties.bind.BindResult;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.core.env.Environment;
 import org.springframework.util.unit.DataSize;
 
@@ -58,9 +58,11 @@ final class OnceBinding {
   static final List<String> STARTER_PROPERTIES = List.of("enabled", "store",
       "memory.maximum-weight", "url-patterns", "filter-order", "key-scope");
 
+  private final Iterable<ConfigurationPropertySource> sources;
   private final Binder binder;
 
   OnceBinding(Environment environment) {
+    this.sources = ConfigurationPropertySources.get(environment);
     this.binder = Binder.get(environment);
   }
 
@@ -156,16 +158,28 @@ final class OnceBinding {
    */
   private <T> void bind(String name, Bindable<T> type, Consumer<T> apply) {
     String property = PREFIX + "." + name;
-    SourceCapture source = new SourceCapture(ConfigurationPropertyName.of(property));
-    BindResult<T> result = binder.bind(property, type, source);
+    BindResult<T> result = binder.bind(property, type);
     if (!result.isBound()) {
       return;
     }
     try {
       apply.accept(result.get());
     } catch (IllegalArgumentException | NullPointerException e) {
-      String value = source.value == null ? String.valueOf(result.get()) : source.value;
-      throw new InvalidOncePropertyException(property, value, source.origin, e.getMessage());
+      // the text as configured, and where, when the property was set as one value (a list set
+      // element by element is shown as bound)
+      ConfigurationProperty source = null;
+      for (ConfigurationPropertySource candidate : sources) {
+        source = candidate.getConfigurationProperty(ConfigurationPropertyName.of(property));
+        if (source != null) {
+          break;
+        }
+      }
+      String value = source == null ? String.valueOf(result.get()) : String.valueOf(
+          source.getValue());
+      String origin = source == null || source.getOrigin() == null
+          ? null
+          : source.getOrigin().toString();
+      throw new InvalidOncePropertyException(property, value, origin, e.getMessage());
     }
   }
 
@@ -205,31 +219,6 @@ final class OnceBinding {
 
     void applyTo(OnceBinding binding, Once.Builder builder) {
       binding.bind(name, type, value -> setter.accept(builder, value));
-    }
-  }
-
-  /**
-   * Remembers the configured text and origin of a property set as one value, for error messages
-   * (a list set element by element is shown as the list that was bound).
-   */
-  private static final class SourceCapture implements BindHandler {
-    private final ConfigurationPropertyName target;
-    String value;
-    String origin;
-
-    SourceCapture(ConfigurationPropertyName target) {
-      this.target = target;
-    }
-
-    @Override
-    public Object onSuccess(ConfigurationPropertyName name, Bindable<?> target,
-        BindContext context, Object result) {
-      ConfigurationProperty property = context.getConfigurationProperty();
-      if (property != null && name.equals(target)) {
-        value = String.valueOf(property.getValue());
-        origin = property.getOrigin() == null ? null : property.getOrigin().toString();
-      }
-      return result;
     }
   }
 }
