@@ -5,12 +5,12 @@
 module dev.once.spring {
   requires transitive dev.once.servlet;
   requires spring.boot;
-  requires spring.boot.autoconfigure;
+  requires transitive spring.boot.autoconfigure;
   requires spring.beans;
   requires spring.context;
   requires spring.core;
   requires static jakarta.servlet;
-  requires static spring.web;
+  requires static transitive spring.web;
   requires static spring.webmvc;
   requires static micrometer.core;
   requires static spring.boot.health;

@@ -6,6 +6,7 @@ import dev.once.Once;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -106,8 +107,7 @@ final class OnceBinding {
 
   /** @return the URL patterns the filter is mapped to; default {@code /*} */
   List<String> urlPatterns() {
-    @SuppressWarnings("unchecked")
-    List<String>[] result = new List[] {List.of("/*")};
+    AtomicReference<List<String>> result = new AtomicReference<>(List.of("/*"));
     bind("url-patterns", Bindable.listOf(String.class), patterns -> {
       List<String> trimmed = patterns.stream().map(String::trim)
           .filter(pattern -> !pattern.isEmpty()).collect(Collectors.toList());
@@ -118,9 +118,9 @@ final class OnceBinding {
               + " (*.json)");
         }
       }
-      result[0] = List.copyOf(trimmed);
+      result.set(List.copyOf(trimmed));
     });
-    return result[0];
+    return result.get();
   }
 
   /** @return the order of the filter among the servlet filters */
