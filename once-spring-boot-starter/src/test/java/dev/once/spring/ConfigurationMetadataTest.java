@@ -53,19 +53,7 @@ class ConfigurationMetadataTest {
     Once documented = new OnceBinding(environment(defaults)).applyTo(Once.builder(store)).build();
     Once actual = Once.builder(store).build();
 
-    assertThat(documented.header()).isEqualTo(actual.header());
-    assertThat(documented.ttl()).isEqualTo(actual.ttl());
-    assertThat(documented.requireKey()).isEqualTo(actual.requireKey());
-    assertThat(documented.cacheableStatuses()).isEqualTo(actual.cacheableStatuses());
-    assertThat(documented.requestHashCheck()).isEqualTo(actual.requestHashCheck());
-    assertThat(documented.lease()).isEqualTo(actual.lease());
-    assertThat(documented.maxWait()).isEqualTo(actual.maxWait());
-    assertThat(documented.methods()).isEqualTo(actual.methods());
-    assertThat(documented.maxKeyLength()).isEqualTo(actual.maxKeyLength());
-    assertThat(documented.maxBodyBytes()).isEqualTo(actual.maxBodyBytes());
-    assertThat(documented.maxResponseBytes()).isEqualTo(actual.maxResponseBytes());
-    assertThat(documented.failOpen()).isEqualTo(actual.failOpen());
-    assertThat(documented.excludedHeaders()).isEqualTo(actual.excludedHeaders());
+    SameOptions.assertSameOptions(documented, actual);
   }
 
   @Test

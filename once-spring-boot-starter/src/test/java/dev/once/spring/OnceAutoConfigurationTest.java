@@ -25,7 +25,7 @@ import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.context.FilteredClassLoader;
-import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
+import org.springframework.boot.test.context.assertj.ApplicationContextAssertProvider;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
@@ -52,21 +52,8 @@ class OnceAutoConfigurationTest {
       assertThat(context).hasSingleBean(Once.class).hasSingleBean(IdempotencyStore.class);
       assertThat(context.getBean(IdempotencyStore.class)).isInstanceOf(MemoryStore.class);
       Once once = context.getBean(Once.class);
-      Once defaults = Once.builder(MemoryStore.create()).build();
       assertThat(once.store()).isSameAs(context.getBean(IdempotencyStore.class));
-      assertThat(once.header()).isEqualTo(defaults.header());
-      assertThat(once.ttl()).isEqualTo(defaults.ttl());
-      assertThat(once.requireKey()).isEqualTo(defaults.requireKey());
-      assertThat(once.cacheableStatuses()).isEqualTo(defaults.cacheableStatuses());
-      assertThat(once.requestHashCheck()).isEqualTo(defaults.requestHashCheck());
-      assertThat(once.lease()).isEqualTo(defaults.lease());
-      assertThat(once.maxWait()).isEqualTo(defaults.maxWait());
-      assertThat(once.methods()).isEqualTo(defaults.methods());
-      assertThat(once.maxKeyLength()).isEqualTo(defaults.maxKeyLength());
-      assertThat(once.maxBodyBytes()).isEqualTo(defaults.maxBodyBytes());
-      assertThat(once.maxResponseBytes()).isEqualTo(defaults.maxResponseBytes());
-      assertThat(once.failOpen()).isEqualTo(defaults.failOpen());
-      assertThat(once.excludedHeaders()).isEqualTo(defaults.excludedHeaders());
+      SameOptions.assertSameOptions(once, Once.builder(MemoryStore.create()).build());
     });
   }
 
@@ -540,19 +527,7 @@ class OnceAutoConfigurationTest {
   }
 
   private static InvalidOncePropertyException startupFailure(
-      AssertableApplicationContext context) {
-    assertThat(context).hasFailed();
-    Throwable failure = context.getStartupFailure();
-    while (failure != null && !(failure instanceof InvalidOncePropertyException)) {
-      failure = failure.getCause();
-    }
-    assertThat(failure).as("an InvalidOncePropertyException in %s", context.getStartupFailure())
-        .isNotNull();
-    return (InvalidOncePropertyException) failure;
-  }
-
-  private static InvalidOncePropertyException startupFailure(
-      org.springframework.boot.test.context.assertj.AssertableWebApplicationContext context) {
+      ApplicationContextAssertProvider<?> context) {
     assertThat(context).hasFailed();
     Throwable failure = context.getStartupFailure();
     while (failure != null && !(failure instanceof InvalidOncePropertyException)) {
