@@ -122,6 +122,28 @@ public final class OnceAutoConfiguration {
     }
   }
 
+  /**
+   * Keeps keyed PUT/PATCH/DELETE form bodies readable after Spring's {@code FormContentFilter} read
+   * them, in a Spring MVC application (where that filter is).
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+  @ConditionalOnClass({Filter.class, DispatcherServlet.class})
+  static class FormBodyFilterConfiguration {
+
+    @Bean
+    FilterRegistrationBean<FormBodyFilter> onceFormBodyFilterRegistration(Once once) {
+      FilterRegistrationBean<FormBodyFilter> registration =
+          new FilterRegistrationBean<>(new FormBodyFilter(once.header()));
+      registration.setName("onceFormBodyFilter");
+      registration.setAsyncSupported(true);
+      registration.setDispatcherTypes(DispatcherType.REQUEST);
+      registration.setOrder(FormBodyFilter.ORDER);
+      registration.addUrlPatterns("/*");
+      return registration;
+    }
+  }
+
   /** The filter for {@link Idempotent} handler methods, in a Spring MVC application. */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)

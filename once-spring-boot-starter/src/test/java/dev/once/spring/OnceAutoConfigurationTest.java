@@ -338,6 +338,11 @@ class OnceAutoConfigurationTest {
       assertThat(annotated.determineDispatcherTypes()).containsExactly(DispatcherType.REQUEST);
       assertThat(annotated.getOrder()).isEqualTo(-90);
       assertThat(annotated.getFilter()).isInstanceOf(IdempotentHandlerFilter.class);
+
+      FilterRegistrationBean<?> forms =
+          context.getBean("onceFormBodyFilterRegistration", FilterRegistrationBean.class);
+      assertThat(forms.getOrder()).as("just before Spring's FormContentFilter").isEqualTo(-9901);
+      assertThat(forms.getUrlPatterns()).containsExactly("/*");
     });
   }
 

@@ -167,6 +167,33 @@ class OnceSpringBootTest {
   }
 
   @Test
+  void aPatchFormBodyReachesTheHandlerAndAChangedFormGets422() throws Exception {
+    String key = newKey();
+    String form = "amount=12&currency=EUR&note=caf%C3%A9+au+lait";
+    int before = payments.charges.get();
+
+    HttpResponse<String> first = sendForm(key, form);
+    HttpResponse<String> retry = sendForm(key, form);
+    HttpResponse<String> changed = sendForm(key, "amount=99&currency=EUR");
+
+    assertThat(first.statusCode()).isEqualTo(200);
+    assertThat(json(first.body()).get("form"))
+        .isEqualTo(Map.of("amount", "12", "currency", "EUR", "note", "café au lait"));
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(retry.body()).isEqualTo(first.body());
+    assertProblem(changed, 422, ProblemType.KEY_REUSED);
+    assertThat(payments.charges.get()).isEqualTo(before + 1);
+  }
+
+  private HttpResponse<String> sendForm(String key, String form)
+      throws IOException, InterruptedException {
+    return client.send(request("/payments/form", key)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .method("PATCH", HttpRequest.BodyPublishers.ofString(form)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
   void aCompletableFutureHandlerIsStoredWhenItCompletesAndReplayed() throws Exception {
     assertAsyncHandlerRunsOnce("/payments/async", 201);
   }

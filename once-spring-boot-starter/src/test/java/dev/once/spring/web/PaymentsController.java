@@ -1,6 +1,7 @@
 package dev.once.spring.web;
 
 import java.security.Principal;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -8,8 +9,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.context.request.async.DeferredResult;
 
@@ -60,6 +63,12 @@ public class PaymentsController {
     CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS)
         .execute(() -> result.setResult(charge(request, null)));
     return result;
+  }
+
+  @PatchMapping(path = "/payments/form",
+      consumes = MediaType.APPLICATION_FORM_URLENCODED_VALUE)
+  Map<String, Object> form(@RequestParam Map<String, String> form) {
+    return Map.of("charge", charges.incrementAndGet(), "form", form);
   }
 
   @PostMapping("/payments/failing")
