@@ -93,6 +93,17 @@ public final class Once {
   }
 
   /**
+   * A builder holding this engine's store and every one of its options, to derive an engine that
+   * differs in a few (a per-endpoint ttl, say) without repeating the rest. This engine is not
+   * changed by what is done to the builder.
+   *
+   * @return a new, mutable builder with this engine's configuration
+   */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /**
    * Decides what to do with a request. For a request with a key this reads the body (when the
    * request hash is checked) and makes one store round trip, or several when it waits for an
    * in-flight duplicate ({@code maxWait}). Thread-safe.
@@ -388,6 +399,26 @@ public final class Once {
 
     private Builder(IdempotencyStore store) {
       this.store = Objects.requireNonNull(store, "store");
+    }
+
+    private Builder(Once once) {
+      store = once.store;
+      header = once.header;
+      ttl = once.ttl;
+      requireKey = once.requireKey;
+      cacheableStatuses = once.cacheableStatuses;
+      requestHashCheck = once.requestHashCheck;
+      lease = once.lease;
+      maxWait = once.maxWait;
+      methods = once.methods;
+      keyScope = once.keyScope;
+      maxKeyLength = once.maxKeyLength;
+      maxBodyBytes = once.maxBodyBytes;
+      maxResponseBytes = once.maxResponseBytes;
+      failOpen = once.failOpen;
+      excludedHeaders = once.excludedHeaders;
+      listener = once.listener;
+      clock = once.clock;
     }
 
     /**

@@ -86,6 +86,53 @@ class OnceBuilderTest {
   }
 
   @Test
+  void toBuilderKeepsEveryOptionAndChangesOnlyWhatIsSetAgain() {
+    KeyScope scope = KeyScope.global();
+    OnceListener listener = new OnceListener() {};
+    java.time.Clock clock = java.time.Clock.systemDefaultZone();
+    Once original = Once.builder(store)
+        .header("X-Request-Key")
+        .ttl(Duration.ofMinutes(5))
+        .cacheableStatuses(200, 202)
+        .requestHashCheck(false)
+        .lease(Duration.ofSeconds(5))
+        .maxWait(Duration.ofSeconds(2))
+        .methods("POST", "PUT")
+        .keyScope(scope)
+        .maxKeyLength(64)
+        .maxBodyBytes(10)
+        .maxResponseBytes(20)
+        .failOpen(true)
+        .excludedHeaders("X-Trace")
+        .listener(listener)
+        .clock(clock)
+        .build();
+
+    Once derived = original.toBuilder().ttl(Duration.ofMinutes(1)).requireKey(true).build();
+
+    assertThat(derived.ttl()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(derived.requireKey()).isTrue();
+    assertThat(original.ttl()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(original.requireKey()).isFalse();
+    assertThat(derived.store()).isSameAs(store);
+    assertThat(derived.header()).isEqualTo("X-Request-Key");
+    assertThat(derived.cacheableStatuses()).containsExactly(200, 202);
+    assertThat(derived.requestHashCheck()).isFalse();
+    assertThat(derived.lease()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(derived.maxWait()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(derived.methods()).containsExactly("POST", "PUT");
+    assertThat(derived.keyScope()).isSameAs(scope);
+    assertThat(derived.maxKeyLength()).isEqualTo(64);
+    assertThat(derived.maxBodyBytes()).isEqualTo(10);
+    assertThat(derived.maxResponseBytes()).isEqualTo(20);
+    assertThat(derived.failOpen()).isTrue();
+    assertThat(derived.excludedHeaders()).containsExactly("X-Trace");
+    assertThat(derived.isReplayedHeader("x-trace")).isFalse();
+    assertThat(derived.listener()).isSameAs(listener);
+    assertThat(derived.clock()).isSameAs(clock);
+  }
+
+  @Test
   void badValuesAreRefusedWithMessagesNamingTheOptionAndTheValue() {
     Once.Builder builder = Once.builder(store);
 

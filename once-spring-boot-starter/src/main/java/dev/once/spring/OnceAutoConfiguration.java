@@ -1,0 +1,171 @@
+package dev.once.spring;
+
+import dev.once.KeyScope;
+import dev.once.MemoryStore;
+import dev.once.Once;
+import dev.once.OnceListener;
+import dev.once.servlet.OnceFilter;
+import dev.once.spi.IdempotencyStore;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.Filter;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.context.ApplicationContext;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.util.ClassUtils;
+import org.springframework.web.servlet.DispatcherServlet;
+
+/**
+ * Auto-configuration of once: an {@link IdempotencyStore}, a {@link Once} engine bound to the
+ * {@code once.*} properties, and, in a servlet web application, the {@link OnceFilter} for {@code
+ * once.url-patterns} and the filter for {@link Idempotent} handler methods.
+ *
+ * <p>Every bean backs off when the application defines its own: an {@code IdempotencyStore} bean
+ * always wins over {@code once.store}; a {@code KeyScope} bean replaces {@code once.key-scope}; a
+ * {@code Once} bean replaces the engine (and then the properties are not applied). {@link
+ * OnceCustomizer} beans adjust the builder; {@link OnceListener} beans all hear the outcomes.
+ *
+ * <p>Stores: {@code once.store=memory} (the default when no store module configured one) is a
+ * {@link MemoryStore}; the Redis and JDBC store modules bring their own auto-configurations,
+ * ordered before this one, which define the store bean when their store is chosen or detected.
+ * Asking for {@code redis} or {@code jdbc} when none did so stops the application at start.
+ *
+ * <p>Filter order: {@code once.filter-order}, default -90, after Spring Security's filter chain
+ * (-100) so the authenticated principal scopes the keys and unauthenticated requests are refused
+ * before any key is claimed. The annotation filter takes that order, the URL-pattern filter the
+ * next.
+ */
+@AutoConfiguration
+@ConditionalOnBooleanProperty(name = "once.enabled", matchIfMissing = true)
+public final class OnceAutoConfiguration {
+  /** Created by Spring. */
+  public OnceAutoConfiguration() {}
+
+  @Bean
+  @ConditionalOnMissingBean(IdempotencyStore.class)
+  MemoryStore onceMemoryStore(Environment environment) {
+    OnceBinding binding = new OnceBinding(environment);
+    String store = binding.store();
+    if ("redis".equals(store)) {
+      throw new InvalidOncePropertyException("once.store", store, null,
+          "no Redis store was configured: once.store=redis needs dev.once:once-redis on the class"
+              + " path and a Lettuce RedisClient or RedisClusterClient bean (or Spring Data"
+              + " Redis's Lettuce connection factory)");
+    }
+    if ("jdbc".equals(store)) {
+      throw new InvalidOncePropertyException("once.store", store, null,
+          "no JDBC store was configured: once.store=jdbc needs dev.once:once-jdbc on the class"
+              + " path and a DataSource bean");
+    }
+    return MemoryStore.builder().maximumWeightBytes(binding.memoryMaximumWeight()).build();
+  }
+
+  @Bean
+  @ConditionalOnMissingBean(KeyScope.class)
+  KeyScope onceKeyScope(Environment environment, ApplicationContext context) {
+    boolean security = ClassUtils.isPresent(
+        "org.springframework.security.core.context.SecurityContextHolder",
+        context.getClassLoader());
+    KeyScope principal = security ? new SecurityContextKeyScope() : KeyScope.principal();
+    return new OnceBinding(environment).keyScope(principal);
+  }
+
+  @Bean
+  @ConditionalOnMissingBean
+  Once once(IdempotencyStore store, KeyScope keyScope, Environment environment,
+      ObjectProvider<OnceStoreDecorator> decorators, ObjectProvider<OnceListener> listeners,
+      ObjectProvider<OnceCustomizer> customizers) {
+    IdempotencyStore decorated = store;
+    for (OnceStoreDecorator decorator : decorators.orderedStream().collect(Collectors.toList())) {
+      decorated = decorator.decorate(decorated);
+    }
+    Once.Builder builder = Once.builder(decorated)
+        .keyScope(keyScope)
+        .listener(CompositeListener.of(listeners.orderedStream().collect(Collectors.toList())));
+    new OnceBinding(environment).applyTo(builder);
+    customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
+    return builder.build();
+  }
+
+  /** The filter for {@code once.url-patterns}, in a servlet web application. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+  @ConditionalOnClass(Filter.class)
+  static class UrlPatternFilterConfiguration {
+
+    @Bean
+    FilterRegistrationBean<UrlPatternFilter> onceFilterRegistration(Once once,
+        Environment environment) {
+      OnceBinding binding = new OnceBinding(environment);
+      List<String> patterns = binding.urlPatterns();
+      FilterRegistrationBean<UrlPatternFilter> registration =
+          new FilterRegistrationBean<>(new UrlPatternFilter(new OnceFilter(once)));
+      registration.setName("onceFilter");
+      registration.setAsyncSupported(true);
+      registration.setDispatcherTypes(DispatcherType.REQUEST);
+      registration.setOrder(binding.filterOrder() + 1);
+      if (patterns.isEmpty()) {
+        registration.setEnabled(false);
+      } else {
+        registration.setUrlPatterns(patterns);
+      }
+      return registration;
+    }
+  }
+
+  /**
+   * Keeps keyed PUT/PATCH/DELETE form bodies readable after Spring's {@code FormContentFilter} read
+   * them, in a Spring MVC application (where that filter is).
+   */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+  @ConditionalOnClass({Filter.class, DispatcherServlet.class})
+  static class FormBodyFilterConfiguration {
+
+    @Bean
+    FilterRegistrationBean<FormBodyFilter> onceFormBodyFilterRegistration(Once once) {
+      FilterRegistrationBean<FormBodyFilter> registration =
+          new FilterRegistrationBean<>(new FormBodyFilter(once.header()));
+      registration.setName("onceFormBodyFilter");
+      registration.setAsyncSupported(true);
+      registration.setDispatcherTypes(DispatcherType.REQUEST);
+      registration.setOrder(FormBodyFilter.ORDER);
+      registration.addUrlPatterns("/*");
+      return registration;
+    }
+  }
+
+  /** The filter for {@link Idempotent} handler methods, in a Spring MVC application. */
+  @Configuration(proxyBeanMethods = false)
+  @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+  @ConditionalOnClass({Filter.class, DispatcherServlet.class})
+  static class IdempotentFilterConfiguration {
+
+    @Bean
+    IdempotentEndpoints onceIdempotentEndpoints(Once once, ApplicationContext context) {
+      return new IdempotentEndpoints(once, context);
+    }
+
+    @Bean
+    FilterRegistrationBean<IdempotentHandlerFilter> onceIdempotentFilterRegistration(
+        IdempotentEndpoints endpoints, Environment environment) {
+      FilterRegistrationBean<IdempotentHandlerFilter> registration =
+          new FilterRegistrationBean<>(new IdempotentHandlerFilter(endpoints));
+      registration.setName("onceIdempotentFilter");
+      registration.setAsyncSupported(true);
+      registration.setDispatcherTypes(DispatcherType.REQUEST);
+      registration.setOrder(new OnceBinding(environment).filterOrder());
+      registration.addUrlPatterns("/*");
+      return registration;
+    }
+  }
+}

@@ -1,0 +1,224 @@
+package dev.once.spring;
+
+import dev.once.KeyScope;
+import dev.once.MemoryStore;
+import dev.once.Once;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.springframework.boot.context.properties.bind.BindResult;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.ConfigurationProperty;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.core.env.Environment;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * The {@code once.*} properties. Each builder option is bound from the environment straight onto
+ * {@link Once.Builder} through the builder's own method, so no second model holds the values: the
+ * defaults are the builder's, and the builder's checks are the properties' checks. A value the
+ * builder refuses becomes an {@link InvalidOncePropertyException} naming the property, its value,
+ * where it was set, and the builder's reason.
+ *
+ * <p>The other properties configure the starter itself (which store, which URLs, the filter's
+ * order, the key scope). Read once, at start.
+ */
+final class OnceBinding {
+  static final String PREFIX = "once";
+  /** After Spring Security's filter chain (at -100), so the principal is known; see SPRING.md. */
+  static final int DEFAULT_FILTER_ORDER = -90;
+
+  /** Every builder option, by property name (without the prefix), in the builder's order. */
+  static final List<Option<?>> BUILDER_OPTIONS = List.of(
+      option("header", Bindable.of(String.class), Once.Builder::header),
+      option("ttl", Bindable.of(Duration.class), Once.Builder::ttl),
+      option("require-key", Bindable.of(Boolean.class), Once.Builder::requireKey),
+      option("cacheable-statuses", Bindable.listOf(Integer.class),
+          Once.Builder::cacheableStatuses),
+      option("request-hash-check", Bindable.of(Boolean.class), Once.Builder::requestHashCheck),
+      option("lease", Bindable.of(Duration.class), Once.Builder::lease),
+      option("max-wait", Bindable.of(Duration.class), Once.Builder::maxWait),
+      option("methods", Bindable.listOf(String.class),
+          (builder, methods) -> builder.methods(upperCase(methods))),
+      option("max-key-length", Bindable.of(Integer.class), Once.Builder::maxKeyLength),
+      option("max-body", Bindable.of(DataSize.class),
+          (builder, size) -> builder.maxBodyBytes(size.toBytes())),
+      option("max-response", Bindable.of(DataSize.class),
+          (builder, size) -> builder.maxResponseBytes(size.toBytes())),
+      option("fail-open", Bindable.of(Boolean.class), Once.Builder::failOpen),
+      option("excluded-headers", Bindable.listOf(String.class), Once.Builder::excludedHeaders));
+
+  /** The starter's own properties, besides the builder options. */
+  static final List<String> STARTER_PROPERTIES = List.of("enabled", "store",
+      "memory.maximum-weight", "url-patterns", "filter-order", "key-scope");
+
+  private final Iterable<ConfigurationPropertySource> sources;
+  private final Binder binder;
+
+  OnceBinding(Environment environment) {
+    this.sources = ConfigurationPropertySources.get(environment);
+    this.binder = Binder.get(environment);
+  }
+
+  /**
+   * Applies every {@code once.*} builder option that is set.
+   *
+   * @param builder the builder
+   * @return the builder
+   * @throws InvalidOncePropertyException if the builder refuses a value
+   */
+  Once.Builder applyTo(Once.Builder builder) {
+    for (Option<?> option : BUILDER_OPTIONS) {
+      option.applyTo(this, builder);
+    }
+    return builder;
+  }
+
+  /** @return {@code memory}, {@code redis} or {@code jdbc}; null when unset (chosen by beans) */
+  String store() {
+    String[] result = new String[1];
+    bind("store", Bindable.of(String.class), value -> {
+      String kind = value.trim().toLowerCase(Locale.ROOT);
+      if (!List.of("memory", "redis", "jdbc").contains(kind)) {
+        throw new IllegalArgumentException("once.store must be memory, redis or jdbc");
+      }
+      result[0] = kind;
+    });
+    return result[0];
+  }
+
+  /** @return the bound on a memory store's stored responses, in bytes */
+  long memoryMaximumWeight() {
+    long[] result = {MemoryStore.DEFAULT_MAXIMUM_WEIGHT_BYTES};
+    bind("memory.maximum-weight", Bindable.of(DataSize.class), size -> {
+      // the store's own check, so the message is the store's
+      MemoryStore.builder().maximumWeightBytes(size.toBytes());
+      result[0] = size.toBytes();
+    });
+    return result[0];
+  }
+
+  /** @return the URL patterns the filter is mapped to; default {@code /*} */
+  List<String> urlPatterns() {
+    AtomicReference<List<String>> result = new AtomicReference<>(List.of("/*"));
+    bind("url-patterns", Bindable.listOf(String.class), patterns -> {
+      List<String> trimmed = patterns.stream().map(String::trim)
+          .filter(pattern -> !pattern.isEmpty()).collect(Collectors.toList());
+      for (String pattern : trimmed) {
+        if (!isServletUrlPattern(pattern)) {
+          throw new IllegalArgumentException("\"" + pattern + "\" is not a servlet URL pattern;"
+              + " use an exact path (/payments), a path prefix (/payments/*) or an extension"
+              + " (*.json)");
+        }
+      }
+      result.set(List.copyOf(trimmed));
+    });
+    return result.get();
+  }
+
+  /** @return the order of the filter among the servlet filters */
+  int filterOrder() {
+    int[] result = {DEFAULT_FILTER_ORDER};
+    bind("filter-order", Bindable.of(Integer.class), order -> result[0] = order);
+    return result[0];
+  }
+
+  /**
+   * @param principal the scope to use for {@code principal}, the default
+   * @return the key scope the {@code once.key-scope} property names
+   */
+  KeyScope keyScope(KeyScope principal) {
+    KeyScope[] result = {principal};
+    bind("key-scope", Bindable.of(String.class), value -> {
+      String scope = value.trim();
+      if (scope.equals("principal")) {
+        result[0] = principal;
+      } else if (scope.equals("global")) {
+        result[0] = KeyScope.global();
+      } else if (scope.startsWith("header:") && !scope.substring(7).isBlank()) {
+        result[0] = KeyScope.headerHash(scope.substring(7).trim());
+      } else {
+        throw new IllegalArgumentException(
+            "once.key-scope must be principal, global or header:<name> (header:Authorization)");
+      }
+    });
+    return result[0];
+  }
+
+  /**
+   * Binds {@code once.<name>} and hands the value to {@code apply}, turning what {@code apply}
+   * refuses into an {@link InvalidOncePropertyException}.
+   */
+  private <T> void bind(String name, Bindable<T> type, Consumer<T> apply) {
+    String property = PREFIX + "." + name;
+    BindResult<T> result = binder.bind(property, type);
+    if (!result.isBound()) {
+      return;
+    }
+    try {
+      apply.accept(result.get());
+    } catch (IllegalArgumentException | NullPointerException e) {
+      // the text as configured, and where, when the property was set as one value (a list set
+      // element by element is shown as bound)
+      ConfigurationProperty source = null;
+      for (ConfigurationPropertySource candidate : sources) {
+        source = candidate.getConfigurationProperty(ConfigurationPropertyName.of(property));
+        if (source != null) {
+          break;
+        }
+      }
+      String value = source == null ? String.valueOf(result.get()) : String.valueOf(
+          source.getValue());
+      String origin = source == null || source.getOrigin() == null
+          ? null
+          : source.getOrigin().toString();
+      throw new InvalidOncePropertyException(property, value, origin, e.getMessage());
+    }
+  }
+
+  private static List<String> upperCase(List<String> methods) {
+    // HTTP methods are case-sensitive, but nobody means "post" as a method other than POST
+    return methods.stream().map(method -> method == null ? null : method.trim().toUpperCase(
+        Locale.ROOT)).collect(Collectors.toList());
+  }
+
+  private static boolean isServletUrlPattern(String pattern) {
+    if (pattern.startsWith("*.")) {
+      return pattern.length() > 2 && pattern.indexOf('/') < 0 && pattern.indexOf('*', 1) < 0;
+    }
+    if (!pattern.startsWith("/")) {
+      return false;
+    }
+    int star = pattern.indexOf('*');
+    return star < 0 || (star == pattern.length() - 1 && pattern.endsWith("/*"));
+  }
+
+  private static <T> Option<T> option(String name, Bindable<T> type,
+      BiConsumer<Once.Builder, T> setter) {
+    return new Option<>(name, type, setter);
+  }
+
+  /** One builder option: its property name, its type, and the builder method it is bound to. */
+  static final class Option<T> {
+    final String name;
+    final Bindable<T> type;
+    final BiConsumer<Once.Builder, T> setter;
+
+    Option(String name, Bindable<T> type, BiConsumer<Once.Builder, T> setter) {
+      this.name = name;
+      this.type = type;
+      this.setter = setter;
+    }
+
+    void applyTo(OnceBinding binding, Once.Builder builder) {
+      binding.bind(name, type, value -> setter.accept(builder, value));
+    }
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Spring Boot auto-configuration for once: the servlet filter, the {@code once.*} properties,
+ * {@code @Idempotent}, Micrometer meters and a health contributor.
+ */
+module dev.once.spring {
+  requires transitive dev.once.servlet;
+  requires spring.boot;
+  requires transitive spring.boot.autoconfigure;
+  requires spring.beans;
+  requires spring.context;
+  requires spring.core;
+  requires static jakarta.servlet;
+  requires static transitive spring.web;
+  requires static spring.webmvc;
+  requires static micrometer.core;
+  requires static spring.boot.health;
+  requires static spring.security.core;
+
+  exports dev.once.spring;
+
+  // Spring reads the package-private configuration and bean classes reflectively
+  opens dev.once.spring;
+}

@@ -1,0 +1,104 @@
+package dev.once.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.once.MemoryStore;
+import dev.once.Once;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.json.JsonParserFactory;
+import org.springframework.core.env.MapPropertySource;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * The hand-written configuration metadata (what IDEs complete) cannot drift from the binding: it
+ * lists exactly the properties the starter binds, and its defaults, bound, give the builder's.
+ */
+class ConfigurationMetadataTest {
+  private final Map<String, Map<String, Object>> properties = readProperties();
+
+  @Test
+  void theMetadataListsExactlyThePropertiesTheStarterBinds() {
+    Set<String> bound = Stream.concat(
+            OnceBinding.BUILDER_OPTIONS.stream().map(option -> option.name),
+            OnceBinding.STARTER_PROPERTIES.stream())
+        .map(name -> OnceBinding.PREFIX + "." + name)
+        .collect(Collectors.toSet());
+
+    assertThat(properties.keySet()).containsExactlyInAnyOrderElementsOf(bound);
+    properties.forEach((name, property) -> {
+      assertThat(property.get("type")).as(name + " type").isNotNull();
+      assertThat((String) property.get("description")).as(name + " description").isNotBlank();
+    });
+  }
+
+  @Test
+  void theDocumentedDefaultsOfTheBuilderOptionsAreTheBuildersDefaults() {
+    Map<String, Object> defaults = new LinkedHashMap<>();
+    for (OnceBinding.Option<?> option : OnceBinding.BUILDER_OPTIONS) {
+      Object value = properties.get("once." + option.name).get("defaultValue");
+      assertThat(value).as("default of once." + option.name).isNotNull();
+      defaults.put("once." + option.name, asPropertyValue(value));
+    }
+    MemoryStore store = MemoryStore.create();
+
+    Once documented = new OnceBinding(environment(defaults)).applyTo(Once.builder(store)).build();
+    Once actual = Once.builder(store).build();
+
+    SameOptions.assertSameOptions(documented, actual);
+  }
+
+  @Test
+  void theDocumentedDefaultsOfTheStartersSettingsAreTheOnesItUses() {
+    OnceBinding unset = new OnceBinding(environment(Map.of()));
+
+    assertThat(properties.get("once.enabled").get("defaultValue")).isEqualTo(true);
+    assertThat(properties.get("once.url-patterns").get("defaultValue"))
+        .isEqualTo(unset.urlPatterns());
+    assertThat(properties.get("once.filter-order").get("defaultValue"))
+        .isEqualTo(unset.filterOrder());
+    assertThat(DataSize.parse((String) properties.get("once.memory.maximum-weight")
+        .get("defaultValue")).toBytes()).isEqualTo(unset.memoryMaximumWeight())
+        .isEqualTo(MemoryStore.DEFAULT_MAXIMUM_WEIGHT_BYTES);
+    assertThat(properties.get("once.key-scope").get("defaultValue")).isEqualTo("principal");
+    assertThat(properties.get("once.store")).doesNotContainKey("defaultValue");
+    assertThat(unset.store()).isNull();
+  }
+
+  private static String asPropertyValue(Object value) {
+    return value instanceof List
+        ? ((List<?>) value).stream().map(String::valueOf).collect(Collectors.joining(","))
+        : String.valueOf(value);
+  }
+
+  private static StandardEnvironment environment(Map<String, Object> values) {
+    StandardEnvironment environment = new StandardEnvironment();
+    environment.getPropertySources().addFirst(new MapPropertySource("test", values));
+    return environment;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Map<String, Object>> readProperties() {
+    try (InputStream in = OnceBinding.class.getResourceAsStream(
+        "/META-INF/spring-configuration-metadata.json")) {
+      Map<String, Object> metadata = JsonParserFactory.getJsonParser()
+          .parseMap(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      Map<String, Map<String, Object>> byName = new LinkedHashMap<>();
+      for (Object property : (List<Object>) metadata.get("properties")) {
+        Map<String, Object> map = (Map<String, Object>) property;
+        byName.put((String) map.get("name"), map);
+      }
+      return byName;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,545 @@
+package dev.once.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.once.Completion;
+import dev.once.KeyScope;
+import dev.once.MemoryStore;
+import dev.once.Once;
+import dev.once.OnceListener;
+import dev.once.Outcome;
+import dev.once.spi.IdempotencyStore;
+import dev.once.testing.FailingStore;
+import dev.once.testing.TestRequest;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import jakarta.servlet.DispatcherType;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.assertj.ApplicationContextAssertProvider;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.context.runner.WebApplicationContextRunner;
+import org.springframework.boot.web.servlet.FilterRegistrationBean;
+import org.springframework.core.annotation.Order;
+import org.springframework.security.authentication.AnonymousAuthenticationToken;
+import org.springframework.security.authentication.UsernamePasswordAuthenticationToken;
+import org.springframework.security.core.authority.AuthorityUtils;
+import org.springframework.security.core.context.SecurityContextHolder;
+
+class OnceAutoConfigurationTest {
+  private final ApplicationContextRunner runner = new ApplicationContextRunner()
+      .withConfiguration(AutoConfigurations.of(OnceAutoConfiguration.class));
+  private final WebApplicationContextRunner webRunner = new WebApplicationContextRunner()
+      .withConfiguration(AutoConfigurations.of(OnceAutoConfiguration.class));
+
+  @AfterEach
+  void clearSecurityContext() {
+    SecurityContextHolder.clearContext();
+  }
+
+  @Test
+  void withNoConfigurationTheEngineHasTheBuildersDefaultsOverAMemoryStore() {
+    runner.run(context -> {
+      assertThat(context).hasSingleBean(Once.class).hasSingleBean(IdempotencyStore.class);
+      assertThat(context.getBean(IdempotencyStore.class)).isInstanceOf(MemoryStore.class);
+      Once once = context.getBean(Once.class);
+      assertThat(once.store()).isSameAs(context.getBean(IdempotencyStore.class));
+      SameOptions.assertSameOptions(once, Once.builder(MemoryStore.create()).build());
+    });
+  }
+
+  @Test
+  void everyOncePropertyIsBoundOntoItsBuilderOption() {
+    runner.withPropertyValues(
+            "once.header=X-Request-Key",
+            "once.ttl=90m",
+            "once.require-key=true",
+            "once.cacheable-statuses=200,202",
+            "once.request-hash-check=false",
+            "once.lease=5s",
+            "once.max-wait=2s",
+            "once.methods=post,PUT",
+            "once.max-key-length=64",
+            "once.max-body=2KB",
+            "once.max-response=3MB",
+            "once.fail-open=true",
+            "once.excluded-headers=X-Trace,Set-Cookie")
+        .run(context -> {
+          Once once = context.getBean(Once.class);
+          assertThat(once.header()).isEqualTo("X-Request-Key");
+          assertThat(once.ttl()).isEqualTo(Duration.ofMinutes(90));
+          assertThat(once.requireKey()).isTrue();
+          assertThat(once.cacheableStatuses()).containsExactly(200, 202);
+          assertThat(once.requestHashCheck()).isFalse();
+          assertThat(once.lease()).isEqualTo(Duration.ofSeconds(5));
+          assertThat(once.maxWait()).isEqualTo(Duration.ofSeconds(2));
+          assertThat(once.methods()).containsExactly("POST", "PUT");
+          assertThat(once.maxKeyLength()).isEqualTo(64);
+          assertThat(once.maxBodyBytes()).isEqualTo(2048);
+          assertThat(once.maxResponseBytes()).isEqualTo(3L << 20);
+          assertThat(once.failOpen()).isTrue();
+          assertThat(once.excludedHeaders()).containsExactlyInAnyOrder("X-Trace", "Set-Cookie");
+        });
+  }
+
+  @Test
+  void listPropertiesMayBeGivenElementByElement() {
+    runner.withPropertyValues("once.methods[0]=POST", "once.methods[1]=DELETE")
+        .run(context -> assertThat(context.getBean(Once.class).methods())
+            .containsExactly("POST", "DELETE"));
+  }
+
+  @Test
+  void aValueTheBuilderRefusesStopsTheStartNamingThePropertyTheValueAndTheReason() {
+    runner.withPropertyValues("once.ttl=0s").run(context -> {
+      InvalidOncePropertyException failure = startupFailure(context);
+      assertThat(failure.property()).isEqualTo("once.ttl");
+      assertThat(failure.value()).isEqualTo("0s");
+      assertThat(failure.reason()).isEqualTo("ttl must be positive, but was PT0S");
+      assertThat(failure.getMessage())
+          .startsWith("Invalid value '0s' for once.ttl")
+          .endsWith(": ttl must be positive, but was PT0S");
+    });
+  }
+
+  @Test
+  void eachBuilderCheckReachesTheStartFailure() {
+    Map<String, String> refused = Map.of(
+        "once.header=bad header", "header must be a valid header name",
+        "once.lease=-1s", "lease must be positive",
+        "once.max-wait=-5s", "maxWait must not be negative",
+        "once.cacheable-statuses=200,700", "cacheableStatuses must be HTTP statuses",
+        "once.methods=POST,GET /x", "methods must be HTTP method names",
+        "once.max-key-length=0", "maxKeyLength must be between 1 and 8192",
+        "once.max-body=4GB", "maxBodyBytes must be between 0 and",
+        "once.excluded-headers=Bad Header", "excludedHeaders must be header names");
+    refused.forEach((property, reason) -> runner.withPropertyValues(property)
+        .run(context -> assertThat(startupFailure(context).reason())
+            .as(property)
+            .contains(reason)));
+  }
+
+  @Test
+  void aValueThatIsNotEvenOfThePropertysTypeGetsSpringBootsBindFailure() {
+    runner.withPropertyValues("once.ttl=soon").run(context -> {
+      assertThat(context).hasFailed();
+      assertThat(context.getStartupFailure()).hasStackTraceContaining("once.ttl")
+          .hasStackTraceContaining("soon");
+    });
+  }
+
+  @Test
+  void theFailureAnalysisNamesThePropertyTheValueTheReasonAndWhatToDo() {
+    runner.withPropertyValues("once.max-key-length=9000").run(context -> {
+      FailureAnalysis analysis = new OnceFailureAnalyzer().analyze(context.getStartupFailure());
+      assertThat(analysis.getDescription())
+          .contains("Property: once.max-key-length")
+          .contains("Value: \"9000\"")
+          .contains("Reason: maxKeyLength must be between 1 and 8192, but was 9000");
+      assertThat(analysis.getAction()).contains("Update once.max-key-length");
+    });
+  }
+
+  @Test
+  void onceStoreMemoryGivesAMemoryStoreBoundedAsConfigured() {
+    runner.withPropertyValues("once.store=memory", "once.memory.maximum-weight=1KB")
+        .run(context -> {
+          MemoryStore store = context.getBean(MemoryStore.class);
+          assertThat(store).isSameAs(context.getBean(Once.class).store());
+        });
+    runner.withPropertyValues("once.memory.maximum-weight=0B")
+        .run(context -> assertThat(startupFailure(context).reason())
+            .isEqualTo("maximumWeightBytes must be positive, but was 0"));
+  }
+
+  @Test
+  void onceStoreRedisWithoutTheRedisModuleStopsTheStartNamingTheModule() {
+    runner.withPropertyValues("once.store=redis").run(context -> {
+      InvalidOncePropertyException failure = startupFailure(context);
+      assertThat(failure.property()).isEqualTo("once.store");
+      assertThat(failure.reason()).contains("dev.once:once-redis");
+    });
+  }
+
+  @Test
+  void onceStoreJdbcWithoutTheJdbcModuleStopsTheStartNamingTheModule() {
+    runner.withPropertyValues("once.store=jdbc").run(context ->
+        assertThat(startupFailure(context).reason()).contains("dev.once:once-jdbc")
+            .contains("DataSource"));
+  }
+
+  @Test
+  void anUnknownStoreStopsTheStartListingTheKnownOnes() {
+    runner.withPropertyValues("once.store=dynamo").run(context ->
+        assertThat(startupFailure(context).reason())
+            .isEqualTo("once.store must be memory, redis or jdbc"));
+  }
+
+  @Test
+  void aUserStoreBeanAlwaysWinsEvenOverOnceStore() {
+    FailingStore userStore = new FailingStore(MemoryStore.create());
+    runner.withBean(IdempotencyStore.class, () -> userStore)
+        .withPropertyValues("once.store=redis")
+        .run(context -> {
+          assertThat(context).hasNotFailed().doesNotHaveBean(MemoryStore.class);
+          assertThat(context.getBean(Once.class).store()).isSameAs(userStore);
+        });
+  }
+
+  @Test
+  void aUserOnceBeanReplacesTheEngine() {
+    Once own = Once.builder(MemoryStore.create()).ttl(Duration.ofSeconds(7)).build();
+    runner.withBean(Once.class, () -> own).run(context ->
+        assertThat(context.getBean(Once.class)).isSameAs(own));
+  }
+
+  @Test
+  void customizersRunInOrderAfterThePropertiesAndHaveTheLastWord() {
+    runner.withPropertyValues("once.ttl=1h", "once.require-key=false")
+        .withUserConfiguration(Customizers.class)
+        .run(context -> {
+          Once once = context.getBean(Once.class);
+          assertThat(once.ttl()).isEqualTo(Duration.ofMinutes(2));
+          assertThat(once.requireKey()).isTrue();
+        });
+  }
+
+  static class Customizers {
+    @org.springframework.context.annotation.Bean
+    @Order(2)
+    OnceCustomizer second() {
+      return builder -> builder.ttl(Duration.ofMinutes(2));
+    }
+
+    @org.springframework.context.annotation.Bean
+    @Order(1)
+    OnceCustomizer first() {
+      return builder -> builder.ttl(Duration.ofMinutes(1)).requireKey(true);
+    }
+  }
+
+  @Test
+  void everyListenerBeanHearsTheOutcomes() {
+    List<Outcome> first = new ArrayList<>();
+    List<Outcome> second = new ArrayList<>();
+    OnceListener throwing = new OnceListener() {
+      @Override
+      public void onOutcome(Outcome outcome, String key) {
+        throw new IllegalStateException("a broken listener");
+      }
+    };
+    runner.withBean("first", OnceListener.class, () -> new OnceListener() {
+          @Override
+          public void onOutcome(Outcome outcome, String key) {
+            first.add(outcome);
+          }
+        })
+        .withBean("throwing", OnceListener.class, () -> throwing)
+        .withBean("second", OnceListener.class, () -> new OnceListener() {
+          @Override
+          public void onOutcome(Outcome outcome, String key) {
+            second.add(outcome);
+          }
+        })
+        .run(context -> {
+          Once once = context.getBean(Once.class);
+          once.decide(TestRequest.post("k1").body("{}"))
+              .execution().release();
+          assertThat(first).containsExactly(Outcome.EXECUTED);
+          assertThat(second).containsExactly(Outcome.EXECUTED);
+        });
+  }
+
+  @Test
+  void theKeyScopeIsSpringSecuritysAuthenticatedPrincipalWhenSecurityIsPresent() {
+    runner.run(context -> {
+      KeyScope scope = context.getBean(KeyScope.class);
+      assertThat(scope).isInstanceOf(SecurityContextKeyScope.class);
+      assertThat(context.getBean(Once.class).keyScope()).isSameAs(scope);
+      TestRequest request = TestRequest.post().principal("servlet-user");
+
+      assertThat(scope.scopeOf(request)).isEqualTo("servlet-user");
+      SecurityContextHolder.getContext().setAuthentication(
+          UsernamePasswordAuthenticationToken.authenticated("alice", "n/a",
+              AuthorityUtils.createAuthorityList("ROLE_USER")));
+      assertThat(scope.scopeOf(request)).isEqualTo("alice");
+      SecurityContextHolder.getContext().setAuthentication(new AnonymousAuthenticationToken(
+          "key", "anonymousUser", AuthorityUtils.createAuthorityList("ROLE_ANONYMOUS")));
+      assertThat(scope.scopeOf(TestRequest.post())).isEmpty();
+    });
+  }
+
+  @Test
+  void withoutSpringSecurityTheKeyScopeIsTheServletPrincipal() {
+    runner.withClassLoader(new FilteredClassLoader("org.springframework.security"))
+        .run(context -> {
+          KeyScope scope = context.getBean(KeyScope.class);
+          assertThat(scope).isNotInstanceOf(SecurityContextKeyScope.class);
+          assertThat(scope.scopeOf(TestRequest.post().principal("bob"))).isEqualTo("bob");
+          assertThat(scope.scopeOf(TestRequest.post())).isEmpty();
+        });
+  }
+
+  @Test
+  void onceKeyScopeChoosesGlobalOrAHeaderHashAndRefusesAnythingElse() {
+    runner.withPropertyValues("once.key-scope=global").run(context ->
+        assertThat(context.getBean(KeyScope.class)
+            .scopeOf(TestRequest.post().principal("bob"))).isEmpty());
+    runner.withPropertyValues("once.key-scope=header:Authorization").run(context -> {
+      KeyScope scope = context.getBean(KeyScope.class);
+      String alice = scope.scopeOf(TestRequest.post().header("Authorization", "Bearer a"));
+      String bob = scope.scopeOf(TestRequest.post().header("Authorization", "Bearer b"));
+      assertThat(alice).startsWith("h:").isNotEqualTo(bob);
+    });
+    runner.withPropertyValues("once.key-scope=tenant").run(context ->
+        assertThat(startupFailure(context).reason()).contains("principal, global or header:"));
+  }
+
+  @Test
+  void aUserKeyScopeBeanReplacesOnceKeyScope() {
+    KeyScope tenant = request -> "tenant-1";
+    runner.withBean(KeyScope.class, () -> tenant).withPropertyValues("once.key-scope=global")
+        .run(context -> assertThat(context.getBean(Once.class).keyScope()).isSameAs(tenant));
+  }
+
+  @Test
+  void onceEnabledFalseConfiguresNothing() {
+    webRunner.withPropertyValues("once.enabled=false").run(context -> assertThat(context)
+        .doesNotHaveBean(Once.class)
+        .doesNotHaveBean(IdempotencyStore.class)
+        .doesNotHaveBean(FilterRegistrationBean.class));
+  }
+
+  @Test
+  void aServletApplicationGetsBothFiltersAfterSpringSecurityForRequestDispatchesWithAsync() {
+    webRunner.withPropertyValues("once.url-patterns=/payments,/orders/*").run(context -> {
+      FilterRegistrationBean<?> urls =
+          context.getBean("onceFilterRegistration", FilterRegistrationBean.class);
+      assertThat(urls.getUrlPatterns()).containsExactly("/payments", "/orders/*");
+      assertThat(urls.isAsyncSupported()).isTrue();
+      assertThat(urls.isEnabled()).isTrue();
+      assertThat(urls.determineDispatcherTypes()).containsExactly(DispatcherType.REQUEST);
+      assertThat(urls.getOrder()).isEqualTo(-89);
+      assertThat(urls.getFilter()).isInstanceOf(UrlPatternFilter.class);
+
+      FilterRegistrationBean<?> annotated =
+          context.getBean("onceIdempotentFilterRegistration", FilterRegistrationBean.class);
+      assertThat(annotated.getUrlPatterns()).containsExactly("/*");
+      assertThat(annotated.isAsyncSupported()).isTrue();
+      assertThat(annotated.determineDispatcherTypes()).containsExactly(DispatcherType.REQUEST);
+      assertThat(annotated.getOrder()).isEqualTo(-90);
+      assertThat(annotated.getFilter()).isInstanceOf(IdempotentHandlerFilter.class);
+
+      FilterRegistrationBean<?> forms =
+          context.getBean("onceFormBodyFilterRegistration", FilterRegistrationBean.class);
+      assertThat(forms.getOrder()).as("just before Spring's FormContentFilter").isEqualTo(-9901);
+      assertThat(forms.getUrlPatterns()).containsExactly("/*");
+    });
+  }
+
+  @Test
+  void theFiltersCoverEveryUrlByDefaultAndTheOrderIsConfigurable() {
+    webRunner.withPropertyValues("once.filter-order=10").run(context -> {
+      FilterRegistrationBean<?> urls =
+          context.getBean("onceFilterRegistration", FilterRegistrationBean.class);
+      assertThat(urls.getUrlPatterns()).containsExactly("/*");
+      assertThat(urls.getOrder()).isEqualTo(11);
+      assertThat(context.getBean("onceIdempotentFilterRegistration", FilterRegistrationBean.class)
+          .getOrder()).isEqualTo(10);
+    });
+  }
+
+  @Test
+  void emptyUrlPatternsLeaveOnlyTheAnnotatedEndpoints() {
+    webRunner.withPropertyValues("once.url-patterns=").run(context -> {
+      assertThat(context.getBean("onceFilterRegistration", FilterRegistrationBean.class)
+          .isEnabled()).isFalse();
+      assertThat(context.getBean("onceIdempotentFilterRegistration",
+          FilterRegistrationBean.class).isEnabled()).isTrue();
+    });
+  }
+
+  @Test
+  void aUrlPatternTheServletSpecificationDoesNotAllowStopsTheStart() {
+    for (String pattern : List.of("payments", "/pay*", "/*/x", "*.")) {
+      webRunner.withPropertyValues("once.url-patterns=" + pattern).run(context ->
+          assertThat(startupFailure(context).reason()).as(pattern)
+              .contains("is not a servlet URL pattern"));
+    }
+  }
+
+  @Test
+  void aNonWebApplicationGetsTheEngineButNoFilter() {
+    runner.run(context -> assertThat(context).hasSingleBean(Once.class)
+        .doesNotHaveBean(FilterRegistrationBean.class)
+        .doesNotHaveBean(IdempotentEndpoints.class));
+  }
+
+  @Test
+  void withoutSpringMvcThereIsNoAnnotationFilterButTheUrlFilterRemains() {
+    webRunner.withClassLoader(new FilteredClassLoader("org.springframework.web.servlet"))
+        .run(context -> {
+          assertThat(context).doesNotHaveBean(IdempotentEndpoints.class);
+          assertThat(context).hasBean("onceFilterRegistration");
+        });
+  }
+
+  @Test
+  void withAMeterRegistryTheMetersCountAndTheStoreIsTimed() {
+    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .run(context -> {
+          MeterRegistry registry = context.getBean(MeterRegistry.class);
+          Once once = context.getBean(Once.class);
+          assertThat(once.store()).isInstanceOf(MeteredStore.class);
+          assertThat(context.getBean(IdempotencyStore.class)).isInstanceOf(MemoryStore.class);
+
+          TestRequest request = TestRequest.post("k").body("{}");
+          once.decide(request).execution().complete(201, List.of(), new byte[0]);
+          assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isZero();
+          once.decide(request);
+
+          assertThat(registry.get(OnceMeters.REQUESTS).tag("outcome", "executed").counter()
+              .count()).isEqualTo(1);
+          assertThat(registry.get(OnceMeters.REQUESTS).tag("outcome", "replayed").counter()
+              .count()).isEqualTo(1);
+          assertThat(registry.get(OnceMeters.REQUESTS).tag("outcome", "mismatch").counter()
+              .count()).isZero();
+          assertThat(registry.get(OnceMeters.EXECUTIONS).tag("completion", "stored").counter()
+              .count()).isEqualTo(1);
+          assertThat(registry.get(MeteredStore.OPERATIONS).tag("operation", "claim")
+              .tag("outcome", "success").tag("store", "MemoryStore").timer().count())
+              .isEqualTo(2);
+          assertThat(registry.get(MeteredStore.OPERATIONS).tag("operation", "complete")
+              .tag("outcome", "success").timer().count()).isEqualTo(1);
+        });
+  }
+
+  @Test
+  void theInFlightGaugeCountsHandlersRunningUnderAKey() {
+    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .run(context -> {
+          MeterRegistry registry = context.getBean(MeterRegistry.class);
+          Once once = context.getBean(Once.class);
+          var first = once.decide(TestRequest.post("a"));
+          var second = once.decide(TestRequest.post("b"));
+          assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isEqualTo(2);
+          first.execution().release();
+          assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isEqualTo(1);
+          second.execution().complete(500, List.of(), new byte[0]);
+          assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isZero();
+          assertThat(registry.get(OnceMeters.EXECUTIONS).tag("completion",
+              Completion.RELEASED_NOT_CACHEABLE.name().toLowerCase()).counter().count())
+              .isEqualTo(1);
+        });
+  }
+
+  @Test
+  void storeFailuresAreCountedAndTimedAsErrors() {
+    FailingStore store = new FailingStore(MemoryStore.create());
+    store.failing(true);
+    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withBean(IdempotencyStore.class, () -> store)
+        .run(context -> {
+          MeterRegistry registry = context.getBean(MeterRegistry.class);
+          var decision = context.getBean(Once.class)
+              .decide(TestRequest.post("k"));
+          assertThat(decision.problem().status()).isEqualTo(503);
+          assertThat(registry.get(OnceMeters.REQUESTS).tag("outcome", "store_error").counter()
+              .count()).isEqualTo(1);
+          assertThat(registry.get(OnceMeters.STORE_ERRORS).tag("operation", "claim").counter()
+              .count()).isEqualTo(1);
+          assertThat(registry.get(MeteredStore.OPERATIONS).tag("operation", "claim")
+              .tag("outcome", "error").tag("store", "FailingStore").timer().count())
+              .isEqualTo(1);
+        });
+  }
+
+  @Test
+  void withoutAMeterRegistryThereAreNoMetersAndTheStoreIsNotWrapped() {
+    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
+        .run(context -> {
+          assertThat(context).doesNotHaveBean(OnceMeters.class);
+          assertThat(context.getBean(Once.class).store()).isInstanceOf(MemoryStore.class);
+        });
+  }
+
+  @Test
+  void theHealthContributorReportsTheStoreUpOrDownWithTheError() {
+    PingableStore store = new PingableStore();
+    runner.withConfiguration(AutoConfigurations.of(OnceHealthAutoConfiguration.class))
+        .withBean(IdempotencyStore.class, () -> store)
+        .run(context -> {
+          HealthIndicator health = context.getBean("onceHealthIndicator", HealthIndicator.class);
+          assertThat(health.health().getStatus()).isEqualTo(Status.UP);
+          assertThat(health.health().getDetails()).containsEntry("store", "PingableStore");
+          store.down = true;
+          assertThat(health.health().getStatus()).isEqualTo(Status.DOWN);
+          assertThat(health.health().getDetails().get("error").toString())
+              .contains("connection refused");
+        });
+  }
+
+  @Test
+  void theHealthContributorReportsTheMemoryStoreAndCanBeTurnedOff() {
+    runner.withConfiguration(AutoConfigurations.of(OnceHealthAutoConfiguration.class))
+        .run(context -> assertThat(context.getBean("onceHealthIndicator", HealthIndicator.class)
+            .health().getDetails()).containsEntry("store", "MemoryStore"));
+    runner.withConfiguration(AutoConfigurations.of(OnceHealthAutoConfiguration.class))
+        .withPropertyValues("management.health.once.enabled=false")
+        .run(context -> assertThat(context).doesNotHaveBean("onceHealthIndicator"));
+  }
+
+  /** A store in this JVM whose health check can be made to fail, as a remote one's would. */
+  static final class PingableStore implements IdempotencyStore {
+    private final MemoryStore delegate = MemoryStore.create();
+    volatile boolean down;
+
+    @Override
+    public dev.once.spi.Claim claim(String key, dev.once.Fingerprint fingerprint,
+        Duration lease) {
+      return delegate.claim(key, fingerprint, lease);
+    }
+
+    @Override
+    public boolean complete(String key, dev.once.spi.Token token,
+        dev.once.StoredResponse response, Duration ttl) {
+      return delegate.complete(key, token, response, ttl);
+    }
+
+    @Override
+    public boolean release(String key, dev.once.spi.Token token) {
+      return delegate.release(key, token);
+    }
+
+    @Override
+    public void ping() {
+      if (down) {
+        throw new dev.once.spi.StoreException("connection refused", null, null);
+      }
+    }
+  }
+
+  private static InvalidOncePropertyException startupFailure(
+      ApplicationContextAssertProvider<?> context) {
+    assertThat(context).hasFailed();
+    Throwable failure = context.getStartupFailure();
+    while (failure != null && !(failure instanceof InvalidOncePropertyException)) {
+      failure = failure.getCause();
+    }
+    assertThat(failure).as("an InvalidOncePropertyException in %s", context.getStartupFailure())
+        .isNotNull();
+    return (InvalidOncePropertyException) failure;
+  }
+}
