@@ -6,6 +6,7 @@
 #include "testing.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -652,6 +653,30 @@ static void join(void) {
   CHECK(once_lock("joined-lock") > 0);
 }
 
+static void host_handler(int signal) {
+  (void)signal;
+}
+
+/* The JVM runs with -Xrs: the host's handlers for SIGINT, SIGTERM, SIGHUP and SIGQUIT stay. */
+static void signals(void) {
+  struct sigaction mine = {0};
+  mine.sa_handler = host_handler;
+  sigaction(SIGTERM, &mine, NULL);
+
+  once_init();
+  char buf[8];
+  CHECK_EQ(once_check("k", buf, sizeof buf), 0);
+
+  struct sigaction now;
+  sigaction(SIGTERM, NULL, &now);
+  CHECK(now.sa_handler == host_handler);
+  int untouched[] = {SIGINT, SIGHUP, SIGQUIT};
+  for (int i = 0; i < 3; i++) {
+    sigaction(untouched[i], NULL, &now);
+    CHECK(now.sa_handler == SIG_DFL);
+  }
+}
+
 int main(int argc, char **argv) {
   static const test_case cases[] = {
       {"before_init", before_init},
@@ -668,6 +693,7 @@ int main(int argc, char **argv) {
       {"no_jvm", no_jvm},
       {"out_of_memory", out_of_memory},
       {"join", join},
+      {"signals", signals},
   };
   return testing_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -30,7 +30,16 @@ final class LockTable {
 
   /** @param nanoTime the monotonic time source leases are measured in ({@code System::nanoTime}) */
   LockTable(LongSupplier nanoTime) {
+    this(nanoTime, 0);
+  }
+
+  /**
+   * @param nanoTime the monotonic time source leases are measured in
+   * @param lastId the id before the first one handed out (tests start near the wrap)
+   */
+  LockTable(LongSupplier nanoTime, int lastId) {
     this.nanoTime = nanoTime;
+    this.lastId.set(lastId);
   }
 
   /**
