@@ -104,6 +104,13 @@ class NativeLibraryIT {
   }
 
   @Test
+  void aJvmOptionTheJvmRefusesIsErrJvmNotAnExit() throws Exception {
+    Result result = passes("no_jvm", "ONCE_JVM_OPTIONS", "-Xnonsense");
+
+    assertThat(result.stdout()).contains("JNI_CreateJavaVM failed").contains("-Xnonsense");
+  }
+
+  @Test
   void aJvmOutOfHeapGivesErrNomemAndTheLibraryGoesOn() throws Exception {
     passes("out_of_memory", "ONCE_JVM_OPTIONS", "-Xmx32m -XX:+UseSerialGC");
   }
