@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -653,6 +654,71 @@ static void join(void) {
   CHECK(once_lock("joined-lock") > 0);
 }
 
+static atomic_int_fast32_t stop_hammering;
+
+typedef struct hammer {
+  long calls;
+  long unexpected;
+  long state_errors;
+} hammer;
+
+static void *hammer_library(void *arg) {
+  hammer *h = arg;
+  char key[32], buf[32];
+  for (long i = 0; !atomic_load(&stop_hammering); i++) {
+    snprintf(key, sizeof key, "hammer-%ld", i % 64);
+    int results[3];
+    results[0] = once_check(key, buf, sizeof buf);
+    int lock = once_lock(key);
+    results[1] = lock;
+    results[2] = once_store(key, 200, "x", 1, 60);
+    once_unlock(lock);
+    for (int k = 0; k < 3; k++) {
+      int r = results[k];
+      int fine = r == ONCE_ERR_STATE || (k == 0 && (r == 0 || r == 200)) || (k == 1 && r >= 0) ||
+                 (k == 2 && (r == 0 || r == ONCE_ERR_CONFLICT));
+      h->unexpected += !fine;
+      h->state_errors += r == ONCE_ERR_STATE;
+    }
+    h->calls += 3;
+  }
+  return NULL;
+}
+
+/* once_destroy while 8 threads are calling: calls running finish or return ONCE_ERR_STATE, none
+ * crashes or returns anything else, and every call after it returns ONCE_ERR_STATE. */
+static void destroy_under_load(void) {
+  once_init();
+  enum { THREADS = 8 };
+  pthread_t threads[THREADS];
+  hammer hammers[THREADS];
+  memset(hammers, 0, sizeof hammers);
+  for (int i = 0; i < THREADS; i++) {
+    pthread_create(&threads[i], NULL, hammer_library, &hammers[i]);
+  }
+  sleep_ms(500);
+  once_destroy();
+  sleep_ms(200);
+  long after = 0;
+  for (int i = 0; i < THREADS; i++) {
+    after += hammers[i].state_errors;
+  }
+  sleep_ms(200);
+  atomic_store(&stop_hammering, 1);
+  long calls = 0, unexpected = 0, state_errors = 0;
+  for (int i = 0; i < THREADS; i++) {
+    pthread_join(threads[i], NULL);
+    calls += hammers[i].calls;
+    unexpected += hammers[i].unexpected;
+    state_errors += hammers[i].state_errors;
+  }
+  printf("calls %ld, ONCE_ERR_STATE %ld\n", calls, state_errors);
+  CHECK_EQ(unexpected, 0);
+  CHECK(state_errors > after); /* the threads went on calling after the destroy, and were refused */
+  CHECK(calls - state_errors > 0); /* and worked before it */
+  check_everything_is_state_error();
+}
+
 static void host_handler(int signal) {
   (void)signal;
 }
@@ -684,6 +750,7 @@ int main(int argc, char **argv) {
       {"seed_errors", seed_errors},
       {"expiry", expiry},
       {"destroy", destroy},
+      {"destroy_under_load", destroy_under_load},
       {"race", race},
       {"threads", threads},
       {"extended", extended},

@@ -55,6 +55,11 @@ class NativeLibraryIT {
   }
 
   @Test
+  void destroyWhileThreadsAreCallingRefusesThemWithStateErrorAndNothingElse() throws Exception {
+    passes("destroy_under_load");
+  }
+
+  @Test
   void sixteenThreadsRacingOnceLockOnOneKeyGetExactlyOneId() throws Exception {
     passes("race");
   }
