@@ -48,8 +48,9 @@
  *
  * THREADS
  *   Every function may be called from any thread, concurrently. A thread's first call attaches it
- *   to the JVM as a daemon thread named "libonce" (about 0.1 ms, once per thread); the library
- *   detaches it when the thread exits (pthread_exit or return from its start routine). Each thread
+ *   to the JVM as a daemon thread named "libonce" (once per thread; it costs tenths of a
+ *   millisecond, so prefer long-lived threads); the library detaches it when the thread exits
+ *   (pthread_exit or return from its start routine). Each thread
  *   keeps an I/O buffer of 16 KiB or the size of its largest recent call, up to 1 MiB, until it
  *   exits. A thread the host attached itself stays the host's: the library never detaches it, and
  *   the host must not detach a thread the library attached.

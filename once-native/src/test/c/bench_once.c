@@ -4,6 +4,9 @@
  *   check-miss   once_check of a key with no record
  *   lookup-hit   once_lookup of the same response (extended API: status, headers, body)
  *   lock+unlock  once_lock then once_unlock of a key of the thread's own (per pair)
+ *   new-thread   a thread that makes one once_check and exits: pthread_create, attach to the
+ *                JVM, the call, detach at exit, pthread_join (per thread, threads one at a time);
+ *                "(no call)" is the same loop with threads that do not call, the baseline
  * Each thread first runs WARMUP calls (so the JIT has compiled the Java side), then CALLS timed
  * calls. "ns/call (wall)" is the mean time a thread waits for one call (elapsed * threads /
  * calls), which includes waiting for a core when the machine is busy or has fewer cores than
@@ -12,7 +15,7 @@
  *
  *   make -C once-native bench           (after make c-shared)
  *   target/c/bench_once [CALLS [NAME]]  (CALLS per thread and round, default 1000000; NAME
- *                                        one of the four, default all)
+ *                                        one of the five, default all)
  * Every path is first run 1000000 times from the main thread, then each line is the best of
  * three rounds.
  */
@@ -141,6 +144,43 @@ static int measure(int kind, int threads) {
   return best.failures == 0;
 }
 
+static void *one_call(void *arg) {
+  char buf[8];
+  *(int *)arg = once_check("bench-miss", buf, sizeof buf) == 0;
+  return NULL;
+}
+
+static void *no_call(void *arg) {
+  *(int *)arg = 1;
+  return NULL;
+}
+
+/* Threads started one after the other, each making one call (or, for the baseline, none): the
+ * difference is the cost of attaching and detaching a thread. */
+static int measure_new_threads(const char *name, void *(*body)(void *)) {
+  enum { THREADS = 2000 };
+  int ok = 1;
+  double best = 0;
+  for (int round = 0; round < ROUNDS; round++) {
+    double start = clock_seconds(CLOCK_MONOTONIC);
+    for (int i = 0; i < THREADS; i++) {
+      pthread_t thread;
+      int called = 0;
+      pthread_create(&thread, NULL, body, &called);
+      pthread_join(thread, NULL);
+      ok &= called;
+    }
+    double us = (clock_seconds(CLOCK_MONOTONIC) - start) * 1e6 / THREADS;
+    if (round == 0 || us < best) {
+      best = us;
+    }
+  }
+  printf("%-12s threads=1  %8.1f us/thread (wall)%s\n", name, best,
+         ok ? "" : "  (FAILED CALLS)");
+  fflush(stdout);
+  return ok;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) {
     calls = atol(argv[1]);
@@ -169,6 +209,10 @@ int main(int argc, char **argv) {
         ok &= measure(kind, thread_counts[t]);
       }
     }
+  }
+  if (only == NULL || strcmp(only, "new-thread") == 0) {
+    ok &= measure_new_threads("new-thread", one_call);
+    ok &= measure_new_threads("(no call)", no_call);
   }
   return ok ? 0 : 1;
 }
