@@ -103,6 +103,7 @@ typedef struct call {
   jobject io;          /* this call's ByteBuffer over ts->mem */
   int io_local;        /* io is a local reference, deleted when the call ends */
   jthrowable pending;  /* the host's pending exception, thrown again when the call ends */
+  int escaped;         /* the last invoke ended in an exception, not in a code from the bridge */
 } call;
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -355,10 +356,8 @@ static int invoke(call *c, jmethodID method, ...) {
   va_start(args, method);
   jint result = (*env)->CallStaticIntMethodV(env, bridge, method, args);
   va_end(args);
-  if ((*env)->ExceptionCheck(env)) {
-    return escaped(env);
-  }
-  return result;
+  c->escaped = (*env)->ExceptionCheck(env);
+  return c->escaped ? escaped(env) : result;
 }
 
 /* ---- starting the JVM -------------------------------------------------------------------- */
@@ -834,7 +833,10 @@ static int open_store(const char *url, size_t url_len, long lease, char *error, 
   if (rc == 0) {
     memcpy(c.ts->mem, url, url_len);
     rc = invoke(&c, m.open, c.io, (jint)url_len, (jlong)lease * 1000);
-    if (rc < 0) {
+    if (rc < 0 && c.escaped) {
+      say(error, cap, "cannot open the store \"%s\": the JVM failed (%s)", url,
+          once_strerror(rc));
+    } else if (rc < 0) {
       size_t n = (size_t)read_int(c.ts->mem, OUT_BODY_LEN);
       if (n > c.ts->cap - HEADER) {
         n = 0;

@@ -53,7 +53,9 @@
  *   (pthread_exit or return from its start routine). Each thread
  *   keeps an I/O buffer of 16 KiB or the size of its largest recent call, up to 1 MiB, until it
  *   exits. A thread the host attached itself stays the host's: the library never detaches it, and
- *   the host must not detach a thread the library attached.
+ *   the host must not detach a thread the library attached. A JVM does not survive fork(): after
+ *   it, only the parent may call the library: a pre-forking server calls once_init in each worker
+ *   after the fork, never in the master before it.
  *
  * ERRORS
  *   Every function that returns int returns a negative ONCE_ERR_* code on error, and never
@@ -221,8 +223,9 @@ const char *once_strerror(int code);
  * The fingerprint the Java OnceFilter computes for a request: SHA-256 over the method, path,
  * query (NULL when the request has none; "" is the same) and body, into out. So a C server and a
  * Java service sharing a store agree on which retries are the same request. body may be NULL when
- * body_len is 0. Returns 0, or ONCE_ERR_ARG (method, path or out NULL; a string not UTF-8; body
- * NULL with body_len > 0; body_len over ONCE_MAX_BODY_SIZE), ONCE_ERR_STATE, ONCE_ERR_JVM,
+ * body_len is 0. Returns 0, or ONCE_ERR_ARG (method, path or out NULL; method empty or over
+ * ONCE_MAX_KEY_SIZE bytes; path or query over ONCE_MAX_HEADERS_SIZE bytes; a string not UTF-8;
+ * body NULL with body_len > 0; body_len over ONCE_MAX_BODY_SIZE), ONCE_ERR_STATE, ONCE_ERR_JVM,
  * ONCE_ERR_NOMEM.
  */
 int once_fingerprint(const char *method, const char *path, const char *query, const void *body,
