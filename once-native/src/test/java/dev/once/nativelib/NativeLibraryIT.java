@@ -102,6 +102,11 @@ class NativeLibraryIT {
   }
 
   @Test
+  void withoutJavaHomeTheJdkTheLibraryWasBuiltWithIsUsed() throws Exception {
+    passes("seed", "JAVA_HOME", null);
+  }
+
+  @Test
   void aClassPathWithoutTheBridgeIsErrJvm() throws Exception {
     Result result = passes("no_jvm", "ONCE_CLASSPATH", "/nonexistent/libonce.jar");
 
@@ -183,7 +188,10 @@ class NativeLibraryIT {
     }
   }
 
-  /** Runs a case of test_once with the variables given as name, value pairs; it must pass. */
+  /**
+   * Runs a case of test_once with the variables given as name, value pairs (a null value unsets
+   * one); it must pass.
+   */
   private static Result passes(String testCase, String... environment) throws Exception {
     Map<String, String> env = new HashMap<>();
     for (int i = 0; i < environment.length; i += 2) {
