@@ -48,7 +48,7 @@
  *
  * THREADS
  *   Every function may be called from any thread, concurrently. A thread's first call attaches it
- *   to the JVM as a daemon thread named "libonce" (once per thread; it costs tenths of a
+ *   to the JVM as a daemon thread named "libonce" (once per thread; it costs up to half a
  *   millisecond, so prefer long-lived threads); the library detaches it when the thread exits
  *   (pthread_exit or return from its start routine). Each thread
  *   keeps an I/O buffer of 16 KiB or the size of its largest recent call, up to 1 MiB, until it
