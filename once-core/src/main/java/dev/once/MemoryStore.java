@@ -134,6 +134,18 @@ public final class MemoryStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
+   * <p>One lock-free read; it allocates nothing.
+   */
+  @Override
+  public Claim peek(String key) {
+    checkOpen(key);
+    Entry entry = map.get(key);
+    return entry == null ? null : entry.claim;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
    * <p>Parks on the in-flight entry until it is completed, released, expires or is evicted: no
    * polling.
    */

@@ -62,6 +62,28 @@ public interface IdempotencyStore extends AutoCloseable {
   boolean release(String key, Token token);
 
   /**
+   * Reads the live record of {@code key} without changing it: for callers that only look (the C
+   * library's {@code once_check}), so that looking never makes a key appear busy.
+   *
+   * <p>The default claims and, if that acquired, releases at once (with a short lease, in case the
+   * release fails): correct for any store, but for that moment a concurrent claim sees the key in
+   * progress. Stores override it with a plain read; {@link MemoryStore} does.
+   *
+   * @param key the scoped key
+   * @return the live record ({@link Claim.State#IN_PROGRESS} or {@link Claim.State#COMPLETED},
+   *     never {@link Claim.State#ACQUIRED}), or null when there is none
+   * @throws StoreException if the store cannot answer
+   */
+  default Claim peek(String key) {
+    Claim claim = claim(key, null, Duration.ofSeconds(10));
+    if (claim.state() != Claim.State.ACQUIRED) {
+      return claim;
+    }
+    release(key, claim.token());
+    return null;
+  }
+
+  /**
    * Blocks until the in-progress record of {@code key} may have changed (completed, released or
    * expired), or {@code timeout} passes, whichever is first; the caller claims again afterwards.
    * It may return early. Stores that can be told of changes (a future, pub/sub) override this; the

@@ -291,6 +291,42 @@ public abstract class IdempotencyStoreContract {
   }
 
   @Test
+  void peekOfAnAbsentKeyFindsNothingAndLeavesTheKeyFree() {
+    assertThat(store().peek(key("a"))).isNull();
+
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void peekSeesAnInProgressRecordWithoutTakingItOver() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    Claim seen = store().peek(key("a"));
+
+    assertThat(seen.state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(seen.fingerprint()).isEqualTo(FINGERPRINT);
+    assertThat(store().complete(key("a"), token, CREATED, LONG)).isTrue();
+  }
+
+  @Test
+  void peekSeesACompletedRecordAndNothingOnceItIsReleasedOrExpired() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    store().complete(key("a"), token, CREATED, shortLifetime());
+    Token released = store().claim(key("b"), FINGERPRINT, LONG).token();
+    store().release(key("b"), released);
+
+    Claim seen = store().peek(key("a"));
+    assertThat(seen.state()).isEqualTo(Claim.State.COMPLETED);
+    assertThat(seen.response()).isEqualTo(CREATED);
+    assertThat(seen.fingerprint()).isEqualTo(FINGERPRINT);
+    assertThat(store().peek(key("b"))).isNull();
+
+    advance(shortLifetime().multipliedBy(2));
+    assertThat(store().peek(key("a"))).isNull();
+  }
+
+  @Test
   void awaitChangeReturnsOnceTheRecordIsCompleted() throws Exception {
     Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
     CompletableFuture<Claim> waiter = CompletableFuture.supplyAsync(() -> {
