@@ -109,4 +109,17 @@ final class Postgres {
       throw new IllegalStateException(sql, e);
     }
   }
+
+  /** Waits until the query's number is {@code expected}, for changes another thread makes. */
+  static void awaitCount(String sql, long expected, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long count;
+    while ((count = count(sql)) != expected) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("after " + timeout + ", " + sql + " is " + count + ", not "
+            + expected);
+      }
+      Thread.sleep(50);
+    }
+  }
 }
