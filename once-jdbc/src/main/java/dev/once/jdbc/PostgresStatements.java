@@ -86,9 +86,9 @@ final class PostgresStatements {
     // newest row versions with the condition checked again, so a row taken over since the
     // statement's snapshot is not deleted.
     this.sweep = "DELETE FROM " + t + " WHERE ctid = ANY (ARRAY(\n"
-        + "  SELECT ctid FROM " + t + " WHERE expires_at < now()\n"
+        + "  SELECT ctid FROM " + t + " WHERE expires_at <= now()\n"
         + "  LIMIT ? FOR UPDATE SKIP LOCKED))\n"
-        + "AND expires_at < now()";
+        + "AND expires_at <= now()";
     this.ping = "SELECT 1 FROM " + t + " LIMIT 0";
     this.exists = "SELECT to_regclass(?) IS NOT NULL";
     this.createTable = statements(createTableSql(table));
