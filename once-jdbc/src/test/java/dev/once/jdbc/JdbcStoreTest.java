@@ -177,9 +177,8 @@ class JdbcStoreTest {
         assertThat(row.next()).isTrue();
       }
     }
-    assertThat(Postgres.count("SELECT count(*) FROM pg_stat_activity"
-        + " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"))
-        .isZero();
+    assertThat(Postgres.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+        + Postgres.APPLICATION + "' AND state LIKE 'idle in transaction%'")).isZero();
     assertThat(store.complete(key, token, CREATED, LONG)).isTrue();
   }
 

@@ -21,6 +21,9 @@ import javax.sql.DataSource;
  * JVM), and stopped when the JVM exits. Tests keep apart by using tables of their own.
  */
 final class Postgres {
+  /** The {@code application_name} of the tests' connections, to tell them from others'. */
+  static final String APPLICATION = "once-jdbc-test";
+
   private static final AtomicInteger TABLES = new AtomicInteger();
   private static String url;
   private static HikariDataSource shared;
@@ -78,6 +81,7 @@ final class Postgres {
     config.setConnectionTimeout(connectionTimeout.toMillis());
     config.setValidationTimeout(Math.min(connectionTimeout.toMillis(), 1000));
     config.setInitializationFailTimeout(-1);
+    config.addDataSourceProperty("ApplicationName", APPLICATION);
     settings.accept(config);
     return new HikariDataSource(config);
   }
