@@ -125,7 +125,8 @@ class TwoInstancesTest {
 
   @Test
   void whenTheHolderDiesItsLeasePassesAndTheOtherInstanceTakesTheKeyOver() throws Exception {
-    serve(once -> once.lease(Duration.ofSeconds(1)));
+    // long enough for the duplicate below to arrive within it, even on a busy machine
+    serve(once -> once.lease(Duration.ofSeconds(3)));
     String key = UUID.randomUUID().toString();
     gate = new CountDownLatch(1);
     // instance a claims the key and its handler never finishes within the lease: a dead holder
@@ -134,7 +135,7 @@ class TwoInstancesTest {
     assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
 
     HttpResponse<String> duringLease = b.post(key, "{\"amount\":100}");
-    Thread.sleep(1500);
+    Thread.sleep(3500);
     gate.countDown();
     HttpResponse<String> afterLease = b.post(key, "{\"amount\":100}");
     HttpResponse<String> late = dead.get(30, TimeUnit.SECONDS);
