@@ -43,7 +43,7 @@ public final class JdbcStoreProvider implements StoreProvider {
 
   @Override
   public boolean accepts(String url) {
-    return url.regionMatches(true, 0, PREFIX, 0, PREFIX.length());
+    return url.startsWith(PREFIX); // as the driver does: the scheme is lowercase
   }
 
   @Override
