@@ -137,6 +137,23 @@ class JdbcStoreTest {
   }
 
   @Test
+  void roundsOf200ThreadsRacingOnTenKeysGiveEachKeyExactlyOneOwner() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      String prefix = key() + "-";
+
+      List<Claim> claims = Concurrently.run(200, i -> store.claim(prefix + (i % 10), FIRST, LONG));
+
+      for (int k = 0; k < 10; k++) {
+        int key = k;
+        assertThat(java.util.stream.IntStream.range(0, 200)
+            .filter(i -> i % 10 == key && claims.get(i).state() == Claim.State.ACQUIRED)
+            .count()).as("owners of key %d in round %d", key, round).isEqualTo(1);
+      }
+      assertThat(claims).filteredOn(c -> c.state() == Claim.State.IN_PROGRESS).hasSize(190);
+    }
+  }
+
+  @Test
   void exactlyOneOf200ConcurrentClaimsOfADeadRecordTakesItOver() throws Exception {
     String key = key();
     insertInProgress(null, key, FIRST, "-1 second");
