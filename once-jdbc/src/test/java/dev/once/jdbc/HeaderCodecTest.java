@@ -1,0 +1,58 @@
+package dev.once.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.once.StoredResponse.Header;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HeaderCodecTest {
+  @Test
+  void headersRoundTripInOrderWithRepeatsEmptyValuesAndAnyCharacter() {
+    List<Header> headers = List.of(
+        new Header("Content-Type", "application/json; charset=utf-8"),
+        new Header("X-Repeated", "one"),
+        new Header("X-Repeated", "two"),
+        new Header("X-Empty", ""),
+        new Header("X-Unicode", "\u00e9t\u00e9 \u4e16\u754c \ud83d\ude00"),
+        new Header("X-Control", "nul\u0000tab\tend"));
+
+    assertThat(HeaderCodec.decode(HeaderCodec.encode(headers))).isEqualTo(headers);
+  }
+
+  @Test
+  void noHeadersTakeTwoBytes() {
+    assertThat(HeaderCodec.encode(List.of())).containsExactly(1, 0);
+    assertThat(HeaderCodec.decode(new byte[] {1, 0})).isEmpty();
+  }
+
+  @Test
+  void longValuesAndManyHeadersRoundTrip() {
+    List<Header> headers = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      headers.add(new Header("X-" + i, "v".repeat(i * 7)));
+    }
+    headers.add(new Header("X-Long", "x".repeat(100_000)));
+
+    assertThat(HeaderCodec.decode(HeaderCodec.encode(headers))).isEqualTo(headers);
+  }
+
+  @Test
+  void corruptBytesAreRefusedWithAReason() {
+    assertThatThrownBy(() -> HeaderCodec.decode(new byte[0]))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("end after 0 bytes");
+    assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {2, 0}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("format 2");
+    assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 100, 0, 0}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("claim 100 entries");
+    assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 1, 5, 'a', 0}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("5-byte string");
+    assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 1, 1, 'a', 0, 9}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("after their last");
+    assertThatThrownBy(() -> HeaderCodec.decode(
+        new byte[] {1, 1, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x7F, 0, 0}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a valid varint");
+  }
+}

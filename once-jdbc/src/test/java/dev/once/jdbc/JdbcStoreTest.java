@@ -1,0 +1,462 @@
+package dev.once.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.once.Fingerprint;
+import dev.once.StoredResponse;
+import dev.once.StoredResponse.Header;
+import dev.once.spi.Claim;
+import dev.once.spi.StoreException;
+import dev.once.spi.Token;
+import dev.once.testing.Concurrently;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the JDBC store does beyond the contract: the races its single claim statement must win
+ * under READ COMMITTED, locks and transactions, database time, timeouts and failures.
+ *
+ * <p>The race tests hold a transaction open on a test connection so that a claim is made to wait
+ * at a chosen point, which the contract's 200-thread races hit only by chance.
+ */
+class JdbcStoreTest {
+  private static final Duration LONG = Duration.ofMinutes(5);
+  private static final Fingerprint FIRST = fingerprint("{\"amount\":100}");
+  private static final Fingerprint SECOND = fingerprint("{\"amount\":200}");
+  private static final StoredResponse CREATED = StoredResponse.of(201,
+      List.of(new Header("Content-Type", "application/json")),
+      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
+
+  private static String table;
+  private static JdbcStore store;
+
+  @BeforeAll
+  static void open() {
+    table = Postgres.freshTable();
+    store = JdbcStore.builder(Postgres.dataSource())
+        .tableName(table)
+        .createTable(true)
+        .sweepInterval(Duration.ZERO)
+        .build();
+  }
+
+  @AfterAll
+  static void close() {
+    store.close();
+  }
+
+  @Test
+  void aClaimThatMissesAConcurrentlyCommittedRowInItsSnapshotStillReturnsThatRow()
+      throws Exception {
+    String key = key();
+    try (Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      insertInProgress(other, key, FIRST, "5 minutes");
+
+      // the claim's snapshot cannot see the uncommitted row; its insert waits on the key
+      CompletableFuture<Claim> claim = waitingClaim(key, SECOND);
+      other.commit();
+
+      Claim found = claim.get(10, TimeUnit.SECONDS);
+      assertThat(found.state()).isEqualTo(Claim.State.IN_PROGRESS);
+      assertThat(found.fingerprint()).isEqualTo(FIRST);
+    }
+  }
+
+  @Test
+  void aClaimWaitingOnAnInsertThatRollsBackAcquires() throws Exception {
+    String key = key();
+    try (Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      insertInProgress(other, key, FIRST, "5 minutes");
+
+      CompletableFuture<Claim> claim = waitingClaim(key, SECOND);
+      other.rollback();
+
+      assertThat(claim.get(10, TimeUnit.SECONDS).state()).isEqualTo(Claim.State.ACQUIRED);
+      assertThat(store.claim(key, SECOND, LONG).fingerprint()).isEqualTo(SECOND);
+    }
+  }
+
+  @Test
+  void aClaimWaitingOnATakeoverOfADeadRecordSeesTheNewOwner() throws Exception {
+    String key = key();
+    insertInProgress(null, key, FIRST, "-1 second");
+    try (Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      try (PreparedStatement update = other.prepareStatement("UPDATE " + table
+          + " SET token = ?, fingerprint = ?, expires_at = now() + interval '5 minutes'"
+          + " WHERE key = ?")) {
+        update.setObject(1, UUID.randomUUID());
+        update.setBytes(2, SECOND.toBytes());
+        update.setString(3, key);
+        update.executeUpdate();
+      }
+
+      // the claim's snapshot shows the dead row; its takeover waits on the row lock
+      CompletableFuture<Claim> claim = waitingClaim(key, FIRST);
+      other.commit();
+
+      Claim found = claim.get(10, TimeUnit.SECONDS);
+      assertThat(found.state()).isEqualTo(Claim.State.IN_PROGRESS);
+      assertThat(found.fingerprint()).isEqualTo(SECOND);
+    }
+  }
+
+  @Test
+  void aClaimWaitingOnTheDeleteOfADeadRecordAcquires() throws Exception {
+    String key = key();
+    insertInProgress(null, key, FIRST, "-1 second");
+    try (Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      try (PreparedStatement delete =
+          other.prepareStatement("DELETE FROM " + table + " WHERE key = ?")) {
+        delete.setString(1, key);
+        assertThat(delete.executeUpdate()).isEqualTo(1);
+      }
+
+      CompletableFuture<Claim> claim = waitingClaim(key, SECOND);
+      other.commit();
+
+      assertThat(claim.get(10, TimeUnit.SECONDS).state()).isEqualTo(Claim.State.ACQUIRED);
+    }
+  }
+
+  @Test
+  void roundsOf200ThreadsRacingOnTenKeysGiveEachKeyExactlyOneOwner() throws Exception {
+    for (int round = 0; round < 5; round++) {
+      String prefix = key() + "-";
+
+      List<Claim> claims = Concurrently.run(200, i -> store.claim(prefix + (i % 10), FIRST, LONG));
+
+      for (int k = 0; k < 10; k++) {
+        int key = k;
+        assertThat(java.util.stream.IntStream.range(0, 200)
+            .filter(i -> i % 10 == key && claims.get(i).state() == Claim.State.ACQUIRED)
+            .count()).as("owners of key %d in round %d", key, round).isEqualTo(1);
+      }
+      assertThat(claims).filteredOn(c -> c.state() == Claim.State.IN_PROGRESS).hasSize(190);
+    }
+  }
+
+  @Test
+  void exactlyOneOf200ConcurrentClaimsOfADeadRecordTakesItOver() throws Exception {
+    String key = key();
+    insertInProgress(null, key, FIRST, "-1 second");
+
+    List<Claim> claims = Concurrently.run(200, i -> store.claim(key, SECOND, LONG));
+
+    assertThat(claims).filteredOn(c -> c.state() == Claim.State.ACQUIRED).hasSize(1);
+    assertThat(claims).filteredOn(c -> c.state() == Claim.State.IN_PROGRESS)
+        .hasSize(199)
+        .allMatch(c -> SECOND.equals(c.fingerprint()));
+  }
+
+  @Test
+  void exactlyOneOf200ConcurrentClaimsOfAnExpiredCompletedRecordRunsAgain() throws Exception {
+    String key = key();
+    Token token = store.claim(key, FIRST, LONG).token();
+    store.complete(key, token, CREATED, Duration.ofMillis(200));
+    Thread.sleep(400);
+
+    List<Claim> claims = Concurrently.run(200, i -> store.claim(key, SECOND, LONG));
+
+    assertThat(claims).filteredOn(c -> c.state() == Claim.State.ACQUIRED).hasSize(1);
+    assertThat(claims).filteredOn(c -> c.state() == Claim.State.IN_PROGRESS).hasSize(199);
+  }
+
+  @Test
+  void noLockAndNoTransactionIsHeldWhileTheOwnerRuns() throws Exception {
+    String key = key();
+    Token token = store.claim(key, FIRST, LONG).token();
+    // duplicates, one of which may take the path that writes the row back under its lock
+    Concurrently.run(20, i -> store.claim(key, FIRST, LONG));
+
+    try (Connection other = Postgres.dataSource().getConnection();
+        PreparedStatement lock = other.prepareStatement(
+            "SELECT 1 FROM " + table + " WHERE key = ? FOR UPDATE NOWAIT")) {
+      lock.setString(1, key);
+      try (ResultSet row = lock.executeQuery()) {
+        assertThat(row.next()).isTrue();
+      }
+    }
+    assertThat(Postgres.count("SELECT count(*) FROM pg_stat_activity WHERE application_name = '"
+        + Postgres.APPLICATION + "' AND state LIKE 'idle in transaction%'")).isZero();
+    assertThat(store.complete(key, token, CREATED, LONG)).isTrue();
+  }
+
+  @Test
+  void theLeaseAndTheTtlRunOnTheDatabaseClock() {
+    String key = key();
+    Token token = store.claim(key, FIRST, Duration.ofHours(1)).token();
+    assertThat(secondsToExpiry(key)).isCloseTo(3600, within(5.0));
+
+    store.complete(key, token, CREATED, Duration.ofDays(1));
+
+    assertThat(secondsToExpiry(key)).isCloseTo(86_400, within(5.0));
+  }
+
+  @Test
+  void aTtlOfAThousandYearsIsKeptForAboutACenturyInsteadOfFailing() {
+    String key = key();
+    Token token = store.claim(key, FIRST, Duration.ofDays(365_000)).token();
+
+    assertThat(store.complete(key, token, CREATED, Duration.ofDays(365_000))).isTrue();
+
+    assertThat(secondsToExpiry(key) / (365.25 * 86_400)).isCloseTo(100, within(1.0));
+    assertThat(store.claim(key, FIRST, LONG).response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void aPoolOfSerializableConnectionsOutsideAutoCommitStillGivesExactlyOneOwner()
+      throws Exception {
+    try (HikariDataSource serializable = Postgres.pool(Postgres.url(), 8, Duration.ofSeconds(30),
+        config -> {
+          config.setTransactionIsolation("TRANSACTION_SERIALIZABLE");
+          config.setAutoCommit(false);
+        })) {
+      JdbcStore strict = JdbcStore.builder(serializable).tableName(table)
+          .sweepInterval(Duration.ZERO).build();
+      String key = key();
+
+      List<Claim> claims = Concurrently.run(200, i -> strict.claim(key, FIRST, LONG));
+
+      List<Claim> acquired =
+          claims.stream().filter(c -> c.state() == Claim.State.ACQUIRED).toList();
+      assertThat(acquired).hasSize(1);
+      assertThat(strict.complete(key, acquired.get(0).token(), CREATED, LONG)).isTrue();
+      // committed, not left in a transaction the pool rolls back
+      assertThat(store.claim(key, FIRST, LONG).response()).isEqualTo(CREATED);
+      strict.close();
+    }
+  }
+
+  @Test
+  void aClaimBlockedPastTheQueryTimeoutFailsAsAStoreErrorAndAcquiresNothing() throws Exception {
+    JdbcStore impatient = JdbcStore.builder(Postgres.dataSource()).tableName(table)
+        .queryTimeout(Duration.ofSeconds(1)).sweepInterval(Duration.ZERO).build();
+    String key = key();
+    insertInProgress(null, key, FIRST, "-1 second");
+    try (Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      lockRow(other, key);
+
+      assertThatThrownBy(() -> impatient.claim(key, SECOND, LONG))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("claim on table " + table + " failed")
+          .hasMessageContaining("57014"); // query_canceled
+      other.rollback();
+    }
+    Claim after = impatient.claim(key, SECOND, LONG);
+    assertThat(after.state()).isEqualTo(Claim.State.ACQUIRED);
+    impatient.close();
+  }
+
+  @Test
+  void aCompleteBlockedPastTheQueryTimeoutFailsAndTheOwnerCanCompleteLater() throws Exception {
+    JdbcStore impatient = JdbcStore.builder(Postgres.dataSource()).tableName(table)
+        .queryTimeout(Duration.ofMillis(200)).sweepInterval(Duration.ZERO).build();
+    String key = key();
+    Token token = impatient.claim(key, FIRST, LONG).token();
+    try (Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      lockRow(other, key);
+
+      assertThatThrownBy(() -> impatient.complete(key, token, CREATED, LONG))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("complete on table " + table + " failed");
+      other.rollback();
+    }
+    assertThat(impatient.complete(key, token, CREATED, LONG)).isTrue();
+    impatient.close();
+  }
+
+  @Test
+  void anUnreadableRecordIsAStoreFailureNotANewRun() {
+    String key = key();
+    Token token = store.claim(key, FIRST, LONG).token();
+    store.complete(key, token, CREATED, LONG);
+    Postgres.execute("UPDATE " + table + " SET headers = '\\x0900'::bytea WHERE key = '"
+        + key + "'");
+
+    assertThatThrownBy(() -> store.claim(key, FIRST, LONG))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("cannot be read")
+        .hasMessageContaining("format 9");
+    assertThat(Postgres.count("SELECT count(*) FROM " + table + " WHERE key = '" + key
+        + "' AND state = 'completed'")).isEqualTo(1);
+  }
+
+  @Test
+  void aMissingTableFailsPingAndEveryOperationWithItsName() {
+    JdbcStore missing = JdbcStore.builder(Postgres.dataSource()).tableName("once_no_such_table")
+        .sweepInterval(Duration.ZERO).build();
+
+    assertThatThrownBy(missing::ping)
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("ping on table once_no_such_table failed")
+        .hasMessageContaining("does not exist");
+    assertThatThrownBy(() -> missing.claim(key(), FIRST, LONG))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("42P01");
+    missing.close();
+  }
+
+  @Test
+  void eightInstancesStartingTogetherAllCreateOrFindTheTable() throws Exception {
+    String shared = Postgres.freshTable();
+
+    List<JdbcStore> stores = Concurrently.run(8, i -> JdbcStore.builder(Postgres.dataSource())
+        .tableName(shared).createTable(true).sweepInterval(Duration.ZERO).build());
+
+    String key = key();
+    assertThat(stores.get(3).claim(key, FIRST, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(stores.get(5).claim(key, FIRST, LONG).state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(Postgres.count("SELECT count(*) FROM pg_indexes WHERE tablename = '" + shared
+        + "'")).isEqualTo(2);
+    stores.forEach(JdbcStore::close);
+  }
+
+  @Test
+  void aSchemaQualifiedTableIsCreatedInItsSchema() {
+    String schema = "once_schema_" + UUID.randomUUID().toString().substring(0, 8);
+    Postgres.execute("CREATE SCHEMA " + schema);
+    JdbcStore qualified = JdbcStore.builder(Postgres.dataSource()).tableName(schema + ".records")
+        .createTable(true).sweepInterval(Duration.ZERO).build();
+
+    String key = key();
+    Token token = qualified.claim(key, FIRST, LONG).token();
+    assertThat(qualified.complete(key, token, CREATED, LONG)).isTrue();
+
+    assertThat(Postgres.count("SELECT count(*) FROM " + schema + ".records")).isEqualTo(1);
+    assertThat(Postgres.count("SELECT count(*) FROM pg_indexes WHERE schemaname = '" + schema
+        + "' AND indexname = 'records_expires_at'")).isEqualTo(1);
+    qualified.close();
+  }
+
+  @Test
+  void aClosedStoreFailsEveryOperationAndStopsItsSweeper() {
+    JdbcStore closing = JdbcStore.builder(Postgres.dataSource()).tableName(table)
+        .sweepInterval(Duration.ofMillis(50)).build();
+    assertThat(sweeperThreads()).isPositive();
+
+    closing.close();
+    closing.close();
+
+    assertThat(sweeperThreads()).isZero();
+    assertThatThrownBy(() -> closing.claim(key(), FIRST, LONG))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("closed");
+    assertThatThrownBy(() -> closing.release(key(), Token.random()))
+        .isInstanceOf(StoreException.class);
+    assertThatThrownBy(closing::ping).isInstanceOf(StoreException.class);
+  }
+
+  @Test
+  void aDataSourceThatCannotConnectIsAStoreFailure() {
+    try (HikariDataSource nowhere = Postgres.pool("jdbc:postgresql://127.0.0.1:1/none?user=x", 1,
+        Duration.ofMillis(500))) {
+      JdbcStore unreachable = JdbcStore.builder(nowhere).sweepInterval(Duration.ZERO).build();
+
+      assertThatThrownBy(() -> unreachable.claim(key(), FIRST, LONG))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("claim on table once_records failed");
+      assertThatThrownBy(unreachable::ping).isInstanceOf(StoreException.class);
+      unreachable.close();
+    }
+  }
+
+  @Test
+  void durationsMustBePositive() {
+    assertThatThrownBy(() -> store.claim(key(), FIRST, Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("lease must be positive, but was PT0S");
+    assertThatThrownBy(() -> store.complete(key(), Token.random(), CREATED, Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("ttl must be positive, but was PT-1S");
+  }
+
+  private static long sweeperThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().equals("once-jdbc-sweeper " + table) && t.isAlive())
+        .count();
+  }
+
+  /** Starts a claim on another thread and returns once the database shows it waiting on a lock. */
+  private static CompletableFuture<Claim> waitingClaim(String key, Fingerprint fingerprint)
+      throws InterruptedException {
+    CompletableFuture<Claim> claim =
+        CompletableFuture.supplyAsync(() -> store.claim(key, fingerprint, LONG));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (Postgres.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        + " AND query LIKE 'WITH live AS MATERIALIZED%" + table + "%'") == 0) {
+      assertThat(claim).as("the claim should wait for the other transaction").isNotDone();
+      assertThat(System.nanoTime()).as("the claim never waited on a lock").isLessThan(deadline);
+      Thread.sleep(10);
+    }
+    return claim;
+  }
+
+  private static void insertInProgress(
+      Connection connection, String key, Fingerprint fingerprint, String expiresIn)
+      throws SQLException {
+    String sql = "INSERT INTO " + table + " (key, state, token, fingerprint, expires_at)"
+        + " VALUES (?, 'in_progress', ?, ?, now() + interval '" + expiresIn + "')";
+    if (connection == null) {
+      try (Connection own = Postgres.dataSource().getConnection()) {
+        insertInProgress(own, key, fingerprint, expiresIn);
+      }
+      return;
+    }
+    try (PreparedStatement insert = connection.prepareStatement(sql)) {
+      insert.setString(1, key);
+      insert.setObject(2, UUID.randomUUID());
+      insert.setBytes(3, fingerprint.toBytes());
+      insert.executeUpdate();
+    }
+  }
+
+  private static void lockRow(Connection connection, String key) throws SQLException {
+    try (PreparedStatement lock = connection.prepareStatement(
+        "SELECT 1 FROM " + table + " WHERE key = ? FOR UPDATE")) {
+      lock.setString(1, key);
+      lock.executeQuery().close();
+    }
+  }
+
+  private static double secondsToExpiry(String key) {
+    try (Connection connection = Postgres.dataSource().getConnection();
+        PreparedStatement query = connection.prepareStatement("SELECT extract(epoch FROM"
+            + " expires_at - now()) FROM " + table + " WHERE key = ?")) {
+      query.setString(1, key);
+      try (ResultSet row = query.executeQuery()) {
+        row.next();
+        return row.getDouble(1);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String key() {
+    return "k-" + UUID.randomUUID();
+  }
+
+  private static Fingerprint fingerprint(String body) {
+    return Fingerprint.of("POST", "/payments", null, body.getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,113 @@
+package dev.once.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.once.Fingerprint;
+import dev.once.StoredResponse;
+import dev.once.spi.Claim;
+import dev.once.spi.IdempotencyStore;
+import dev.once.spi.StoreException;
+import dev.once.spi.Token;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** {@code IdempotencyStore.open("jdbc:postgresql://...")}: what the proxy and the C library use. */
+class StoreUrlTest {
+  private static final Duration LONG = Duration.ofMinutes(5);
+  private static final Fingerprint FINGERPRINT =
+      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
+  private static final StoredResponse CREATED = StoredResponse.of(201, List.of(), new byte[] {7});
+
+  @Test
+  void aJdbcUrlOpensAPooledStoreThatCreatesItsTable() {
+    String table = Postgres.freshTable();
+
+    try (IdempotencyStore store = IdempotencyStore.open(with("once.table=" + table))) {
+      store.ping();
+      Token token = store.claim("k", FINGERPRINT, LONG).token();
+      assertThat(store.complete("k", token, CREATED, LONG)).isTrue();
+      assertThat(store.claim("k", FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+    }
+    assertThat(Postgres.count("SELECT count(*) FROM " + table)).isEqualTo(1);
+  }
+
+  @Test
+  void twoStoresOpenedFromTheSameUrlShareTheRecords() {
+    String url = with("once.table=" + Postgres.freshTable() + "&once.poolSize=2"
+        + "&once.queryTimeout=3");
+    try (IdempotencyStore first = IdempotencyStore.open(url);
+        IdempotencyStore second = IdempotencyStore.open(url)) {
+      assertThat(first.claim("k", FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+      assertThat(second.claim("k", FINGERPRINT, LONG).state())
+          .isEqualTo(Claim.State.IN_PROGRESS);
+    }
+  }
+
+  @Test
+  void closingTheStoreClosesItsPool() throws InterruptedException {
+    IdempotencyStore store = IdempotencyStore.open(with("once.table=" + Postgres.freshTable()));
+    String pools = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'once'";
+    assertThat(Postgres.count(pools)).isPositive();
+
+    store.close();
+
+    Postgres.awaitCount(pools, 0, Duration.ofSeconds(10));
+    assertThatThrownBy(() -> store.claim("k", FINGERPRINT, LONG))
+        .isInstanceOf(StoreException.class);
+  }
+
+  @Test
+  void withoutCreateTableAMissingTableFailsTheOpeningWithItsName() {
+    assertThatThrownBy(() -> IdempotencyStore.open(
+        with("once.table=once_absent_table&once.createTable=false")))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("once_absent_table")
+        .hasMessageContaining("does not exist");
+  }
+
+  @Test
+  void anUnreachableDatabaseIsAStoreErrorThatDoesNotShowThePassword() {
+    assertThatThrownBy(() -> IdempotencyStore.open(
+        "jdbc:postgresql://127.0.0.1:1/db?user=once&password=s3cret&connectTimeout=2"))
+        .isInstanceOf(StoreException.class)
+        .hasMessageStartingWith("cannot connect to jdbc:postgresql://127.0.0.1:1/db?user=once"
+            + "&password=***")
+        .hasMessageNotContaining("s3cret");
+  }
+
+  @Test
+  void badOptionsAreRefusedWithTheirNameAndValue() {
+    assertThatThrownBy(() -> IdempotencyStore.open(with("once.tabel=x")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("unknown store URL option once.tabel (known: once.table, once.createTable,"
+            + " once.poolSize, once.queryTimeout)");
+    assertThatThrownBy(() -> IdempotencyStore.open(with("once.poolSize=0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("once.poolSize must be a whole number from 1 to 1000, but was \"0\"");
+    assertThatThrownBy(() -> IdempotencyStore.open(with("once.createTable=yes")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("once.createTable must be true or false, but was \"yes\"");
+    assertThatThrownBy(() -> IdempotencyStore.open(with("once.table=Bad-Name")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("tableName must be a lowercase SQL identifier");
+    assertThatThrownBy(() -> IdempotencyStore.open("jdbc:postgresql:"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("the store URL names no database");
+  }
+
+  @Test
+  void otherJdbcUrlsAreNotTakenAndTheMessageNamesThisScheme() {
+    assertThatThrownBy(() -> IdempotencyStore.open("jdbc:mysql://localhost/db"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no store for \"jdbc\" URLs")
+        .hasMessageContaining("jdbc:postgresql://");
+  }
+
+  private static String with(String options) {
+    String url = Postgres.url();
+    return url + (url.contains("?") ? "&" : "?") + options;
+  }
+}

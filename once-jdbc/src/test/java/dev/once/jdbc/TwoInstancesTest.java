@@ -1,0 +1,161 @@
+package dev.once.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.once.Once;
+import dev.once.testing.Concurrently;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two instances of an application (two Jetty servers, each with its own {@link OnceFilter}, store
+ * and connection pool) sharing one PostgreSQL table, as a service behind a load balancer does.
+ */
+class TwoInstancesTest {
+  private final AtomicInteger runs = new AtomicInteger();
+  private final String table = Postgres.freshTable();
+  private HikariDataSource poolA;
+  private HikariDataSource poolB;
+  private JdbcStore storeA;
+  private JdbcStore storeB;
+  private WebServer a;
+  private WebServer b;
+  private volatile CountDownLatch gate = new CountDownLatch(0);
+  private final CountDownLatch started = new CountDownLatch(1);
+
+  @BeforeEach
+  void openStores() {
+    poolA = Postgres.pool(10, Duration.ofSeconds(30));
+    poolB = Postgres.pool(10, Duration.ofSeconds(30));
+    storeA = JdbcStore.builder(poolA).tableName(table).createTable(true).build();
+    storeB = JdbcStore.builder(poolB).tableName(table).createTable(true).build();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    gate.countDown();
+    for (AutoCloseable closeable : new AutoCloseable[] {a, b, storeA, storeB, poolA, poolB}) {
+      if (closeable != null) {
+        closeable.close();
+      }
+    }
+  }
+
+  private void serve(UnaryOperator<Once.Builder> configuration) throws Exception {
+    a = WebServer.start(configuration.apply(Once.builder(storeA)).build(), this::pay);
+    b = WebServer.start(configuration.apply(Once.builder(storeB)).build(), this::pay);
+  }
+
+  private void pay(jakarta.servlet.http.HttpServletRequest request,
+      jakarta.servlet.http.HttpServletResponse response) throws Exception {
+    int run = runs.incrementAndGet();
+    String body = new String(request.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    started.countDown();
+    gate.await(60, TimeUnit.SECONDS);
+    Thread.sleep(200); // long enough for the duplicates to arrive while it runs
+    response.setStatus(201);
+    response.setContentType("application/json");
+    response.getWriter().write("{\"run\":" + run + ",\"echo\":" + body + "}");
+  }
+
+  @Test
+  void twoHundredConcurrentDuplicatesSpreadOverBothInstancesRunTheHandlerOnce() throws Exception {
+    serve(once -> once);
+    String key = UUID.randomUUID().toString();
+
+    List<HttpResponse<String>> responses = Concurrently.run(200,
+        i -> (i % 2 == 0 ? a : b).post(key, "{\"amount\":100}"));
+
+    assertThat(runs).hasValue(1);
+    assertThat(responses).allMatch(r -> r.statusCode() == 201 || r.statusCode() == 409);
+    assertThat(responses).filteredOn(r -> r.statusCode() == 201)
+        .filteredOn(r -> r.headers().firstValue("Idempotent-Replayed").isEmpty())
+        .hasSize(1);
+    assertThat(responses).filteredOn(r -> r.statusCode() == 201)
+        .allMatch(r -> r.body().equals("{\"run\":1,\"echo\":{\"amount\":100}}"));
+    assertThat(responses).filteredOn(r -> r.statusCode() == 409)
+        .allMatch(r -> r.body().contains("https://once.dev/problems/request-in-progress"));
+  }
+
+  @Test
+  void withMaxWaitEveryDuplicateOnEitherInstanceGetsTheOneResponse() throws Exception {
+    serve(once -> once.maxWait(Duration.ofSeconds(30)));
+    String key = UUID.randomUUID().toString();
+
+    List<HttpResponse<String>> responses = Concurrently.run(200,
+        i -> (i % 2 == 0 ? a : b).post(key, "{\"amount\":100}"));
+
+    assertThat(runs).hasValue(1);
+    assertThat(responses).allMatch(r -> r.statusCode() == 201
+        && r.body().equals("{\"run\":1,\"echo\":{\"amount\":100}}"));
+    assertThat(responses)
+        .filteredOn(r -> r.headers().firstValue("Idempotent-Replayed").isPresent())
+        .hasSize(199);
+  }
+
+  @Test
+  void aResponseCompletedOnOneInstanceIsReplayedByTheOtherAndADifferentBodyIsRefused()
+      throws Exception {
+    serve(once -> once);
+    String key = UUID.randomUUID().toString();
+
+    HttpResponse<String> first = a.post(key, "{\"amount\":100}");
+    HttpResponse<String> retry = b.post(key, "{\"amount\":100}");
+    HttpResponse<String> changed = b.post(key, "{\"amount\":500}");
+
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(retry.body()).isEqualTo(first.body());
+    assertThat(changed.statusCode()).isEqualTo(422);
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void whenTheHolderDiesItsLeasePassesAndTheOtherInstanceTakesTheKeyOver() throws Exception {
+    // long enough for the duplicate below to arrive within it, even on a busy machine
+    serve(once -> once.lease(Duration.ofSeconds(3)));
+    String key = UUID.randomUUID().toString();
+    gate = new CountDownLatch(1);
+    // instance a claims the key and its handler never finishes within the lease: a dead holder
+    CompletableFuture<HttpResponse<String>> dead =
+        CompletableFuture.supplyAsync(() -> post(a, key));
+    assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+
+    HttpResponse<String> duringLease = b.post(key, "{\"amount\":100}");
+    Thread.sleep(3500);
+    gate.countDown();
+    HttpResponse<String> afterLease = b.post(key, "{\"amount\":100}");
+    HttpResponse<String> late = dead.get(30, TimeUnit.SECONDS);
+    HttpResponse<String> retry = a.post(key, "{\"amount\":100}");
+
+    assertThat(duringLease.statusCode()).isEqualTo(409);
+    assertThat(afterLease.statusCode()).isEqualTo(201);
+    assertThat(afterLease.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    // the late holder's response reached its client, but cannot replace the new owner's record
+    assertThat(late.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo(afterLease.body());
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(2);
+  }
+
+  private static HttpResponse<String> post(WebServer server, String key) {
+    try {
+      return server.post(key, "{\"amount\":100}");
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
