@@ -8,6 +8,7 @@ import dev.once.spi.Claim;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** What the seed's benchmarks use, in our types. */
 final class Fixtures {
@@ -28,7 +29,17 @@ final class Fixtures {
   /** The seed's store benchmarks keep records for an hour. */
   static final Duration TTL = Duration.ofHours(1);
 
+  private static final AtomicInteger THREADS = new AtomicInteger();
+
   private Fixtures() {}
+
+  /**
+   * @return {@code base} followed by a number no other caller got, so each benchmark thread makes
+   *     keys no other thread makes
+   */
+  static String threadPrefix(String base) {
+    return base + THREADS.getAndIncrement() + "-";
+  }
 
   /**
    * Claims and completes {@code key} with {@link #OK_RESPONSE}: a record in the state {@code

@@ -21,7 +21,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.ThreadParams;
 
 /**
  * The seed's {@code MemoryStore_*} benchmarks on {@link MemoryStore}. The seed's store has {@code
@@ -116,8 +115,8 @@ public class MemoryStoreBenchmark {
 
     /** Starts the thread's sequence. */
     @Setup(Level.Trial)
-    public void setUp(ThreadParams thread) {
-      sequence = new Fixtures.KeySequence("set-" + thread.getThreadIndex() + "-");
+    public void setUp() {
+      sequence = new Fixtures.KeySequence(Fixtures.threadPrefix("set-"));
     }
   }
 
@@ -130,9 +129,10 @@ public class MemoryStoreBenchmark {
 
     /** Makes the ring. */
     @Setup(Level.Trial)
-    public void setUp(ThreadParams thread) {
+    public void setUp() {
+      String prefix = Fixtures.threadPrefix("lock-");
       for (int i = 0; i < RING; i++) {
-        keys[i] = "lock-" + thread.getThreadIndex() + "-" + i;
+        keys[i] = prefix + i;
       }
     }
 

@@ -20,7 +20,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.ThreadParams;
 
 /**
  * The seed's {@code Middleware_*} benchmarks: {@code POST /test} through {@link OnceFilter} on a
@@ -165,8 +164,8 @@ public class MiddlewareBenchmark {
 
     /** Starts the thread's keys. */
     @Setup(Level.Trial)
-    public void setUp(ThreadParams thread) {
-      keys = new Fixtures.KeySequence("key-" + thread.getThreadIndex() + "-");
+    public void setUp() {
+      keys = new Fixtures.KeySequence(Fixtures.threadPrefix("key-"));
     }
   }
 }

@@ -22,7 +22,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
-import org.openjdk.jmh.infra.ThreadParams;
 
 /**
  * The seed's {@code MixedWorkload}: a {@link MemoryStore} holding 1000 completed records, read and
@@ -91,8 +90,8 @@ public class MixedWorkloadBenchmark {
 
     /** Starts the thread's count. */
     @Setup(Level.Trial)
-    public void setUp(ThreadParams thread) {
-      writes = new Fixtures.KeySequence("new-" + thread.getThreadIndex() + "-");
+    public void setUp() {
+      writes = new Fixtures.KeySequence(Fixtures.threadPrefix("new-"));
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.once.benchmarks.http;
 
+import java.math.BigDecimal;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -33,9 +34,7 @@ final class Json {
       if (!Double.isFinite(d)) {
         throw new IllegalArgumentException("JSON has no number " + d);
       }
-      out.append(d == Math.rint(d) && Math.abs(d) < 1e15
-          ? Long.toString((long) d)
-          : String.format(Locale.ROOT, "%.3f", d));
+      out.append(BigDecimal.valueOf(d).stripTrailingZeros().toPlainString());
     } else if (value instanceof Number) {
       out.append(value);
     } else if (value instanceof Map) {
