@@ -84,7 +84,7 @@ final class BenchResponse implements HttpServletResponse {
 
   @Override
   public void setHeader(String name, String value) {
-    if (committed) {
+    if (committed || special(name, value)) {
       return;
     }
     int first = remove(name);
@@ -95,9 +95,22 @@ final class BenchResponse implements HttpServletResponse {
 
   @Override
   public void addHeader(String name, String value) {
-    if (!committed && value != null) {
+    if (!committed && value != null && !special(name, value)) {
       insert(headerCount, name, value);
     }
+  }
+
+  /** As a container does, the content type and length set as headers go to their fields. */
+  private boolean special(String name, String value) {
+    if ("Content-Type".equalsIgnoreCase(name)) {
+      contentType = value;
+      return true;
+    }
+    if ("Content-Length".equalsIgnoreCase(name)) {
+      contentLength = value == null ? -1 : Long.parseLong(value);
+      return true;
+    }
+    return false;
   }
 
   @Override
