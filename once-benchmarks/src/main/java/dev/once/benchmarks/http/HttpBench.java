@@ -125,7 +125,7 @@ public final class HttpBench {
     }
     String loadBefore = loadAverage();
     log("generator: " + generator.describe() + "; modes " + modes + "; workloads "
-        + options.workloads + "; load average " + loadBefore);
+        + options.workloads.stream().map(w -> w.id).toList() + "; load average " + loadBefore);
     for (Workload workload : options.workloads) {
       for (String mode : modes) {
         generator.run(server.uri(mode), workload, keyPrefix(session, workload, "w", mode),
