@@ -11,7 +11,6 @@ import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -21,6 +20,7 @@ import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
@@ -98,19 +98,37 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     if (declared > maxBytes) {
       throw new RequestTooLargeException(maxBytes);
     }
-    ByteArrayOutputStream out =
-        new ByteArrayOutputStream((int) Math.max(0, Math.min(declared, 64 * 1024)));
-    byte[] chunk = new byte[8192];
+    // read straight into the body's own array: sized by Content-Length when it is declared (so
+    // a typical body is read with no copy and no scratch buffer), grown when it is not; a
+    // declared length is trusted only up to 64 KiB before the bytes have actually arrived
+    byte[] buffer = new byte[(int) (declared >= 0 ? Math.min(declared, 64 * 1024) : 1024)];
+    int count = 0;
     InputStream in = super.getInputStream();
-    long total = 0;
-    for (int n; (n = in.read(chunk)) != -1; ) {
-      total += n;
-      if (total > maxBytes) {
+    while (true) {
+      if (count == buffer.length) {
+        // full: one more byte tells whether the body ended exactly here
+        int next = in.read();
+        if (next < 0) {
+          break;
+        }
+        if (count + 1L > maxBytes) {
+          throw new RequestTooLargeException(maxBytes);
+        }
+        buffer = Arrays.copyOf(buffer,
+            (int) Math.max(count + 1L, Math.min(2L * count + 1024, maxBytes + 1)));
+        buffer[count++] = (byte) next;
+        continue;
+      }
+      int n = in.read(buffer, count, buffer.length - count);
+      if (n < 0) {
+        break;
+      }
+      count += n;
+      if (count > maxBytes) {
         throw new RequestTooLargeException(maxBytes);
       }
-      out.write(chunk, 0, n);
     }
-    body = out.toByteArray();
+    body = count == buffer.length ? buffer : Arrays.copyOf(buffer, count);
     return body;
   }
 

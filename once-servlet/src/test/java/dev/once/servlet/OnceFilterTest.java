@@ -343,6 +343,28 @@ class OnceFilterTest {
   }
 
   @Test
+  void aLargeBodyIsFingerprintedWholeWithOrWithoutContentLength() throws Exception {
+    String key = newKey();
+    String body = "{\"memo\":\"" + "x".repeat(200_000) + "\"}";
+    HttpResponse<String> chunked = CLIENT.send(HttpRequest.newBuilder(server.uri("/payments"))
+        .header("Idempotency-Key", key)
+        .POST(BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(
+            body.getBytes(StandardCharsets.UTF_8))))
+        .build(), BodyHandlers.ofString());
+
+    HttpResponse<String> sameWithLength = post("/payments", key, body);
+    HttpResponse<String> lastByteChanged =
+        post("/payments", key, body.substring(0, body.length() - 1) + "]");
+
+    assertThat(chunked.statusCode()).isEqualTo(201);
+    assertThat(chunked.body()).endsWith(body + "}");
+    assertThat(sameWithLength.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(sameWithLength.body()).isEqualTo(chunked.body());
+    assertProblem(lastByteChanged, ProblemType.KEY_REUSED);
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
   void aBodyOverTheLimitGets413() throws Exception {
     try (TestServer small = serve(Once.builder(store).maxBodyBytes(16).build())) {
       HttpResponse<String> tooLarge =

@@ -1,0 +1,517 @@
+package dev.once.benchmarks;
+
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.ReadListener;
+import jakarta.servlet.RequestDispatcher;
+import jakarta.servlet.ServletConnection;
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.Cookie;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpSession;
+import jakarta.servlet.http.HttpUpgradeHandler;
+import jakarta.servlet.http.Part;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.security.Principal;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * A light, in-memory HTTP request for driving {@code OnceFilter} without a container or a mocking
+ * framework. Like a container's request object it is recycled: {@link #recycle} makes it the next
+ * request (new key, new body) without allocating, so what a benchmark measures is the filter's own
+ * cost. Used by one thread at a time.
+ */
+final class BenchRequest implements HttpServletRequest {
+  private static final byte[] NO_BODY = new byte[0];
+
+  private final String method;
+  private final String uri;
+  private final String contentType;
+  private final Map<String, Object> attributes = new HashMap<>();
+  private final Input input = new Input();
+  private final String keyHeader;
+  private String key;
+  private byte[] body = NO_BODY;
+
+  /**
+   * @param method the HTTP method
+   * @param uri the request URI
+   * @param keyHeader the name of the idempotency key header
+   */
+  BenchRequest(String method, String uri, String keyHeader) {
+    this.method = method;
+    this.uri = uri;
+    this.keyHeader = keyHeader;
+    this.contentType = "application/json";
+  }
+
+  /**
+   * Makes this object the next request.
+   *
+   * @param key the key header's value, or null to send none
+   * @param body the body
+   * @return this request
+   */
+  BenchRequest recycle(String key, byte[] body) {
+    this.key = key;
+    this.body = body;
+    attributes.clear();
+    input.position = 0;
+    return this;
+  }
+
+  @Override
+  public String getHeader(String name) {
+    if (key != null && keyHeader.equalsIgnoreCase(name)) {
+      return key;
+    }
+    if ("Content-Type".equalsIgnoreCase(name)) {
+      return contentType;
+    }
+    if ("Content-Length".equalsIgnoreCase(name)) {
+      return Integer.toString(body.length);
+    }
+    return null;
+  }
+
+  @Override
+  public Enumeration<String> getHeaders(String name) {
+    String value = getHeader(name);
+    return value == null ? Collections.emptyEnumeration() : new One(value);
+  }
+
+  @Override
+  public Enumeration<String> getHeaderNames() {
+    List<String> names = new ArrayList<>(3);
+    names.add("Content-Type");
+    names.add("Content-Length");
+    if (key != null) {
+      names.add(keyHeader);
+    }
+    return Collections.enumeration(names);
+  }
+
+  @Override
+  public int getIntHeader(String name) {
+    String value = getHeader(name);
+    return value == null ? -1 : Integer.parseInt(value);
+  }
+
+  @Override
+  public long getDateHeader(String name) {
+    return -1;
+  }
+
+  @Override
+  public String getMethod() {
+    return method;
+  }
+
+  @Override
+  public String getRequestURI() {
+    return uri;
+  }
+
+  @Override
+  public StringBuffer getRequestURL() {
+    return new StringBuffer("http://localhost").append(uri);
+  }
+
+  @Override
+  public String getQueryString() {
+    return null;
+  }
+
+  @Override
+  public String getContextPath() {
+    return "";
+  }
+
+  @Override
+  public String getServletPath() {
+    return uri;
+  }
+
+  @Override
+  public String getPathInfo() {
+    return null;
+  }
+
+  @Override
+  public String getPathTranslated() {
+    return null;
+  }
+
+  @Override
+  public int getContentLength() {
+    return body.length;
+  }
+
+  @Override
+  public long getContentLengthLong() {
+    return body.length;
+  }
+
+  @Override
+  public String getContentType() {
+    return contentType;
+  }
+
+  @Override
+  public String getCharacterEncoding() {
+    return null;
+  }
+
+  @Override
+  public void setCharacterEncoding(String encoding) {
+    // the body is bytes; nothing here decodes it
+  }
+
+  @Override
+  public ServletInputStream getInputStream() {
+    return input;
+  }
+
+  @Override
+  public BufferedReader getReader() {
+    return new BufferedReader(new InputStreamReader(input, StandardCharsets.ISO_8859_1));
+  }
+
+  @Override
+  public Object getAttribute(String name) {
+    return attributes.get(name);
+  }
+
+  @Override
+  public Enumeration<String> getAttributeNames() {
+    return Collections.enumeration(new ArrayList<>(attributes.keySet()));
+  }
+
+  @Override
+  public void setAttribute(String name, Object value) {
+    if (value == null) {
+      attributes.remove(name);
+    } else {
+      attributes.put(name, value);
+    }
+  }
+
+  @Override
+  public void removeAttribute(String name) {
+    attributes.remove(name);
+  }
+
+  @Override
+  public DispatcherType getDispatcherType() {
+    return DispatcherType.REQUEST;
+  }
+
+  @Override
+  public boolean isAsyncStarted() {
+    return false;
+  }
+
+  @Override
+  public boolean isAsyncSupported() {
+    return false;
+  }
+
+  @Override
+  public AsyncContext startAsync() {
+    throw new IllegalStateException("the benchmark request does not support async");
+  }
+
+  @Override
+  public AsyncContext startAsync(ServletRequest request, ServletResponse response) {
+    throw new IllegalStateException("the benchmark request does not support async");
+  }
+
+  @Override
+  public AsyncContext getAsyncContext() {
+    throw new IllegalStateException("the benchmark request is not in async mode");
+  }
+
+  @Override
+  public Principal getUserPrincipal() {
+    return null;
+  }
+
+  @Override
+  public String getRemoteUser() {
+    return null;
+  }
+
+  @Override
+  public boolean isUserInRole(String role) {
+    return false;
+  }
+
+  @Override
+  public String getAuthType() {
+    return null;
+  }
+
+  @Override
+  public Cookie[] getCookies() {
+    return null;
+  }
+
+  @Override
+  public String getParameter(String name) {
+    return null;
+  }
+
+  @Override
+  public Enumeration<String> getParameterNames() {
+    return Collections.emptyEnumeration();
+  }
+
+  @Override
+  public String[] getParameterValues(String name) {
+    return null;
+  }
+
+  @Override
+  public Map<String, String[]> getParameterMap() {
+    return Map.of();
+  }
+
+  @Override
+  public String getProtocol() {
+    return "HTTP/1.1";
+  }
+
+  @Override
+  public String getScheme() {
+    return "http";
+  }
+
+  @Override
+  public String getServerName() {
+    return "localhost";
+  }
+
+  @Override
+  public int getServerPort() {
+    return 80;
+  }
+
+  @Override
+  public String getRemoteAddr() {
+    return "127.0.0.1";
+  }
+
+  @Override
+  public String getRemoteHost() {
+    return "localhost";
+  }
+
+  @Override
+  public int getRemotePort() {
+    return 40000;
+  }
+
+  @Override
+  public String getLocalName() {
+    return "localhost";
+  }
+
+  @Override
+  public String getLocalAddr() {
+    return "127.0.0.1";
+  }
+
+  @Override
+  public int getLocalPort() {
+    return 80;
+  }
+
+  @Override
+  public Locale getLocale() {
+    return Locale.ROOT;
+  }
+
+  @Override
+  public Enumeration<Locale> getLocales() {
+    return Collections.enumeration(List.of(Locale.ROOT));
+  }
+
+  @Override
+  public boolean isSecure() {
+    return false;
+  }
+
+  @Override
+  public RequestDispatcher getRequestDispatcher(String path) {
+    return null;
+  }
+
+  @Override
+  public ServletContext getServletContext() {
+    return null;
+  }
+
+  @Override
+  public String getRequestId() {
+    return "bench";
+  }
+
+  @Override
+  public String getProtocolRequestId() {
+    return "";
+  }
+
+  @Override
+  public ServletConnection getServletConnection() {
+    throw new UnsupportedOperationException("the benchmark request has no connection");
+  }
+
+  @Override
+  public HttpSession getSession(boolean create) {
+    if (create) {
+      throw new UnsupportedOperationException("the benchmark request has no sessions");
+    }
+    return null;
+  }
+
+  @Override
+  public HttpSession getSession() {
+    return getSession(true);
+  }
+
+  @Override
+  public String getRequestedSessionId() {
+    return null;
+  }
+
+  @Override
+  public String changeSessionId() {
+    throw new IllegalStateException("the benchmark request has no session");
+  }
+
+  @Override
+  public boolean isRequestedSessionIdValid() {
+    return false;
+  }
+
+  @Override
+  public boolean isRequestedSessionIdFromCookie() {
+    return false;
+  }
+
+  @Override
+  public boolean isRequestedSessionIdFromURL() {
+    return false;
+  }
+
+  @Override
+  public boolean authenticate(HttpServletResponse response) {
+    return false;
+  }
+
+  @Override
+  public void login(String username, String password) {
+    throw new UnsupportedOperationException("the benchmark request has no login");
+  }
+
+  @Override
+  public void logout() {
+    // nobody is logged in
+  }
+
+  @Override
+  public List<Part> getParts() {
+    return List.of();
+  }
+
+  @Override
+  public Part getPart(String name) {
+    return null;
+  }
+
+  @Override
+  public <T extends HttpUpgradeHandler> T upgrade(Class<T> handlerClass) {
+    throw new UnsupportedOperationException("the benchmark request cannot be upgraded");
+  }
+
+  /** The body, read from the start after each recycle. */
+  private final class Input extends ServletInputStream {
+    int position;
+
+    @Override
+    public int read() {
+      return position < body.length ? body[position++] & 0xFF : -1;
+    }
+
+    @Override
+    public int read(byte[] into, int offset, int length) {
+      if (length == 0) {
+        return 0;
+      }
+      if (position >= body.length) {
+        return -1;
+      }
+      int n = Math.min(length, body.length - position);
+      System.arraycopy(body, position, into, offset, n);
+      position += n;
+      return n;
+    }
+
+    @Override
+    public int available() {
+      return body.length - position;
+    }
+
+    @Override
+    public boolean isFinished() {
+      return position >= body.length;
+    }
+
+    @Override
+    public boolean isReady() {
+      return true;
+    }
+
+    @Override
+    public void setReadListener(ReadListener listener) {
+      throw new IllegalStateException("the benchmark request does not support async IO");
+    }
+  }
+
+  /** A one-value enumeration, as a container hands out for a header sent once. */
+  private static final class One implements Enumeration<String> {
+    private String value;
+
+    One(String value) {
+      this.value = value;
+    }
+
+    @Override
+    public boolean hasMoreElements() {
+      return value != null;
+    }
+
+    @Override
+    public String nextElement() {
+      if (value == null) {
+        throw new NoSuchElementException();
+      }
+      String next = value;
+      value = null;
+      return next;
+    }
+  }
+}

@@ -1,0 +1,138 @@
+package dev.once.benchmarks;
+
+import dev.once.MemoryStore;
+import dev.once.Once;
+import dev.once.servlet.OnceFilter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import java.io.IOException;
+import java.util.concurrent.Phaser;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * The seed's {@code ThunderingHerd} at 100 goroutines: one operation is 100 concurrent requests
+ * with the same new key through {@link OnceFilter} on a {@link MemoryStore}, to a handler that takes
+ * 100 µs (the seed's simulated work) and then answers 200. Exactly one request runs the handler; the
+ * others get 409 (in progress) or, arriving after it finished, the replay. Each operation checks
+ * that the handler ran exactly once and that every answer was 200 or 409, and fails otherwise.
+ *
+ * <p>The 100 requests come from 100 threads that live for the whole run and are released together
+ * for each operation (a {@link Phaser}), as a servlet container's pool serves them; the seed starts
+ * 100 new goroutines per operation. The filter has the default configuration (request hash
+ * checked).
+ *
+ * <p>Run (after {@code mvn -B -ntp -pl once-benchmarks -am package -DskipTests}):
+ *
+ * <pre>
+ * java -jar once-benchmarks/target/benchmarks.jar 'ThunderingHerd' -prof gc
+ * </pre>
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Fork(value = 2, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
+@Warmup(iterations = 5, time = 1)
+@Measurement(iterations = 5, time = 2)
+@State(Scope.Benchmark)
+public class ThunderingHerdBenchmark {
+  static final int CONCURRENCY = 100;
+  private static final long WORK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+
+  private final SlowHandler handler = new SlowHandler();
+  private final AtomicInteger unexpected = new AtomicInteger();
+  private final AtomicReference<Throwable> failure = new AtomicReference<>();
+  private final Fixtures.KeySequence keys = new Fixtures.KeySequence("thunder-");
+  private final Thread[] workers = new Thread[CONCURRENCY];
+  private MemoryStore store;
+  private OnceFilter filter;
+  private Phaser phaser;
+  private volatile String key;
+
+  /** Starts the 100 client threads, waiting for the first herd. */
+  @Setup(Level.Trial)
+  public void setUp() {
+    store = MemoryStore.create();
+    filter = new OnceFilter(Once.builder(store).build());
+    phaser = new Phaser(CONCURRENCY + 1);
+    for (int i = 0; i < CONCURRENCY; i++) {
+      workers[i] = new Thread(this::client, "herd-" + i);
+      workers[i].setDaemon(true);
+      workers[i].start();
+    }
+  }
+
+  /** Stops the client threads and the store. */
+  @TearDown(Level.Trial)
+  public void tearDown() throws InterruptedException {
+    phaser.forceTermination();
+    for (Thread worker : workers) {
+      worker.join(TimeUnit.SECONDS.toMillis(10));
+    }
+    store.close();
+  }
+
+  /** One herd: 100 requests with one new key, at once. */
+  @Benchmark
+  @Threads(1)
+  public int ThunderingHerd() {
+    key = keys.next();
+    int before = handler.runs.get();
+    phaser.arriveAndAwaitAdvance(); // release the herd
+    phaser.arriveAndAwaitAdvance(); // every request answered
+    int ran = handler.runs.get() - before;
+    if (ran != 1 || unexpected.get() != 0 || failure.get() != null) {
+      throw new IllegalStateException("herd for " + key + ": the handler ran " + ran
+          + " times, " + unexpected.get() + " answers were neither 200 nor 409", failure.get());
+    }
+    return ran;
+  }
+
+  private void client() {
+    Exchange exchange = new Exchange();
+    while (phaser.arriveAndAwaitAdvance() >= 0) {
+      try {
+        int status = exchange.send(filter, handler, key, null).getStatus();
+        if (status != 200 && status != 409) {
+          unexpected.incrementAndGet();
+        }
+      } catch (Exception | Error e) {
+        failure.compareAndSet(null, e);
+      }
+      if (phaser.arriveAndAwaitAdvance() < 0) {
+        return;
+      }
+    }
+  }
+
+  /** The seed's herd handler: 100 µs of work, then 200 {@code {"status":"ok"}}. */
+  private static final class SlowHandler implements FilterChain {
+    final AtomicInteger runs = new AtomicInteger();
+
+    @Override
+    public void doFilter(ServletRequest request, ServletResponse response) throws IOException {
+      runs.incrementAndGet();
+      long deadline = System.nanoTime() + WORK_NANOS;
+      for (long left = WORK_NANOS; left > 0; left = deadline - System.nanoTime()) {
+        LockSupport.parkNanos(left);
+      }
+      response.setContentType("application/json");
+      response.getOutputStream().write(Fixtures.OK_BODY);
+    }
+  }
+}

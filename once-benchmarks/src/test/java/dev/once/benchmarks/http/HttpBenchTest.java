@@ -1,0 +1,96 @@
+package dev.once.benchmarks.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HttpBenchTest {
+
+  @Test
+  void shortRunMeasuresEveryModeAndWorkloadAndWritesTheReport(@TempDir Path dir)
+      throws Exception {
+    Path out = dir.resolve("http-bench.json");
+    HttpBench.main(new String[] {"--generator", "java", "--duration", "1", "--warmup", "1",
+        "--rounds", "1", "--connections", "2", "--out", out.toString()});
+
+    String json = Files.readString(out, StandardCharsets.UTF_8);
+    assertThat(json).contains("\"generator\": \"built-in Java load generator (2 connections)\"");
+    Matcher rows = Pattern.compile("\"mode\": \"(\\w+)\",\\s*\"workload\": \"(\\w+)\",\\s*"
+        + "\"rps\": ([\\d.]+),\\s*\"p50_us\": ([\\d.]+),\\s*\"p99_us\": ([\\d.]+),\\s*"
+        + "\"ratio_to_bare\": ([\\d.]+),\\s*\"errors\": (\\d+)").matcher(json);
+    StringBuilder seen = new StringBuilder();
+    while (rows.find()) {
+      seen.append(rows.group(1)).append('/').append(rows.group(2)).append(' ');
+      assertThat(Double.parseDouble(rows.group(3))).as("rps").isPositive();
+      assertThat(Double.parseDouble(rows.group(5)))
+          .as("p99").isGreaterThanOrEqualTo(Double.parseDouble(rows.group(4)));
+      assertThat(rows.group(7)).as("errors and unexpected statuses").isEqualTo("0");
+      if (rows.group(1).equals("bare")) {
+        assertThat(Double.parseDouble(rows.group(6))).isEqualTo(1.0);
+      }
+    }
+    assertThat(seen.toString().trim().split(" ")).containsExactly(
+        "bare/nokey", "memory/nokey", "bare/hit", "memory/hit", "bare/unique", "memory/unique");
+  }
+
+  @Test
+  void badOptionsAreRefusedWithMessagesNamingThem() {
+    assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--rounds", "0"}))
+        .hasMessage("--rounds must be a positive integer, but was \"0\"");
+    assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--generator", "ab"}))
+        .hasMessage("--generator must be auto, wrk or java, but was \"ab\"");
+    assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--workloads", "hit,miss"}))
+        .hasMessage("--workloads takes nokey, hit and unique, but held \"miss\"");
+    assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--duration"}))
+        .hasMessage("--duration needs a value");
+    assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--colour", "red"}))
+        .hasMessage("unknown option \"--colour\"");
+    assertThatThrownBy(() -> HttpBench.Options.parse(
+        new String[] {"--threads", "4", "--connections", "2"}))
+        .hasMessage("--threads (4) must not exceed --connections (2)");
+  }
+
+  @Test
+  void optionsTakeStoresAndWorkloadsInOrder() {
+    HttpBench.Options options = HttpBench.Options.parse(new String[] {
+        "--store", "memory", "--store", "redis://127.0.0.1:6379", "--workloads", "unique,hit"});
+    assertThat(options.stores).containsExactly("memory", "redis://127.0.0.1:6379");
+    assertThat(options.workloads).containsExactly(Workload.UNIQUE, Workload.HIT);
+  }
+
+  @Test
+  void modesAreNamedByStoreScheme() {
+    assertThat(HttpBench.modeName("memory", List.of())).isEqualTo("memory");
+    assertThat(HttpBench.modeName("redis://h:1", List.of("memory"))).isEqualTo("redis");
+    assertThat(HttpBench.modeName("redis://h:2", List.of("redis"))).isEqualTo("redis2");
+    assertThat(HttpBench.modeName("jdbc:postgresql://h/db", List.of())).isEqualTo("jdbc");
+    assertThat(HttpBench.modeName("bare", List.of())).isEqualTo("store");
+  }
+
+  @Test
+  void medianOfEvenCountIsTheMeanOfTheMiddleTwo() {
+    assertThat(HttpBench.median(new double[] {3, 1, 2})).isEqualTo(2.0);
+    assertThat(HttpBench.median(new double[] {4, 1, 3, 2})).isEqualTo(2.5);
+  }
+
+  @Test
+  void wrkScriptOfUniqueWorkloadSendsANewKeyPerRequest() {
+    String unique = WrkLoadGenerator.script(Workload.UNIQUE);
+    assertThat(unique).contains("function request()")
+        .contains("headers[\"Idempotency-Key\"] = prefix .. \"-\" .. thread_index .. \"-\" .."
+            + " counter")
+        .contains("ONCE_RESULT");
+    String hit = WrkLoadGenerator.script(Workload.HIT);
+    assertThat(hit).doesNotContain("function request()")
+        .contains("wrk.headers[\"Idempotency-Key\"] = prefix .. \"-hit\"");
+    assertThat(WrkLoadGenerator.script(Workload.NO_KEY)).doesNotContain("Idempotency-Key\"] =");
+  }
+}
