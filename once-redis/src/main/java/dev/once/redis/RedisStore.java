@@ -81,6 +81,9 @@ public final class RedisStore implements IdempotencyStore {
   /** The default longest time a near-cache entry lives: one minute. */
   public static final Duration DEFAULT_NEAR_CACHE_MAX_AGE = Duration.ofMinutes(1);
 
+  /** The most commands a client of the store's own keeps queued or in flight per connection. */
+  private static final int REQUEST_QUEUE_SIZE = 16_384;
+
   /** Redis refuses an expiry that overflows its clock; no record needs more than a century. */
   private static final long MAX_EXPIRY_MILLIS = Duration.ofDays(36_500).toMillis();
 
@@ -168,8 +171,9 @@ public final class RedisStore implements IdempotencyStore {
    * (such as {@code 500ms}; default one second), {@code nearCacheBytes} (such as {@code 16MiB}; off
    * when absent) and {@code nearCacheMaxAge} (default one minute), plus Lettuce's {@code
    * verifyPeer}, {@code clientName}, {@code database}, {@code timeout}. The client reconnects by
-   * itself, at most a second apart, and while it is disconnected commands fail at once instead of
-   * queueing, so requests get 503 quickly and succeed again as soon as Redis is back.
+   * itself, at most a second apart, so requests succeed again as soon as Redis is back. While a
+   * standalone server is unreachable, commands fail at once (requests get 503 without waiting); on
+   * a cluster they wait for the node's connection up to the command timeout.
    *
    * @param url the store URL
    * @return the open store
@@ -189,9 +193,13 @@ public final class RedisStore implements IdempotencyStore {
     AutoCloseable shutdown;
     if (parsed.cluster) {
       RedisClusterClient client = RedisClusterClient.create(resources, parsed.nodes);
+      // Lettuce rejects (rather than delays) a command for a node whose connection is still being
+      // opened when commands are rejected while disconnected, and cluster node connections open
+      // lazily; so a cluster queues while disconnected, bounded by the queue size and by each
+      // command's timeout (a timed-out command is never sent afterwards)
       client.setOptions(ClusterClientOptions.builder()
           .autoReconnect(true)
-          .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+          .requestQueueSize(REQUEST_QUEUE_SIZE)
           .socketOptions(socket)
           .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
               .enablePeriodicRefresh(Duration.ofSeconds(30))

@@ -1,0 +1,54 @@
+package dev.once.redis;
+
+import dev.once.spi.IdempotencyStore;
+import dev.once.spi.IdempotencyStoreContract;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SslOptions;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * The core store contract against a real Redis that speaks only TLS, through an application's own
+ * Lettuce client that verifies the server's certificate (the peer's name and its chain).
+ */
+class TlsRedisStoreContractTest extends IdempotencyStoreContract {
+  private static TestCertificate certificate;
+  private static TestRedis redis;
+  private static RedisClient client;
+  private static RedisStore store;
+
+  @BeforeAll
+  static void start() {
+    certificate = TestCertificate.create();
+    redis = TestRedis.startTls(certificate);
+    client = trustingClient(redis, certificate);
+    store = RedisStore.builder(client).keyPrefix("tls:").build();
+  }
+
+  static RedisClient trustingClient(TestRedis redis, TestCertificate certificate) {
+    RedisClient client = RedisClient.create(RedisURI.create(redis.url()));
+    client.setOptions(ClientOptions.builder()
+        .sslOptions(SslOptions.builder()
+            .jdkSslProvider()
+            .trustManager(certificate.certificatePem().toFile())
+            .build())
+        .build());
+    return client;
+  }
+
+  @AfterAll
+  static void stop() {
+    store.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    redis.close();
+    certificate.close();
+  }
+
+  @Override
+  protected IdempotencyStore store() {
+    return store;
+  }
+}
