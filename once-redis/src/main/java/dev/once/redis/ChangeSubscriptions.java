@@ -16,8 +16,8 @@ import java.util.function.Supplier;
  * channel of each record that some thread of this store awaits, and to nothing else.
  *
  * <p>Design. A channel is subscribed when its first waiter joins and unsubscribed when its last
- * waiter leaves; both commands are sent inside the map's atomic {@code compute} for that channel, so
- * they reach the connection in the order the waiters joined and left, and the server's view ends
+ * waiter leaves; both commands are sent inside the map's atomic {@code compute} for that channel,
+ * so they reach the connection in the order the waiters joined and left, and the server's view ends
  * as the map's. Each channel holds a {@code changed} future; a message completes it and puts a
  * fresh one in its place. A waiter takes the current future before it marks the record as awaited
  * (see {@link Script#AWAIT}), so a message published after the mark is never missed: it completes
@@ -50,7 +50,8 @@ final class ChangeSubscriptions implements AutoCloseable {
     ByteBuffer name = ByteBuffer.wrap(channel.clone());
     Channel[] joined = new Channel[1];
     channels.compute(name, (k, existing) -> {
-      Channel current = existing != null ? existing : new Channel(pubSub.async().subscribe(channel));
+      Channel current =
+          existing != null ? existing : new Channel(pubSub.async().subscribe(channel));
       current.waiters++;
       joined[0] = current;
       return current;

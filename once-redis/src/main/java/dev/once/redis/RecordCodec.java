@@ -33,8 +33,8 @@ import java.util.List;
  * </pre>
  *
  * <p>"var" is an unsigned LEB128 varint (7 bits a byte, low bits first). The first 18 bytes of an
- * in-progress record are its {@linkplain #ownerPrefix owner prefix}: the scripts compare it to fence
- * {@code complete} and {@code release}, and complete a record by rewriting its state byte and
+ * in-progress record are its {@linkplain #ownerPrefix owner prefix}: the scripts compare it to
+ * fence {@code complete} and {@code release}, and complete a record by rewriting its state byte and
  * appending the {@linkplain #response response part}, so the fingerprint the claim stored is kept
  * without the completing caller having to send it. The scripts know only the offsets above; all
  * other parsing is here. A later format gets a new version byte and must keep reading version 1,
@@ -55,11 +55,13 @@ final class RecordCodec {
 
   /** @return the in-progress record a claim stores */
   static byte[] inProgress(Token token, Fingerprint fingerprint) {
-    byte[] record = new byte[OWNER_PREFIX_LENGTH + 1 + (fingerprint == null ? 0 : Fingerprint.LENGTH)];
+    int length = OWNER_PREFIX_LENGTH + 1 + (fingerprint == null ? 0 : Fingerprint.LENGTH);
+    byte[] record = new byte[length];
     writeOwnerPrefix(record, token);
     if (fingerprint != null) {
       record[OWNER_PREFIX_LENGTH] = FLAG_FINGERPRINT;
-      System.arraycopy(fingerprint.toBytes(), 0, record, OWNER_PREFIX_LENGTH + 1, Fingerprint.LENGTH);
+      byte[] hash = fingerprint.toBytes();
+      System.arraycopy(hash, 0, record, OWNER_PREFIX_LENGTH + 1, Fingerprint.LENGTH);
     }
     return record;
   }
@@ -152,8 +154,8 @@ final class RecordCodec {
       }
       int version = bytes[0] & 0xFF;
       if (version != VERSION) {
-        throw new CorruptRecord("format version " + version + " is not supported (this version reads "
-            + VERSION + "); was it written by a newer version of once?");
+        throw new CorruptRecord("format version " + version + " is not supported (this version"
+            + " reads " + VERSION + "); was it written by a newer version of once?");
       }
       position = 1;
       int state = readByte("state");

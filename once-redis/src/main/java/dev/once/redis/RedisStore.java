@@ -47,9 +47,9 @@ import java.util.function.Supplier;
  * trip, atomic on the server, and valid on a cluster because no script touches a second key. The
  * claim script returns the live record or creates an in-progress one with {@code PX} = lease, so a
  * crashed owner's key frees itself when the lease passes; {@code complete} and {@code release} act
- * only if the record still exists and starts with the owner's 18-byte prefix (format version, state,
- * token), which fences an owner whose lease passed or whose key was taken over. Completing rewrites
- * the record in place with {@code PX} = ttl, keeping the fingerprint the claim stored.
+ * only if the record still exists and starts with the owner's 18-byte prefix (format version,
+ * state, token), which fences an owner whose lease passed or whose key was taken over. Completing
+ * rewrites the record in place with {@code PX} = ttl, keeping the fingerprint the claim stored.
  *
  * <p>Waiting ({@code maxWait}). {@link #awaitChange} does not poll: it subscribes to the record's
  * own pub/sub channel (its key) on a separate connection, then marks the record as awaited with one
@@ -68,8 +68,8 @@ import java.util.function.Supplier;
  * <p>Near cache. Optionally ({@link Builder#nearCache}, off by default) completed records a claim
  * read are kept in a bounded local cache, so a hot replay costs no round trip. A completed record
  * never changes in Redis, so a kept one is exact while it lives: until the record's own expiry, or
- * {@code maxAge}, whichever is first. The one staleness: a record deleted from Redis by hand (or lost
- * in a failover) is still replayed by this instance for at most {@code maxAge}.
+ * {@code maxAge}, whichever is first. The one staleness: a record deleted from Redis by hand (or
+ * lost in a failover) is still replayed by this instance for at most {@code maxAge}.
  *
  * <p>Thread-safe; one connection is shared by all threads (Lettuce pipelines their commands).
  */
@@ -150,7 +150,8 @@ public final class RedisStore implements IdempotencyStore {
     Objects.requireNonNull(client, "client");
     return new Builder(new Target("Redis Cluster",
         () -> {
-          StatefulRedisClusterConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
+          StatefulRedisClusterConnection<byte[], byte[]> c =
+              client.connect(ByteArrayCodec.INSTANCE);
           return new Connection(c, c.async());
         },
         () -> client.connectPubSub(ByteArrayCodec.INSTANCE)));
@@ -395,7 +396,8 @@ public final class RedisStore implements IdempotencyStore {
 
   @Override
   public String toString() {
-    return "RedisStore{" + description + ", keyPrefix=" + new String(keyPrefix, StandardCharsets.UTF_8)
+    return "RedisStore{" + description
+        + ", keyPrefix=" + new String(keyPrefix, StandardCharsets.UTF_8)
         + ", commandTimeout=" + commandTimeout + (nearCache == null ? "" : ", nearCache") + "}";
   }
 

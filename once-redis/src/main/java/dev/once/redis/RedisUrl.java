@@ -107,8 +107,9 @@ final class RedisUrl {
           "nearCacheMaxAge needs nearCacheBytes in store URL " + redact(url));
     }
     String lettuceQuery = passedOn.isEmpty() ? "" : "?" + String.join("&", passedOn);
+    String nodeScheme = scheme.startsWith("rediss") ? "rediss" : "redis";
     List<RedisURI> nodes = CLUSTER.contains(scheme)
-        ? clusterNodes(url, scheme.equals("rediss-cluster") ? "rediss" : "redis", rest, lettuceQuery)
+        ? clusterNodes(url, nodeScheme, rest, lettuceQuery)
         : List.of(redisUri(url, scheme + "://" + rest + lettuceQuery));
     return new RedisUrl(CLUSTER.contains(scheme), nodes, keyPrefix, commandTimeout,
         nearCacheBytes, nearCacheMaxAge);

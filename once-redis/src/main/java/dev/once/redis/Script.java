@@ -7,13 +7,13 @@ import java.security.NoSuchAlgorithmException;
 /**
  * The Lua scripts behind the store's operations. Each acts on exactly one key (KEYS[1], the record)
  * so it is valid on a cluster, and runs atomically on the server. The scripts know only the offsets
- * {@link RecordCodec} documents: the 18-byte owner prefix (version, state, token) and the flags byte
- * after it (Lua strings are 1-based, so that byte is at index 19).
+ * {@link RecordCodec} documents: the 18-byte owner prefix (version, state, token) and the flags
+ * byte after it (Lua strings are 1-based, so that byte is at index 19).
  */
 enum Script {
   /**
-   * ARGV[1] the new in-progress record, ARGV[2] the lease in milliseconds. Returns an empty array if
-   * the caller now owns the key, else the live record and its remaining time to live in
+   * ARGV[1] the new in-progress record, ARGV[2] the lease in milliseconds. Returns an empty array
+   * if the caller now owns the key, else the live record and its remaining time to live in
    * milliseconds. An expired record is absent to the script, which is how a lease passes.
    */
   CLAIM("""

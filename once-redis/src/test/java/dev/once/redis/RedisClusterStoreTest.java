@@ -40,7 +40,7 @@ class RedisClusterStoreTest extends IdempotencyStoreContract {
   @BeforeAll
   static void start() {
     cluster = TestRedisCluster.start();
-    store = (RedisStore) IdempotencyStore.open(cluster.url());
+    store = (RedisStore) IdempotencyStore.open(cluster.url() + "?commandTimeout=10s");
   }
 
   @AfterAll
@@ -161,7 +161,8 @@ class RedisClusterStoreTest extends IdempotencyStoreContract {
   void aStoreOnTheApplicationsClusterClientLeavesTheClientOpen() {
     RedisClusterClient client = RedisClusterClient.create(RedisUrl.parse(cluster.url()).nodes);
     try {
-      RedisStore own = RedisStore.builder(client).keyPrefix("app:").build();
+      RedisStore own = RedisStore.builder(client).keyPrefix("app:")
+          .commandTimeout(TestRedis.PATIENT).build();
       assertThat(own.claim(key("app"), FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
       own.ping();
 

@@ -17,7 +17,7 @@ class RedisStoreContractTest extends IdempotencyStoreContract {
       redis = TestRedis.start();
       url = redis.url();
     }
-    store = RedisStore.open(url + "?keyPrefix=contract:");
+    store = RedisStore.open(url + "?keyPrefix=contract:&commandTimeout=10s");
   }
 
   @AfterAll

@@ -19,13 +19,19 @@ import redis.embedded.RedisServer;
 import redis.embedded.core.ExecutableProvider;
 
 /**
- * A real redis-server process, the binary the {@code embedded-redis} artifact ships, on a random free
- * port of 127.0.0.1, with a data directory of its own that {@link #close()} deletes. It can be
+ * A real redis-server process, the binary the {@code embedded-redis} artifact ships, on a random
+ * free port of 127.0.0.1, with a data directory of its own that {@link #close()} deletes. It can be
  * stopped and started again on the same port, keeping its data when started with persistence.
  */
 final class TestRedis implements AutoCloseable {
   /** When set, tests that need only some Redis use this one instead of starting theirs. */
   static final String EXTERNAL_URL = System.getenv("ONCE_TEST_REDIS_URL");
+
+  /**
+   * The command timeout of stores in tests that are not about timeouts: a machine shared with
+   * builds can stall a command past the default second, and such a test must not fail for that.
+   */
+  static final Duration PATIENT = Duration.ofSeconds(10);
 
   private final RedisServer server;
   private final int port;
@@ -167,7 +173,8 @@ final class TestRedis implements AutoCloseable {
       if (port + 10_000 > 65_535) {
         continue;
       }
-      try (ServerSocket bus = new ServerSocket(port + 10_000, 1, InetAddress.getLoopbackAddress())) {
+      InetAddress loopback = InetAddress.getLoopbackAddress();
+      try (ServerSocket bus = new ServerSocket(port + 10_000, 1, loopback)) {
         return bus.getLocalPort() - 10_000;
       } catch (IOException taken) {
         // try another

@@ -33,7 +33,8 @@ class TlsRedisStoreTest extends IdempotencyStoreContract {
     certificate = TestCertificate.create();
     redis = TestRedis.startTls(certificate);
     client = trustingClient(redis, certificate);
-    store = RedisStore.builder(client).keyPrefix("tls:").build();
+    store = RedisStore.builder(client).keyPrefix("tls:").commandTimeout(TestRedis.PATIENT)
+        .build();
   }
 
   static RedisClient trustingClient(TestRedis redis, TestCertificate certificate) {

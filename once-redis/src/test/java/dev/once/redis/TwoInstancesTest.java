@@ -21,7 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two instances of a service (two Jetty servers, each with its own {@link dev.once.servlet.OnceFilter} and its own
+ * Two instances of a service (two Jetty servers, each with its own {@code OnceFilter} and its own
  * {@link RedisStore}) sharing one Redis, as a service deployed twice behind a load balancer.
  */
 class TwoInstancesTest {
@@ -37,7 +37,7 @@ class TwoInstancesTest {
   @BeforeAll
   static void startRedis() {
     redis = TestRedis.start();
-    url = redis.url() + "?keyPrefix=two:";
+    url = redis.url() + "?keyPrefix=two:&commandTimeout=10s";
   }
 
   @AfterAll
