@@ -50,8 +50,10 @@ final class ChangeSubscriptions implements AutoCloseable {
     ByteBuffer name = ByteBuffer.wrap(channel.clone());
     Channel[] joined = new Channel[1];
     channels.compute(name, (k, existing) -> {
-      Channel current =
-          existing != null ? existing : new Channel(pubSub.async().subscribe(channel));
+      // a failed subscription is not reused: its waiters fail, later ones subscribe again
+      Channel current = existing != null && !existing.failed()
+          ? existing
+          : new Channel(pubSub.async().subscribe(channel));
       current.waiters++;
       joined[0] = current;
       return current;
@@ -178,6 +180,10 @@ final class ChangeSubscriptions implements AutoCloseable {
 
     Channel(RedisFuture<Void> subscribed) {
       this.subscribed = subscribed;
+    }
+
+    boolean failed() {
+      return subscribed.toCompletableFuture().isCompletedExceptionally();
     }
 
     synchronized CompletableFuture<Void> changed() {

@@ -332,6 +332,10 @@ public final class RedisStore implements IdempotencyStore {
       try {
         waiter.awaitSubscribed(Math.min(timeoutNanos, this.timeoutNanos));
       } catch (TimeoutException e) {
+        if (timeoutNanos < this.timeoutNanos) {
+          // the caller's own deadline came first: it claims again, as after any early return
+          return;
+        }
         throw new StoreException(
             "await could not subscribe within " + commandTimeout + " on " + description, key, e);
       } catch (ExecutionException e) {

@@ -255,6 +255,18 @@ class RedisStoreTest {
   }
 
   @Test
+  void aWaitTooShortToSubscribeReturnsForTheCallerToClaimAgain() throws Exception {
+    store.claim(key("a"), FINGERPRINT, LONG);
+
+    for (int i = 0; i < 20; i++) {
+      store.awaitChange(key("a"), Duration.ofNanos(1_000));
+    }
+
+    assertThat(store.claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+  }
+
+  @Test
   void completingARecordNobodyAwaitsPublishesNothing() {
     CommandStats before = quietStats();
 
