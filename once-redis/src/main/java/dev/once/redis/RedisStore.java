@@ -7,6 +7,7 @@ import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisFuture;
@@ -118,8 +119,31 @@ public final class RedisStore implements IdempotencyStore {
   }
 
   /**
-   * A builder for a store on a standalone Redis (or TLS, or Sentinel-managed: whatever the client's
-   * URI says) reached through an application's own client. The store opens its own connections
+   * A builder for a store on whichever Redis an application's client reaches: {@link
+   * #builder(RedisClient)} or {@link #builder(RedisClusterClient)} by the client's class, for
+   * callers that hold an {@link AbstractRedisClient} (such as Spring Data Redis's {@code
+   * LettuceConnectionFactory.getNativeClient()}).
+   *
+   * @param client a {@link RedisClient} or a {@link RedisClusterClient}
+   * @return a new, mutable builder
+   * @throws IllegalArgumentException if {@code client} is another kind of client
+   * @throws NullPointerException if {@code client} is null
+   */
+  public static Builder builder(AbstractRedisClient client) {
+    Objects.requireNonNull(client, "client");
+    if (client instanceof RedisClient) {
+      return builder((RedisClient) client);
+    }
+    if (client instanceof RedisClusterClient) {
+      return builder((RedisClusterClient) client);
+    }
+    throw new IllegalArgumentException("client must be a RedisClient or a RedisClusterClient, but"
+        + " was a " + client.getClass().getName());
+  }
+
+  /**
+   * A builder for a store on a standalone Redis (over TLS or not, as the client's URI says)
+   * reached through an application's own client. The store opens its own connections
    * from the client and closes them on {@link #close()}; it never shuts the client down, nor
    * changes its options.
    *

@@ -10,6 +10,7 @@ import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import dev.once.testing.FakeClock;
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -343,6 +344,16 @@ class RedisStoreTest {
 
     await("its connection is gone", () -> !admin().clientList().contains("name=once-url-test"));
     assertThatThrownBy(opened::ping).isInstanceOf(StoreException.class);
+  }
+
+  @Test
+  void aClientHeldAsAnAbstractRedisClientGetsTheBuilderOfItsKind() {
+    AbstractRedisClient held = client;
+
+    try (RedisStore own = RedisStore.builder(held).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT).build()) {
+      assertThat(own.claim(key("a"), FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+    }
   }
 
   @Test
