@@ -1,0 +1,115 @@
+package dev.once.redis;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * The Lua scripts behind the store's operations. Each acts on exactly one key (KEYS[1], the record)
+ * so it is valid on a cluster, and runs atomically on the server. The scripts know only the offsets
+ * {@link RecordCodec} documents: the 18-byte owner prefix (version, state, token) and the flags
+ * byte after it (Lua strings are 1-based, so that byte is at index 19).
+ */
+enum Script {
+  /**
+   * ARGV[1] the new in-progress record, ARGV[2] the lease in milliseconds. Returns an empty array
+   * if the caller now owns the key, else the live record and its remaining time to live in
+   * milliseconds. An expired record is absent to the script, which is how a lease passes.
+   */
+  CLAIM("""
+      local record = redis.call('GET', KEYS[1])
+      if record then
+        return {record, redis.call('PTTL', KEYS[1])}
+      end
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+      return {}
+      """),
+
+  /**
+   * ARGV[1] the owner prefix, ARGV[2] the response part, ARGV[3] the ttl in milliseconds. Returns 1
+   * if the owner's record was completed, 0 if the token no longer owns a live in-progress record.
+   * Publishes on the record's channel if someone awaits it.
+   */
+  COMPLETE("""
+      local record = redis.call('GET', KEYS[1])
+      if not record or string.sub(record, 1, 18) ~= ARGV[1] then
+        return 0
+      end
+      redis.call('SET', KEYS[1], '\\1\\2' .. string.sub(record, 3) .. ARGV[2], 'PX', ARGV[3])
+      if bit.band(string.byte(record, 19), 2) ~= 0 then
+        redis.call('PUBLISH', KEYS[1], '')
+      end
+      return 1
+      """),
+
+  /**
+   * ARGV[1] the owner prefix. Returns 1 if the owner's record was deleted, 0 if the token no longer
+   * owns a live in-progress record. Publishes on the record's channel if someone awaits it.
+   */
+  RELEASE("""
+      local record = redis.call('GET', KEYS[1])
+      if not record or string.sub(record, 1, 18) ~= ARGV[1] then
+        return 0
+      end
+      redis.call('DEL', KEYS[1])
+      if bit.band(string.byte(record, 19), 2) ~= 0 then
+        redis.call('PUBLISH', KEYS[1], '')
+      end
+      return 1
+      """),
+
+  /**
+   * Marks an in-progress record as awaited, so that completing or releasing it publishes on its
+   * channel; the caller subscribed first. Returns 1 if the record is in progress (wait for the
+   * message), 0 if it is absent or finished (claim again now). The mark keeps the record's expiry.
+   */
+  AWAIT("""
+      local record = redis.call('GET', KEYS[1])
+      if not record or string.sub(record, 1, 2) ~= '\\1\\1' then
+        return 0
+      end
+      local flags = string.byte(record, 19)
+      if bit.band(flags, 2) == 0 then
+        redis.call('SETRANGE', KEYS[1], 18, string.char(bit.bor(flags, 2)))
+      end
+      return 1
+      """);
+
+  private final String source;
+  private final byte[] bytes;
+  private final String sha1;
+
+  Script(String source) {
+    this.source = source;
+    this.bytes = source.getBytes(StandardCharsets.UTF_8);
+    this.sha1 = sha1(bytes);
+  }
+
+  /** @return the Lua source */
+  String source() {
+    return source;
+  }
+
+  /** @return the Lua source as UTF-8 bytes, for EVAL */
+  byte[] bytes() {
+    return bytes.clone();
+  }
+
+  /** @return the SHA-1 digest Redis knows the script by, for EVALSHA */
+  String sha1() {
+    return sha1;
+  }
+
+  private static String sha1(byte[] bytes) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-1").digest(bytes);
+      StringBuilder hex = new StringBuilder(40);
+      for (byte b : digest) {
+        hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+      }
+      return hex.toString();
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-1 is required of every Java platform", e);
+    }
+  }
+}

@@ -1,0 +1,229 @@
+package dev.once.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.once.Fingerprint;
+import dev.once.StoredResponse;
+import dev.once.StoredResponse.Header;
+import dev.once.spi.Claim;
+import dev.once.spi.StoreException;
+import dev.once.spi.Token;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class RecordCodecTest {
+  private static final Fingerprint FINGERPRINT =
+      Fingerprint.of("POST", "/payments", "a=1", "{}".getBytes(StandardCharsets.UTF_8));
+  private static final Token TOKEN = Token.of(0x0102030405060708L, 0x1112131415161718L);
+  private static final StoredResponse CREATED = StoredResponse.of(201, List.of(
+      new Header("Content-Type", "application/json"),
+      new Header("X-Repeated", "one"),
+      new Header("X-Repeated", "two"),
+      new Header("X-Empty", ""),
+      new Header("Location", "/payments/\u00e9t\u00e9/\u4e16")),
+      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
+
+  /** What the complete script stores: the in-progress record with state 2, then the response. */
+  private static byte[] completed(Token token, Fingerprint fingerprint, StoredResponse response) {
+    byte[] inProgress = RecordCodec.inProgress(token, fingerprint);
+    inProgress[1] = RecordCodec.COMPLETED;
+    return concat(inProgress, RecordCodec.response(response));
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] both = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, both, a.length, b.length);
+    return both;
+  }
+
+  @Test
+  void inProgressRecordStartsWithVersionStateAndTokenAndRoundTripsItsFingerprint() {
+    byte[] record = RecordCodec.inProgress(TOKEN, FINGERPRINT);
+
+    assertThat(record).hasSize(18 + 1 + 32);
+    assertThat(record[0]).isEqualTo((byte) 1);
+    assertThat(record[1]).isEqualTo(RecordCodec.IN_PROGRESS);
+    assertThat(Arrays.copyOfRange(record, 2, 18)).isEqualTo(TOKEN.toBytes());
+    assertThat(Arrays.copyOf(record, 18)).isEqualTo(RecordCodec.ownerPrefix(TOKEN));
+    Claim claim = RecordCodec.decode("k", record);
+    assertThat(claim.state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(claim.fingerprint()).isEqualTo(FINGERPRINT);
+  }
+
+  @Test
+  void inProgressRecordWithoutFingerprintIsNineteenBytes() {
+    byte[] record = RecordCodec.inProgress(TOKEN, null);
+
+    assertThat(record).hasSize(19);
+    assertThat(RecordCodec.decode("k", record).fingerprint()).isNull();
+  }
+
+  @Test
+  void completedRecordRoundTripsStatusRepeatedHeadersUnicodeAndBody() {
+    Claim claim = RecordCodec.decode("k", completed(TOKEN, FINGERPRINT, CREATED));
+
+    assertThat(claim.state()).isEqualTo(Claim.State.COMPLETED);
+    assertThat(claim.fingerprint()).isEqualTo(FINGERPRINT);
+    assertThat(claim.response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void completedRecordRoundTripsABinaryBodyOfOneMebibyte() {
+    byte[] body = new byte[1 << 20];
+    new Random(7).nextBytes(body);
+    StoredResponse large = StoredResponse.of(200, List.of(), body);
+
+    byte[] record = completed(TOKEN, null, large);
+
+    assertThat(RecordCodec.decode("k", record).response().body()).isEqualTo(body);
+    // the framing costs a few bytes, not a text encoding of the body
+    assertThat(record.length - body.length).isLessThan(32);
+  }
+
+  @Test
+  void notReplayableAndEmptyResponsesRoundTrip() {
+    StoredResponse marker =
+        StoredResponse.notReplayable(201, List.of(new Header("Location", "/p")));
+    StoredResponse empty = StoredResponse.of(204, List.of(), new byte[0]);
+
+    assertThat(RecordCodec.decode("k", completed(TOKEN, null, marker)).response())
+        .isEqualTo(marker);
+    assertThat(RecordCodec.decode("k", completed(TOKEN, null, empty)).response()).isEqualTo(empty);
+  }
+
+  @Test
+  void theAwaitedFlagDoesNotChangeWhatIsRead() {
+    byte[] record = RecordCodec.inProgress(TOKEN, FINGERPRINT);
+    record[RecordCodec.OWNER_PREFIX_LENGTH] |= RecordCodec.FLAG_AWAITED;
+
+    assertThat(RecordCodec.decode("k", record).fingerprint()).isEqualTo(FINGERPRINT);
+  }
+
+  @Test
+  void aHeaderLongerThan127BytesUsesAMultiByteLength() {
+    String value = "v".repeat(300);
+    StoredResponse response = StoredResponse.of(200, List.of(new Header("X-Long", value)),
+        new byte[200]);
+
+    assertThat(RecordCodec.decode("k", completed(TOKEN, null, response)).response())
+        .isEqualTo(response);
+  }
+
+  @Test
+  void aNewerFormatVersionIsRefusedWithAMessageNamingIt() {
+    byte[] record = RecordCodec.inProgress(TOKEN, FINGERPRINT);
+    record[0] = 2;
+
+    assertThatThrownBy(() -> RecordCodec.decode("scope key", record))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("format version 2 is not supported")
+        .hasMessageContaining("key scope key")
+        .satisfies(e -> assertThat(((StoreException) e).key()).isEqualTo("scope key"));
+  }
+
+  @Test
+  void everyTruncationOfARecordIsAStoreExceptionNotACrash() {
+    byte[] record = completed(TOKEN, FINGERPRINT, CREATED);
+
+    for (int length = 0; length < record.length; length++) {
+      byte[] truncated = Arrays.copyOf(record, length);
+      assertThatThrownBy(() -> RecordCodec.decode("k", truncated))
+          .as("truncated to %d bytes", length)
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("stored record is unreadable");
+    }
+  }
+
+  @Test
+  void bytesAfterTheEndOfARecordAreRefused() {
+    byte[] inProgress = concat(RecordCodec.inProgress(TOKEN, null), new byte[] {0});
+    byte[] completed = concat(completed(TOKEN, null, CREATED), new byte[] {0});
+
+    assertThatThrownBy(() -> RecordCodec.decode("k", inProgress))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("1 bytes follow the end of the record");
+    assertThatThrownBy(() -> RecordCodec.decode("k", completed))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("1 bytes follow the end of the record");
+  }
+
+  @Test
+  void anUnknownStateIsRefused() {
+    byte[] record = RecordCodec.inProgress(TOKEN, null);
+    record[1] = 9;
+
+    assertThatThrownBy(() -> RecordCodec.decode("k", record))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("unknown state 9");
+  }
+
+  @Test
+  void aStatusOutsideHttpRangeIsRefused() {
+    byte[] record = completed(TOKEN, null, CREATED);
+    int status = RecordCodec.OWNER_PREFIX_LENGTH + 2;
+    record[status] = (byte) 0xFF;
+    record[status + 1] = (byte) 0xFF;
+
+    assertThatThrownBy(() -> RecordCodec.decode("k", record))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("status 65535 is outside 100 to 599");
+  }
+
+  @Test
+  void anOverlongOrHugeLengthIsRefusedWithoutAllocatingIt() {
+    ByteArrayOutputStream header = new ByteArrayOutputStream();
+    byte[] prefix = RecordCodec.inProgress(TOKEN, null);
+    prefix[1] = RecordCodec.COMPLETED;
+    header.writeBytes(prefix);
+    header.writeBytes(new byte[] {1, 0, (byte) 200});
+    byte[] start = header.toByteArray();
+
+    byte[] hugeCount = concat(start, new byte[] {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x07});
+    byte[] sixByteVarint = concat(start,
+        new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01});
+    byte[] hugeBody = concat(start, new byte[] {0, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x07});
+
+    assertThatThrownBy(() -> RecordCodec.decode("k", hugeCount))
+        .isInstanceOf(StoreException.class).hasMessageContaining("does not fit");
+    assertThatThrownBy(() -> RecordCodec.decode("k", sixByteVarint))
+        .isInstanceOf(StoreException.class).hasMessageContaining("too large");
+    assertThatThrownBy(() -> RecordCodec.decode("k", hugeBody))
+        .isInstanceOf(StoreException.class).hasMessageContaining("ends inside the body");
+  }
+
+  @Test
+  void aHeaderThatIsNotUtf8IsRefused() {
+    StoredResponse response = StoredResponse.of(200, List.of(new Header("X", "ab")), new byte[0]);
+    byte[] record = completed(TOKEN, null, response);
+    // the value "ab" sits just before the body length byte: make it an invalid UTF-8 sequence
+    record[record.length - 3] = (byte) 0xC3;
+    record[record.length - 2] = (byte) 0x28;
+
+    assertThatThrownBy(() -> RecordCodec.decode("k", record))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("header value is not UTF-8");
+  }
+
+  @Test
+  void randomGarbageNeverEscapesAsAnythingButAStoreException() {
+    Random random = new Random(42);
+    for (int i = 0; i < 10_000; i++) {
+      byte[] garbage = new byte[random.nextInt(80)];
+      random.nextBytes(garbage);
+      if (garbage.length > 1 && random.nextBoolean()) {
+        garbage[0] = RecordCodec.VERSION;
+        garbage[1] = (byte) (1 + random.nextInt(2));
+      }
+      try {
+        RecordCodec.decode("k", garbage);
+      } catch (StoreException expected) {
+        // the only failure allowed
+      }
+    }
+  }
+}

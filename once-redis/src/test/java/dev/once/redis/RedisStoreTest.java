@@ -1,0 +1,436 @@
+package dev.once.redis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.once.Fingerprint;
+import dev.once.StoredResponse;
+import dev.once.StoredResponse.Header;
+import dev.once.spi.Claim;
+import dev.once.spi.StoreException;
+import dev.once.spi.Token;
+import dev.once.testing.FakeClock;
+import io.lettuce.core.AbstractRedisClient;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** What RedisStore does beyond the contract, watched from the server's side. */
+class RedisStoreTest {
+  private static final Duration LONG = Duration.ofMinutes(5);
+  private static final Fingerprint FINGERPRINT =
+      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
+  private static final StoredResponse CREATED = StoredResponse.of(201,
+      List.of(new Header("Content-Type", "application/json")),
+      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
+
+  private static TestRedis redis;
+  private static RedisClient client;
+  private static RedisStore store;
+
+  private final String prefix = UUID.randomUUID() + ":";
+
+  @BeforeAll
+  static void start() {
+    redis = TestRedis.start();
+    client = RedisClient.create(redis.url());
+    store = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT).build();
+  }
+
+  @AfterAll
+  static void stop() {
+    store.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    redis.close();
+  }
+
+  private String key(String name) {
+    return prefix + name;
+  }
+
+  private static RedisCommands<String, String> admin() {
+    return redis.admin();
+  }
+
+  /** The counts once the server is quiet: no command from a previous test still arriving. */
+  private static CommandStats quietStats() {
+    CommandStats previous = CommandStats.of(admin());
+    for (int i = 0; i < 50; i++) {
+      TestRedis.sleep(20);
+      CommandStats now = CommandStats.of(admin());
+      if (previous.until(now).isEmpty()) {
+        return now;
+      }
+      previous = now;
+    }
+    throw new AssertionError("the server did not go quiet");
+  }
+
+  private static void await(String what, BooleanSupplier condition) {
+    for (int i = 0; i < 500; i++) {
+      if (condition.getAsBoolean()) {
+        return;
+      }
+      TestRedis.sleep(10);
+    }
+    throw new AssertionError("not within 5 seconds: " + what);
+  }
+
+  private static long subscribers(String channel) {
+    Map<String, Long> counts = admin().pubsubNumsub(channel);
+    return counts.getOrDefault(channel, 0L);
+  }
+
+  private static boolean isMarkedAwaited(String recordKey) {
+    String flags = admin().getrange(recordKey, 18, 18);
+    return !flags.isEmpty() && (flags.charAt(0) & RecordCodec.FLAG_AWAITED) != 0;
+  }
+
+  @Test
+  void aClaimIsOneEvalshaAndItsScriptOnlyReadsAndWritesTheOneKey() {
+    store.claim(key("warm"), FINGERPRINT, LONG);
+    CommandStats before = quietStats();
+
+    store.claim(key("a"), FINGERPRINT, LONG);
+
+    assertThat(before.until(CommandStats.of(admin())))
+        .isEqualTo(Map.of("evalsha", 1L, "get", 1L, "set", 1L));
+  }
+
+  @Test
+  void completeAndReleaseAreOneEvalshaEach() {
+    Token first = store.claim(key("a"), FINGERPRINT, LONG).token();
+    Token second = store.claim(key("b"), FINGERPRINT, LONG).token();
+    CommandStats before = quietStats();
+
+    assertThat(store.complete(key("a"), first, CREATED, LONG)).isTrue();
+    assertThat(store.release(key("b"), second)).isTrue();
+
+    assertThat(before.until(CommandStats.of(admin())))
+        .isEqualTo(Map.of("evalsha", 2L, "get", 2L, "set", 1L, "del", 1L));
+  }
+
+  @Test
+  void aReplayIsOneEvalsha() {
+    Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
+    store.complete(key("a"), token, CREATED, LONG);
+    CommandStats before = quietStats();
+
+    assertThat(store.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+
+    assertThat(before.until(CommandStats.of(admin())))
+        .isEqualTo(Map.of("evalsha", 1L, "get", 1L, "pttl", 1L));
+  }
+
+  @Test
+  void aServerThatLostTheScriptsIsSentThemAgainAndTheOperationSucceeds() {
+    admin().scriptFlush();
+    CommandStats before = quietStats();
+
+    Claim claim = store.claim(key("a"), FINGERPRINT, LONG);
+
+    assertThat(claim.state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(before.until(CommandStats.of(admin())))
+        .isEqualTo(Map.of("evalsha", 1L, "eval", 1L, "get", 1L, "set", 1L));
+    CommandStats after = quietStats();
+    store.claim(key("b"), FINGERPRINT, LONG);
+    assertThat(after.until(CommandStats.of(admin()))).containsEntry("evalsha", 1L)
+        .doesNotContainKey("eval");
+  }
+
+  @Test
+  void theLeaseAndTheTtlAreRedisExpiriesOfTheKeyUnderThePrefix() {
+    Token token = store.claim(key("a"), FINGERPRINT, Duration.ofSeconds(30)).token();
+
+    assertThat(admin().pttl("t:" + key("a"))).isBetween(25_000L, 30_000L);
+
+    store.complete(key("a"), token, CREATED, Duration.ofHours(2));
+
+    assertThat(admin().pttl("t:" + key("a"))).isBetween(7_100_000L, 7_200_000L);
+  }
+
+  @Test
+  void storesWithDifferentPrefixesDoNotShareRecords() {
+    try (RedisStore other = RedisStore.builder(client).keyPrefix("other:")
+        .commandTimeout(TestRedis.PATIENT).build()) {
+      store.claim(key("a"), FINGERPRINT, LONG);
+
+      assertThat(other.claim(key("a"), FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+      assertThat(admin().exists("t:" + key("a"), "other:" + key("a"))).isEqualTo(2L);
+    }
+  }
+
+  @Test
+  void anUnreadableRecordIsAStoreExceptionForThatKeyAlone() {
+    admin().set("t:" + key("bad"), "not a record");
+
+    assertThatThrownBy(() -> store.claim(key("bad"), FINGERPRINT, LONG))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("stored record is unreadable: format version 110 is not supported")
+        .hasMessageContaining(key("bad"));
+    assertThat(store.complete(key("bad"), Token.random(), CREATED, LONG)).isFalse();
+    assertThat(store.release(key("bad"), Token.random())).isFalse();
+    assertThat(admin().get("t:" + key("bad"))).isEqualTo("not a record");
+    assertThat(store.claim(key("good"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void aWaiterSendsNothingWhileItWaitsAndWakesWhenTheOwnerCompletes() throws Exception {
+    Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
+    CompletableFuture<Void> waiter = CompletableFuture.runAsync(() -> {
+      try {
+        store.awaitChange(key("a"), Duration.ofSeconds(60));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    await("the waiter subscribed and marked the record",
+        () -> subscribers("t:" + key("a")) == 1 && isMarkedAwaited("t:" + key("a")));
+    CommandStats before = quietStats();
+
+    TestRedis.sleep(500);
+    assertThat(before.until(CommandStats.of(admin()))).isEmpty();
+    assertThat(waiter).isNotDone();
+
+    store.complete(key("a"), token, CREATED, LONG);
+
+    waiter.get(10, TimeUnit.SECONDS);
+    assertThat(before.until(CommandStats.of(admin())))
+        .containsEntry("evalsha", 1L).containsEntry("publish", 1L);
+    assertThat(store.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+    await("the waiter unsubscribed", () -> subscribers("t:" + key("a")) == 0);
+  }
+
+  @Test
+  void aWaiterWakesWhenTheOwnerReleases() throws Exception {
+    Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
+    CompletableFuture<Void> waiter = CompletableFuture.runAsync(() -> {
+      try {
+        store.awaitChange(key("a"), Duration.ofSeconds(60));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    await("the record is awaited", () -> isMarkedAwaited("t:" + key("a")));
+
+    store.release(key("a"), token);
+
+    waiter.get(10, TimeUnit.SECONDS);
+    assertThat(store.claim(key("a"), FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void manyWaitersInOneStoreShareOneSubscriptionAndAllWake() throws Exception {
+    Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
+    List<CompletableFuture<Void>> waiters = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      waiters.add(CompletableFuture.runAsync(() -> {
+        try {
+          store.awaitChange(key("a"), Duration.ofSeconds(60));
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+      }, command -> new Thread(command).start()));
+    }
+    await("the record is awaited", () -> isMarkedAwaited("t:" + key("a")));
+
+    assertThat(subscribers("t:" + key("a"))).isEqualTo(1);
+    store.complete(key("a"), token, CREATED, LONG);
+
+    CompletableFuture.allOf(waiters.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    await("the last waiter unsubscribed", () -> subscribers("t:" + key("a")) == 0);
+  }
+
+  @Test
+  void aWaitTooShortToSubscribeReturnsForTheCallerToClaimAgain() throws Exception {
+    store.claim(key("a"), FINGERPRINT, LONG);
+
+    for (int i = 0; i < 20; i++) {
+      store.awaitChange(key("a"), Duration.ofNanos(1_000));
+    }
+
+    assertThat(store.claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+  }
+
+  @Test
+  void completingARecordNobodyAwaitsPublishesNothing() {
+    CommandStats before = quietStats();
+
+    Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
+    store.complete(key("a"), token, CREATED, LONG);
+
+    assertThat(before.until(CommandStats.of(admin()))).doesNotContainKey("publish");
+  }
+
+  @Test
+  void awaitingAFinishedOrAbsentRecordReturnsAtOnce() throws Exception {
+    Token token = store.claim(key("done"), FINGERPRINT, LONG).token();
+    store.complete(key("done"), token, CREATED, LONG);
+
+    CompletableFuture<Void> waiter = CompletableFuture.runAsync(() -> {
+      try {
+        store.awaitChange(key("done"), Duration.ofSeconds(60));
+        store.awaitChange(key("absent"), Duration.ofSeconds(60));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+
+    waiter.get(10, TimeUnit.SECONDS);
+    assertThat(admin().exists("t:" + key("absent"))).isZero();
+  }
+
+  @Test
+  void aCommandSlowerThanTheTimeoutIsAStoreExceptionAndNeverASecondOwner() {
+    try (RedisStore quick = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(Duration.ofMillis(500)).build()) {
+      quick.ping();
+      admin().clientPause(2_000);
+
+      assertThatThrownBy(() -> quick.claim(key("a"), FINGERPRINT, LONG))
+          .isInstanceOf(StoreException.class)
+          .hasMessageStartingWith("claim timed out after PT0.5S on Redis");
+
+      // the server ran the timed-out claim when the pause ended: its record has no owner, so a
+      // retry finds it in progress (409) until its lease passes, and the handler never runs twice
+      assertThat(store.claim(key("a"), FINGERPRINT, LONG).state())
+          .isEqualTo(Claim.State.IN_PROGRESS);
+      assertThat(quick.claim(key("b"), FINGERPRINT, LONG).state())
+          .isEqualTo(Claim.State.ACQUIRED);
+    }
+  }
+
+  @Test
+  void aStoreOnTheApplicationsClientClosesOnlyItsOwnConnections() {
+    RedisStore own = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT).build();
+    own.claim(key("a"), FINGERPRINT, LONG);
+
+    own.close();
+    own.close();
+
+    try (StatefulRedisConnection<String, String> connection = client.connect()) {
+      assertThat(connection.sync().ping()).isEqualTo("PONG");
+    }
+    assertThatThrownBy(() -> own.claim(key("b"), FINGERPRINT, LONG))
+        .isInstanceOf(StoreException.class).hasMessageStartingWith("the store is closed");
+    assertThatThrownBy(own::ping).isInstanceOf(StoreException.class);
+    assertThatThrownBy(() -> own.awaitChange(key("a"), LONG)).isInstanceOf(StoreException.class);
+  }
+
+  @Test
+  void aStoreOpenedByUrlShutsItsClientDownOnClose() {
+    RedisStore opened = RedisStore.open(
+        redis.url() + "?keyPrefix=t:&clientName=once-url-test&commandTimeout=10s");
+    opened.ping();
+    assertThat(admin().clientList()).contains("name=once-url-test");
+
+    opened.close();
+
+    await("its connection is gone", () -> !admin().clientList().contains("name=once-url-test"));
+    assertThatThrownBy(opened::ping).isInstanceOf(StoreException.class);
+  }
+
+  @Test
+  void aClientHeldAsAnAbstractRedisClientGetsTheBuilderOfItsKind() {
+    AbstractRedisClient held = client;
+
+    try (RedisStore own = RedisStore.builder(held).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT).build()) {
+      assertThat(own.claim(key("a"), FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+    }
+  }
+
+  @Test
+  void optionsAndArgumentsAreCheckedWithMessagesNamingThem() {
+    RedisStore.Builder builder = RedisStore.builder(client);
+
+    assertThatThrownBy(() -> builder.commandTimeout(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("commandTimeout must be positive, but was PT0S");
+    assertThatThrownBy(() -> builder.nearCache(0, Duration.ofMinutes(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("nearCache maximumBytes must be positive, but was 0");
+    assertThatThrownBy(() -> builder.nearCache(1, Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("nearCache maxAge must be positive, but was PT-1S");
+    assertThatThrownBy(() -> builder.keyPrefix(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("keyPrefix");
+    assertThatThrownBy(() -> RedisStore.builder((RedisClient) null))
+        .isInstanceOf(NullPointerException.class).hasMessage("client");
+    assertThatThrownBy(() -> store.claim(key("a"), FINGERPRINT, Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("lease must be positive, but was PT0S");
+    assertThatThrownBy(() -> store.complete(key("a"), Token.random(), CREATED, Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("ttl must be positive, but was PT0S");
+  }
+
+  @Test
+  void withANearCacheARepeatedReplayCostsNoCommand() {
+    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT)
+        .nearCache(1 << 20, Duration.ofMinutes(1)).build()) {
+      Token token = cached.claim(key("a"), FINGERPRINT, LONG).token();
+      cached.complete(key("a"), token, CREATED, LONG);
+      assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+      CommandStats before = quietStats();
+
+      for (int i = 0; i < 10; i++) {
+        assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+      }
+
+      assertThat(before.until(CommandStats.of(admin()))).isEmpty();
+    }
+  }
+
+  @Test
+  void theNearCacheReplaysARecordDeletedByHandForAtMostMaxAge() {
+    FakeClock clock = new FakeClock();
+    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT)
+        .nearCache(1 << 20, Duration.ofSeconds(30)).clock(clock).build()) {
+      Token token = cached.claim(key("a"), FINGERPRINT, LONG).token();
+      cached.complete(key("a"), token, CREATED, LONG);
+      cached.claim(key("a"), FINGERPRINT, LONG);
+
+      admin().del("t:" + key("a"));
+
+      assertThat(cached.claim(key("a"), FINGERPRINT, LONG).state())
+          .isEqualTo(Claim.State.COMPLETED);
+      clock.advance(Duration.ofSeconds(30));
+      assertThat(cached.claim(key("a"), FINGERPRINT, LONG).state())
+          .isEqualTo(Claim.State.ACQUIRED);
+    }
+  }
+
+  @Test
+  void theNearCacheKeepsNothingInProgress() {
+    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT)
+        .nearCache(1 << 20, Duration.ofMinutes(1)).build()) {
+      Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
+      assertThat(cached.claim(key("a"), FINGERPRINT, LONG).state())
+          .isEqualTo(Claim.State.IN_PROGRESS);
+
+      store.complete(key("a"), token, CREATED, LONG);
+
+      assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+    }
+  }
+}
