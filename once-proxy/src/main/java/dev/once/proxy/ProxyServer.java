@@ -70,8 +70,10 @@ final class ProxyServer {
       connector.setIdleTimeout(Math.max(30_000, options.upstreamTimeout.toMillis() + 5_000));
       server.addConnector(connector);
 
+      server.setErrorHandler(new ProblemErrorHandler());
       ServletContextHandler context = new ServletContextHandler();
       context.setContextPath("/");
+      context.setErrorHandler(new ProblemErrorHandler.Servlet());
       if (once != null) {
         FilterHolder filter = new FilterHolder(new OnceFilter(once));
         filter.setAsyncSupported(true);
