@@ -40,28 +40,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME COMMAND...: runs it in the background and waits for its "listening on URL" line
+# start NAME VAR COMMAND...: runs the command in the background, waits for its "listening on URL"
+# line and sets VAR to the URL (not through $(...): the pid must be recorded in this shell)
 start() {
-  local name=$1; shift
+  local name=$1 var=$2
+  shift 2
   "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PIDS+=($!)
   for _ in $(seq 1 600); do
     if grep -q "listening on" "$WORK/$name.out" 2>/dev/null; then
-      sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.out" | head -1
+      printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.out" | head -1)"
       return
     fi
     sleep 0.1
   done
-  echo "$name did not start:" >&2; cat "$WORK/$name.err" >&2; exit 1
+  echo "$name did not start:" >&2
+  cat "$WORK/$name.err" >&2
+  exit 1
 }
 
+UPSTREAM= PLAIN= ONCE=
 # shellcheck disable=SC2086
-UPSTREAM=$(start upstream java $JAVA_OPTS -cp "$JAR" dev.once.proxy.DemoUpstream 127.0.0.1:0)
+start upstream UPSTREAM java $JAVA_OPTS -cp "$JAR" dev.once.proxy.DemoUpstream 127.0.0.1:0
 # shellcheck disable=SC2086
-PLAIN=$(start plain java $JAVA_OPTS -cp "$JAR" dev.once.proxy.PlainProxy \
-  --listen 127.0.0.1:0 --upstream "$UPSTREAM")
+start plain PLAIN java $JAVA_OPTS -cp "$JAR" dev.once.proxy.PlainProxy \
+  --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 # shellcheck disable=SC2086
-ONCE=$(start once java $JAVA_OPTS -jar "$JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM")
+start once ONCE java $JAVA_OPTS -jar "$JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [once]=$ONCE)
 SETUPS=(direct plain once)
 KINDS=(none hit unique)
