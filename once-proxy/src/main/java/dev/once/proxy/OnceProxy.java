@@ -7,6 +7,7 @@ import dev.once.spi.StoreProvider;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -246,7 +247,7 @@ public final class OnceProxy {
       return server.uri();
     }
 
-    java.net.URI demoUri() {
+    URI demoUri() {
       return server.demoUri();
     }
 
