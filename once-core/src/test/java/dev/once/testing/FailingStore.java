@@ -56,6 +56,12 @@ public final class FailingStore implements IdempotencyStore {
   }
 
   @Override
+  public void ping() {
+    check(null);
+    delegate.ping();
+  }
+
+  @Override
   public void close() {
     delegate.close();
   }

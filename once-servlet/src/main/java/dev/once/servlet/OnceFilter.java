@@ -33,7 +33,9 @@ import java.util.TreeSet;
  *
  * <p>The response is stored when it is really finished: when the chain returns, or for a request
  * put in async mode, when its async cycle completes. A handler exception, an async timeout or
- * error, or a status that is not cacheable releases the key, so the client's retry runs again.
+ * error, or a status that is not cacheable releases the key, so the client's retry runs again. A
+ * handler that fails after committing without throwing tells the filter with {@link
+ * #responseFailed}.
  * The body is copied as it is written (through {@code getOutputStream} or {@code getWriter}), so
  * streaming, {@code flushBuffer} and early commit behave as without the filter.
  *
@@ -138,8 +140,9 @@ public final class OnceFilter implements Filter {
       HttpServletResponse response, FilterChain chain, Execution execution)
       throws IOException, ServletException {
     CapturingResponse capturing = new CapturingResponse(response, engine.maxResponseBytes());
-    request.setAttribute(EXECUTION_ATTRIBUTE, execution);
-    request.watchAsync(capturing, new AsyncCompletion(execution, capturing));
+    KeyedExchange exchange = new KeyedExchange(execution, capturing);
+    request.setAttribute(EXECUTION_ATTRIBUTE, exchange);
+    request.watchAsync(capturing, new AsyncCompletion(exchange));
     try {
       chain.doFilter(request, capturing);
     } catch (IOException | ServletException | RuntimeException | Error e) {
@@ -147,12 +150,30 @@ public final class OnceFilter implements Filter {
       throw e;
     }
     if (!request.watchAsyncIfStarted()) {
-      complete(execution, capturing);
+      exchange.complete();
     }
   }
 
-  private static void complete(Execution execution, CapturingResponse response) {
-    execution.complete(response.getStatus(), response.capturedHeaders(), response.capturedBody());
+  /**
+   * Tells the filter that the response to {@code request}, a keyed request it is handling, broke
+   * off after it was committed: the handler will not finish it (an upstream or the client closed
+   * the connection midway, say). The incomplete response is not stored. If its status is
+   * cacheable, the handler has answered, so running it again on a retry could do its work twice:
+   * the record is kept without the response and a retry is told it was not kept (409 {@code
+   * response-not-replayable}). Otherwise, or if the response was not committed, the key is
+   * released so a retry runs again.
+   *
+   * <p>For handlers that fail after committing without throwing, such as a proxy servlet relaying
+   * an upstream response. Thread-safe; only the first way a record is finished counts, so calling
+   * this after the response was completed does nothing.
+   *
+   * @param request the request, or a wrapper of it
+   * @return true if this call finished the record; false if the request has no key held by this
+   *     filter, or its record was already finished
+   */
+  public static boolean responseFailed(ServletRequest request) {
+    Object exchange = request.getAttribute(EXECUTION_ATTRIBUTE);
+    return exchange instanceof KeyedExchange && ((KeyedExchange) exchange).fail();
   }
 
   private static void writeReplay(HttpServletResponse response, StoredResponse stored)
@@ -197,29 +218,50 @@ public final class OnceFilter implements Filter {
     response.getOutputStream().write(json);
   }
 
-  /** Finishes the execution of a request in async mode when its async cycle ends. */
-  private static final class AsyncCompletion implements AsyncListener {
+  /** A keyed request being handled: its execution and the response that is being captured. */
+  private static final class KeyedExchange {
     private final Execution execution;
     private final CapturingResponse response;
 
-    AsyncCompletion(Execution execution, CapturingResponse response) {
+    KeyedExchange(Execution execution, CapturingResponse response) {
       this.execution = execution;
       this.response = response;
     }
 
+    void complete() {
+      execution.complete(
+          response.getStatus(), response.capturedHeaders(), response.capturedBody());
+    }
+
+    boolean fail() {
+      if (!response.isCommitted()) {
+        return execution.release();
+      }
+      return execution.complete(response.getStatus(), response.capturedHeaders(), null);
+    }
+  }
+
+  /** Finishes the execution of a request in async mode when its async cycle ends. */
+  private static final class AsyncCompletion implements AsyncListener {
+    private final KeyedExchange exchange;
+
+    AsyncCompletion(KeyedExchange exchange) {
+      this.exchange = exchange;
+    }
+
     @Override
     public void onComplete(AsyncEvent event) {
-      complete(execution, response);
+      exchange.complete();
     }
 
     @Override
     public void onTimeout(AsyncEvent event) {
-      execution.release();
+      exchange.execution.release();
     }
 
     @Override
     public void onError(AsyncEvent event) {
-      execution.release();
+      exchange.execution.release();
     }
 
     @Override

@@ -27,6 +27,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The engine's view of a servlet request, and the request the handler sees. Once the engine has
@@ -335,10 +337,22 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     parameters = null;
   }
 
-  /** The buffered body, served again to the handler. */
+  /**
+   * The buffered body, served again to the handler. It is always ready; with a {@link
+   * ReadListener} it keeps the listener contract a non-blocking reader (such as a proxy that hands
+   * each chunk on and reads the next when that is done) depends on: {@code onAllDataRead} comes
+   * once, only after the listener has taken the last byte and is done with it, never while it may
+   * still hold bytes it has not passed on. That is when its {@code onDataAvailable} returns having
+   * read everything, or when it next asks for more ({@code isReady} or a {@code read} at the end)
+   * from the thread it resumed on.
+   */
   private static final class BodyStream extends ServletInputStream {
     private final byte[] body;
     private int position;
+    private volatile ReadListener listener;
+    private volatile Thread callbackThread;
+    private boolean finishedInCallback;
+    private final AtomicBoolean allDataReadSent = new AtomicBoolean();
 
     BodyStream(byte[] body) {
       this.body = body;
@@ -346,7 +360,13 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
 
     @Override
     public int read() {
-      return position < body.length ? body[position++] & 0xFF : -1;
+      if (position >= body.length) {
+        atEnd();
+        return -1;
+      }
+      int b = body[position++] & 0xFF;
+      noteFinished();
+      return b;
     }
 
     @Override
@@ -355,11 +375,13 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
         return 0;
       }
       if (position >= body.length) {
+        atEnd();
         return -1;
       }
       int n = Math.min(length, body.length - position);
       System.arraycopy(body, position, into, offset, n);
       position += n;
+      noteFinished();
       return n;
     }
 
@@ -375,16 +397,57 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
 
     @Override
     public boolean isReady() {
+      if (isFinished()) {
+        atEnd();
+      }
       return true;
     }
 
     @Override
     public void setReadListener(ReadListener listener) {
-      try {
-        listener.onDataAvailable();
-        listener.onAllDataRead();
-      } catch (IOException e) {
-        listener.onError(e);
+      Objects.requireNonNull(listener, "listener");
+      if (this.listener != null) {
+        throw new IllegalStateException("a ReadListener is already set");
+      }
+      this.listener = listener;
+      if (!isFinished()) {
+        callbackThread = Thread.currentThread();
+        try {
+          listener.onDataAvailable();
+        } catch (IOException | RuntimeException e) {
+          listener.onError(e);
+          return;
+        } finally {
+          callbackThread = null;
+        }
+        if (!finishedInCallback) {
+          return; // it goes on from another thread and is told when it next asks for more
+        }
+      }
+      sendAllDataRead();
+    }
+
+    private void noteFinished() {
+      if (listener != null && isFinished() && Thread.currentThread() == callbackThread) {
+        finishedInCallback = true;
+      }
+    }
+
+    /** The listener, outside its callback, asks for more when there is none: it is done. */
+    private void atEnd() {
+      if (listener != null && Thread.currentThread() != callbackThread) {
+        sendAllDataRead();
+      }
+    }
+
+    private void sendAllDataRead() {
+      if (allDataReadSent.compareAndSet(false, true)) {
+        ReadListener target = listener;
+        try {
+          target.onAllDataRead();
+        } catch (IOException | RuntimeException e) {
+          target.onError(e);
+        }
       }
     }
   }

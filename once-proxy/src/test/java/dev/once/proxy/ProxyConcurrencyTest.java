@@ -1,0 +1,151 @@
+package dev.once.proxy;
+
+import static dev.once.proxy.Http.newKey;
+import static dev.once.proxy.Http.postKeyed;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.once.Fingerprint;
+import dev.once.MemoryStore;
+import dev.once.ProblemType;
+import dev.once.StoredResponse;
+import dev.once.spi.Claim;
+import dev.once.spi.IdempotencyStore;
+import dev.once.spi.Token;
+import dev.once.testing.Concurrently;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Many copies of one request at once, against a slow upstream. */
+class ProxyConcurrencyTest {
+  private static final int CLIENTS = 100;
+
+  private final CountDownLatch release = new CountDownLatch(1);
+  private Upstream upstream;
+
+  @BeforeEach
+  void start() throws Exception {
+    upstream = Upstream.start().handle("/slow", (exchange, run) -> {
+      release.await(30, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+  }
+
+  @AfterEach
+  void stop() {
+    release.countDown();
+    upstream.close();
+  }
+
+  @Test
+  void ofAHundredConcurrentDuplicatesExactlyOneReachesTheUpstreamAndTheOthersGet409()
+      throws Exception {
+    AtomicInteger answered = new AtomicInteger();
+    String key = newKey();
+    try (TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
+      List<HttpResponse<String>> responses = Concurrently.run(CLIENTS, i -> {
+        HttpResponse<String> response = postKeyed(proxy.uri("/slow"), key, "{\"amount\":1}");
+        // the upstream answers only once every duplicate has been answered
+        if (response.statusCode() == 409 && answered.incrementAndGet() == CLIENTS - 1) {
+          release.countDown();
+        }
+        return response;
+      });
+
+      assertThat(upstream.hits("/slow")).isEqualTo(1);
+      assertThat(responses).filteredOn(r -> r.statusCode() == 201).hasSize(1)
+          .allSatisfy(r -> assertThat(r.body()).isEqualTo("{\"run\":1}"));
+      assertThat(responses).filteredOn(r -> r.statusCode() == 409).hasSize(CLIENTS - 1)
+          .allSatisfy(r -> assertThat(r.body()).contains(ProblemType.REQUEST_IN_PROGRESS.uri()));
+    }
+  }
+
+  @Test
+  void withMaxWaitTheDuplicatesWaitAndAllGetTheOneAnswer() throws Exception {
+    WaiterCountingStore store = new WaiterCountingStore(MemoryStore.create());
+    String key = newKey();
+    Thread releaser = new Thread(() -> {
+      // the upstream answers once duplicates are parked waiting for it
+      if (store.awaitWaiters(CLIENTS - 1)) {
+        release.countDown();
+      }
+    });
+    releaser.start();
+    try (TestProxy proxy = TestProxy.start(store, "--upstream", upstream.uri().toString(),
+        "--max-wait", "20s")) {
+      List<HttpResponse<String>> responses = Concurrently.run(CLIENTS,
+          i -> postKeyed(proxy.uri("/slow"), key, "{\"amount\":1}"));
+
+      assertThat(upstream.hits("/slow")).isEqualTo(1);
+      assertThat(store.waits()).isGreaterThanOrEqualTo(CLIENTS - 1);
+      assertThat(responses).allSatisfy(r -> {
+        assertThat(r.statusCode()).isEqualTo(201);
+        assertThat(r.body()).isEqualTo("{\"run\":1}");
+      });
+      assertThat(responses)
+          .filteredOn(r -> r.headers().firstValue("Idempotent-Replayed").isPresent())
+          .hasSize(CLIENTS - 1);
+    } finally {
+      releaser.join(30_000);
+      store.close();
+    }
+  }
+
+  /** A store that counts the waits for an in-flight record, so the test knows who is waiting. */
+  private static final class WaiterCountingStore implements IdempotencyStore {
+    private final IdempotencyStore delegate;
+    private final AtomicInteger waits = new AtomicInteger();
+
+    WaiterCountingStore(IdempotencyStore delegate) {
+      this.delegate = delegate;
+    }
+
+    int waits() {
+      return waits.get();
+    }
+
+    boolean awaitWaiters(int count) {
+      for (int i = 0; i < 3000 && waits.get() < count; i++) {
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+      return waits.get() >= count;
+    }
+
+    @Override
+    public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
+      return delegate.claim(key, fingerprint, lease);
+    }
+
+    @Override
+    public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
+      return delegate.complete(key, token, response, ttl);
+    }
+
+    @Override
+    public boolean release(String key, Token token) {
+      return delegate.release(key, token);
+    }
+
+    @Override
+    public void awaitChange(String key, Duration timeout) throws InterruptedException {
+      waits.incrementAndGet();
+      delegate.awaitChange(key, timeout);
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+}

@@ -1,0 +1,197 @@
+package dev.once.proxy;
+
+import static dev.once.proxy.Http.assertProblem;
+import static dev.once.proxy.Http.newKey;
+import static dev.once.proxy.Http.postKeyed;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.once.MemoryStore;
+import dev.once.ProblemType;
+import dev.once.testing.FailingStore;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** What the proxy answers when the upstream or the store fails, and what becomes of the key. */
+class ProxyFailureTest {
+
+  @Test
+  void anUpstreamThatRefusesGets502AndTheKeyIsReleasedForWhenItIsBack() throws Exception {
+    int port = freePort();
+    String key = newKey();
+    try (TestProxy proxy = TestProxy.start("--upstream", "http://127.0.0.1:" + port)) {
+      HttpResponse<String> refused = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertProblem(refused, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+      assertThat(refused.body()).contains("refused the connection");
+      assertThat(refused.headers().firstValue("Cache-Control")).hasValue("no-store");
+
+      HttpServer back = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+      back.createContext("/payments", exchange -> {
+        byte[] body = "{\"back\":true}".getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(201, body.length);
+        exchange.getResponseBody().write(body);
+        exchange.close();
+      });
+      back.start();
+      try {
+        HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+        HttpResponse<String> again = postKeyed(proxy.uri("/payments"), key, "{}");
+
+        assertThat(retry.statusCode()).isEqualTo(201);
+        assertThat(retry.body()).isEqualTo("{\"back\":true}");
+        assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
+        assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      } finally {
+        back.stop(0);
+      }
+    }
+  }
+
+  @Test
+  void anUpstreamThatResetsBeforeAnsweringGets502AndARetryTriesAgain() throws Exception {
+    try (RawUpstream upstream = new RawUpstream(RawUpstream::reset);
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertProblem(first, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+      assertProblem(retry, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+      assertThat(upstream.requests()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void anUpstreamSilentPastTheTimeoutGets504AndTheKeyIsReleased() throws Exception {
+    CountDownLatch never = new CountDownLatch(1);
+    try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) -> {
+      if (run == 1) {
+        never.await(30, TimeUnit.SECONDS); // silent until the test ends
+      }
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
+            "--upstream-timeout", "2s")) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+      assertThat(first.body()).contains("sent nothing for 2s");
+      assertThat(retry.statusCode()).isEqualTo(201);
+      assertThat(retry.body()).isEqualTo("{\"run\":2}");
+    } finally {
+      never.countDown();
+    }
+  }
+
+  @Test
+  void anUpstream500IsPassedOnButNotKeptSoTheRetryRunsAgain() throws Exception {
+    try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) ->
+        Upstream.respond(exchange, run == 1 ? 500 : 201, "{\"run\":" + run + "}"));
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
+      String key = newKey();
+
+      HttpResponse<String> failed = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> again = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertThat(failed.statusCode()).isEqualTo(500);
+      assertThat(failed.body()).isEqualTo("{\"run\":1}");
+      assertThat(retry.statusCode()).isEqualTo(201);
+      assertThat(retry.body()).isEqualTo("{\"run\":2}");
+      assertThat(again.body()).isEqualTo("{\"run\":2}");
+      assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(upstream.hits("/payments")).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void anUpstreamThatBreaksOffMidBodyCutsTheResponseAndIsNeverReplayedHalfOrRunTwice()
+      throws Exception {
+    // more than the sockets between them hold, so the proxy has relayed part of it when the
+    // upstream's writes return and it resets; kept whole (--max-response) if it were kept at all
+    String head = "HTTP/1.1 201 Created\r\nContent-Type: application/octet-stream\r\n"
+        + "Content-Length: " + (32 << 20) + "\r\n\r\n";
+    try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 16 << 20));
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
+            "--max-response", "64MiB")) {
+      String key = newKey();
+      HttpRequest request = Http.post(proxy.uri("/payments"), key, "{}").build();
+
+      Throwable cut = catchThrowable(() -> Http.CLIENT.send(request, BodyHandlers.ofByteArray()));
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertThat(cut).as("the client must see the response was cut").isInstanceOf(IOException.class);
+      assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+      assertThat(retry.body()).contains("status 201");
+      assertThat(upstream.requests()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void anUpstreamThatBreaksOffBeforeTheResponseIsCommittedGets502AndTheKeyIsReleased()
+      throws Exception {
+    String head = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n";
+    try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 10));
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertProblem(first, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+      assertThat(first.headers().firstValue("Content-Length")).hasValue(
+          Integer.toString(first.body().getBytes(StandardCharsets.UTF_8).length));
+      assertProblem(retry, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+      assertThat(upstream.requests()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void healthIs200WhileTheStoreAnswersAnd503WhenItDoesNot() throws Exception {
+    FailingStore store = new FailingStore(MemoryStore.create());
+    try (Upstream upstream = Upstream.start();
+        TestProxy proxy = TestProxy.start(store, "--upstream", upstream.uri().toString())) {
+      URI health = proxy.uri("/_once/health");
+
+      HttpResponse<String> up = Http.send(HttpRequest.newBuilder(health).GET());
+      store.failing(true);
+      HttpResponse<String> down = Http.send(HttpRequest.newBuilder(health).GET());
+      store.failing(false);
+      HttpResponse<String> back = Http.send(HttpRequest.newBuilder(health).GET());
+
+      assertThat(up.statusCode()).isEqualTo(200);
+      assertThat(up.headers().firstValue("Content-Type")).hasValue("application/json");
+      assertThat(up.body().trim())
+          .isEqualTo("{\"status\":\"up\",\"store\":{\"type\":\"memory\",\"state\":\"up\"}}");
+      assertThat(down.statusCode()).isEqualTo(503);
+      assertThat(down.body().trim())
+          .isEqualTo("{\"status\":\"down\",\"store\":{\"type\":\"memory\",\"state\":\"down\"}}");
+      assertThat(back.statusCode()).isEqualTo(200);
+      assertThat(upstream.hits("/")).isZero();
+    } finally {
+      store.close();
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+}
