@@ -198,8 +198,27 @@ class ProxyJarIT {
 
     assertThat(jar.awaitExit()).isEqualTo(2);
     assertThat(jar.out).isEmpty();
-    assertThat(jar.err).containsExactly("once-proxy: --store nosuchstore://***@db:1: the"
-        + " nosuchstore store is not available in this build (available: memory)");
+    assertThat(jar.err).singleElement().asString()
+        .startsWith("once-proxy: --store nosuchstore://***@db:1: the nosuchstore store is not"
+            + " available in this build (available: memory, ")
+        // the shaded jar kept every store module's service registration
+        .contains("redis://", "rediss://", "redis-cluster://", "jdbc:postgresql://");
+  }
+
+  @Test
+  void anUnreachableSharedStoreExitsNonZeroWithOneLineOnStandardError() throws Exception {
+    Jar redis = new Jar("--listen", "127.0.0.1:0", "--store", "redis://:secret@127.0.0.1:1");
+    Jar postgres = new Jar("--listen", "127.0.0.1:0", "--store",
+        "jdbc:postgresql://127.0.0.1:1/db?user=once&password=secret");
+
+    assertThat(redis.awaitExit()).isEqualTo(1);
+    assertThat(redis.out).isEmpty();
+    assertThat(redis.err).singleElement().asString()
+        .startsWith("once-proxy: ").contains("127.0.0.1:1").doesNotContain("secret");
+    assertThat(postgres.awaitExit()).isEqualTo(1);
+    assertThat(postgres.out).isEmpty();
+    assertThat(postgres.err).singleElement().asString()
+        .startsWith("once-proxy: ").contains("127.0.0.1:1").doesNotContain("secret");
   }
 
   @Test
