@@ -29,13 +29,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-class OnceFilterTest {
+/**
+ * The filter in a real container, run once per container by {@link OnceFilterJettyTest} and
+ * {@link OnceFilterTomcatTest}.
+ */
+abstract class OnceFilterTest {
   private static final HttpClient CLIENT =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
   private final MemoryStore store = MemoryStore.create();
   private final AtomicInteger runs = new AtomicInteger();
   private TestServer server;
+
+  /** @return the container this run of the suite uses */
+  abstract TestServer.Container container();
 
   @BeforeEach
   void start() throws Exception {
@@ -50,7 +57,7 @@ class OnceFilterTest {
 
   /** A server with the standard handlers, each counting its runs in {@link #runs}. */
   private TestServer serve(Once once) throws Exception {
-    return TestServer.with(once)
+    return TestServer.with(once, container())
         .handle("/payments", (request, response) -> {
           int run = runs.incrementAndGet();
           String body = new String(request.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -113,6 +120,16 @@ class OnceFilterTest {
           response.getOutputStream().write("first part;".getBytes(StandardCharsets.UTF_8));
           response.flushBuffer();
           response.getOutputStream().write("second part".getBytes(StandardCharsets.UTF_8));
+        })
+        .handle("/lingering", (request, response) -> {
+          runs.incrementAndGet();
+          byte[] body = "{\"done\":true}".getBytes(StandardCharsets.UTF_8);
+          response.setStatus(201);
+          response.setContentType("application/json");
+          response.setContentLength(body.length);
+          response.getOutputStream().write(body);
+          // the handler still has work after the last byte of its declared length is out
+          Thread.sleep(1500);
         })
         .handle("/reset", (request, response) -> {
           runs.incrementAndGet();
@@ -509,7 +526,7 @@ class OnceFilterTest {
   void aBinaryBodyReachesTheHandlerIntact() throws Exception {
     byte[] body = new byte[200_000];
     new Random(7).nextBytes(body);
-    try (TestServer echo = TestServer.with(Once.builder(store).build())
+    try (TestServer echo = TestServer.with(Once.builder(store).build(), container())
         .handle("/echo", (request, response) -> {
           response.setStatus(200);
           response.getOutputStream().write(request.getInputStream().readAllBytes());
@@ -552,6 +569,21 @@ class OnceFilterTest {
 
     assertThat(first.body()).isEqualTo("first part;second part");
     assertThat(retry.body()).isEqualTo("first part;second part");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aRetrySentTheMomentTheWholeResponseArrivedIsReplayedEvenWhileTheHandlerLingers()
+      throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/lingering", key, "");
+
+    HttpResponse<String> retry = post("/lingering", key, "");
+
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("{\"done\":true}");
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
     assertThat(runs).hasValue(1);
   }

@@ -11,27 +11,48 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.catalina.Context;
+import org.apache.catalina.connector.Connector;
+import org.apache.catalina.startup.Tomcat;
+import org.apache.tomcat.util.descriptor.web.FilterDef;
+import org.apache.tomcat.util.descriptor.web.FilterMap;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
 import org.eclipse.jetty.ee10.servlet.ServletHolder;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 
-/** A real Jetty 12 server with {@link OnceFilter} in front of the test's servlets. */
+/**
+ * A real servlet container, Jetty 12 or Tomcat 11, with {@link OnceFilter} in front of the test's
+ * servlets.
+ */
 final class TestServer implements AutoCloseable {
-  private final Server server;
+  /** The containers the filter is tested in. */
+  enum Container {
+    JETTY,
+    TOMCAT
+  }
+
+  private final AutoCloseable server;
   private final int port;
 
-  private TestServer(Server server, int port) {
+  private TestServer(AutoCloseable server, int port) {
     this.server = server;
     this.port = port;
   }
 
+  /** @return a builder of a Jetty server */
   static Builder with(Once once) {
-    return new Builder(once);
+    return new Builder(once, Container.JETTY);
+  }
+
+  static Builder with(Once once, Container container) {
+    return new Builder(once, container);
   }
 
   URI uri(String path) {
@@ -58,7 +79,7 @@ final class TestServer implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    server.stop();
+    server.close();
   }
 
   /** What a test servlet does. */
@@ -69,10 +90,12 @@ final class TestServer implements AutoCloseable {
 
   static final class Builder {
     private final Once once;
+    private final Container container;
     private final Map<String, Handler> handlers = new LinkedHashMap<>();
 
-    private Builder(Once once) {
+    private Builder(Once once, Container container) {
       this.once = once;
+      this.container = container;
     }
 
     Builder handle(String path, Handler handler) {
@@ -81,6 +104,60 @@ final class TestServer implements AutoCloseable {
     }
 
     TestServer start() throws Exception {
+      return container == Container.JETTY ? startJetty() : startTomcat();
+    }
+
+    private TestServer startTomcat() throws Exception {
+      Path base = Files.createTempDirectory("once-tomcat");
+      Tomcat tomcat = new Tomcat();
+      tomcat.setBaseDir(base.toString());
+      Connector connector = new Connector();
+      connector.setPort(0);
+      connector.setProperty("address", "127.0.0.1");
+      tomcat.getService().addConnector(connector);
+      tomcat.setConnector(connector);
+      Context context = tomcat.addContext("", base.toString());
+      FilterDef filter = new FilterDef();
+      filter.setFilterName("once");
+      filter.setFilter(new OnceFilter(once));
+      filter.setAsyncSupported("true");
+      context.addFilterDef(filter);
+      FilterMap mapping = new FilterMap();
+      mapping.setFilterName("once");
+      mapping.addURLPattern("/*");
+      mapping.setDispatcher(DispatcherType.REQUEST.name());
+      context.addFilterMap(mapping);
+      int[] index = {0};
+      handlers.forEach((path, handler) -> {
+        String name = "servlet" + index[0]++;
+        Tomcat.addServlet(context, name, servlet(handler)).setAsyncSupported(true);
+        context.addServletMappingDecoded(path, name);
+      });
+      tomcat.start();
+      return new TestServer(() -> {
+        tomcat.stop();
+        tomcat.destroy();
+      }, connector.getLocalPort());
+    }
+
+    private static HttpServlet servlet(Handler handler) {
+      return new HttpServlet() {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void service(HttpServletRequest request, HttpServletResponse response) {
+          try {
+            handler.handle(request, response);
+          } catch (RuntimeException e) {
+            throw e;
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      };
+    }
+
+    private TestServer startJetty() throws Exception {
       Server server = new Server();
       ServerConnector connector = new ServerConnector(server);
       connector.setHost("127.0.0.1");
@@ -92,26 +169,13 @@ final class TestServer implements AutoCloseable {
       filter.setAsyncSupported(true);
       context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
       handlers.forEach((path, handler) -> {
-        ServletHolder holder = new ServletHolder(new HttpServlet() {
-          private static final long serialVersionUID = 1L;
-
-          @Override
-          protected void service(HttpServletRequest request, HttpServletResponse response) {
-            try {
-              handler.handle(request, response);
-            } catch (RuntimeException e) {
-              throw e;
-            } catch (Exception e) {
-              throw new IllegalStateException(e);
-            }
-          }
-        });
+        ServletHolder holder = new ServletHolder(servlet(handler));
         holder.setAsyncSupported(true);
         context.addServlet(holder, path);
       });
       server.setHandler(context);
       server.start();
-      return new TestServer(server, connector.getLocalPort());
+      return new TestServer(server::stop, connector.getLocalPort());
     }
   }
 }
