@@ -69,15 +69,22 @@ abstract class AbstractSharingIT {
   private int port;
   private Interactive cli;
 
+  /**
+   * @return the environment variable that, when set, names a server of the machine's own to use
+   *     instead of starting one ({@code ONCE_TEST_REDIS_URL}, {@code ONCE_TEST_JDBC_URL})
+   */
+  protected abstract String externalStoreVariable();
+
   /** @return the URL of a started store server, as C's {@code ONCE_STORE} and Java open it */
   protected abstract String startStore() throws Exception;
 
-  /** Stops what {@link #startStore()} started. */
+  /** Stops what {@link #startStore()} started, if it was called. */
   protected abstract void stopStore() throws Exception;
 
   @BeforeAll
   void start() throws Exception {
-    String url = startStore();
+    String url = System.getenv(externalStoreVariable());
+    url = url == null || url.isBlank() ? startStore() : url.trim();
     store = IdempotencyStore.open(url);
     startServer(Once.builder(store).keyScope(KeyScope.global()).build());
     cli = NativeProcess.start(Map.of("ONCE_STORE", url),

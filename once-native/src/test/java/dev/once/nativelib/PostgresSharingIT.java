@@ -13,11 +13,12 @@ class PostgresSharingIT extends AbstractSharingIT {
   private EmbeddedPostgres postgres;
 
   @Override
+  protected String externalStoreVariable() {
+    return "ONCE_TEST_JDBC_URL";
+  }
+
+  @Override
   protected String startStore() throws IOException {
-    String external = System.getenv("ONCE_TEST_JDBC_URL");
-    if (external != null && !external.isBlank()) {
-      return external.trim();
-    }
     postgres = EmbeddedPostgres.builder().start();
     return postgres.getJdbcUrl("postgres", "postgres");
   }

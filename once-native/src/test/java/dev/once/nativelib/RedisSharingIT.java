@@ -17,11 +17,12 @@ class RedisSharingIT extends AbstractSharingIT {
   private Path directory;
 
   @Override
+  protected String externalStoreVariable() {
+    return "ONCE_TEST_REDIS_URL";
+  }
+
+  @Override
   protected String startStore() throws IOException {
-    String external = System.getenv("ONCE_TEST_REDIS_URL");
-    if (external != null && !external.isBlank()) {
-      return external.trim();
-    }
     int port;
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       port = socket.getLocalPort();

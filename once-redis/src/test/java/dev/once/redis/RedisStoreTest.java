@@ -63,6 +63,12 @@ class RedisStoreTest {
     return prefix + name;
   }
 
+  /** @return a builder of a second store on the same keys as {@code store}, with a near cache */
+  private static RedisStore.Builder nearCached(Duration maxAge) {
+    return RedisStore.builder(client).keyPrefix("t:").commandTimeout(TestRedis.PATIENT)
+        .nearCache(1 << 20, maxAge);
+  }
+
   private static RedisCommands<String, String> admin() {
     return redis.admin();
   }
@@ -416,9 +422,7 @@ class RedisStoreTest {
 
   @Test
   void withANearCacheARepeatedReplayCostsNoCommand() {
-    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT)
-        .nearCache(1 << 20, Duration.ofMinutes(1)).build()) {
+    try (RedisStore cached = nearCached(Duration.ofMinutes(1)).build()) {
       Token token = cached.claim(key("a"), FINGERPRINT, LONG).token();
       cached.complete(key("a"), token, CREATED, LONG);
       assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
@@ -434,9 +438,7 @@ class RedisStoreTest {
 
   @Test
   void withANearCacheAPeekKeepsTheCompletedRecordItReadsAndAKeptRecordCostsNoCommand() {
-    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT)
-        .nearCache(1 << 20, Duration.ofMinutes(1)).build()) {
+    try (RedisStore cached = nearCached(Duration.ofMinutes(1)).build()) {
       Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
       store.complete(key("a"), token, CREATED, LONG);
       cached.peek(key("warm"));
@@ -456,9 +458,7 @@ class RedisStoreTest {
   @Test
   void theNearCacheReplaysARecordDeletedByHandForAtMostMaxAge() {
     FakeClock clock = new FakeClock();
-    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT)
-        .nearCache(1 << 20, Duration.ofSeconds(30)).clock(clock).build()) {
+    try (RedisStore cached = nearCached(Duration.ofSeconds(30)).clock(clock).build()) {
       Token token = cached.claim(key("a"), FINGERPRINT, LONG).token();
       cached.complete(key("a"), token, CREATED, LONG);
       cached.claim(key("a"), FINGERPRINT, LONG);
@@ -475,9 +475,7 @@ class RedisStoreTest {
 
   @Test
   void theNearCacheKeepsNothingInProgress() {
-    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT)
-        .nearCache(1 << 20, Duration.ofMinutes(1)).build()) {
+    try (RedisStore cached = nearCached(Duration.ofMinutes(1)).build()) {
       Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
       assertThat(cached.claim(key("a"), FINGERPRINT, LONG).state())
           .isEqualTo(Claim.State.IN_PROGRESS);
