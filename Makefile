@@ -3,7 +3,8 @@
 # ---- the C library (once-native): see docs/NATIVE.md ----------------------------------------
 .PHONY: c-shared c-test c-bench
 
-# once-native/target/libonce.so, once.h and libonce.jar (the jar the library loads)
+# once-native/target/libonce.so, once.h, libonce.jar (the jar the library loads) and libonce.d/
+# (the Redis and PostgreSQL store modules with their dependencies, for ONCE_STORE)
 c-shared:
 	mvn -B -ntp -q -pl once-native -am package -DskipTests
 

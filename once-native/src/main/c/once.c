@@ -603,8 +603,10 @@ static int create_vm(create_vm_fn create, char *error, size_t cap) {
   }
   pthread_join(thread, NULL);
   if (cr.rc != JNI_OK) {
-    say(error, cap, "JNI_CreateJavaVM failed (%d) with class path %s and options -Xrs %s", (int)cr.rc,
-        path, configured == NULL ? "" : configured);
+    /* the options first: a class path with libonce.d/ in it is long, and a message cut to the
+     * caller's buffer must still show the option the JVM most likely refused */
+    say(error, cap, "JNI_CreateJavaVM failed (%d) with options -Xrs %s and class path %s", (int)cr.rc,
+        configured == NULL ? "" : configured, path);
     rc = ONCE_ERR_JVM;
     goto done;
   }

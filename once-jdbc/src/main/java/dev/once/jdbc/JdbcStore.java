@@ -42,6 +42,8 @@ import javax.sql.DataSource;
  *   <li>{@code complete} and {@code release} are one {@code UPDATE} and one {@code DELETE}
  *       conditional on the owner token, the in-progress state and the lease: an owner whose lease
  *       passed changes nothing, whether or not someone took over.
+ *   <li>{@code peek} is one {@code SELECT} of the live row: the same read a claim starts with,
+ *       without the write.
  *   <li>Every time is the database's ({@code now()}), so instances with skewed clocks agree.
  * </ul>
  *
@@ -211,6 +213,24 @@ public final class JdbcStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
+   * <p>One {@code SELECT} of the row, which the database returns only while it is live by its own
+   * clock ({@code expires_at > now()}): it takes no lock, writes nothing (a dead row is neither
+   * taken over nor deleted), and never waits for a claim that holds the row locked.
+   */
+  @Override
+  public Claim peek(String key) {
+    Objects.requireNonNull(key, "key");
+    return execute("peek", key, sql.peek, statement -> {
+      statement.setString(1, key);
+      try (ResultSet row = statement.executeQuery()) {
+        return row.next() ? recordOf(key, row) : null;
+      }
+    });
+  }
+
+  /**
+   * {@inheritDoc}
+   *
    * <p>Reads the table ({@code SELECT 1 FROM <table> LIMIT 0}), so it fails when the table is
    * missing or not readable, not only when the database is down.
    */
@@ -272,6 +292,11 @@ public final class JdbcStore implements IdempotencyStore {
     if (mine.equals(owner)) {
       return Claim.acquired(token);
     }
+    return recordOf(key, row);
+  }
+
+  /** The live record a row of the record columns holds: in progress or completed. */
+  private Claim recordOf(String key, ResultSet row) throws SQLException {
     byte[] fingerprintBytes = row.getBytes(3);
     try {
       Fingerprint fingerprint =

@@ -32,6 +32,8 @@ final class PostgresStatements {
   final String complete;
   /** Parameters: key, token. */
   final String release;
+  /** Parameters: key. The record's columns when it is live, else no row. */
+  final String peek;
   /** Parameters: the batch size. */
   final String sweep;
   final String ping;
@@ -62,10 +64,11 @@ final class PostgresStatements {
     // exactly when the returned token is its own. Exactly one of any number of racing claims gets
     // its token in: a fresh insert is arbitrated by the primary key, and a takeover by the row lock,
     // after which the row is live for every later claim.
-    this.claim = "WITH live AS MATERIALIZED (\n"
-        + "  SELECT " + records + "\n"
+    this.peek = "SELECT " + records + "\n"
         + "  FROM " + t + "\n"
-        + "  WHERE key = ? AND expires_at > now()\n"
+        + "  WHERE key = ? AND expires_at > now()";
+    this.claim = "WITH live AS MATERIALIZED (\n"
+        + "  " + peek + "\n"
         + "), claimed AS (\n"
         + "  INSERT INTO " + t + " AS r (key, state, token, fingerprint, expires_at)\n"
         + "  SELECT CAST(? AS text), 'in_progress', CAST(? AS uuid), CAST(? AS bytea),\n"

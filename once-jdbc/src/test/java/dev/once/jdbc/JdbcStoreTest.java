@@ -12,6 +12,10 @@ import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
+import dev.once.testing.PeekRace;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,7 +25,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -200,6 +207,59 @@ class JdbcStoreTest {
   }
 
   @Test
+  void aPeekIsOneSelectThatNeverWaitsForTheLockOfAClaimTakingTheRowOver() throws Exception {
+    List<String> statements = new CopyOnWriteArrayList<>();
+    JdbcStore watched = JdbcStore.builder(recording(Postgres.dataSource(), statements))
+        .tableName(table).queryTimeout(Duration.ofSeconds(1)).sweepInterval(Duration.ZERO).build();
+    String key = key();
+    store.claim(key, FIRST, LONG);
+    try (Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      lockRow(other, key);
+
+      Claim seen = watched.peek(key);
+
+      assertThat(seen.state()).isEqualTo(Claim.State.IN_PROGRESS);
+      assertThat(seen.fingerprint()).isEqualTo(FIRST);
+      other.rollback();
+    }
+    assertThat(statements).hasSize(1);
+    assertThat(statements.get(0)).startsWith("SELECT ").doesNotContain("FOR UPDATE");
+    watched.close();
+  }
+
+  @Test
+  void aPeekFindsNothingInARowDeadByTheDatabaseClockAndLeavesItForTheNextClaim()
+      throws Exception {
+    String inProgress = key();
+    String completed = key();
+    insertInProgress(null, inProgress, FIRST, "-1 second");
+    Token token = store.claim(completed, FIRST, LONG).token();
+    store.complete(completed, token, CREATED, LONG);
+    Postgres.execute("UPDATE " + table + " SET expires_at = now() - interval '1 second'"
+        + " WHERE key = '" + completed + "'");
+
+    assertThat(store.peek(inProgress)).isNull();
+    assertThat(store.peek(completed)).isNull();
+
+    assertThat(Postgres.count("SELECT count(*) FROM " + table + " WHERE key IN ('" + inProgress
+        + "', '" + completed + "') AND expires_at <= now()")).isEqualTo(2);
+    assertThat(store.claim(inProgress, SECOND, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(store.claim(completed, SECOND, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void peeksNeverMakeAConcurrentClaimFindTheKeyInProgress() throws Exception {
+    List<String> keys = IntStream.range(0, 100).mapToObj(i -> key()).toList();
+
+    PeekRace.Outcome race = PeekRace.run(store, keys, FIRST, 20);
+
+    assertThat(race.claims()).hasSize(100).allMatch(c -> c.state() == Claim.State.ACQUIRED);
+    assertThat(race.peeks()).hasSize(2000)
+        .allMatch(c -> c == null || c.state() == Claim.State.IN_PROGRESS);
+  }
+
+  @Test
   void theLeaseAndTheTtlRunOnTheDatabaseClock() {
     String key = key();
     Token token = store.claim(key, FIRST, Duration.ofHours(1)).token();
@@ -294,6 +354,10 @@ class JdbcStoreTest {
         + key + "'");
 
     assertThatThrownBy(() -> store.claim(key, FIRST, LONG))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("cannot be read")
+        .hasMessageContaining("format 9");
+    assertThatThrownBy(() -> store.peek(key))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining("cannot be read")
         .hasMessageContaining("format 9");
@@ -427,6 +491,34 @@ class JdbcStoreTest {
       insert.setObject(2, UUID.randomUUID());
       insert.setBytes(3, fingerprint.toBytes());
       insert.executeUpdate();
+    }
+  }
+
+  /** A data source that notes the SQL of every statement prepared on its connections. */
+  private static DataSource recording(DataSource dataSource, List<String> statements) {
+    return (DataSource) Proxy.newProxyInstance(JdbcStoreTest.class.getClassLoader(),
+        new Class<?>[] {DataSource.class}, (proxy, method, arguments) -> {
+          Object result = invoke(dataSource, method, arguments);
+          if (!(result instanceof Connection)) {
+            return result;
+          }
+          Connection connection = (Connection) result;
+          return Proxy.newProxyInstance(JdbcStoreTest.class.getClassLoader(),
+              new Class<?>[] {Connection.class}, (c, m, a) -> {
+                if (m.getName().startsWith("prepare")) {
+                  statements.add((String) a[0]);
+                }
+                return invoke(connection, m, a);
+              });
+        });
+  }
+
+  private static Object invoke(Object target, Method method, Object[] arguments)
+      throws Throwable {
+    try {
+      return method.invoke(target, arguments);
+    } catch (InvocationTargetException e) {
+      throw e.getCause();
     }
   }
 

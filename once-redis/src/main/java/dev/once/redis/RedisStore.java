@@ -51,6 +51,7 @@ import java.util.function.Supplier;
  * only if the record still exists and starts with the owner's 18-byte prefix (format version,
  * state, token), which fences an owner whose lease passed or whose key was taken over. Completing
  * rewrites the record in place with {@code PX} = ttl, keeping the fingerprint the claim stored.
+ * {@code peek} is one more script on the key that only reads it ({@code GET} and {@code PTTL}).
  *
  * <p>Waiting ({@code maxWait}). {@link #awaitChange} does not poll: it subscribes to the record's
  * own pub/sub channel (its key) on a separate connection, then marks the record as awaited with one
@@ -67,9 +68,9 @@ import java.util.function.Supplier;
  * until its lease passes, so a retry meanwhile gets 409: never a second run.
  *
  * <p>Near cache. Optionally ({@link Builder#nearCache}, off by default) completed records a claim
- * read are kept in a bounded local cache, so a hot replay costs no round trip. A completed record
- * never changes in Redis, so a kept one is exact while it lives: until the record's own expiry, or
- * {@code maxAge}, whichever is first. The one staleness: a record deleted from Redis by hand (or
+ * or a peek read are kept in a bounded local cache, so a hot replay costs no round trip. A
+ * completed record never changes in Redis, so a kept one is exact while it lives: until the
+ * record's own expiry, or {@code maxAge}, whichever is first. The one staleness: a record deleted from Redis by hand (or
  * lost in a failover) is still replayed by this instance for at most {@code maxAge}.
  *
  * <p>Thread-safe; one connection is shared by all threads (Lettuce pipelines their commands).
@@ -275,20 +276,48 @@ public final class RedisStore implements IdempotencyStore {
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
     checkOpen(key);
     long leaseMillis = expiryMillis("lease", lease);
-    if (nearCache != null) {
-      Claim kept = nearCache.get(key);
-      if (kept != null) {
-        return kept;
-      }
+    Claim kept = kept(key);
+    if (kept != null) {
+      return kept;
     }
     Token token = Token.random();
     List<Object> found = run(Script.CLAIM, ScriptOutputType.MULTI, "claim", key,
         RecordCodec.inProgress(token, fingerprint), millisArgument(leaseMillis));
-    if (found.isEmpty()) {
-      return Claim.acquired(token);
+    return found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One {@code EVALSHA} round trip of a script that only reads the record and its expiry ({@code
+   * GET}, {@code PTTL}), or none when the near cache holds the completed record; a completed record
+   * read here is kept in the near cache as a claim's would be. No record is created, changed or
+   * marked, so a concurrent claim never finds the key busy because of a peek.
+   */
+  @Override
+  public Claim peek(String key) {
+    checkOpen(key);
+    Claim kept = kept(key);
+    if (kept != null) {
+      return kept;
     }
+    List<Object> found = run(Script.PEEK, ScriptOutputType.MULTI, "peek", key);
+    return found.isEmpty() ? null : liveRecord("peek", key, found);
+  }
+
+  /** @return the completed record the near cache keeps for {@code key}, or null */
+  private Claim kept(String key) {
+    return nearCache == null ? null : nearCache.get(key);
+  }
+
+  /**
+   * Decodes the live record a script returned with its remaining time to live, and keeps it in
+   * the near cache if it is completed.
+   */
+  private Claim liveRecord(String operation, String key, List<Object> found) {
     if (found.size() != 2 || !(found.get(0) instanceof byte[]) || !(found.get(1) instanceof Long)) {
-      throw new StoreException("claim got an unexpected answer from Redis: " + found, key, null);
+      throw new StoreException(
+          operation + " got an unexpected answer from Redis: " + found, key, null);
     }
     Claim claim = RecordCodec.decode(key, (byte[]) found.get(0));
     if (nearCache != null && claim.state() == Claim.State.COMPLETED) {
@@ -614,10 +643,10 @@ public final class RedisStore implements IdempotencyStore {
     }
 
     /**
-     * Keeps completed records read by claims in a local cache, so a repeated replay costs no round
-     * trip. An entry lives until the earlier of the record's expiry in Redis and {@code maxAge};
-     * a record deleted from Redis by hand is still replayed here for at most {@code maxAge}.
-     * Off by default.
+     * Keeps completed records read by claims and peeks in a local cache, so a repeated replay
+     * costs no round trip. An entry lives until the earlier of the record's expiry in Redis and
+     * {@code maxAge}; a record deleted from Redis by hand is still replayed here for at most {@code
+     * maxAge}. Off by default.
      *
      * @param maximumBytes the bound on the estimated size of the kept responses
      * @param maxAge the longest an entry lives

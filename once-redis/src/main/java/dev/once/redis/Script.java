@@ -26,6 +26,19 @@ enum Script {
       """),
 
   /**
+   * No arguments. Returns the live record and its remaining time to live in milliseconds, as
+   * {@link #CLAIM} does, or an empty array if there is none. Reads only: a peek never creates,
+   * changes or marks a record.
+   */
+  PEEK("""
+      local record = redis.call('GET', KEYS[1])
+      if record then
+        return {record, redis.call('PTTL', KEYS[1])}
+      end
+      return {}
+      """),
+
+  /**
    * ARGV[1] the owner prefix, ARGV[2] the response part, ARGV[3] the ttl in milliseconds. Returns 1
    * if the owner's record was completed, 0 if the token no longer owns a live in-progress record.
    * Publishes on the record's channel if someone awaits it.

@@ -10,6 +10,7 @@ import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import dev.once.testing.FakeClock;
+import dev.once.testing.PeekRace;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -23,6 +24,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,6 +61,12 @@ class RedisStoreTest {
 
   private String key(String name) {
     return prefix + name;
+  }
+
+  /** @return a builder of a second store on the same keys as {@code store}, with a near cache */
+  private static RedisStore.Builder nearCached(Duration maxAge) {
+    return RedisStore.builder(client).keyPrefix("t:").commandTimeout(TestRedis.PATIENT)
+        .nearCache(1 << 20, maxAge);
   }
 
   private static RedisCommands<String, String> admin() {
@@ -136,6 +144,33 @@ class RedisStoreTest {
   }
 
   @Test
+  void aPeekIsOneEvalshaWhoseScriptOnlyReads() {
+    store.peek(key("warm"));
+    Token token = store.claim(key("done"), FINGERPRINT, LONG).token();
+    store.complete(key("done"), token, CREATED, LONG);
+    store.claim(key("running"), FINGERPRINT, LONG);
+    CommandStats before = quietStats();
+
+    assertThat(store.peek(key("done")).response()).isEqualTo(CREATED);
+    assertThat(store.peek(key("running")).state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(store.peek(key("absent"))).isNull();
+
+    assertThat(before.until(CommandStats.of(admin())))
+        .isEqualTo(Map.of("evalsha", 3L, "get", 3L, "pttl", 2L));
+  }
+
+  @Test
+  void peeksNeverMakeAConcurrentClaimFindTheKeyInProgress() throws Exception {
+    List<String> keys = IntStream.range(0, 100).mapToObj(i -> key("race-" + i)).toList();
+
+    PeekRace.Outcome race = PeekRace.run(store, keys, FINGERPRINT, 20);
+
+    assertThat(race.claims()).hasSize(100).allMatch(c -> c.state() == Claim.State.ACQUIRED);
+    assertThat(race.peeks()).hasSize(2000)
+        .allMatch(c -> c == null || c.state() == Claim.State.IN_PROGRESS);
+  }
+
+  @Test
   void aServerThatLostTheScriptsIsSentThemAgainAndTheOperationSucceeds() {
     admin().scriptFlush();
     CommandStats before = quietStats();
@@ -178,6 +213,10 @@ class RedisStoreTest {
     admin().set("t:" + key("bad"), "not a record");
 
     assertThatThrownBy(() -> store.claim(key("bad"), FINGERPRINT, LONG))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("stored record is unreadable: format version 110 is not supported")
+        .hasMessageContaining(key("bad"));
+    assertThatThrownBy(() -> store.peek(key("bad")))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining("stored record is unreadable: format version 110 is not supported")
         .hasMessageContaining(key("bad"));
@@ -383,9 +422,7 @@ class RedisStoreTest {
 
   @Test
   void withANearCacheARepeatedReplayCostsNoCommand() {
-    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT)
-        .nearCache(1 << 20, Duration.ofMinutes(1)).build()) {
+    try (RedisStore cached = nearCached(Duration.ofMinutes(1)).build()) {
       Token token = cached.claim(key("a"), FINGERPRINT, LONG).token();
       cached.complete(key("a"), token, CREATED, LONG);
       assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
@@ -400,11 +437,28 @@ class RedisStoreTest {
   }
 
   @Test
+  void withANearCacheAPeekKeepsTheCompletedRecordItReadsAndAKeptRecordCostsNoCommand() {
+    try (RedisStore cached = nearCached(Duration.ofMinutes(1)).build()) {
+      Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
+      store.complete(key("a"), token, CREATED, LONG);
+      cached.peek(key("warm"));
+      CommandStats before = quietStats();
+
+      assertThat(cached.peek(key("a")).response()).isEqualTo(CREATED);
+      for (int i = 0; i < 10; i++) {
+        assertThat(cached.peek(key("a")).response()).isEqualTo(CREATED);
+        assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+      }
+
+      assertThat(before.until(CommandStats.of(admin())))
+          .isEqualTo(Map.of("evalsha", 1L, "get", 1L, "pttl", 1L));
+    }
+  }
+
+  @Test
   void theNearCacheReplaysARecordDeletedByHandForAtMostMaxAge() {
     FakeClock clock = new FakeClock();
-    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT)
-        .nearCache(1 << 20, Duration.ofSeconds(30)).clock(clock).build()) {
+    try (RedisStore cached = nearCached(Duration.ofSeconds(30)).clock(clock).build()) {
       Token token = cached.claim(key("a"), FINGERPRINT, LONG).token();
       cached.complete(key("a"), token, CREATED, LONG);
       cached.claim(key("a"), FINGERPRINT, LONG);
@@ -421,15 +475,15 @@ class RedisStoreTest {
 
   @Test
   void theNearCacheKeepsNothingInProgress() {
-    try (RedisStore cached = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT)
-        .nearCache(1 << 20, Duration.ofMinutes(1)).build()) {
+    try (RedisStore cached = nearCached(Duration.ofMinutes(1)).build()) {
       Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
       assertThat(cached.claim(key("a"), FINGERPRINT, LONG).state())
           .isEqualTo(Claim.State.IN_PROGRESS);
+      assertThat(cached.peek(key("a")).state()).isEqualTo(Claim.State.IN_PROGRESS);
 
       store.complete(key("a"), token, CREATED, LONG);
 
+      assertThat(cached.peek(key("a")).response()).isEqualTo(CREATED);
       assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
     }
   }
