@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Decision.Kind;
 import dev.once.StoredResponse.Header;
-import dev.once.spi.Claim;
+import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
-import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import dev.once.testing.FailingStore;
 import dev.once.testing.FakeClock;
@@ -431,34 +430,19 @@ class OnceTest {
   }
 
   /** A memory store that signals when a caller parks in {@code awaitChange}. */
-  private static final class ParkingStore implements IdempotencyStore {
+  private static final class ParkingStore extends ForwardingIdempotencyStore {
     final MemoryStore delegate = MemoryStore.create();
     final CountDownLatch parked = new CountDownLatch(1);
 
     @Override
-    public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
-      return delegate.claim(key, fingerprint, lease);
-    }
-
-    @Override
-    public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-      return delegate.complete(key, token, response, ttl);
-    }
-
-    @Override
-    public boolean release(String key, Token token) {
-      return delegate.release(key, token);
+    protected IdempotencyStore delegate() {
+      return delegate;
     }
 
     @Override
     public void awaitChange(String key, Duration timeout) throws InterruptedException {
       parked.countDown();
-      delegate.awaitChange(key, timeout);
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
+      super.awaitChange(key, timeout);
     }
   }
 

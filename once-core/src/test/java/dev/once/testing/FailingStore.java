@@ -3,6 +3,7 @@ package dev.once.testing;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import dev.once.spi.Claim;
+import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
@@ -13,7 +14,7 @@ import java.time.Duration;
  * server would. Not a mock of any server: the engine's reaction to {@link StoreException} is what
  * is tested with it.
  */
-public final class FailingStore implements IdempotencyStore {
+public final class FailingStore extends ForwardingIdempotencyStore {
   private final IdempotencyStore delegate;
   private volatile boolean failing;
 
@@ -25,44 +26,40 @@ public final class FailingStore implements IdempotencyStore {
     this.failing = failing;
   }
 
-  private void check(String key) {
+  @Override
+  protected IdempotencyStore delegate() {
     if (failing) {
-      throw new StoreException("store is down", key, null);
+      throw new StoreException("store is down", null, null);
     }
+    return delegate;
   }
 
   @Override
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
     check(key);
-    return delegate.claim(key, fingerprint, lease);
+    return super.claim(key, fingerprint, lease);
   }
 
   @Override
   public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
     check(key);
-    return delegate.complete(key, token, response, ttl);
+    return super.complete(key, token, response, ttl);
   }
 
   @Override
   public boolean release(String key, Token token) {
     check(key);
-    return delegate.release(key, token);
-  }
-
-  @Override
-  public void awaitChange(String key, Duration timeout) throws InterruptedException {
-    check(key);
-    delegate.awaitChange(key, timeout);
-  }
-
-  @Override
-  public void ping() {
-    check(null);
-    delegate.ping();
+    return super.release(key, token);
   }
 
   @Override
   public void close() {
     delegate.close();
+  }
+
+  private void check(String key) {
+    if (failing) {
+      throw new StoreException("store is down", key, null);
+    }
   }
 }

@@ -9,9 +9,11 @@ import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
+import dev.once.testing.PeekRace;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /** {@code IdempotencyStore.open("jdbc:postgresql://...")}: what the proxy and the C library use. */
@@ -43,6 +45,19 @@ class StoreUrlTest {
       assertThat(first.claim("k", FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
       assertThat(second.claim("k", FINGERPRINT, LONG).state())
           .isEqualTo(Claim.State.IN_PROGRESS);
+    }
+  }
+
+  @Test
+  void aStoreOpenedFromAUrlPeeksWithoutEverMakingAConcurrentClaimFindTheKeyBusy()
+      throws Exception {
+    List<String> keys = IntStream.range(0, 100).mapToObj(i -> "peek-" + i).toList();
+    try (IdempotencyStore store =
+        IdempotencyStore.open(with("once.table=" + Postgres.freshTable()))) {
+      PeekRace.Outcome race = PeekRace.run(store, keys, FINGERPRINT, 20);
+
+      // the pooled store must pass peek on to JdbcStore's SELECT, not fall back to claim+release
+      assertThat(race.claims()).hasSize(100).allMatch(c -> c.state() == Claim.State.ACQUIRED);
     }
   }
 

@@ -4,13 +4,10 @@ import static dev.once.proxy.Http.newKey;
 import static dev.once.proxy.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.once.Fingerprint;
 import dev.once.MemoryStore;
 import dev.once.ProblemType;
-import dev.once.StoredResponse;
-import dev.once.spi.Claim;
+import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
-import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -98,7 +95,7 @@ class ProxyConcurrencyTest {
   }
 
   /** A store that counts the waits for an in-flight record, so the test knows who is waiting. */
-  private static final class WaiterCountingStore implements IdempotencyStore {
+  private static final class WaiterCountingStore extends ForwardingIdempotencyStore {
     private final IdempotencyStore delegate;
     private final AtomicInteger waits = new AtomicInteger();
 
@@ -123,29 +120,14 @@ class ProxyConcurrencyTest {
     }
 
     @Override
-    public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
-      return delegate.claim(key, fingerprint, lease);
-    }
-
-    @Override
-    public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-      return delegate.complete(key, token, response, ttl);
-    }
-
-    @Override
-    public boolean release(String key, Token token) {
-      return delegate.release(key, token);
+    protected IdempotencyStore delegate() {
+      return delegate;
     }
 
     @Override
     public void awaitChange(String key, Duration timeout) throws InterruptedException {
       waits.incrementAndGet();
-      delegate.awaitChange(key, timeout);
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
+      super.awaitChange(key, timeout);
     }
   }
 }

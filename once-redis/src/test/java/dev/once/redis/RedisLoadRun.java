@@ -6,6 +6,7 @@ import dev.once.Once;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
+import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.Token;
 import dev.once.testing.TestRequest;
@@ -341,7 +342,7 @@ public final class RedisLoadRun {
    * and the engine claims again, the sleep doubling from 5 ms to at most 100 ms while the same
    * thread waits for the same key.
    */
-  private static final class PollingStore implements IdempotencyStore {
+  private static final class PollingStore extends ForwardingIdempotencyStore {
     private final IdempotencyStore store;
     private final ThreadLocal<String> lastKey = new ThreadLocal<>();
     private final ThreadLocal<Integer> attempt = ThreadLocal.withInitial(() -> 0);
@@ -351,18 +352,8 @@ public final class RedisLoadRun {
     }
 
     @Override
-    public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
-      return store.claim(key, fingerprint, lease);
-    }
-
-    @Override
-    public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-      return store.complete(key, token, response, ttl);
-    }
-
-    @Override
-    public boolean release(String key, Token token) {
-      return store.release(key, token);
+    protected IdempotencyStore delegate() {
+      return store;
     }
 
     @Override
