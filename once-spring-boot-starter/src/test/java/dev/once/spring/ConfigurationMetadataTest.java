@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.MemoryStore;
 import dev.once.Once;
+import dev.once.jdbc.JdbcStore;
+import dev.once.redis.RedisStore;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +16,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.json.JsonParserFactory;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.StandardEnvironment;
@@ -71,6 +75,30 @@ class ConfigurationMetadataTest {
     assertThat(properties.get("once.key-scope").get("defaultValue")).isEqualTo("principal");
     assertThat(properties.get("once.store")).doesNotContainKey("defaultValue");
     assertThat(unset.store()).isNull();
+  }
+
+  @Test
+  void theDocumentedDefaultsOfTheStoreOptionsAreTheStoresDefaults() {
+    assertThat(properties.get("once.redis.key-prefix").get("defaultValue"))
+        .isEqualTo(RedisStore.DEFAULT_KEY_PREFIX);
+    assertThat(duration("once.redis.command-timeout"))
+        .isEqualTo(RedisStore.DEFAULT_COMMAND_TIMEOUT);
+    assertThat(properties.get("once.redis.near-cache.maximum-weight"))
+        .as("the near cache is off by default").doesNotContainKey("defaultValue");
+    assertThat(duration("once.redis.near-cache.max-age"))
+        .isEqualTo(RedisStore.DEFAULT_NEAR_CACHE_MAX_AGE);
+    assertThat(properties.get("once.jdbc.table-name").get("defaultValue"))
+        .isEqualTo(JdbcStore.DEFAULT_TABLE_NAME);
+    assertThat(properties.get("once.jdbc.create-table").get("defaultValue")).isEqualTo(false);
+    assertThat(duration("once.jdbc.sweep-interval")).isEqualTo(JdbcStore.DEFAULT_SWEEP_INTERVAL);
+    assertThat(properties.get("once.jdbc.sweep-batch-size").get("defaultValue"))
+        .isEqualTo(JdbcStore.DEFAULT_SWEEP_BATCH_SIZE);
+    assertThat(duration("once.jdbc.query-timeout")).isEqualTo(JdbcStore.DEFAULT_QUERY_TIMEOUT);
+  }
+
+  private Duration duration(String property) {
+    return Binder.get(environment(Map.of(property, properties.get(property).get("defaultValue"))))
+        .bind(property, Duration.class).get();
   }
 
   private static String asPropertyValue(Object value) {

@@ -531,7 +531,7 @@ class OnceAutoConfigurationTest {
     }
   }
 
-  private static InvalidOncePropertyException startupFailure(
+  static InvalidOncePropertyException startupFailure(
       ApplicationContextAssertProvider<?> context) {
     assertThat(context).hasFailed();
     Throwable failure = context.getStartupFailure();
