@@ -10,6 +10,7 @@ import java.util.List;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.springframework.beans.factory.ListableBeanFactory;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionMessage;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
@@ -17,11 +18,12 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.bind.Bindable;
-import org.springframework.context.ApplicationContext;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.core.env.Environment;
+import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 import org.springframework.util.ClassUtils;
 import org.springframework.util.unit.DataSize;
 
@@ -55,9 +57,31 @@ public final class OnceRedisStoreAutoConfiguration {
   @Bean
   @ConditionalOnMissingBean(IdempotencyStore.class)
   @Conditional(RedisStoreCondition.class)
-  RedisStore onceRedisStore(Environment environment, ApplicationContext context) {
+  RedisStore onceRedisStore(Environment environment, ConfigurableListableBeanFactory beans) {
     OnceBinding binding = new OnceBinding(environment);
-    AbstractRedisClient client = client(context, binding);
+    String[] clients = beans.getBeanNamesForType(AbstractRedisClient.class, true, false);
+    if (clients.length == 0
+        && ClassUtils.isPresent(CONNECTION_FACTORY, beans.getBeanClassLoader())) {
+      return SpringDataRedis.store(beans, binding);
+    }
+    if (clients.length == 0) {
+      throw noClient(binding);
+    }
+    AbstractRedisClient client = beans.getBeanProvider(AbstractRedisClient.class).getIfUnique();
+    if (client == null) {
+      throw binding.invalid("store", "the Redis store needs one Lettuce client, but the"
+          + " application has " + clients.length + " " + Arrays.toString(clients) + ": mark"
+          + " one @Primary, or define the IdempotencyStore bean yourself");
+    }
+    return storeOn(client, binding);
+  }
+
+  /**
+   * @return a store on {@code client} with the {@code once.redis.*} options
+   * @throws InvalidOncePropertyException if the builder refuses a value
+   * @throws dev.once.spi.StoreException if Redis cannot be reached
+   */
+  private static RedisStore storeOn(AbstractRedisClient client, OnceBinding binding) {
     RedisStore.Builder builder = RedisStore.builder(client);
     configure(builder, binding);
     RedisStore store = builder.build();
@@ -88,28 +112,8 @@ public final class OnceRedisStoreAutoConfiguration {
     }
   }
 
-  /**
-   * The application's Lettuce client: its own {@code RedisClient} or {@code RedisClusterClient}
-   * bean, else the client of Spring Data Redis's Lettuce connection factory.
-   */
-  private static AbstractRedisClient client(ApplicationContext beans, OnceBinding binding) {
-    String[] clients = beans.getBeanNamesForType(AbstractRedisClient.class, true, false);
-    if (clients.length > 0) {
-      AbstractRedisClient client = beans.getBeanProvider(AbstractRedisClient.class).getIfUnique();
-      if (client == null) {
-        throw binding.invalid("store", "the Redis store needs one Lettuce client, but the"
-            + " application has " + clients.length + " " + Arrays.toString(clients) + ": mark"
-            + " one @Primary, or define the IdempotencyStore bean yourself");
-      }
-      return client;
-    }
-    if (ClassUtils.isPresent(CONNECTION_FACTORY, beans.getClassLoader())) {
-      AbstractRedisClient client = SpringDataRedis.client(beans, binding);
-      if (client != null) {
-        return client;
-      }
-    }
-    throw binding.invalid("store", "the Redis store needs a Lettuce client, and the application"
+  private static InvalidOncePropertyException noClient(OnceBinding binding) {
+    return binding.invalid("store", "the Redis store needs a Lettuce client, and the application"
         + " has none: define a RedisClient or RedisClusterClient bean, or add Spring Data Redis"
         + " with Lettuce (spring-boot-starter-data-redis) and configure spring.data.redis.*");
   }
@@ -149,16 +153,19 @@ public final class OnceRedisStoreAutoConfiguration {
   private static final class SpringDataRedis {
     private SpringDataRedis() {}
 
-    static AbstractRedisClient client(ListableBeanFactory beans, OnceBinding binding) {
-      String[] names = beans.getBeanNamesForType(
-          org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory.class, true,
-          false);
+    /**
+     * A store on the client of the application's Lettuce connection factory. The factory shuts
+     * its client down when the context stops its lifecycle beans, before any bean is destroyed;
+     * so the store is closed then too, just before the factory, instead of finding its
+     * connections already gone when its own bean is destroyed.
+     */
+    static RedisStore store(ConfigurableListableBeanFactory beans, OnceBinding binding) {
+      String[] names = beans.getBeanNamesForType(LettuceConnectionFactory.class, true, false);
       if (names.length == 0) {
-        return null;
+        throw noClient(binding);
       }
-      var factory = beans.getBeanProvider(
-          org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory.class)
-          .getIfUnique();
+      LettuceConnectionFactory factory =
+          beans.getBeanProvider(LettuceConnectionFactory.class).getIfUnique();
       if (factory == null) {
         throw binding.invalid("store", "the Redis store needs one Lettuce connection factory, but"
             + " the application has " + names.length + " " + Arrays.toString(names) + ": mark"
@@ -170,7 +177,60 @@ public final class OnceRedisStoreAutoConfiguration {
         // do anyway, and the context's start then finds it running
         factory.start();
       }
-      return factory.getRequiredNativeClient();
+      RedisStore store = storeOn(factory.getRequiredNativeClient(), binding);
+      String factoryName = names.length == 1 ? names[0] : primary(beans, names);
+      beans.registerSingleton(STOPPER, new ClosedWhenStopped(store, factory.getPhase()));
+      // the context stops a lifecycle bean's dependents first, whatever their phase
+      beans.registerDependentBean(factoryName, STOPPER);
+      return store;
+    }
+
+    private static String primary(ConfigurableListableBeanFactory beans, String[] names) {
+      for (String name : names) {
+        if (beans.containsBeanDefinition(name) && beans.getBeanDefinition(name).isPrimary()) {
+          return name;
+        }
+      }
+      return names[0];
+    }
+  }
+
+  private static final String STOPPER = "onceRedisStoreClosedBeforeTheConnectionFactoryStops";
+
+  /** Closes a store when the context stops, in the phase of what it depends on. */
+  private static final class ClosedWhenStopped implements SmartLifecycle {
+    private final AutoCloseable store;
+    private final int phase;
+    private volatile boolean running;
+
+    ClosedWhenStopped(AutoCloseable store, int phase) {
+      this.store = store;
+      this.phase = phase;
+    }
+
+    @Override
+    public void start() {
+      running = true;
+    }
+
+    @Override
+    public void stop() {
+      running = false;
+      try {
+        store.close();
+      } catch (Exception e) {
+        LOG.warn("once: closing " + store + " failed", e);
+      }
+    }
+
+    @Override
+    public boolean isRunning() {
+      return running;
+    }
+
+    @Override
+    public int getPhase() {
+      return phase;
     }
   }
 }

@@ -97,9 +97,8 @@ class OnceJdbcStoreAutoConfigurationTest {
     String schema = TestServers.freshTable();
     TestServers.execute("CREATE SCHEMA " + schema);
     TestServers.execute(JdbcStore.createTableSql(schema + "." + JdbcStore.DEFAULT_TABLE_NAME));
-    String url = TestServers.jdbcUrl();
     try (HikariDataSource searching = TestServers.pool(
-        url + (url.contains("?") ? "&" : "?") + "currentSchema=" + schema,
+        TestServers.withParameters(TestServers.jdbcUrl(), "currentSchema=" + schema),
         Duration.ofSeconds(30))) {
       runner.withBean(DataSource.class, () -> searching, NOT_CLOSED_BY_THE_CONTEXT)
           .run(context -> assertThat(context.getBean(IdempotencyStore.class))

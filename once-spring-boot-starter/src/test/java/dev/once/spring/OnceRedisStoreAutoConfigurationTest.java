@@ -22,20 +22,23 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration;
 import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory;
 
 /**
  * {@link OnceRedisStoreAutoConfiguration} against a real Redis ({@link TestServers}): when it
  * defines the store, on which client, with which options, and what stops the start.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class OnceRedisStoreAutoConfigurationTest {
   private static RedisClient client;
-  private static StatefulRedisConnection<String, String> admin;
 
   private final ApplicationContextRunner runner = new ApplicationContextRunner()
       .withConfiguration(AutoConfigurations.of(OnceRedisStoreAutoConfiguration.class,
@@ -43,14 +46,12 @@ class OnceRedisStoreAutoConfigurationTest {
       .withPropertyValues("once.redis.command-timeout=10s");
 
   @BeforeAll
-  static void connect() {
+  static void createClient() {
     client = RedisClient.create(TestServers.redisUrl());
-    admin = client.connect();
   }
 
   @AfterAll
-  static void disconnect() {
-    admin.close();
+  static void shutDownClient() {
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
   }
 
@@ -71,7 +72,7 @@ class OnceRedisStoreAutoConfigurationTest {
 
           assertRetryIsReplayed(once);
 
-          assertThat(keysStartingWith(prefix)).isEqualTo(1);
+          assertThat(TestServers.redisKeys(prefix)).isEqualTo(1);
         });
   }
 
@@ -95,7 +96,7 @@ class OnceRedisStoreAutoConfigurationTest {
 
           assertRetryIsReplayed(context.getBean(Once.class));
 
-          assertThat(keysStartingWith(prefix)).isEqualTo(1);
+          assertThat(TestServers.redisKeys(prefix)).isEqualTo(1);
         });
   }
 
@@ -253,11 +254,21 @@ class OnceRedisStoreAutoConfigurationTest {
     }
   }
 
-  private static Fingerprint fingerprint() {
-    return Fingerprint.fromBytes(new byte[32]);
+  @Test
+  void withSpringDataRedisTheStoreIsClosedBeforeTheFactoryShutsItsClientDown(
+      CapturedOutput output) {
+    AtomicReference<RedisStore> store = new AtomicReference<>();
+    runner.withConfiguration(AutoConfigurations.of(DataRedisAutoConfiguration.class))
+        .withPropertyValues("spring.data.redis.url=" + TestServers.redisUrl())
+        .run(context -> store.set(context.getBean(RedisStore.class)));
+
+    assertThatThrownBy(() -> store.get().claim("k", fingerprint(), Duration.ofSeconds(1)))
+        .isInstanceOf(StoreException.class);
+    // closed after the client, the store's connections would already be gone: Lettuce says so
+    assertThat(output).doesNotContain("Connection is already closed");
   }
 
-  private static long keysStartingWith(String prefix) {
-    return admin.sync().keys(prefix + "*").size();
+  private static Fingerprint fingerprint() {
+    return Fingerprint.fromBytes(new byte[32]);
   }
 }

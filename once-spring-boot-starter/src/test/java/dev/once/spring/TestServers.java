@@ -2,6 +2,8 @@ package dev.once.spring;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,6 +34,7 @@ public final class TestServers {
   private static String redisUrl;
   private static String jdbcUrl;
   private static HikariDataSource pool;
+  private static StatefulRedisConnection<String, String> redis;
 
   private TestServers() {}
 
@@ -42,6 +45,22 @@ public final class TestServers {
       redisUrl = external != null && !external.isBlank() ? external.trim() : startRedis();
     }
     return redisUrl;
+  }
+
+  /** @return how many keys of the run's Redis start with {@code prefix} */
+  public static synchronized long redisKeys(String prefix) {
+    if (redis == null) {
+      RedisClient client = RedisClient.create(redisUrl());
+      redis = client.connect();
+      Runtime.getRuntime().addShutdownHook(new Thread(() ->
+          client.shutdown(Duration.ZERO, Duration.ofSeconds(2))));
+    }
+    return redis.sync().keys(prefix + "*").size();
+  }
+
+  /** @return {@code url} with the query parameters added */
+  public static String withParameters(String url, String parameters) {
+    return url + (url.contains("?") ? "&" : "?") + parameters;
   }
 
   /** @return the JDBC URL, with its user and password, of the run's PostgreSQL */
