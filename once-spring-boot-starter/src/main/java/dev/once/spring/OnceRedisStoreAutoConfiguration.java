@@ -50,6 +50,7 @@ public final class OnceRedisStoreAutoConfiguration {
   private static final Log LOG = LogFactory.getLog(OnceRedisStoreAutoConfiguration.class);
   private static final String CONNECTION_FACTORY =
       "org.springframework.data.redis.connection.lettuce.LettuceConnectionFactory";
+  private static final String STOPPER = "onceRedisStoreClosedBeforeTheConnectionFactoryStops";
 
   /** Created by Spring. */
   public OnceRedisStoreAutoConfiguration() {}
@@ -194,8 +195,6 @@ public final class OnceRedisStoreAutoConfiguration {
       return names[0];
     }
   }
-
-  private static final String STOPPER = "onceRedisStoreClosedBeforeTheConnectionFactoryStops";
 
   /** Closes a store when the context stops, in the phase of what it depends on. */
   private static final class ClosedWhenStopped implements SmartLifecycle {

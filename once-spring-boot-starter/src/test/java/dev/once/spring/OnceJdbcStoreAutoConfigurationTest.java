@@ -142,6 +142,18 @@ class OnceJdbcStoreAutoConfigurationTest {
   }
 
   @Test
+  void withoutSpringBootsSqlSupportTheTableIsStillDetected() {
+    // an application with a DataSource of its own and no spring-boot-jdbc has no
+    // @DependsOnDatabaseInitialization: the annotation is then ignored, not a failure
+    String table = TestServers.freshTable();
+    TestServers.execute(JdbcStore.createTableSql(table));
+    withDataSource().withClassLoader(new FilteredClassLoader("org.springframework.boot.sql"))
+        .withPropertyValues("once.jdbc.table-name=" + table)
+        .run(context -> assertThat(context.getBean(IdempotencyStore.class))
+            .isInstanceOf(JdbcStore.class));
+  }
+
+  @Test
   void withOnceStoreUnsetADatabaseThatIsNotPostgresqlStaysInMemoryEvenWithTheTable()
       throws Exception {
     JdbcDataSource h2 = new JdbcDataSource();
