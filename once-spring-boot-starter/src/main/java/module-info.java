@@ -15,6 +15,12 @@ module dev.once.spring {
   requires static micrometer.core;
   requires static spring.boot.health;
   requires static spring.security.core;
+  requires static dev.once.redis;
+  requires static dev.once.jdbc;
+  requires static spring.data.redis;
+  requires static spring.boot.sql;
+  requires static java.sql;
+  requires org.apache.commons.logging;
 
   exports dev.once.spring;
 

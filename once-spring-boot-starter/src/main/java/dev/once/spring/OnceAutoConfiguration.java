@@ -35,9 +35,10 @@ import org.springframework.web.servlet.DispatcherServlet;
  * OnceCustomizer} beans adjust the builder; {@link OnceListener} beans all hear the outcomes.
  *
  * <p>Stores: {@code once.store=memory} (the default when no store module configured one) is a
- * {@link MemoryStore}; the Redis and JDBC store modules bring their own auto-configurations,
- * ordered before this one, which define the store bean when their store is chosen or detected.
- * Asking for {@code redis} or {@code jdbc} when none did so stops the application at start.
+ * {@link MemoryStore}; {@link OnceRedisStoreAutoConfiguration} and {@link
+ * OnceJdbcStoreAutoConfiguration}, ordered before this one, define the store bean when their
+ * store is chosen or detected. Asking for {@code redis} or {@code jdbc} when neither did so stops
+ * the application at start, saying what is missing.
  *
  * <p>Filter order: {@code once.filter-order}, default -90, after Spring Security's filter chain
  * (-100) so the authenticated principal scopes the keys and unauthenticated requests are refused
@@ -52,20 +53,35 @@ public final class OnceAutoConfiguration {
 
   @Bean
   @ConditionalOnMissingBean(IdempotencyStore.class)
-  MemoryStore onceMemoryStore(Environment environment) {
+  MemoryStore onceMemoryStore(Environment environment, ApplicationContext context) {
     OnceBinding binding = new OnceBinding(environment);
     String store = binding.store();
+    // the store modules' auto-configurations run first and define the store whenever their store
+    // is asked for and they can; reaching here with redis or jdbc means one of them could not
+    ClassLoader loader = context.getClassLoader();
     if ("redis".equals(store)) {
-      throw new InvalidOncePropertyException("once.store", store, null,
-          "no Redis store was configured: once.store=redis needs dev.once:once-redis on the class"
-              + " path and a Lettuce RedisClient or RedisClusterClient bean (or Spring Data"
-              + " Redis's Lettuce connection factory)");
+      throw binding.invalid("store", ClassUtils.isPresent("dev.once.redis.RedisStore", loader)
+          ? "no Redis store was configured: OnceRedisStoreAutoConfiguration did not run (is it"
+              + " excluded, or once.enabled false?)"
+          : "no Redis store was configured: once.store=redis needs dev.once:once-redis on the"
+              + " class path");
     }
     if ("jdbc".equals(store)) {
-      throw new InvalidOncePropertyException("once.store", store, null,
-          "no JDBC store was configured: once.store=jdbc needs dev.once:once-jdbc on the class"
+      throw binding.invalid("store", ClassUtils.isPresent("dev.once.jdbc.JdbcStore", loader)
+          ? "no JDBC store was configured: once.store=jdbc needs a DataSource bean (a single one,"
+              + " or one marked @Primary)"
+          : "no JDBC store was configured: once.store=jdbc needs dev.once:once-jdbc on the class"
               + " path and a DataSource bean");
     }
+    return memoryStore(binding);
+  }
+
+  /**
+   * @param binding the properties
+   * @return a memory store bounded by {@code once.memory.maximum-weight}
+   * @throws InvalidOncePropertyException if the bound is not positive
+   */
+  static MemoryStore memoryStore(OnceBinding binding) {
     return MemoryStore.builder().maximumWeightBytes(binding.memoryMaximumWeight()).build();
   }
 

@@ -57,7 +57,11 @@ final class OnceBinding {
 
   /** The starter's own properties, besides the builder options. */
   static final List<String> STARTER_PROPERTIES = List.of("enabled", "store",
-      "memory.maximum-weight", "url-patterns", "filter-order", "key-scope");
+      "memory.maximum-weight", "url-patterns", "filter-order", "key-scope",
+      "redis.key-prefix", "redis.command-timeout", "redis.near-cache.maximum-weight",
+      "redis.near-cache.max-age",
+      "jdbc.table-name", "jdbc.create-table", "jdbc.sweep-interval", "jdbc.sweep-batch-size",
+      "jdbc.query-timeout");
 
   private final Iterable<ConfigurationPropertySource> sources;
   private final Binder binder;
@@ -153,34 +157,54 @@ final class OnceBinding {
   }
 
   /**
-   * Binds {@code once.<name>} and hands the value to {@code apply}, turning what {@code apply}
-   * refuses into an {@link InvalidOncePropertyException}.
+   * Binds {@code once.<name>} and hands the value, when the property is set, to {@code apply},
+   * turning what {@code apply} refuses into an {@link InvalidOncePropertyException}.
+   *
+   * @param name the property name without the prefix, such as {@code redis.key-prefix}
+   * @param type what to bind it as
+   * @param apply takes the value; throws {@link IllegalArgumentException} (or {@link
+   *     NullPointerException}) to refuse it
+   * @return whether the property was set
+   * @throws InvalidOncePropertyException if {@code apply} refused the value
    */
-  private <T> void bind(String name, Bindable<T> type, Consumer<T> apply) {
-    String property = PREFIX + "." + name;
-    BindResult<T> result = binder.bind(property, type);
+  <T> boolean bind(String name, Bindable<T> type, Consumer<T> apply) {
+    BindResult<T> result = binder.bind(PREFIX + "." + name, type);
     if (!result.isBound()) {
-      return;
+      return false;
     }
     try {
       apply.accept(result.get());
     } catch (IllegalArgumentException | NullPointerException e) {
-      // the text as configured, and where, when the property was set as one value (a list set
-      // element by element is shown as bound)
-      ConfigurationProperty source = null;
-      for (ConfigurationPropertySource candidate : sources) {
-        source = candidate.getConfigurationProperty(ConfigurationPropertyName.of(property));
-        if (source != null) {
-          break;
-        }
-      }
-      String value = source == null ? String.valueOf(result.get()) : String.valueOf(
-          source.getValue());
-      String origin = source == null || source.getOrigin() == null
-          ? null
-          : source.getOrigin().toString();
-      throw new InvalidOncePropertyException(property, value, origin, e.getMessage());
+      throw invalid(name, String.valueOf(result.get()), e.getMessage());
     }
+    return true;
+  }
+
+  /**
+   * @param name the property name without the prefix
+   * @param reason why its value, or its absence, cannot be used
+   * @return the failure to throw, with the value as configured and where it was set, if it was
+   */
+  InvalidOncePropertyException invalid(String name, String reason) {
+    return invalid(name, null, reason);
+  }
+
+  private InvalidOncePropertyException invalid(String name, String bound, String reason) {
+    String property = PREFIX + "." + name;
+    // the text as configured, and where, when the property was set as one value (a list set
+    // element by element is shown as bound)
+    ConfigurationProperty source = null;
+    for (ConfigurationPropertySource candidate : sources) {
+      source = candidate.getConfigurationProperty(ConfigurationPropertyName.of(property));
+      if (source != null) {
+        break;
+      }
+    }
+    String value = source == null ? bound : String.valueOf(source.getValue());
+    String origin = source == null || source.getOrigin() == null
+        ? null
+        : source.getOrigin().toString();
+    return new InvalidOncePropertyException(property, value, origin, reason);
   }
 
   private static List<String> upperCase(List<String> methods) {

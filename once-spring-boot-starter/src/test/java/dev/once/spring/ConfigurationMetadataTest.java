@@ -4,15 +4,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.MemoryStore;
 import dev.once.Once;
+import dev.once.jdbc.JdbcStore;
+import dev.once.redis.RedisStore;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.json.JsonParserFactory;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.StandardEnvironment;
@@ -71,6 +80,82 @@ class ConfigurationMetadataTest {
     assertThat(properties.get("once.key-scope").get("defaultValue")).isEqualTo("principal");
     assertThat(properties.get("once.store")).doesNotContainKey("defaultValue");
     assertThat(unset.store()).isNull();
+  }
+
+  @Test
+  void theDocumentedDefaultsOfTheStoreOptionsAreTheStoresDefaults() {
+    assertThat(properties.get("once.redis.key-prefix").get("defaultValue"))
+        .isEqualTo(RedisStore.DEFAULT_KEY_PREFIX);
+    assertThat(duration("once.redis.command-timeout"))
+        .isEqualTo(RedisStore.DEFAULT_COMMAND_TIMEOUT);
+    assertThat(properties.get("once.redis.near-cache.maximum-weight"))
+        .as("the near cache is off by default").doesNotContainKey("defaultValue");
+    assertThat(duration("once.redis.near-cache.max-age"))
+        .isEqualTo(RedisStore.DEFAULT_NEAR_CACHE_MAX_AGE);
+    assertThat(properties.get("once.jdbc.table-name").get("defaultValue"))
+        .isEqualTo(JdbcStore.DEFAULT_TABLE_NAME);
+    assertThat(properties.get("once.jdbc.create-table").get("defaultValue")).isEqualTo(false);
+    assertThat(duration("once.jdbc.sweep-interval")).isEqualTo(JdbcStore.DEFAULT_SWEEP_INTERVAL);
+    assertThat(properties.get("once.jdbc.sweep-batch-size").get("defaultValue"))
+        .isEqualTo(JdbcStore.DEFAULT_SWEEP_BATCH_SIZE);
+    assertThat(duration("once.jdbc.query-timeout")).isEqualTo(JdbcStore.DEFAULT_QUERY_TIMEOUT);
+  }
+
+  @Test
+  void springMdListsEveryPropertyWithItsDefault() throws IOException {
+    Map<String, String> documented = documentedDefaults(Path.of("..", "docs", "SPRING.md"),
+        "## Properties");
+
+    assertThat(documented.keySet()).containsExactlyInAnyOrderElementsOf(properties.keySet());
+    assertDocumentedDefaultsAreTheMetadatas(documented);
+  }
+
+  @Test
+  void theReadmeShowsTheStorePropertiesWithTheirDefaults() throws IOException {
+    Map<String, String> documented = documentedDefaults(Path.of("..", "README.md"),
+        "## Spring Boot");
+
+    assertThat(documented.keySet()).contains("once.store", "once.memory.maximum-weight")
+        .containsAll(properties.keySet().stream()
+            .filter(name -> name.startsWith("once.redis.") || name.startsWith("once.jdbc."))
+            .collect(Collectors.toList()));
+    assertThat(properties.keySet()).containsAll(documented.keySet());
+    assertDocumentedDefaultsAreTheMetadatas(documented);
+  }
+
+  private void assertDocumentedDefaultsAreTheMetadatas(Map<String, String> documented) {
+    documented.forEach((name, cell) -> {
+      Object value = properties.get(name).get("defaultValue");
+      assertThat(cell).as("the documented default of " + name)
+          .isEqualTo(value == null ? cell.startsWith("(") ? cell : "(no default)"
+              : "`" + asPropertyValue(value) + "`");
+    });
+  }
+
+  /**
+   * @return the second cell of each table row whose first cell is a once.* property, in the
+   *     section of {@code document} under {@code heading}
+   */
+  private static Map<String, String> documentedDefaults(Path document, String heading)
+      throws IOException {
+    String text = Files.readString(document);
+    int start = text.indexOf("\n" + heading + "\n");
+    assertThat(start).as(heading + " in " + document).isNotNegative();
+    int end = text.indexOf("\n## ", start + heading.length() + 2);
+    String section = text.substring(start, end < 0 ? text.length() : end);
+    Map<String, String> rows = new LinkedHashMap<>();
+    Matcher row = Pattern.compile("(?m)^\\| `(once\\.[a-z.-]+)` \\| ([^|]+?) \\|")
+        .matcher(section);
+    while (row.find()) {
+      assertThat(rows.put(row.group(1), row.group(2))).as(row.group(1) + " listed twice")
+          .isNull();
+    }
+    return rows;
+  }
+
+  private Duration duration(String property) {
+    return Binder.get(environment(Map.of(property, properties.get(property).get("defaultValue"))))
+        .bind(property, Duration.class).get();
   }
 
   private static String asPropertyValue(Object value) {

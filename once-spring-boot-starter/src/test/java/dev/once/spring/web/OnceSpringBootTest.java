@@ -41,6 +41,11 @@ import org.springframework.context.ApplicationContext;
         "once.url-patterns=/payments,/payments/*",
         "management.endpoints.web.exposure.include=health",
         "management.endpoint.health.show-details=always",
+        // this application has neither Redis nor a database; the test class path has both
+        // Spring Data Redis and Spring JDBC for the store tests
+        "spring.autoconfigure.exclude="
+            + "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration,"
+            + "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
         "spring.main.banner-mode=off"})
 class OnceSpringBootTest {
   private static final String JSON = "application/json";
