@@ -3,6 +3,7 @@ package dev.once.spring;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import dev.once.spi.Claim;
+import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.Token;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,11 +15,11 @@ import java.util.function.Supplier;
 /**
  * Times the store's three operations into the timer {@value #OPERATIONS} (tags {@code operation}:
  * {@code claim}, {@code complete}, {@code release}; {@code outcome}: {@code success} or {@code
- * error}; {@code store}: the store's class), and otherwise delegates. {@code awaitChange} is not
+ * error}; {@code store}: the store's class), and forwards the rest. {@code awaitChange} is not
  * timed: it waits for another request, which is no measure of the store. Thread-safe if the store
  * is.
  */
-final class MeteredStore implements IdempotencyStore {
+final class MeteredStore extends ForwardingIdempotencyStore {
   static final String OPERATIONS = "once.store.operations";
 
   private final IdempotencyStore delegate;
@@ -46,6 +47,11 @@ final class MeteredStore implements IdempotencyStore {
   }
 
   @Override
+  protected IdempotencyStore delegate() {
+    return delegate;
+  }
+
+  @Override
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
     return timed(0, () -> delegate.claim(key, fingerprint, lease));
   }
@@ -58,21 +64,6 @@ final class MeteredStore implements IdempotencyStore {
   @Override
   public boolean release(String key, Token token) {
     return timed(2, () -> delegate.release(key, token));
-  }
-
-  @Override
-  public void awaitChange(String key, Duration timeout) throws InterruptedException {
-    delegate.awaitChange(key, timeout);
-  }
-
-  @Override
-  public void ping() {
-    delegate.ping();
-  }
-
-  @Override
-  public void close() {
-    delegate.close();
   }
 
   private <T> T timed(int operation, Supplier<T> call) {
