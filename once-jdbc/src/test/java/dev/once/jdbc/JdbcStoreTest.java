@@ -413,15 +413,20 @@ class JdbcStoreTest {
   }
 
   @Test
-  void aClosedStoreFailsEveryOperationAndStopsItsSweeper() {
+  void aClosedStoreFailsEveryOperationAndStopsItsSweeper() throws InterruptedException {
     JdbcStore closing = JdbcStore.builder(Postgres.dataSource()).tableName(table)
         .sweepInterval(Duration.ofMillis(50)).build();
-    assertThat(sweeperThreads()).isPositive();
+    List<Thread> sweepers = sweepers();
+    assertThat(sweepers).isNotEmpty();
 
     closing.close();
     closing.close();
 
-    assertThat(sweeperThreads()).isZero();
+    // the executor has terminated when close returns; its thread may take a moment to exit
+    for (Thread sweeper : sweepers) {
+      sweeper.join(10_000);
+    }
+    assertThat(sweepers).noneMatch(Thread::isAlive);
     assertThatThrownBy(() -> closing.claim(key(), FIRST, LONG))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining("closed");
@@ -454,10 +459,10 @@ class JdbcStoreTest {
         .hasMessage("ttl must be positive, but was PT-1S");
   }
 
-  private static long sweeperThreads() {
+  private static List<Thread> sweepers() {
     return Thread.getAllStackTraces().keySet().stream()
         .filter(t -> t.getName().equals("once-jdbc-sweeper " + table) && t.isAlive())
-        .count();
+        .toList();
   }
 
   /** Starts a claim on another thread and returns once the database shows it waiting on a lock. */
