@@ -3,7 +3,6 @@ package dev.once;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
@@ -15,34 +14,49 @@ import java.lang.invoke.VarHandle;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * An {@link IdempotencyStore} in this JVM's heap, on a Caffeine cache: for a single instance, for
- * tests, and as the near tier of other stores.
+ * An {@link IdempotencyStore} in this JVM's heap: for a single instance, for tests, and as the
+ * near tier of other stores.
  *
- * <p>Design. Each key maps to an immutable {@code Entry}: in progress (owner token, fingerprint,
- * lease deadline) or completed (fingerprint, response, expiry). Every state change is one atomic
- * operation on the cache's map, so it is atomic with respect to every other operation on that key:
- * {@code claim} is a {@code putIfAbsent} (after a plain read, so a replay allocates nothing);
- * {@code complete} and {@code release} are a {@code computeIfPresent} that acts only if the entry
- * is still in progress, owned by the token and within its lease. Expiry is Caffeine's per-entry
- * expiry set to the entry's own deadline (lease or ttl), so an expired entry is absent to every
- * operation and a claim after a lease passes takes the key over. Waiters for an in-flight entry
- * park on a future the entry creates on first demand; it is completed when the entry is replaced,
- * removed, expires or is evicted, so a duplicate wakes as soon as the owner finishes, without
- * polling.
+ * <p>Design. A record lives in one of two maps. An in-progress record (owner token, fingerprint,
+ * lease deadline) is in a {@link ConcurrentHashMap}; a completed one (fingerprint, response, expiry)
+ * is in a Caffeine cache bounded by bytes. Each state change is one atomic operation on the
+ * in-progress map, so it is atomic with respect to every other operation on that key:
  *
- * <p>Memory is bounded by a maximum total weight in bytes (an estimate of each completed
- * response's size), so a flood of keys cannot exhaust the heap: past the bound, Caffeine evicts
- * completed entries it judges least likely to be used again. In-progress entries weigh nothing and
- * are never evicted, since evicting one would let a duplicate run beside its owner; they exist only
- * while their handler runs, or until their lease passes.
+ * <ul>
+ *   <li>{@code claim} reads the completed cache, then inserts a new in-progress record with {@code
+ *       putIfAbsent}, or replaces one whose lease has passed with {@code replace(key, dead, new)}.
+ *       A replay or a duplicate allocates nothing.
+ *   <li>{@code complete} is a {@code computeIfPresent} on the in-progress record that, only if it is
+ *       still owned by the token and within its lease, puts the completed record in the cache and
+ *       removes the in-progress one, holding the record's lock throughout.
+ *   <li>{@code release} removes the in-progress record if it is still that owner's ({@code
+ *       remove(key, record)}, which fails if it was taken over).
+ * </ul>
+ *
+ * A claim that inserts reads the completed cache a second time, because a completion can move the
+ * record between its first read and its insert: it then withdraws its insert and returns the
+ * completed record. So a key is never acquired while a live completed record exists.
+ *
+ * <p>Memory is bounded by a maximum total weight in bytes, an estimate of each completed response's
+ * size, so a flood of keys cannot exhaust the heap: past the bound Caffeine evicts the completed
+ * records it judges least likely to be used again, at their ttl at the latest. In-progress records
+ * are never evicted (evicting one would let a duplicate run beside its owner); there are as many as
+ * requests running, plus abandoned ones until their lease passes: a claim sweeps those out at most
+ * once a second. Waiters for an in-progress record park on a future the record creates on first
+ * demand; it is completed when the record is completed, released, swept or taken over, so a
+ * duplicate wakes as soon as the owner finishes, without polling, and at the lease's end at the
+ * latest.
  *
  * <p>Thread-safe. {@link #close()} wakes every waiter and empties the store.
  */
@@ -50,9 +64,13 @@ public final class MemoryStore implements IdempotencyStore {
   /** The default bound on the total size of stored responses: 64 MiB. */
   public static final long DEFAULT_MAXIMUM_WEIGHT_BYTES = 64L << 20;
 
-  private final Cache<String, Entry> cache;
-  private final ConcurrentMap<String, Entry> map;
+  private static final long SWEEP_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private final ConcurrentMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
+  private final Cache<String, Completed> cache;
+  private final ConcurrentMap<String, Completed> completed;
   private final Ticker ticker;
+  private final AtomicLong nextSweep;
   private volatile boolean closed;
 
   private MemoryStore(Builder builder) {
@@ -61,15 +79,11 @@ public final class MemoryStore implements IdempotencyStore {
     this.cache = Caffeine.newBuilder()
         .ticker(ticker)
         .maximumWeight(builder.maximumWeightBytes)
-        .weigher((String key, Entry entry) -> entry.weight(key))
+        .weigher((String key, Completed record) -> record.weight(key))
         .expireAfter(new DeadlineExpiry())
-        .evictionListener((String key, Entry entry, RemovalCause cause) -> {
-          if (entry != null) {
-            entry.settle();
-          }
-        })
         .build();
-    this.map = cache.asMap();
+    this.completed = cache.asMap();
+    this.nextSweep = new AtomicLong(ticker.read() + SWEEP_INTERVAL_NANOS);
   }
 
   /** @return a memory store with the default bound and the system clock */
@@ -85,19 +99,41 @@ public final class MemoryStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
-   * <p>A lock-free read when the key has a live record; otherwise one atomic insert.
+   * <p>A replay or a duplicate is two lock-free reads and allocates nothing; a new key is one
+   * atomic insert into a hash map.
    */
   @Override
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
     checkOpen(key);
-    Entry existing = map.get(key);
-    if (existing != null) {
-      return existing.claim;
+    Completed done = completed.get(key);
+    if (done != null) {
+      return done.claim;
     }
-    Token token = Token.random();
-    Entry fresh = Entry.inProgress(token, fingerprint, deadline(lease));
-    existing = map.putIfAbsent(key, fresh);
-    return existing == null ? Claim.acquired(token) : existing.claim;
+    long now = ticker.read();
+    InFlight current = inFlight.get(key);
+    if (current != null && current.isLive(now)) {
+      return current.claim;
+    }
+    InFlight fresh = new InFlight(Token.random(), fingerprint, saturatedAdd(now, lease));
+    while ((current = inFlight.putIfAbsent(key, fresh)) != null) {
+      if (current.isLive(now)) {
+        return current.claim;
+      }
+      if (inFlight.replace(key, current, fresh)) {
+        current.settle(); // its waiters claim again and find the new owner
+        break;
+      }
+    }
+    done = completed.get(key);
+    if (done != null) {
+      // the record was completed between the first read and the insert: it stands
+      if (inFlight.remove(key, fresh)) {
+        fresh.settle();
+      }
+      return done.claim;
+    }
+    sweepIfDue(now);
+    return Claim.acquired(fresh.token);
   }
 
   @Override
@@ -105,74 +141,84 @@ public final class MemoryStore implements IdempotencyStore {
     checkOpen(key);
     Objects.requireNonNull(response, "response");
     long now = ticker.read();
-    Entry[] replaced = new Entry[1];
-    map.computeIfPresent(key, (k, entry) -> {
-      if (!entry.isOwnedBy(token, now)) {
-        return entry;
+    InFlight[] finished = new InFlight[1];
+    inFlight.computeIfPresent(key, (k, record) -> {
+      if (!record.isOwnedBy(token, now)) {
+        return record;
       }
-      replaced[0] = entry;
-      return Entry.completed(entry.claim.fingerprint(), response, saturatedAdd(now, ttl));
+      // put before the in-progress record goes, under its lock: no claim can see neither
+      completed.put(k, new Completed(record.claim.fingerprint(), response, saturatedAdd(now, ttl)));
+      finished[0] = record;
+      return null;
     });
-    return settle(replaced[0]);
+    return settle(finished[0]);
   }
 
   @Override
   public boolean release(String key, Token token) {
     checkOpen(key);
-    long now = ticker.read();
-    Entry[] removed = new Entry[1];
-    map.computeIfPresent(key, (k, entry) -> {
-      if (!entry.isOwnedBy(token, now)) {
-        return entry;
-      }
-      removed[0] = entry;
-      return null;
-    });
-    return settle(removed[0]);
+    InFlight record = inFlight.get(key);
+    if (record == null || !record.isOwnedBy(token, ticker.read())) {
+      return false;
+    }
+    return inFlight.remove(key, record) && settle(record);
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>One lock-free read; it allocates nothing.
+   * <p>Lock-free reads; it allocates nothing.
    */
   @Override
   public Claim peek(String key) {
     checkOpen(key);
-    Entry entry = map.get(key);
-    return entry == null ? null : entry.claim;
+    Completed done = completed.get(key);
+    if (done != null) {
+      return done.claim;
+    }
+    InFlight record = inFlight.get(key);
+    if (record != null && record.isLive(ticker.read())) {
+      return record.claim;
+    }
+    done = completed.get(key); // completed since the first read
+    return done == null ? null : done.claim;
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>Parks on the in-flight entry until it is completed, released, expires or is evicted: no
-   * polling.
+   * <p>Parks on the in-progress record until it is completed, released, swept or taken over, or
+   * its lease passes: no polling.
    */
   @Override
   public void awaitChange(String key, Duration timeout) throws InterruptedException {
     checkOpen(key);
-    Entry entry = map.get(key);
-    if (entry == null || entry.claim.state() != Claim.State.IN_PROGRESS) {
+    InFlight record = inFlight.get(key);
+    if (record == null) {
+      return;
+    }
+    long wait = Math.min(timeout.toNanos(), record.deadline - ticker.read());
+    if (wait <= 0) {
       return;
     }
     try {
-      entry.settled().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      record.settled().get(wait, TimeUnit.NANOSECONDS);
     } catch (TimeoutException | ExecutionException e) {
       // the caller claims again either way
     }
   }
 
-  /** @return the number of records, live or expired but not yet removed (an estimate) */
+  /** @return the number of records, in progress and completed (the latter an estimate) */
   public long size() {
-    return cache.estimatedSize();
+    return inFlight.size() + cache.estimatedSize();
   }
 
   /** Wakes every waiter, empties the store, and makes later operations fail. */
   @Override
   public void close() {
     closed = true;
-    map.values().forEach(Entry::settle);
+    inFlight.values().forEach(InFlight::settle);
+    inFlight.clear();
     cache.invalidateAll();
     cache.cleanUp();
   }
@@ -183,15 +229,25 @@ public final class MemoryStore implements IdempotencyStore {
     }
   }
 
-  private long deadline(Duration lifetime) {
-    return saturatedAdd(ticker.read(), lifetime);
+  /** Removes in-progress records whose lease has passed, at most once a second. */
+  private void sweepIfDue(long now) {
+    long due = nextSweep.get();
+    if (now - due < 0 || !nextSweep.compareAndSet(due, now + SWEEP_INTERVAL_NANOS)) {
+      return;
+    }
+    for (Map.Entry<String, InFlight> entry : inFlight.entrySet()) {
+      InFlight record = entry.getValue();
+      if (!record.isLive(now) && inFlight.remove(entry.getKey(), record)) {
+        record.settle();
+      }
+    }
   }
 
-  private static boolean settle(Entry entry) {
-    if (entry == null) {
+  private static boolean settle(InFlight record) {
+    if (record == null) {
       return false;
     }
-    entry.settle();
+    record.settle();
     return true;
   }
 
@@ -205,61 +261,79 @@ public final class MemoryStore implements IdempotencyStore {
     return instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
   }
 
-  /** Expires each entry at its own deadline; a read never extends it. */
-  private static final class DeadlineExpiry implements Expiry<String, Entry> {
+  /** Expires each completed record at its own deadline; a read never extends it. */
+  private static final class DeadlineExpiry implements Expiry<String, Completed> {
     @Override
-    public long expireAfterCreate(String key, Entry entry, long currentTime) {
-      return Math.max(0, entry.deadline - currentTime);
+    public long expireAfterCreate(String key, Completed record, long currentTime) {
+      return Math.max(0, record.deadline - currentTime);
     }
 
     @Override
-    public long expireAfterUpdate(String key, Entry entry, long currentTime, long currentDuration) {
-      return Math.max(0, entry.deadline - currentTime);
+    public long expireAfterUpdate(
+        String key, Completed record, long currentTime, long currentDuration) {
+      return Math.max(0, record.deadline - currentTime);
     }
 
     @Override
-    public long expireAfterRead(String key, Entry entry, long currentTime, long currentDuration) {
+    public long expireAfterRead(
+        String key, Completed record, long currentTime, long currentDuration) {
       return currentDuration;
     }
   }
 
-  /** One record, immutable but for the future its waiters park on. */
-  private static final class Entry {
+  /** A completed record: what a claim that finds it returns, made once. */
+  private static final class Completed {
+    final Claim claim;
+    final long deadline;
+
+    Completed(Fingerprint fingerprint, StoredResponse response, long deadline) {
+      this.claim = Claim.completed(fingerprint, response);
+      this.deadline = deadline;
+    }
+
+    int weight(String key) {
+      StoredResponse response = claim.response();
+      long bytes = 160L + 2L * key.length() + response.bodyLength();
+      for (Header header : response.headers()) {
+        bytes += 48L + 2L * (header.name().length() + header.value().length());
+      }
+      return (int) Math.min(Integer.MAX_VALUE, bytes);
+    }
+  }
+
+  /** An in-progress record, immutable but for the future its waiters park on. */
+  private static final class InFlight {
     private static final CompletableFuture<Void> SETTLED = CompletableFuture.completedFuture(null);
     private static final VarHandle WAITERS;
 
     static {
       try {
-        WAITERS = MethodHandles.lookup().findVarHandle(Entry.class, "waiters",
+        WAITERS = MethodHandles.lookup().findVarHandle(InFlight.class, "waiters",
             CompletableFuture.class);
       } catch (ReflectiveOperationException e) {
         throw new ExceptionInInitializerError(e);
       }
     }
 
-    /** What a claim that finds this entry returns, made once. */
+    /** What a claim that finds this record returns, made once. */
     final Claim claim;
     final Token token;
     final long deadline;
     @SuppressWarnings("unused") // accessed through WAITERS
     private volatile CompletableFuture<Void> waiters;
 
-    private Entry(Claim claim, Token token, long deadline) {
-      this.claim = claim;
+    InFlight(Token token, Fingerprint fingerprint, long deadline) {
+      this.claim = Claim.inProgress(fingerprint);
       this.token = token;
       this.deadline = deadline;
     }
 
-    static Entry inProgress(Token token, Fingerprint fingerprint, long deadline) {
-      return new Entry(Claim.inProgress(fingerprint), token, deadline);
-    }
-
-    static Entry completed(Fingerprint fingerprint, StoredResponse response, long deadline) {
-      return new Entry(Claim.completed(fingerprint, response), null, deadline);
+    boolean isLive(long now) {
+      return now - deadline < 0;
     }
 
     boolean isOwnedBy(Token owner, long now) {
-      return token != null && token.equals(owner) && now < deadline;
+      return token.equals(owner) && isLive(now);
     }
 
     @SuppressWarnings("unchecked")
@@ -281,18 +355,6 @@ public final class MemoryStore implements IdempotencyStore {
       if (future != null) {
         future.complete(null);
       }
-    }
-
-    int weight(String key) {
-      StoredResponse response = claim.response();
-      if (response == null) {
-        return 0;
-      }
-      long bytes = 160L + 2L * key.length() + response.bodyLength();
-      for (Header header : response.headers()) {
-        bytes += 48L + 2L * (header.name().length() + header.value().length());
-      }
-      return (int) Math.min(Integer.MAX_VALUE, bytes);
     }
   }
 
