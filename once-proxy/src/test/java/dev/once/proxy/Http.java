@@ -47,6 +47,17 @@ final class Http {
     return send(post(uri, key, body));
   }
 
+  /**
+   * Posts on a connection of its own, as a client retrying from elsewhere would: nothing the
+   * proxy still does on another connection delays it.
+   */
+  static HttpResponse<String> postKeyedOnNewConnection(URI uri, String key, String body)
+      throws Exception {
+    // a client of its own has a pool of its own (HttpClient is closeable only from Java 21)
+    HttpClient fresh = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    return fresh.send(post(uri, key, body).build(), BodyHandlers.ofString());
+  }
+
   /** Sends raw bytes (for requests no well-behaved client would send) and returns the answer. */
   static String raw(int port, String request) throws Exception {
     try (Socket socket = new Socket("127.0.0.1", port)) {

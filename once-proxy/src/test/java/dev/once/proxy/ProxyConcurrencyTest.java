@@ -2,12 +2,15 @@ package dev.once.proxy;
 
 import static dev.once.proxy.Http.newKey;
 import static dev.once.proxy.Http.postKeyed;
+import static dev.once.proxy.Http.postKeyedOnNewConnection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.MemoryStore;
 import dev.once.ProblemType;
+import dev.once.StoredResponse;
 import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -30,6 +33,8 @@ class ProxyConcurrencyTest {
   void start() throws Exception {
     upstream = Upstream.start().handle("/slow", (exchange, run) -> {
       release.await(30, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    }).handle("/fast", (exchange, run) -> {
       Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
     });
   }
@@ -60,6 +65,45 @@ class ProxyConcurrencyTest {
           .allSatisfy(r -> assertThat(r.body()).isEqualTo("{\"run\":1}"));
       assertThat(responses).filteredOn(r -> r.statusCode() == 409).hasSize(CLIENTS - 1)
           .allSatisfy(r -> assertThat(r.body()).contains(ProblemType.REQUEST_IN_PROGRESS.uri()));
+    }
+  }
+
+  @Test
+  void aRetrySentOnANewConnectionTheMomentTheAnswerArrivedIsReplayedEvenWhenTheStoreIsSlow()
+      throws Exception {
+    // keeping a response takes this store 200 ms: the client must not see the answer's end before
+    IdempotencyStore memory = MemoryStore.create();
+    IdempotencyStore slow = new ForwardingIdempotencyStore() {
+      @Override
+      protected IdempotencyStore delegate() {
+        return memory;
+      }
+
+      @Override
+      public boolean complete(String key, Token token, StoredResponse response,
+          Duration ttl) {
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return super.complete(key, token, response, ttl);
+      }
+    };
+    try (memory; TestProxy proxy = TestProxy.start(slow, "--upstream", upstream.uri().toString())) {
+      for (int i = 0; i < 5; i++) {
+        String key = newKey();
+        HttpResponse<String> first = postKeyed(proxy.uri("/fast"), key, "{\"amount\":1}");
+
+        HttpResponse<String> retry =
+            postKeyedOnNewConnection(proxy.uri("/fast"), key, "{\"amount\":1}");
+
+        assertThat(first.statusCode()).isEqualTo(201);
+        assertThat(retry.statusCode()).isEqualTo(201);
+        assertThat(retry.body()).isEqualTo(first.body());
+        assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      }
+      assertThat(upstream.hits("/fast")).isEqualTo(5);
     }
   }
 

@@ -22,23 +22,37 @@ import java.util.TreeSet;
  * is done. Status and headers are read from the real response at that point, so whatever the
  * handler or the container set ({@code sendRedirect}'s resolved {@code Location}, the writer's
  * charset) is what gets stored.
+ *
+ * <p>A container sends the end of a response as soon as it knows it (the body reached its declared
+ * {@code Content-Length}, or the output was closed), which can be well before the handler returns.
+ * A client that retries the moment it has the whole response must get the replay, not a 409, so
+ * the response's end is noticed before those last bytes are passed on and the record is finished
+ * first (the {@code end} action).
  */
 final class CapturingResponse extends HttpServletResponseWrapper {
+  private static final String CONTENT_LENGTH = "Content-Length";
+
   private final ResponseCapture capture;
+  private final Runnable end;
   private TeeOutputStream stream;
   private PrintWriter writer;
   private Writer captureWriter;
+  private long contentLength = -1;
 
-  CapturingResponse(HttpServletResponse response, long maxResponseBytes) {
+  /**
+   * @param end finishes the record; run (possibly more than once) when the body is complete
+   */
+  CapturingResponse(HttpServletResponse response, long maxResponseBytes, Runnable end) {
     super(response);
     this.capture = new ResponseCapture(maxResponseBytes);
+    this.end = end;
   }
 
   @Override
   public ServletOutputStream getOutputStream() throws IOException {
     ServletOutputStream out = super.getOutputStream();
     if (stream == null || stream.delegate != out) {
-      stream = new TeeOutputStream(out, capture);
+      stream = new TeeOutputStream(out, capture, this);
     }
     return stream;
   }
@@ -48,14 +62,59 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     PrintWriter out = super.getWriter();
     if (writer == null) {
       captureWriter = new OutputStreamWriter(capture, charset());
-      writer = new PrintWriter(new TeeWriter(out, captureWriter));
+      writer = new PrintWriter(new TeeWriter(out, captureWriter, this));
     }
     return writer;
   }
 
   @Override
+  public void setContentLength(int length) {
+    declareLength(length);
+    super.setContentLength(length);
+  }
+
+  @Override
+  public void setContentLengthLong(long length) {
+    declareLength(length);
+    super.setContentLengthLong(length);
+  }
+
+  @Override
+  public void setHeader(String name, String value) {
+    if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
+      declareLength(value);
+    }
+    super.setHeader(name, value);
+  }
+
+  @Override
+  public void addHeader(String name, String value) {
+    if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
+      declareLength(value);
+    }
+    super.addHeader(name, value);
+  }
+
+  @Override
+  public void setIntHeader(String name, int value) {
+    if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
+      declareLength(value);
+    }
+    super.setIntHeader(name, value);
+  }
+
+  @Override
+  public void addIntHeader(String name, int value) {
+    if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
+      declareLength(value);
+    }
+    super.addIntHeader(name, value);
+  }
+
+  @Override
   public void reset() {
     super.reset();
+    contentLength = -1;
     discardCapture();
     stream = null;
     writer = null;
@@ -66,6 +125,24 @@ final class CapturingResponse extends HttpServletResponseWrapper {
   public void resetBuffer() {
     super.resetBuffer();
     discardCapture();
+  }
+
+  /**
+   * Called by the stream and the writer after they copied bytes and before they pass them on: if
+   * the body has now reached its declared length, those bytes end the response.
+   */
+  void bodyWritten() {
+    if (contentLength >= 0) {
+      flushCapture();
+      if (capture.total() >= contentLength) {
+        end.run();
+      }
+    }
+  }
+
+  /** Called by the stream and the writer before they close: closing ends the response. */
+  void ending() {
+    end.run();
   }
 
   /** @return the body the client was sent, or null if it was over the limit */
@@ -90,6 +167,32 @@ final class CapturingResponse extends HttpServletResponseWrapper {
       headers.add(new Header("Content-Type", contentType));
     }
     return headers;
+  }
+
+  private void declareLength(String value) {
+    long length = -1;
+    if (value != null) {
+      try {
+        length = Long.parseLong(value.trim());
+      } catch (NumberFormatException e) {
+        length = -1; // a value the container will refuse or ignore declares nothing
+      }
+    }
+    declareLength(length);
+  }
+
+  /**
+   * Notes a declared length before the container hears of it: a container ends the response at
+   * once when the body written so far already has that length, so the record is finished first.
+   */
+  private void declareLength(long length) {
+    // once committed, the container ignores header changes, and so does the capture
+    if (!isCommitted()) {
+      contentLength = length < 0 ? -1 : length;
+      if (stream != null || writer != null) {
+        bodyWritten();
+      }
+    }
   }
 
   private void discardCapture() {

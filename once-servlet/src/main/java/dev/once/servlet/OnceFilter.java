@@ -31,12 +31,13 @@ import java.util.TreeSet;
  * response with {@code Idempotent-Replayed: true}, or answer an {@code application/problem+json}
  * error (400, 409, 413, 422, 503). Other requests pass through untouched.
  *
- * <p>The response is stored when it is really finished: when the chain returns, or for a request
- * put in async mode, when its async cycle completes. A handler exception, an async timeout or
- * error, or a status that is not cacheable releases the key, so the client's retry runs again. A
- * handler that fails after committing without throwing tells the filter with {@link
- * #responseFailed}.
- * The body is copied as it is written (through {@code getOutputStream} or {@code getWriter}), so
+ * <p>The response is stored when it is really finished, and before the client can see its end:
+ * when the body reaches its declared {@code Content-Length} or the output is closed, when the
+ * chain returns, or for a request put in async mode, when the handler completes its async cycle.
+ * So a client retrying the moment it has the whole response gets the replay, never a 409. A
+ * handler exception, an async timeout or error, or a status that is not cacheable releases the
+ * key, so the client's retry runs again. A handler that fails after committing without throwing
+ * tells the filter with {@link #responseFailed}. The body is copied as it is written (through {@code getOutputStream} or {@code getWriter}), so
  * streaming, {@code flushBuffer} and early commit behave as without the filter.
  *
  * <p>Register it for the {@code REQUEST} dispatcher type with async support on; it lets other
@@ -139,10 +140,10 @@ public final class OnceFilter implements Filter {
   private static void execute(Once engine, OnceServletRequest request,
       HttpServletResponse response, FilterChain chain, Execution execution)
       throws IOException, ServletException {
-    CapturingResponse capturing = new CapturingResponse(response, engine.maxResponseBytes());
-    KeyedExchange exchange = new KeyedExchange(execution, capturing);
+    KeyedExchange exchange = new KeyedExchange(execution, response, engine.maxResponseBytes());
+    CapturingResponse capturing = exchange.response;
     request.setAttribute(EXECUTION_ATTRIBUTE, exchange);
-    request.watchAsync(capturing, new AsyncCompletion(exchange));
+    request.watchAsync(capturing, new AsyncCompletion(exchange), exchange::complete);
     try {
       chain.doFilter(request, capturing);
     } catch (IOException | ServletException | RuntimeException | Error e) {
@@ -218,17 +219,27 @@ public final class OnceFilter implements Filter {
     response.getOutputStream().write(json);
   }
 
-  /** A keyed request being handled: its execution and the response that is being captured. */
+  /**
+   * A keyed request being handled: its execution and the response that is being captured. The
+   * record is finished by whichever comes first: the response's end seen by the capture, the async
+   * cycle's {@code complete()}, the chain returning, or a failure.
+   */
   private static final class KeyedExchange {
     private final Execution execution;
     private final CapturingResponse response;
+    private volatile boolean completed;
 
-    KeyedExchange(Execution execution, CapturingResponse response) {
+    KeyedExchange(Execution execution, HttpServletResponse response, long maxResponseBytes) {
       this.execution = execution;
-      this.response = response;
+      this.response = new CapturingResponse(response, maxResponseBytes, this::complete);
     }
 
     void complete() {
+      // the execution acts only once anyway; this spares copying the body again
+      if (completed) {
+        return;
+      }
+      completed = true;
       execution.complete(
           response.getStatus(), response.capturedHeaders(), response.capturedBody());
     }

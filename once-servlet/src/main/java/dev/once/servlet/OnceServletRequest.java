@@ -46,6 +46,8 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   private Map<String, String[]> parameters;
   private ServletResponse asyncResponse;
   private AsyncListener asyncListener;
+  private Runnable beforeAsyncComplete;
+  private EndingAsyncContext asyncContext;
   private boolean asyncWatched;
 
   OnceServletRequest(HttpServletRequest request) {
@@ -209,11 +211,13 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
 
   /**
    * Arranges for {@code listener} to hear about the async cycle the handler may start, with the
-   * capturing response in the async context.
+   * capturing response in the async context, and for {@code beforeComplete} to run when the
+   * handler completes that cycle, before the container ends the response.
    */
-  void watchAsync(ServletResponse response, AsyncListener listener) {
+  void watchAsync(ServletResponse response, AsyncListener listener, Runnable beforeComplete) {
     this.asyncResponse = response;
     this.asyncListener = listener;
+    this.beforeAsyncComplete = beforeComplete;
   }
 
   @Override
@@ -226,7 +230,18 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   public AsyncContext startAsync(ServletRequest request, ServletResponse response) {
     AsyncContext context = super.startAsync(request, response);
     watch(context);
-    return context;
+    if (beforeAsyncComplete == null) {
+      return context;
+    }
+    asyncContext = new EndingAsyncContext(context, beforeAsyncComplete);
+    return asyncContext;
+  }
+
+  @Override
+  public AsyncContext getAsyncContext() {
+    AsyncContext context = super.getAsyncContext();
+    EndingAsyncContext ending = asyncContext;
+    return ending != null && ending.delegate == context ? ending : context;
   }
 
   /**

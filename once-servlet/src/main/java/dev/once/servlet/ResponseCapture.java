@@ -13,6 +13,7 @@ final class ResponseCapture extends OutputStream {
   private final long limit;
   private byte[] buffer = EMPTY;
   private int count;
+  private long total;
   private boolean overflowed;
 
   ResponseCapture(long limit) {
@@ -21,6 +22,7 @@ final class ResponseCapture extends OutputStream {
 
   @Override
   public void write(int b) {
+    total++;
     if (reserve(1)) {
       buffer[count++] = (byte) b;
     }
@@ -28,6 +30,7 @@ final class ResponseCapture extends OutputStream {
 
   @Override
   public void write(byte[] bytes, int offset, int length) {
+    total += length;
     if (reserve(length)) {
       System.arraycopy(bytes, offset, buffer, count, length);
       count += length;
@@ -55,7 +58,13 @@ final class ResponseCapture extends OutputStream {
   void reset() {
     buffer = EMPTY;
     count = 0;
+    total = 0;
     overflowed = false;
+  }
+
+  /** @return how many bytes were written since the last reset, kept or not */
+  long total() {
+    return total;
   }
 
   /** @return the bytes written, or null if they went over the limit */

@@ -4,26 +4,35 @@ import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
 import java.io.IOException;
 
-/** The response's output stream, copying every byte the client is sent into the capture. */
+/**
+ * The response's output stream, copying every byte the client is sent into the capture. Bytes are
+ * copied before they are passed on, so that when they are the last ones (the declared length is
+ * reached, or the stream is closed) the record is finished before the client can see the end.
+ */
 final class TeeOutputStream extends ServletOutputStream {
   final ServletOutputStream delegate;
   private final ResponseCapture capture;
+  private final CapturingResponse response;
 
-  TeeOutputStream(ServletOutputStream delegate, ResponseCapture capture) {
+  TeeOutputStream(ServletOutputStream delegate, ResponseCapture capture,
+      CapturingResponse response) {
     this.delegate = delegate;
     this.capture = capture;
+    this.response = response;
   }
 
   @Override
   public void write(int b) throws IOException {
-    delegate.write(b);
     capture.write(b);
+    response.bodyWritten();
+    delegate.write(b);
   }
 
   @Override
   public void write(byte[] bytes, int offset, int length) throws IOException {
-    delegate.write(bytes, offset, length);
     capture.write(bytes, offset, length);
+    response.bodyWritten();
+    delegate.write(bytes, offset, length);
   }
 
   @Override
@@ -33,6 +42,7 @@ final class TeeOutputStream extends ServletOutputStream {
 
   @Override
   public void close() throws IOException {
+    response.ending();
     delegate.close();
   }
 

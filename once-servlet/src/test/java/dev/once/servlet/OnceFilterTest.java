@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
+import dev.once.StoredResponse;
+import dev.once.spi.ForwardingIdempotencyStore;
+import dev.once.spi.IdempotencyStore;
+import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import dev.once.testing.FailingStore;
 import jakarta.servlet.AsyncContext;
@@ -131,6 +135,34 @@ abstract class OnceFilterTest {
           // the handler still has work after the last byte of its declared length is out
           Thread.sleep(1500);
         })
+        .handle("/lingering-writer", (request, response) -> {
+          runs.incrementAndGet();
+          response.setStatus(201);
+          response.setContentType("text/plain;charset=UTF-8");
+          String paid = "d\u00e9j\u00e0 pay\u00e9";
+          response.setContentLength(paid.getBytes(StandardCharsets.UTF_8).length);
+          response.getWriter().write(paid);
+          response.getWriter().flush();
+          Thread.sleep(1500);
+        })
+        .handle("/length-after-body", (request, response) -> {
+          runs.incrementAndGet();
+          byte[] body = "length told last".getBytes(StandardCharsets.UTF_8);
+          response.setStatus(201);
+          response.getOutputStream().write(body);
+          // a container may end the response right here: the body already has this length
+          response.setContentLength(body.length);
+          Thread.sleep(1500);
+        })
+        .handle("/closed-then-lingering", (request, response) -> {
+          runs.incrementAndGet();
+          response.setStatus(201);
+          response.setContentType("text/plain");
+          response.getOutputStream()
+              .write("closed without a length".getBytes(StandardCharsets.UTF_8));
+          response.getOutputStream().close();
+          Thread.sleep(1500);
+        })
         .handle("/reset", (request, response) -> {
           runs.incrementAndGet();
           response.setHeader("X-Discarded", "yes");
@@ -203,6 +235,18 @@ abstract class OnceFilterTest {
       builder.header("Idempotency-Key", key);
     }
     return CLIENT.send(customize.apply(builder).build(), BodyHandlers.ofString());
+  }
+
+  /** Posts on a connection of its own, so nothing the server does on another one delays it. */
+  private static HttpResponse<String> postOnNewConnection(URI uri, String key) throws Exception {
+    HttpRequest request = HttpRequest.newBuilder(uri)
+        .POST(BodyPublishers.ofString(""))
+        .header("Idempotency-Key", key)
+        .timeout(Duration.ofSeconds(30))
+        .build();
+    // a client of its own has a pool of its own (HttpClient is closeable only from Java 21)
+    HttpClient fresh = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    return fresh.send(request, BodyHandlers.ofString());
   }
 
   private static String newKey() {
@@ -579,13 +623,93 @@ abstract class OnceFilterTest {
     String key = newKey();
     HttpResponse<String> first = post("/lingering", key, "");
 
-    HttpResponse<String> retry = post("/lingering", key, "");
+    // on a new connection: the first one is not free for the retry until the handler returns
+    HttpResponse<String> retry = postOnNewConnection(server.uri("/lingering"), key);
 
     assertThat(first.statusCode()).isEqualTo(201);
     assertThat(retry.statusCode()).isEqualTo(201);
     assertThat(retry.body()).isEqualTo("{\"done\":true}");
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
     assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aRetrySentTheMomentAWriterResponseOfDeclaredLengthArrivedIsReplayed() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/lingering-writer", key, "");
+
+    HttpResponse<String> retry = postOnNewConnection(server.uri("/lingering-writer"), key);
+
+    assertThat(first.body()).isEqualTo("d\u00e9j\u00e0 pay\u00e9");
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("d\u00e9j\u00e0 pay\u00e9");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aRetrySentTheMomentAResponseWhoseLengthWasDeclaredLastArrivedIsReplayed()
+      throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/length-after-body", key, "");
+
+    HttpResponse<String> retry = postOnNewConnection(server.uri("/length-after-body"), key);
+
+    assertThat(first.body()).isEqualTo("length told last");
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("length told last");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aRetrySentTheMomentAClosedResponseArrivedIsReplayedEvenWhileTheHandlerLingers()
+      throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/closed-then-lingering", key, "");
+
+    HttpResponse<String> retry = postOnNewConnection(server.uri("/closed-then-lingering"), key);
+
+    assertThat(first.body()).isEqualTo("closed without a length");
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("closed without a length");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aRetrySentTheMomentAnAsyncResponseArrivedIsReplayedEvenWhenTheStoreIsSlow()
+      throws Exception {
+    // a store that takes its time to keep the response: the client must still not see the
+    // response's end before the record is kept
+    ForwardingIdempotencyStore slowStore = new ForwardingIdempotencyStore() {
+      @Override
+      protected IdempotencyStore delegate() {
+        return store;
+      }
+
+      @Override
+      public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
+        try {
+          Thread.sleep(300);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return super.complete(key, token, response, ttl);
+      }
+    };
+    try (TestServer slow = serve(Once.builder(slowStore).build())) {
+      String key = newKey();
+      HttpResponse<String> first = post(slow.uri("/async"), key, "", b -> b);
+
+      HttpResponse<String> retry = postOnNewConnection(slow.uri("/async"), key);
+
+      assertThat(first.body()).isEqualTo("async run 1");
+      assertThat(retry.statusCode()).isEqualTo(201);
+      assertThat(retry.body()).isEqualTo("async run 1");
+      assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(runs).hasValue(1);
+    }
   }
 
   @Test
