@@ -129,12 +129,13 @@ final class CapturingResponse extends HttpServletResponseWrapper {
 
   /**
    * Called by the stream and the writer after they copied bytes and before they pass them on: if
-   * the body has now reached its declared length, those bytes end the response.
+   * the body now has exactly its declared length, those bytes end the response. A body that goes
+   * past it is the handler's error, which the container reports; it ends nothing here.
    */
   void bodyWritten() {
     if (contentLength >= 0) {
       flushCapture();
-      if (capture.total() >= contentLength) {
+      if (capture.total() == contentLength) {
         end.run();
       }
     }
