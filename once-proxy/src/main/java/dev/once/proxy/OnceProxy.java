@@ -77,6 +77,10 @@ public final class OnceProxy {
     out.println(name + " listening on " + proxy.uri());
     out.flush();
     proxy.awaitStopped();
+    // said here, not by the signal's thread: main returning ends the JVM, which could cut it off
+    err.println(proxy.stoppedGracefully()
+        ? name + ": stopped"
+        : name + ": stopped; some requests were still in flight after the wait");
     return 0;
   }
 
@@ -205,9 +209,7 @@ public final class OnceProxy {
           }
           err.println(name + ": SIG" + signal + ": no new connections; finishing the requests in"
               + " flight");
-          err.println(proxy.stop()
-              ? name + ": stopped"
-              : name + ": stopped; some requests were still in flight after the wait");
+          proxy.stop();
         });
       } catch (IllegalArgumentException e) {
         // the JVM handles no such signal here (-Xrs, or another platform): its default applies
@@ -274,6 +276,11 @@ public final class OnceProxy {
       } else {
         awaitStopped();
       }
+      return graceful;
+    }
+
+    /** @return true if the proxy has stopped and every request in flight finished in time */
+    boolean stoppedGracefully() {
       return graceful;
     }
 
