@@ -47,6 +47,8 @@ abstract class OnceFilterTest {
 
   private final MemoryStore store = MemoryStore.create();
   private final AtomicInteger runs = new AtomicInteger();
+  /** Holds the {@code /held} handler until the test lets it answer. */
+  private final CountDownLatch hold = new CountDownLatch(1);
   private TestServer server;
 
   /** @return the container this run of the suite uses */
@@ -59,6 +61,7 @@ abstract class OnceFilterTest {
 
   @AfterEach
   void stop() throws Exception {
+    hold.countDown();
     server.close();
     store.close();
   }
@@ -82,6 +85,12 @@ abstract class OnceFilterTest {
           Thread.sleep(500);
           response.setStatus(201);
           response.getWriter().write("slow done");
+        })
+        .handle("/held", (request, response) -> {
+          runs.incrementAndGet();
+          hold.await(30, TimeUnit.SECONDS);
+          response.setStatus(201);
+          response.getWriter().write("held done");
         })
         .handle("/fail", (request, response) -> {
           runs.incrementAndGet();
@@ -309,10 +318,11 @@ abstract class OnceFilterTest {
   void retryWhileTheFirstIsRunningGets409WithRetryAfter() throws Exception {
     String key = newKey();
     CompletableFuture<HttpResponse<String>> first =
-        CompletableFuture.supplyAsync(() -> sendQuietly("/slow", key));
+        CompletableFuture.supplyAsync(() -> sendQuietly("/held", key));
     awaitRuns(1);
 
-    HttpResponse<String> duplicate = post("/slow", key, "");
+    HttpResponse<String> duplicate = post("/held", key, "");
+    hold.countDown();
 
     assertProblem(duplicate, ProblemType.REQUEST_IN_PROGRESS);
     assertThat(duplicate.headers().firstValue("Retry-After")).hasValue("1");
