@@ -8,6 +8,7 @@ import dev.once.ProblemType;
 import dev.once.spi.StoreException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -163,6 +164,8 @@ class RedisFailureTest {
     List<String> keys = keys("traffic", 30);
     AtomicBoolean sending = new AtomicBoolean(true);
     Map<Integer, AtomicInteger> statuses = new ConcurrentHashMap<>();
+    AtomicInteger sent = new AtomicInteger();
+    AtomicInteger lostByTheClient = new AtomicInteger();
     ExecutorService clients = Executors.newFixedThreadPool(8);
     List<Future<?>> senders = new ArrayList<>();
     for (int t = 0; t < 8; t++) {
@@ -170,7 +173,21 @@ class RedisFailureTest {
       senders.add(clients.submit(() -> {
         // bounded: each sender stops after 2000 requests even if never told to
         for (int i = 0; sending.get() && i < 2_000; i++) {
-          int status = pay(keys.get((offset * 7 + i) % keys.size())).statusCode();
+          sent.incrementAndGet();
+          int status;
+          try {
+            status = pay(keys.get((offset * 7 + i) % keys.size())).statusCode();
+          } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains("header parser received no bytes")) {
+              throw e;
+            }
+            // JDK-8338569 (JDK 17's HttpClient): a reused pooled connection can be closed under
+            // an exchange whose answer arrived, failing it with "header parser received no
+            // bytes". Thousands of requests make it likely enough; the client lost the answer,
+            // the server gave one, and what is checked below is what the server did.
+            lostByTheClient.incrementAndGet();
+            continue;
+          }
           statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
         }
         return null;
@@ -188,6 +205,8 @@ class RedisFailureTest {
     clients.shutdown();
 
     assertThat(statuses.keySet()).containsAnyOf(201).contains(503).isSubsetOf(201, 409, 503);
+    assertThat(lostByTheClient.get()).as("answers the client lost, of %s", sent)
+        .isLessThan(sent.get() / 100 + 1);
     assertThat(runs.values()).allSatisfy(count -> assertThat(count).hasValue(1));
     for (String key : keys) {
       int status = payOnceRedisIsBack(key).statusCode();
