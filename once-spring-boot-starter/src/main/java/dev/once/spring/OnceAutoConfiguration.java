@@ -123,12 +123,8 @@ public final class OnceAutoConfiguration {
         Environment environment) {
       OnceBinding binding = new OnceBinding(environment);
       List<String> patterns = binding.urlPatterns();
-      FilterRegistrationBean<UrlPatternFilter> registration =
-          new FilterRegistrationBean<>(new UrlPatternFilter(new OnceFilter(once)));
-      registration.setName("onceFilter");
-      registration.setAsyncSupported(true);
-      registration.setDispatcherTypes(DispatcherType.REQUEST);
-      registration.setOrder(binding.filterOrder() + 1);
+      FilterRegistrationBean<UrlPatternFilter> registration = requestFilter(
+          new UrlPatternFilter(new OnceFilter(once)), "onceFilter", binding.filterOrder() + 1);
       if (patterns.isEmpty()) {
         registration.setEnabled(false);
       } else {
@@ -149,12 +145,8 @@ public final class OnceAutoConfiguration {
 
     @Bean
     FilterRegistrationBean<FormBodyFilter> onceFormBodyFilterRegistration(Once once) {
-      FilterRegistrationBean<FormBodyFilter> registration =
-          new FilterRegistrationBean<>(new FormBodyFilter(once.header()));
-      registration.setName("onceFormBodyFilter");
-      registration.setAsyncSupported(true);
-      registration.setDispatcherTypes(DispatcherType.REQUEST);
-      registration.setOrder(FormBodyFilter.ORDER);
+      FilterRegistrationBean<FormBodyFilter> registration = requestFilter(
+          new FormBodyFilter(once.header()), "onceFormBodyFilter", FormBodyFilter.ORDER);
       registration.addUrlPatterns("/*");
       return registration;
     }
@@ -174,14 +166,26 @@ public final class OnceAutoConfiguration {
     @Bean
     FilterRegistrationBean<IdempotentHandlerFilter> onceIdempotentFilterRegistration(
         IdempotentEndpoints endpoints, Environment environment) {
-      FilterRegistrationBean<IdempotentHandlerFilter> registration =
-          new FilterRegistrationBean<>(new IdempotentHandlerFilter(endpoints));
-      registration.setName("onceIdempotentFilter");
-      registration.setAsyncSupported(true);
-      registration.setDispatcherTypes(DispatcherType.REQUEST);
-      registration.setOrder(new OnceBinding(environment).filterOrder());
+      FilterRegistrationBean<IdempotentHandlerFilter> registration = requestFilter(
+          new IdempotentHandlerFilter(endpoints), "onceIdempotentFilter",
+          new OnceBinding(environment).filterOrder());
       registration.addUrlPatterns("/*");
       return registration;
     }
+  }
+
+  /**
+   * A registration of {@code filter} for the {@code REQUEST} dispatch with async support on: how
+   * every filter of the starter is registered, since the keyed ones finish their records when an
+   * async cycle completes.
+   */
+  private static <T extends Filter> FilterRegistrationBean<T> requestFilter(T filter, String name,
+      int order) {
+    FilterRegistrationBean<T> registration = new FilterRegistrationBean<>(filter);
+    registration.setName(name);
+    registration.setAsyncSupported(true);
+    registration.setDispatcherTypes(DispatcherType.REQUEST);
+    registration.setOrder(order);
+    return registration;
   }
 }
