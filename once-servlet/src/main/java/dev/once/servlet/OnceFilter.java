@@ -143,7 +143,7 @@ public final class OnceFilter implements Filter {
     KeyedExchange exchange = new KeyedExchange(execution, response, engine.maxResponseBytes());
     CapturingResponse capturing = exchange.response;
     request.setAttribute(EXECUTION_ATTRIBUTE, exchange);
-    request.watchAsync(capturing, new AsyncCompletion(exchange), exchange::complete);
+    request.watchAsync(capturing, new AsyncCompletion(exchange), exchange.finish);
     try {
       chain.doFilter(request, capturing);
     } catch (IOException | ServletException | RuntimeException | Error e) {
@@ -227,11 +227,13 @@ public final class OnceFilter implements Filter {
   private static final class KeyedExchange {
     private final Execution execution;
     private final CapturingResponse response;
+    /** {@link #complete}, for the capture and the async context: one object for both. */
+    private final Runnable finish = this::complete;
     private volatile boolean completed;
 
     KeyedExchange(Execution execution, HttpServletResponse response, long maxResponseBytes) {
       this.execution = execution;
-      this.response = new CapturingResponse(response, maxResponseBytes, this::complete);
+      this.response = new CapturingResponse(response, maxResponseBytes, finish);
     }
 
     void complete() {
