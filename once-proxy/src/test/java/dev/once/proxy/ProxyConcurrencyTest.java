@@ -7,11 +7,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.MemoryStore;
 import dev.once.ProblemType;
-import dev.once.StoredResponse;
 import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
-import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
+import dev.once.testing.SlowCompletingStore;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
@@ -71,25 +70,9 @@ class ProxyConcurrencyTest {
   @Test
   void aRetrySentOnANewConnectionTheMomentTheAnswerArrivedIsReplayedEvenWhenTheStoreIsSlow()
       throws Exception {
-    // keeping a response takes this store 200 ms: the client must not see the answer's end before
+    // keeping a response takes this store 200 ms: the client must not see the answer's end first
     IdempotencyStore memory = MemoryStore.create();
-    IdempotencyStore slow = new ForwardingIdempotencyStore() {
-      @Override
-      protected IdempotencyStore delegate() {
-        return memory;
-      }
-
-      @Override
-      public boolean complete(String key, Token token, StoredResponse response,
-          Duration ttl) {
-        try {
-          Thread.sleep(200);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return super.complete(key, token, response, ttl);
-      }
-    };
+    IdempotencyStore slow = new SlowCompletingStore(memory, Duration.ofMillis(200));
     try (memory; TestProxy proxy = TestProxy.start(slow, "--upstream", upstream.uri().toString())) {
       for (int i = 0; i < 5; i++) {
         String key = newKey();

@@ -5,12 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
-import dev.once.StoredResponse;
-import dev.once.spi.ForwardingIdempotencyStore;
-import dev.once.spi.IdempotencyStore;
-import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import dev.once.testing.FailingStore;
+import dev.once.testing.SlowCompletingStore;
 import jakarta.servlet.AsyncContext;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -666,22 +663,7 @@ abstract class OnceFilterTest {
       throws Exception {
     // a store that takes its time to keep the response: the client must still not see the
     // response's end before the record is kept
-    ForwardingIdempotencyStore slowStore = new ForwardingIdempotencyStore() {
-      @Override
-      protected IdempotencyStore delegate() {
-        return store;
-      }
-
-      @Override
-      public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-        try {
-          Thread.sleep(300);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return super.complete(key, token, response, ttl);
-      }
-    };
+    SlowCompletingStore slowStore = new SlowCompletingStore(store, Duration.ofMillis(300));
     try (TestServer slow = serve(Once.builder(slowStore).build())) {
       String key = newKey();
       HttpResponse<String> first = post(slow.uri("/async"), key, "", b -> b);
