@@ -1,6 +1,8 @@
 package dev.once;
 
-/** What became of a record after its handler ran; reported to {@link OnceListener#onFinished}. */
+/**
+ * What became of a record when its exchange finished; reported to {@link OnceListener#onFinished}.
+ */
 public enum Completion {
   /** The response was kept; retries replay it. */
   STORED,
@@ -8,9 +10,16 @@ public enum Completion {
   STORED_NOT_REPLAYABLE,
   /** The status is not cacheable: the key was released and a retry runs the handler again. */
   RELEASED_NOT_CACHEABLE,
-  /** The handler failed (or was abandoned): the key was released and a retry runs again. */
+  /** The handler failed before answering (or was abandoned): released, a retry runs again. */
   RELEASED_ON_FAILURE,
-  /** The lease had passed and another request took the record over: nothing was kept. */
+  /**
+   * The outcome is unknown and the engine lets a later retry run: the key is held, no longer
+   * renewed, until its lease passes, so no retry overlaps the first request.
+   */
+  HELD_OUTCOME_UNKNOWN,
+  /** The outcome is unknown and the engine keeps it so: every retry gets 502 for the ttl. */
+  KEPT_OUTCOME_UNKNOWN,
+  /** The exchange no longer owned the record (its lease passed, it was taken over): nothing kept. */
   LOST,
   /** The store failed while keeping or releasing: the record frees itself when its lease passes. */
   STORE_FAILED

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutionException;
@@ -35,8 +36,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <ul>
  *   <li>{@code claim} reads the completed cache, then inserts a new in-progress record with {@code
- *       putIfAbsent}, or replaces one whose lease has passed with {@code replace(key, dead, new)}.
- *       A replay or a duplicate allocates nothing.
+ *       putIfAbsent}, or replaces one whose lease has passed with a {@code compute} that looks at
+ *       its lease again under the record's lock (a renewal may have just extended it). A replay or
+ *       a duplicate allocates nothing.
+ *   <li>{@code renew} is a {@code computeIfPresent} that, only if the record is still owned by the
+ *       token and within its lease, moves its deadline (the one mutable field of an in-progress
+ *       record, written only under its lock), so waiters parked on the record stay parked.
  *   <li>{@code complete} is a {@code computeIfPresent} on the in-progress record that, only if it is
  *       still owned by the token and within its lease, puts the completed record in the cache and
  *       removes the in-progress one, holding the record's lock throughout.
@@ -115,13 +120,25 @@ public final class MemoryStore implements IdempotencyStore {
       return current.claim;
     }
     InFlight fresh = new InFlight(Token.random(), fingerprint, saturatedAdd(now, lease));
-    while ((current = inFlight.putIfAbsent(key, fresh)) != null) {
+    current = inFlight.putIfAbsent(key, fresh);
+    if (current != null) {
       if (current.isLive(now)) {
         return current.claim;
       }
-      if (inFlight.replace(key, current, fresh)) {
-        current.settle(); // its waiters claim again and find the new owner
-        break;
+      // take the dead record over, looking at its lease again under its lock
+      InFlight[] dead = new InFlight[1];
+      InFlight owner = inFlight.compute(key, (k, found) -> {
+        if (found != null && found.isLive(now)) {
+          return found;
+        }
+        dead[0] = found;
+        return fresh;
+      });
+      if (owner != fresh) {
+        return owner.claim;
+      }
+      if (dead[0] != null) {
+        dead[0].settle(); // its waiters look again and find the new owner
       }
     }
     done = completed.get(key);
@@ -152,6 +169,27 @@ public final class MemoryStore implements IdempotencyStore {
       return null;
     });
     return settle(finished[0]);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One atomic update of the in-progress record under its lock; its waiters stay parked.
+   */
+  @Override
+  public boolean renew(String key, Token token, Duration lease) {
+    checkOpen(key);
+    Objects.requireNonNull(token, "token");
+    long now = ticker.read();
+    boolean[] renewed = new boolean[1];
+    inFlight.computeIfPresent(key, (k, record) -> {
+      if (record.isOwnedBy(token, now)) {
+        record.deadline = saturatedAdd(now, lease);
+        renewed[0] = true;
+      }
+      return record;
+    });
+    return renewed[0];
   }
 
   @Override
@@ -206,6 +244,34 @@ public final class MemoryStore implements IdempotencyStore {
     } catch (TimeoutException | ExecutionException e) {
       // the caller claims again either way
     }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Parks on the in-progress record, holding no thread, until it is completed, released, swept
+   * or taken over, or its lease passes; every waiter on the record is woken at once.
+   */
+  @Override
+  public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
+    checkOpen(key);
+    InFlight record = inFlight.get(key);
+    if (record == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    long wait;
+    try {
+      wait = Math.min(timeout.toNanos(), record.deadline - ticker.read());
+    } catch (ArithmeticException e) {
+      wait = record.deadline - ticker.read();
+    }
+    CompletableFuture<Void> settled = record.settled();
+    if (wait <= 0 || settled.isDone()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    // a dependent of its own, so the waiter's timeout never completes the record's future
+    return settled.thenApply(ignored -> (Void) null)
+        .completeOnTimeout(null, wait, TimeUnit.NANOSECONDS);
   }
 
   /** @return the number of records, in progress and completed (the latter an estimate) */
@@ -318,7 +384,8 @@ public final class MemoryStore implements IdempotencyStore {
     /** What a claim that finds this record returns, made once. */
     final Claim claim;
     final Token token;
-    final long deadline;
+    /** Moved only by a renewal, under the map's lock on the record. */
+    volatile long deadline;
     @SuppressWarnings("unused") // accessed through WAITERS
     private volatile CompletableFuture<Void> waiters;
 

@@ -6,14 +6,22 @@ import dev.once.spi.StoreException;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * The idempotency engine and its configuration: turns each request into a {@link Decision} (run
@@ -23,16 +31,24 @@ import java.util.TreeSet;
  * instance serves every request of an application. Adapters (the Servlet filter, the proxy) call
  * {@link #decide} for each request and act on the answer.
  *
- * <p>What it guarantees, while a key's record lives (its lease, then its ttl once completed): the
- * handler runs at most once per scoped key and fingerprint; a duplicate that arrives while it runs
- * is answered 409 (or waits up to {@code maxWait} for the replay); a retry after it finished gets
- * the stored response; a request that reuses the key for a different request gets 422.
+ * <p>What it guarantees, while a key's record lives (held while its request runs, then its ttl
+ * once completed): the handler runs at most once per scoped key and fingerprint; a duplicate that
+ * arrives while it runs is answered 409 (or waits up to {@code maxWait} for the replay, with no
+ * thread held); a retry after it finished gets the stored response; a request that reuses the key
+ * for a different request gets 422. A key's record is held by an {@link Exchange} from the claim
+ * until the request's outcome is known, its lease renewed all the while, so a slow handler or a
+ * long response never lets a retry run beside it; only a crashed owner lets its lease pass.
  */
 public final class Once {
   /** The header the draft standard names, and the default. */
   public static final String DEFAULT_HEADER = "Idempotency-Key";
   /** The header every replayed response carries. */
   public static final String REPLAYED_HEADER = "Idempotent-Replayed";
+  /** The default lease: 30 seconds, renewed every 10 while the request runs. */
+  public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
+
+  /** The clock an engine built without one uses; waits are then timed by {@link System#nanoTime}. */
+  private static final Clock SYSTEM_CLOCK = Clock.systemUTC();
 
   private static final Set<String> NEVER_REPLAYED = caseInsensitive(List.of(
       "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
@@ -48,6 +64,7 @@ public final class Once {
   private final Duration lease;
   private final Duration maxWait;
   private final Set<String> methods;
+  private final Set<String> methodsUpper;
   private final KeyScope keyScope;
   private final int maxKeyLength;
   private final long maxBodyBytes;
@@ -56,6 +73,10 @@ public final class Once {
   private final Set<String> excludedHeaders;
   private final OnceListener listener;
   private final Clock clock;
+  private final UnknownOutcome unknownOutcome;
+  private final ScheduledExecutorService scheduler;
+  private final long maxWaitNanos;
+  private final long renewalIntervalNanos;
 
   private Once(Builder builder) {
     store = builder.store;
@@ -71,6 +92,8 @@ public final class Once {
     lease = builder.lease;
     maxWait = builder.maxWait;
     methods = Collections.unmodifiableSet(new LinkedHashSet<>(builder.methods));
+    methodsUpper = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    methodsUpper.addAll(methods);
     keyScope = builder.keyScope;
     maxKeyLength = builder.maxKeyLength;
     maxBodyBytes = builder.maxBodyBytes;
@@ -79,6 +102,10 @@ public final class Once {
     excludedHeaders = caseInsensitive(builder.excludedHeaders);
     listener = builder.listener;
     clock = builder.clock;
+    unknownOutcome = builder.unknownOutcome;
+    scheduler = builder.scheduler == null ? Scheduling.shared() : builder.scheduler;
+    maxWaitNanos = maxWait.toNanos();
+    renewalIntervalNanos = Math.max(1, lease.toNanos() / 3);
   }
 
   /**
@@ -105,16 +132,84 @@ public final class Once {
 
   /**
    * Decides what to do with a request. For a request with a key this reads the body (when the
-   * request hash is checked) and makes one store round trip, or several when it waits for an
-   * in-flight duplicate ({@code maxWait}). Thread-safe.
+   * request hash is checked) and makes one blocking store round trip, the claim. A duplicate of a
+   * request in flight that may wait ({@code maxWait}, shortened by the client's {@code Prefer:
+   * wait=N}) is not waited for here: the decision is {@link Decision.Kind#WAIT}, whose {@link
+   * Decision#next()} completes when the first request finishes or the wait runs out, with no
+   * thread held meanwhile. Thread-safe.
    *
    * @param request the request
    * @return the decision; when its kind is {@link Decision.Kind#EXECUTE} the caller owns the key
-   *     and must finish the {@link Decision#execution()}
+   *     and must report the request's events to the {@link Decision#exchange()}
    * @throws IOException if the request body cannot be read
    */
   public Decision decide(OnceRequest request) throws IOException {
-    if (!methods.contains(request.method())) {
+    Object prepared = prepare(request);
+    if (prepared instanceof Decision) {
+      return (Decision) prepared;
+    }
+    Keyed keyed = (Keyed) prepared;
+    Claim claim;
+    try {
+      claim = store.claim(keyed.scopedKey, keyed.fingerprint, lease);
+    } catch (RuntimeException e) {
+      reportStoreError("claim", keyed.scopedKey, e);
+      return storeFailure(keyed.scopedKey, true);
+    }
+    Decision decision = interpret(keyed, claim);
+    if (decision != null) {
+      return decision;
+    }
+    if (keyed.waitNanos <= 0) {
+      return conflict(keyed);
+    }
+    return Decision.waiting(waitFor(keyed, nanoTime() + keyed.waitNanos));
+  }
+
+  /**
+   * Decides what to do with a request without blocking on the store or on a wait: the claim and
+   * every look at a record in flight use the store's asynchronous operations, and a duplicate that
+   * waits is parked on the store's change signal. The request's body is read on the calling thread
+   * (when the request hash is checked): an adapter that must not block reads it first. The stage
+   * never holds a {@link Decision.Kind#WAIT}. Thread-safe.
+   *
+   * @param request the request
+   * @return the decision; it completes exceptionally only with the {@link IOException} of a body
+   *     that could not be read
+   */
+  public CompletionStage<Decision> decideAsync(OnceRequest request) {
+    Object prepared;
+    try {
+      prepared = prepare(request);
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (prepared instanceof Decision) {
+      return CompletableFuture.completedFuture((Decision) prepared);
+    }
+    Keyed keyed = (Keyed) prepared;
+    long deadline = nanoTime() + keyed.waitNanos;
+    return storeStage(() -> store.claimAsync(keyed.scopedKey, keyed.fingerprint, lease))
+        .handle((claim, error) -> {
+          if (error != null) {
+            reportStoreError("claim", keyed.scopedKey, unwrap(error));
+            return done(storeFailure(keyed.scopedKey, true));
+          }
+          Decision decision = interpret(keyed, claim);
+          if (decision != null) {
+            return done(decision);
+          }
+          return keyed.waitNanos <= 0 ? done(conflict(keyed)) : waitFor(keyed, deadline);
+        })
+        .thenCompose(stage -> stage);
+  }
+
+  /**
+   * Reads what a decision needs from the request: a {@link Decision} when the request is decided
+   * without the store, else the {@link Keyed} parts of a keyed request.
+   */
+  private Object prepare(OnceRequest request) throws IOException {
+    if (!appliesTo(request.method())) {
       return report(Decision.PASS_THROUGH, null);
     }
     List<String> values = request.headers(header);
@@ -151,60 +246,124 @@ public final class Once {
     String scope = keyScope.scopeOf(request);
     // keys hold no spaces, so "scope key" splits at its last space: scopes can never collide
     String scopedKey = scope.isEmpty() ? key : scope + ' ' + key;
-    return claim(scopedKey, key, fingerprint);
+    return new Keyed(scopedKey, key, fingerprint, waitNanos(request));
   }
 
-  private Decision claim(String scopedKey, String key, Fingerprint fingerprint) {
-    long deadline = maxWait.isZero() ? 0 : clock.millis() + maxWait.toMillis();
-    while (true) {
-      Claim claim;
-      try {
-        claim = store.claim(scopedKey, fingerprint, lease);
-      } catch (RuntimeException e) {
-        reportStoreError("claim", scopedKey, e);
-        return storeFailure(scopedKey);
-      }
-      if (claim.state() == Claim.State.ACQUIRED) {
-        return report(Decision.execute(new Execution(this, scopedKey, claim.token())), scopedKey);
-      }
-      if (fingerprint != null
-          && claim.fingerprint() != null
-          && !fingerprint.equals(claim.fingerprint())) {
-        return reject(Outcome.MISMATCH, ProblemType.KEY_REUSED,
-            header + " \"" + key + "\" was first used for a request with another method, path,"
-                + " query or body; use a new key for a new request",
-            scopedKey);
-      }
-      if (claim.state() == Claim.State.COMPLETED) {
-        StoredResponse response = claim.response();
-        if (response.isReplayable()) {
-          return report(Decision.replay(response), scopedKey);
-        }
-        return reject(Outcome.NOT_REPLAYABLE, ProblemType.RESPONSE_NOT_REPLAYABLE,
-            "the request with " + header + " \"" + key + "\" was done (status "
-                + response.status() + "), but its response was too large to keep for replay",
-            scopedKey);
-      }
-      long remaining = deadline - clock.millis();
-      if (deadline == 0 || remaining <= 0) {
-        return report(Decision.reject(Outcome.CONFLICT, Problem.of(ProblemType.REQUEST_IN_PROGRESS,
-                "a request with " + header + " \"" + key + "\" is still in progress; retry later")
-            .withRetryAfter(1)), scopedKey);
-      }
-      try {
-        store.awaitChange(scopedKey, Duration.ofMillis(remaining));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        deadline = clock.millis();
-      } catch (RuntimeException e) {
-        reportStoreError("await", scopedKey, e);
-        return storeFailure(scopedKey);
-      }
+  /**
+   * @return how long this request may wait for a duplicate in flight: {@code maxWait}, or less if
+   *     the client asked for less with {@code Prefer: wait=N} (RFC 7240)
+   */
+  private long waitNanos(OnceRequest request) {
+    if (maxWaitNanos == 0) {
+      return 0;
+    }
+    long preferred = Prefer.waitSeconds(request.headers("Prefer"));
+    if (preferred < 0) {
+      return maxWaitNanos;
+    }
+    return Math.min(maxWaitNanos, TimeUnit.SECONDS.toNanos(preferred));
+  }
+
+  /**
+   * @return the decision a claim (or a look at the record) leads to, or null when the record is
+   *     in progress
+   */
+  private Decision interpret(Keyed keyed, Claim claim) {
+    if (claim.state() == Claim.State.ACQUIRED) {
+      return report(Decision.execute(new Exchange(this, keyed.scopedKey, claim.token()).start()),
+          keyed.scopedKey);
+    }
+    if (keyed.fingerprint != null
+        && claim.fingerprint() != null
+        && !keyed.fingerprint.equals(claim.fingerprint())) {
+      return reject(Outcome.MISMATCH, ProblemType.KEY_REUSED,
+          header + " \"" + keyed.key + "\" was first used for a request with another method, path,"
+              + " query or body; use a new key for a new request",
+          keyed.scopedKey);
+    }
+    if (claim.state() == Claim.State.IN_PROGRESS) {
+      return null;
+    }
+    StoredResponse response = claim.response();
+    if (response.isReplayable()) {
+      return report(Decision.replay(response), keyed.scopedKey);
+    }
+    if (response.isOutcomeUnknown()) {
+      return reject(Outcome.OUTCOME_UNKNOWN, ProblemType.OUTCOME_UNKNOWN,
+          "the request with " + header + " \"" + keyed.key + "\" reached the upstream, but whether"
+              + " it was done is unknown (the connection broke or no answer came); it will not be"
+              + " run again under this key",
+          keyed.scopedKey);
+    }
+    return reject(Outcome.NOT_REPLAYABLE, ProblemType.RESPONSE_NOT_REPLAYABLE,
+        "the request with " + header + " \"" + keyed.key + "\" was done (status "
+            + response.status() + "), but its response was too large to keep for replay",
+        keyed.scopedKey);
+  }
+
+  /**
+   * Waits, with no thread held, until the record in flight changes or the deadline passes, then
+   * looks at it: a finished record gives the replay (or 422, 409, 502), one still in flight is
+   * waited for again. A waiter never runs the handler: if the first request ended without a
+   * response to replay (it failed, or its lease passed), the waiter is told to send it again.
+   */
+  private CompletionStage<Decision> waitFor(Keyed keyed, long deadline) {
+    long remaining = deadline - nanoTime();
+    if (remaining <= 0) {
+      return done(conflict(keyed));
+    }
+    return storeStage(() -> store.awaitChangeAsync(keyed.scopedKey, Duration.ofNanos(remaining)))
+        .thenCompose(changed -> storeStage(() -> store.peekAsync(keyed.scopedKey)))
+        .handle((claim, error) -> {
+          if (error != null) {
+            reportStoreError("await", keyed.scopedKey, unwrap(error));
+            // never fail open here: running a known duplicate of a request in flight is a
+            // certain second run
+            return done(storeFailure(keyed.scopedKey, false));
+          }
+          if (claim == null) {
+            return done(report(Decision.reject(Outcome.CONFLICT,
+                Problem.of(ProblemType.REQUEST_IN_PROGRESS, "the request with " + header + " \""
+                    + keyed.key + "\" ended without a response to replay (it failed, or its"
+                    + " owner stopped); send it again to run it").withRetryAfter(1)),
+                keyed.scopedKey));
+          }
+          Decision decision = claim.state() == Claim.State.ACQUIRED ? null : interpret(keyed, claim);
+          return decision != null ? done(decision) : waitFor(keyed, deadline);
+        })
+        .thenCompose(stage -> stage);
+  }
+
+  private Decision conflict(Keyed keyed) {
+    return report(Decision.reject(Outcome.CONFLICT, Problem.of(ProblemType.REQUEST_IN_PROGRESS,
+            "a request with " + header + " \"" + keyed.key + "\" is still in progress; retry later")
+        .withRetryAfter(1)), keyed.scopedKey);
+  }
+
+  private static CompletionStage<Decision> done(Decision decision) {
+    return CompletableFuture.completedFuture(decision);
+  }
+
+  /** Calls a store's asynchronous operation, turning an exception it throws into a failed stage. */
+  private static <T> CompletionStage<T> storeStage(Supplier<CompletionStage<T>> operation) {
+    try {
+      return operation.get();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
     }
   }
 
-  private Decision storeFailure(String scopedKey) {
-    if (failOpen) {
+  private static RuntimeException unwrap(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null
+        ? error.getCause()
+        : error;
+    return cause instanceof RuntimeException
+        ? (RuntimeException) cause
+        : new StoreException("the store failed", null, cause);
+  }
+
+  private Decision storeFailure(String scopedKey, boolean mayFailOpen) {
+    if (failOpen && mayFailOpen) {
       return report(Decision.FAILED_OPEN, scopedKey);
     }
     return reject(Outcome.STORE_ERROR, ProblemType.STORE_UNAVAILABLE,
@@ -233,6 +392,22 @@ public final class Once {
     }
   }
 
+  void reportRenewed(String key) {
+    try {
+      listener.onRenewed(key);
+    } catch (RuntimeException ignored) {
+      // a listener must not change how a request is answered
+    }
+  }
+
+  void reportOwnershipLost(String key, String operation) {
+    try {
+      listener.onOwnershipLost(key, operation);
+    } catch (RuntimeException ignored) {
+      // a listener must not change how a request is answered
+    }
+  }
+
   void reportStoreError(String operation, String key, RuntimeException error) {
     StoreException storeError = error instanceof StoreException
         ? (StoreException) error
@@ -241,6 +416,35 @@ public final class Once {
       listener.onStoreError(operation, key, storeError);
     } catch (RuntimeException ignored) {
       // a listener must not change how a request is answered
+    }
+  }
+
+  /** Monotonic nanoseconds: the fake clock's in tests, else {@link System#nanoTime()}. */
+  long nanoTime() {
+    if (clock == SYSTEM_CLOCK) {
+      return System.nanoTime();
+    }
+    Instant now = clock.instant();
+    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+  }
+
+  /** @return how often an open exchange renews its lease: a third of it */
+  long renewalIntervalNanos() {
+    return renewalIntervalNanos;
+  }
+
+  /** The parts of a keyed request a claim needs. */
+  private static final class Keyed {
+    final String scopedKey;
+    final String key;
+    final Fingerprint fingerprint;
+    final long waitNanos;
+
+    Keyed(String scopedKey, String key, Fingerprint fingerprint, long waitNanos) {
+      this.scopedKey = scopedKey;
+      this.key = key;
+      this.fingerprint = fingerprint;
+      this.waitNanos = waitNanos;
     }
   }
 
@@ -261,11 +465,12 @@ public final class Once {
   }
 
   /**
-   * @param method an HTTP method
+   * @param method an HTTP method, in any case: many servers treat {@code post} as {@code POST}, so
+   *     a method spelled otherwise never skips idempotency
    * @return true if requests with this method are subject to idempotency keys
    */
   public boolean appliesTo(String method) {
-    return methods.contains(method);
+    return method != null && (methods.contains(method) || methodsUpper.contains(method));
   }
 
   /** @return the store */
@@ -353,6 +558,16 @@ public final class Once {
     return clock;
   }
 
+  /** @return what is done with a request whose outcome cannot be known */
+  public UnknownOutcome unknownOutcome() {
+    return unknownOutcome;
+  }
+
+  /** @return the scheduler that times lease renewals */
+  public ScheduledExecutorService scheduler() {
+    return scheduler;
+  }
+
   @Override
   public String toString() {
     return "Once{store=" + store.getClass().getSimpleName() + ", header=" + header + ", ttl=" + ttl
@@ -360,7 +575,7 @@ public final class Once {
         + ", requestHashCheck=" + requestHashCheck + ", lease=" + lease + ", maxWait=" + maxWait
         + ", methods=" + methods + ", maxKeyLength=" + maxKeyLength + ", maxBodyBytes="
         + maxBodyBytes + ", maxResponseBytes=" + maxResponseBytes + ", failOpen=" + failOpen
-        + ", excludedHeaders=" + excludedHeaders + "}";
+        + ", excludedHeaders=" + excludedHeaders + ", unknownOutcome=" + unknownOutcome + "}";
   }
 
   private static Set<String> caseInsensitive(Collection<String> names) {
@@ -378,6 +593,11 @@ public final class Once {
     public static final long MAX_BYTES_LIMIT = Integer.MAX_VALUE - 8;
     /** The largest {@code maxKeyLength} accepted. */
     public static final int MAX_KEY_LENGTH_LIMIT = 8192;
+    /**
+     * The longest ttl, lease or wait accepted: 100 years (36,500 days). Every deadline is a time
+     * plus one of these, which must fit the clock's arithmetic (and Redis's expiry) for centuries.
+     */
+    public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
     private final IdempotencyStore store;
     private String header = DEFAULT_HEADER;
@@ -385,7 +605,7 @@ public final class Once {
     private boolean requireKey;
     private Set<Integer> cacheableStatuses = Set.of(200, 201, 204);
     private boolean requestHashCheck = true;
-    private Duration lease = Duration.ofSeconds(60);
+    private Duration lease = DEFAULT_LEASE;
     private Duration maxWait = Duration.ZERO;
     private Set<String> methods = Set.of("POST", "PATCH");
     private KeyScope keyScope = KeyScope.principal();
@@ -395,7 +615,9 @@ public final class Once {
     private boolean failOpen;
     private Set<String> excludedHeaders = Set.of("Date", "Set-Cookie");
     private OnceListener listener = OnceListener.NOOP;
-    private Clock clock = Clock.systemUTC();
+    private Clock clock = SYSTEM_CLOCK;
+    private UnknownOutcome unknownOutcome = UnknownOutcome.RETRY;
+    private ScheduledExecutorService scheduler;
 
     private Builder(IdempotencyStore store) {
       this.store = Objects.requireNonNull(store, "store");
@@ -419,6 +641,8 @@ public final class Once {
       excludedHeaders = once.excludedHeaders;
       listener = once.listener;
       clock = once.clock;
+      unknownOutcome = once.unknownOutcome;
+      scheduler = once.scheduler == Scheduling.shared() ? null : once.scheduler;
     }
 
     /**
@@ -441,9 +665,9 @@ public final class Once {
     /**
      * How long a completed response is kept for replay. Default 24 hours.
      *
-     * @param ttl a positive duration
+     * @param ttl a positive duration, at most {@link #MAX_DURATION}
      * @return this builder
-     * @throws IllegalArgumentException if {@code ttl} is not positive
+     * @throws IllegalArgumentException if {@code ttl} is not positive or too long
      */
     public Builder ttl(Duration ttl) {
       this.ttl = positive("ttl", ttl);
@@ -514,32 +738,41 @@ public final class Once {
     }
 
     /**
-     * How long a key is held while its handler runs; if the owner has not finished by then it is
-     * presumed dead and the next request with the key runs. It must be longer than the slowest
-     * handler. Default 60 seconds.
+     * How long a key stays held after its owner was last heard from. While a request runs its
+     * exchange renews the lease every third of it, so a handler or a response may take as long as
+     * it takes; the lease only measures how fast the key of a crashed owner is freed. Default 30
+     * seconds.
      *
-     * @param lease a positive duration
+     * @param lease a positive duration of at least 3 milliseconds, at most {@link #MAX_DURATION}
      * @return this builder
-     * @throws IllegalArgumentException if {@code lease} is not positive
+     * @throws IllegalArgumentException if {@code lease} is out of range
      */
     public Builder lease(Duration lease) {
-      this.lease = positive("lease", lease);
+      positive("lease", lease);
+      if (lease.toMillis() < 3) {
+        throw new IllegalArgumentException(
+            "lease must be at least 3 milliseconds (it is renewed every third), but was " + lease);
+      }
+      this.lease = lease;
       return this;
     }
 
     /**
      * How long a duplicate of an in-flight request waits for it to finish (and then gets its
-     * replay) before it is answered 409. Default zero: answer 409 at once.
+     * replay) before it is answered 409. A waiting duplicate holds no thread. A client may ask to
+     * wait less with {@code Prefer: wait=N} (RFC 7240), never more. Default zero: answer 409 at
+     * once.
      *
-     * @param maxWait zero or a positive duration
+     * @param maxWait zero or a positive duration, at most {@link #MAX_DURATION}
      * @return this builder
-     * @throws IllegalArgumentException if {@code maxWait} is negative
+     * @throws IllegalArgumentException if {@code maxWait} is negative or too long
      */
     public Builder maxWait(Duration maxWait) {
       Objects.requireNonNull(maxWait, "maxWait");
       if (maxWait.isNegative()) {
         throw new IllegalArgumentException("maxWait must not be negative, but was " + maxWait);
       }
+      atMostMaxDuration("maxWait", maxWait);
       this.maxWait = maxWait;
       return this;
     }
@@ -547,7 +780,8 @@ public final class Once {
     /**
      * The HTTP methods subject to idempotency keys; others pass through. Default POST and PATCH.
      *
-     * @param methods method names (case-sensitive, as HTTP defines them), at least one
+     * @param methods method names, at least one; a request's method matches one without regard to
+     *     case
      * @return this builder
      * @throws IllegalArgumentException if there is none, or one is not a valid method name
      */
@@ -688,13 +922,42 @@ public final class Once {
     }
 
     /**
-     * The clock that times {@code maxWait}. Default the system clock; tests pass a fake one.
+     * The clock that times {@code maxWait}. Default the system's monotonic time source; tests pass
+     * a fake clock to time waits without sleeping.
      *
      * @param clock the clock
      * @return this builder
      */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * What is done with a request whose outcome cannot be known (an upstream that had the request
+     * and then broke off or never answered): either way the key is first held until its lease
+     * passes, so no retry overlaps the first request; then {@link UnknownOutcome#RETRY} lets a
+     * later retry run, and {@link UnknownOutcome#KEEP} answers every retry 502 for the ttl.
+     * Default {@link UnknownOutcome#RETRY}.
+     *
+     * @param unknownOutcome the choice
+     * @return this builder
+     */
+    public Builder unknownOutcome(UnknownOutcome unknownOutcome) {
+      this.unknownOutcome = Objects.requireNonNull(unknownOutcome, "unknownOutcome");
+      return this;
+    }
+
+    /**
+     * The scheduler that times lease renewals. Its tasks only start a store's asynchronous {@code
+     * renew}, so one thread serves any number of requests. Default one daemon thread shared by
+     * every engine in the JVM, started on first use; the engine never shuts a scheduler down.
+     *
+     * @param scheduler the scheduler
+     * @return this builder
+     */
+    public Builder scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 
@@ -708,11 +971,19 @@ public final class Once {
       if (value.isNegative() || value.isZero()) {
         throw new IllegalArgumentException(name + " must be positive, but was " + value);
       }
+      atMostMaxDuration(name, value);
       if (value.toMillis() < 1) {
         throw new IllegalArgumentException(
             name + " must be at least 1 millisecond, but was " + value);
       }
       return value;
+    }
+
+    private static void atMostMaxDuration(String name, Duration value) {
+      if (value.compareTo(MAX_DURATION) > 0) {
+        throw new IllegalArgumentException(name + " must be at most " + MAX_DURATION.toDays()
+            + " days (100 years), but was " + value);
+      }
     }
 
     private static long bytes(String name, long value) {

@@ -4,8 +4,8 @@ import dev.once.spi.StoreException;
 
 /**
  * Hooks for metrics and logs. Core has no logging dependency: adapters turn these calls into log
- * lines and meters. Methods are called on request threads, so they must be thread-safe and fast;
- * an exception they throw is ignored.
+ * lines and meters. Methods are called on request threads, store client threads and the engine's
+ * lease scheduler, so they must be thread-safe and fast; an exception they throw is ignored.
  */
 public interface OnceListener {
   /** A listener that does nothing. */
@@ -32,9 +32,27 @@ public interface OnceListener {
   /**
    * A store operation failed.
    *
-   * @param operation {@code claim}, {@code complete}, {@code release} or {@code await}
+   * @param operation {@code claim}, {@code renew}, {@code complete}, {@code release}, {@code peek}
+   *     or {@code await}
    * @param key the scoped key
    * @param error the failure
    */
   default void onStoreError(String operation, String key, StoreException error) {}
+
+  /**
+   * The lease of an open exchange was renewed in the store.
+   *
+   * @param key the scoped key
+   */
+  default void onRenewed(String key) {}
+
+  /**
+   * An exchange found it no longer owned its record: a renewal or a completion was refused by the
+   * store because the lease had passed or another request had taken the key over. The request may
+   * then have run beside another with the same key; the engine also logs this as a warning.
+   *
+   * @param key the scoped key
+   * @param operation {@code renew} or {@code complete}
+   */
+  default void onOwnershipLost(String key, String operation) {}
 }

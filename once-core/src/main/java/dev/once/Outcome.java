@@ -14,10 +14,18 @@ public enum Outcome {
   MISMATCH,
   /** The first request finished but its response was too large to keep: 409. */
   NOT_REPLAYABLE,
+  /** The first request's outcome is unknown and the engine keeps it so: 502. */
+  OUTCOME_UNKNOWN,
   /** A missing or invalid key, or a body over the limit: 400 or 413. */
   REJECTED,
   /** The store failed and the engine fails closed: 503. */
   STORE_ERROR,
   /** The store failed and the engine fails open: the handler ran without idempotency. */
-  FAILED_OPEN
+  FAILED_OPEN,
+  /**
+   * Not a final outcome: a duplicate parked to wait for the request in flight ({@link
+   * Decision.Kind#WAIT}). Never reported to {@link OnceListener#onOutcome}; the outcome the wait
+   * ends in is.
+   */
+  WAITING
 }

@@ -20,6 +20,11 @@ public enum ProblemType {
   /** The first request was done, but its response was too large to keep for replay. */
   RESPONSE_NOT_REPLAYABLE(
       409, "response-not-replayable", "The response to this key was not kept for replay"),
+  /**
+   * The first request's outcome is unknown (the upstream had it, then its connection broke or it
+   * never answered), and the engine keeps such outcomes: it will not run again under this key.
+   */
+  OUTCOME_UNKNOWN(502, "outcome-unknown", "The outcome of the request with this key is unknown"),
   /** The idempotency store cannot be reached, so the request is not run (fail closed). */
   STORE_UNAVAILABLE(503, "store-unavailable", "Idempotency store is unavailable");
 

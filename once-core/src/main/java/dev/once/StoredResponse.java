@@ -8,21 +8,35 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * A response kept for replay: status, headers and body. Immutable and thread-safe.
+ * What a completed record holds: a response kept for replay (status, headers and body), or one of
+ * two markers that the request was done but there is nothing to replay. Immutable and thread-safe.
  *
- * <p>A response whose body was too large to keep is stored {@linkplain #notReplayable without its
- * body}: it still marks the request as done, so a retry is told so instead of running the handler a
- * second time.
+ * <ul>
+ *   <li>A response whose body was too large to keep is stored {@linkplain #notReplayable without
+ *       its body}: it still marks the request as done, so a retry is told so instead of running
+ *       the handler a second time.
+ *   <li>A request whose outcome cannot be known (the upstream's connection broke after it had the
+ *       request, or it never answered) is stored, when the engine is told to keep such outcomes,
+ *       as {@linkplain #outcomeUnknown() outcome unknown}: every retry is told so, and the
+ *       operation never runs twice under that key.
+ * </ul>
  */
 public final class StoredResponse {
+  /** The status a record of an unknown outcome carries (the gateway's 502). */
+  public static final int OUTCOME_UNKNOWN_STATUS = 502;
+
   private static final byte[] EMPTY = new byte[0];
+  private static final StoredResponse OUTCOME_UNKNOWN =
+      new StoredResponse(OUTCOME_UNKNOWN_STATUS, List.of(), EMPTY, false, true);
 
   private final int status;
   private final List<Header> headers;
   private final byte[] body;
   private final boolean replayable;
+  private final boolean outcomeUnknown;
 
-  private StoredResponse(int status, List<Header> headers, byte[] body, boolean replayable) {
+  private StoredResponse(
+      int status, List<Header> headers, byte[] body, boolean replayable, boolean outcomeUnknown) {
     if (status < 100 || status > 599) {
       throw new IllegalArgumentException("status must be between 100 and 599, but was " + status);
     }
@@ -30,6 +44,7 @@ public final class StoredResponse {
     this.headers = List.copyOf(headers);
     this.body = body;
     this.replayable = replayable;
+    this.outcomeUnknown = outcomeUnknown;
   }
 
   /**
@@ -43,12 +58,13 @@ public final class StoredResponse {
    * @throws NullPointerException if {@code headers} or {@code body} is null or holds null
    */
   public static StoredResponse of(int status, List<Header> headers, byte[] body) {
-    return new StoredResponse(status, headers, body.length == 0 ? EMPTY : body.clone(), true);
+    return new StoredResponse(
+        status, headers, body.length == 0 ? EMPTY : body.clone(), true, false);
   }
 
   /** For the engine: takes {@code body} without copying it. */
   static StoredResponse wrap(int status, List<Header> headers, byte[] body) {
-    return new StoredResponse(status, headers, body.length == 0 ? EMPTY : body, true);
+    return new StoredResponse(status, headers, body.length == 0 ? EMPTY : body, true, false);
   }
 
   /**
@@ -61,7 +77,18 @@ public final class StoredResponse {
    * @throws IllegalArgumentException if {@code status} is outside 100 to 599
    */
   public static StoredResponse notReplayable(int status, List<Header> headers) {
-    return new StoredResponse(status, headers, EMPTY, false);
+    return new StoredResponse(status, headers, EMPTY, false, false);
+  }
+
+  /**
+   * The record of a request whose outcome cannot be known: it may or may not have been done. A
+   * retry gets a problem response saying so (502 {@code outcome-unknown}), never a second run.
+   * Its status is {@value #OUTCOME_UNKNOWN_STATUS}, with no headers and no body.
+   *
+   * @return the marker (one shared instance)
+   */
+  public static StoredResponse outcomeUnknown() {
+    return OUTCOME_UNKNOWN;
   }
 
   /** @return the HTTP status */
@@ -115,10 +142,16 @@ public final class StoredResponse {
   }
 
   /**
-   * @return false if only the fact of the response was kept, because its body was over the limit
+   * @return false if there is nothing to replay: only the fact of the response was kept, because
+   *     its body was over the limit, or the outcome is unknown
    */
   public boolean isReplayable() {
     return replayable;
+  }
+
+  /** @return true if this is the marker of a request whose outcome is unknown */
+  public boolean isOutcomeUnknown() {
+    return outcomeUnknown;
   }
 
   @Override
@@ -129,17 +162,21 @@ public final class StoredResponse {
     StoredResponse that = (StoredResponse) o;
     return status == that.status
         && replayable == that.replayable
+        && outcomeUnknown == that.outcomeUnknown
         && headers.equals(that.headers)
         && Arrays.equals(body, that.body);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(status, headers, replayable) * 31 + Arrays.hashCode(body);
+    return Objects.hash(status, headers, replayable, outcomeUnknown) * 31 + Arrays.hashCode(body);
   }
 
   @Override
   public String toString() {
+    if (outcomeUnknown) {
+      return "StoredResponse{outcome unknown}";
+    }
     return "StoredResponse{status=" + status + ", headers=" + headers + ", body=" + body.length
         + " bytes" + (replayable ? "" : ", not replayable") + "}";
   }

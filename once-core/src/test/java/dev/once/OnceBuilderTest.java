@@ -25,8 +25,9 @@ class OnceBuilderTest {
     assertThat(once.requireKey()).isFalse();
     assertThat(once.cacheableStatuses()).containsExactly(200, 201, 204);
     assertThat(once.requestHashCheck()).isTrue();
-    assertThat(once.lease()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(once.lease()).isEqualTo(Duration.ofSeconds(30));
     assertThat(once.maxWait()).isEqualTo(Duration.ZERO);
+    assertThat(once.unknownOutcome()).isEqualTo(UnknownOutcome.RETRY);
     assertThat(once.methods()).containsExactlyInAnyOrder("POST", "PATCH");
     assertThat(once.maxKeyLength()).isEqualTo(255);
     assertThat(once.maxBodyBytes()).isEqualTo(1 << 20);
@@ -54,6 +55,7 @@ class OnceBuilderTest {
         .maxResponseBytes(20)
         .failOpen(true)
         .excludedHeaders("X-Trace")
+        .unknownOutcome(UnknownOutcome.KEEP)
         .build();
 
     assertThat(once.header()).isEqualTo("X-Request-Key");
@@ -72,6 +74,56 @@ class OnceBuilderTest {
     assertThat(once.excludedHeaders()).containsExactly("X-Trace");
     assertThat(once.isReplayedHeader("x-trace")).isFalse();
     assertThat(once.isReplayedHeader("Set-Cookie")).isTrue();
+    assertThat(once.unknownOutcome()).isEqualTo(UnknownOutcome.KEEP);
+  }
+
+  @Test
+  void durationsBeyondWhatTheClockArithmeticHoldsAreRefusedWithTheirName() {
+    Once.Builder builder = Once.builder(store);
+
+    assertThatThrownBy(() -> builder.ttl(Duration.ofDays(200_000)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("ttl must be at most 36500 days (100 years), but was PT4800000H");
+    assertThatThrownBy(() -> builder.lease(Duration.ofDays(36_501)))
+        .hasMessageStartingWith("lease must be at most 36500 days");
+    assertThatThrownBy(() -> builder.maxWait(Duration.ofDays(200_000_000_000L)))
+        .hasMessageStartingWith("maxWait must be at most 36500 days");
+    assertThatThrownBy(() -> builder.maxWait(Duration.ofSeconds(Long.MAX_VALUE)))
+        .hasMessageStartingWith("maxWait must be at most 36500 days");
+    assertThatThrownBy(() -> builder.lease(Duration.ofMillis(2)))
+        .hasMessage("lease must be at least 3 milliseconds (it is renewed every third), but was"
+            + " PT0.002S");
+
+    Once longest = builder.ttl(Once.Builder.MAX_DURATION).lease(Once.Builder.MAX_DURATION)
+        .maxWait(Once.Builder.MAX_DURATION).build();
+    assertThat(longest.ttl()).isEqualTo(Duration.ofDays(36_500));
+  }
+
+  @Test
+  void theLongestDurationsStillWork() throws Exception {
+    Once longest = Once.builder(store).ttl(Once.Builder.MAX_DURATION)
+        .lease(Once.Builder.MAX_DURATION).maxWait(Once.Builder.MAX_DURATION).build();
+    dev.once.testing.TestRequest request = dev.once.testing.TestRequest.post("k");
+
+    Decision first = longest.decide(request);
+    first.exchange().handlerReturned(Exchange.Response.of(201, List.of(), new byte[0]))
+        .toCompletableFuture().join();
+
+    assertThat(longest.decide(dev.once.testing.TestRequest.post("k")).kind())
+        .isEqualTo(Decision.Kind.REPLAY);
+  }
+
+  @Test
+  void aMethodSpelledInAnyCaseIsCovered() {
+    Once once = Once.builder(store).build();
+
+    assertThat(once.appliesTo("POST")).isTrue();
+    assertThat(once.appliesTo("post")).isTrue();
+    assertThat(once.appliesTo("Post")).isTrue();
+    assertThat(once.appliesTo("pOST")).isTrue();
+    assertThat(once.appliesTo("pAtCh")).isTrue();
+    assertThat(once.appliesTo("GET")).isFalse();
+    assertThat(once.appliesTo(null)).isFalse();
   }
 
   @Test

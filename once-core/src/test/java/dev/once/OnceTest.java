@@ -34,6 +34,16 @@ class OnceTest {
     store.close();
   }
 
+  /** The handler returned with this response: the exchange finishes, and this is what it did. */
+  static Completion end(Exchange exchange, int status, List<Header> headers, byte[] body) {
+    return exchange.handlerReturned(Exchange.Response.of(status, headers, body))
+        .toCompletableFuture().join();
+  }
+
+  private static Completion completionOf(Exchange exchange) {
+    return exchange.finished().toCompletableFuture().getNow(null);
+  }
+
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
@@ -42,7 +52,7 @@ class OnceTest {
       throws Exception {
     Decision decision = engine.decide(request);
     assertThat(decision.kind()).isEqualTo(Kind.EXECUTE);
-    decision.execution().complete(status, JSON, utf8(body));
+    end(decision.exchange(), status, JSON, utf8(body));
     return decision;
   }
 
@@ -52,7 +62,7 @@ class OnceTest {
 
     assertThat(decision.kind()).isEqualTo(Kind.EXECUTE);
     assertThat(decision.outcome()).isEqualTo(Outcome.EXECUTED);
-    assertThat(decision.execution().key()).isEqualTo("k1");
+    assertThat(decision.exchange().key()).isEqualTo("k1");
   }
 
   @Test
@@ -232,28 +242,31 @@ class OnceTest {
   void aHandlerFailureReleasesTheKeySoTheRetryRunsAgain() throws Exception {
     Decision first = once.decide(TestRequest.post("k1").body("a"));
 
-    assertThat(first.execution().release()).isTrue();
+    assertThat(first.exchange().failedBeforeCommit(new IllegalStateException("boom"))
+        .toCompletableFuture().join()).isEqualTo(Completion.RELEASED_ON_FAILURE);
 
     assertThat(once.decide(TestRequest.post("k1").body("a")).kind()).isEqualTo(Kind.EXECUTE);
     assertThat(listener.completions).containsExactly(Completion.RELEASED_ON_FAILURE);
   }
 
   @Test
-  void onlyTheFirstFinishOfAnExecutionActs() throws Exception {
-    Execution execution = once.decide(TestRequest.post("k1")).execution();
+  void onlyTheFirstFinishOfAnExchangeActs() throws Exception {
+    Exchange exchange = once.decide(TestRequest.post("k1")).exchange();
 
-    assertThat(execution.complete(201, JSON, utf8("{}"))).isTrue();
-    assertThat(execution.release()).isFalse();
-    assertThat(execution.complete(200, JSON, utf8("other"))).isFalse();
+    assertThat(end(exchange, 201, JSON, utf8("{}"))).isEqualTo(Completion.STORED);
+    assertThat(exchange.failedBeforeCommit(null).toCompletableFuture().join())
+        .isEqualTo(Completion.STORED);
+    assertThat(end(exchange, 200, JSON, utf8("other"))).isEqualTo(Completion.STORED);
 
-    assertThat(execution.completion()).isEqualTo(Completion.STORED);
+    assertThat(completionOf(exchange)).isEqualTo(Completion.STORED);
+    assertThat(listener.completions).containsExactly(Completion.STORED);
     assertThat(once.decide(TestRequest.post("k1")).response().status()).isEqualTo(201);
   }
 
   @Test
   void aResponseTooLargeToKeepIsNotRunAgainOnRetry() throws Exception {
     Decision first = once.decide(TestRequest.post("k1").body("a"));
-    first.execution().complete(201, JSON, null);
+    end(first.exchange(), 201, JSON, null);
 
     Decision retry = once.decide(TestRequest.post("k1").body("a"));
 
@@ -268,8 +281,8 @@ class OnceTest {
 
   @Test
   void hopByHopHeadersDateSetCookieAndContentLengthAreNotReplayed() throws Exception {
-    Execution execution = once.decide(TestRequest.post("k1")).execution();
-    execution.complete(201, List.of(
+    Exchange exchange = once.decide(TestRequest.post("k1")).exchange();
+    end(exchange, 201, List.of(
         new Header("Content-Type", "application/json"),
         new Header("Location", "/payments/1"),
         new Header("set-cookie", "session=secret"),
@@ -288,8 +301,8 @@ class OnceTest {
   @Test
   void excludedHeadersAreConfigurable() throws Exception {
     Once keepsCookies = Once.builder(store).excludedHeaders("X-Request-Id").build();
-    Execution execution = keepsCookies.decide(TestRequest.post("k1")).execution();
-    execution.complete(200, List.of(
+    Exchange exchange = keepsCookies.decide(TestRequest.post("k1")).exchange();
+    end(exchange, 200, List.of(
         new Header("Set-Cookie", "a=b"), new Header("X-Request-Id", "r1")), utf8("{}"));
 
     assertThat(keepsCookies.decide(TestRequest.post("k1")).response().headers())
@@ -311,20 +324,21 @@ class OnceTest {
   @Test
   void whenTheOwnerDiesTheNextRequestAfterTheLeaseRunsAndTheOldOwnerIsFenced() throws Exception {
     Once leased = Once.builder(store).lease(Duration.ofSeconds(10)).listener(listener).build();
-    Execution dead = leased.decide(TestRequest.post("k1")).execution();
+    Exchange dead = leased.decide(TestRequest.post("k1")).exchange();
 
     clock.advance(Duration.ofSeconds(9));
     assertThat(leased.decide(TestRequest.post("k1")).outcome()).isEqualTo(Outcome.CONFLICT);
 
     clock.advance(Duration.ofSeconds(2));
-    Execution takeover = leased.decide(TestRequest.post("k1")).execution();
-    dead.complete(201, JSON, utf8("{\"from\":\"dead\"}"));
-    takeover.complete(201, JSON, utf8("{\"from\":\"takeover\"}"));
+    Exchange takeover = leased.decide(TestRequest.post("k1")).exchange();
+    end(dead, 201, JSON, utf8("{\"from\":\"dead\"}"));
+    end(takeover, 201, JSON, utf8("{\"from\":\"takeover\"}"));
 
     assertThat(leased.decide(TestRequest.post("k1")).response().body())
         .isEqualTo(utf8("{\"from\":\"takeover\"}"));
-    assertThat(dead.completion()).isEqualTo(Completion.LOST);
-    assertThat(takeover.completion()).isEqualTo(Completion.STORED);
+    assertThat(completionOf(dead)).isEqualTo(Completion.LOST);
+    assertThat(completionOf(takeover)).isEqualTo(Completion.STORED);
+    assertThat(listener.ownershipLost).containsExactly("complete");
   }
 
   @Test
@@ -336,7 +350,7 @@ class OnceTest {
 
     assertThat(bob.kind()).isEqualTo(Kind.EXECUTE);
     assertThat(anonymous.kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(bob.execution().key()).isNotEqualTo(anonymous.execution().key());
+    assertThat(bob.exchange().key()).isNotEqualTo(anonymous.exchange().key());
   }
 
   @Test
@@ -355,7 +369,7 @@ class OnceTest {
   void headerHashScopeSeparatesClientsAndStoresNoCredential() throws Exception {
     Once byAuth = Once.builder(store).keyScope(KeyScope.headerHash("Authorization")).build();
     Decision alice = byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer alice"));
-    alice.execution().complete(201, JSON, utf8("{}"));
+    end(alice.exchange(), 201, JSON, utf8("{}"));
 
     Decision aliceAgain =
         byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer alice"));
@@ -363,7 +377,7 @@ class OnceTest {
 
     assertThat(aliceAgain.kind()).isEqualTo(Kind.REPLAY);
     assertThat(bob.kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(alice.execution().key()).doesNotContain("alice").endsWith(" k1");
+    assertThat(alice.exchange().key()).doesNotContain("alice").endsWith(" k1");
   }
 
   @Test
@@ -396,12 +410,10 @@ class OnceTest {
   void aStoreThatFailsWhileCompletingReportsItAndTheRequestIsUnaffected() throws Exception {
     FailingStore failing = new FailingStore(store);
     Once engine = Once.builder(failing).listener(listener).build();
-    Execution execution = engine.decide(TestRequest.post("k1")).execution();
+    Exchange exchange = engine.decide(TestRequest.post("k1")).exchange();
     failing.failing(true);
 
-    assertThat(execution.complete(201, JSON, utf8("{}"))).isTrue();
-
-    assertThat(execution.completion()).isEqualTo(Completion.STORE_FAILED);
+    assertThat(end(exchange, 201, JSON, utf8("{}"))).isEqualTo(Completion.STORE_FAILED);
     assertThat(listener.storeErrors).containsExactly("complete");
   }
 
@@ -429,63 +441,46 @@ class OnceTest {
     assertThat(engine.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
   }
 
-  /** A memory store that signals when a caller parks in {@code awaitChange}. */
-  private static final class ParkingStore extends ForwardingIdempotencyStore {
-    final MemoryStore delegate = MemoryStore.create();
-    final CountDownLatch parked = new CountDownLatch(1);
+  @Test
+  void withMaxWaitADuplicateIsParkedAndGetsTheReplayWhenTheFirstFinishes() throws Exception {
+    Once waiting = once.toBuilder().maxWait(Duration.ofSeconds(30)).build();
+    Exchange first = waiting.decide(TestRequest.post("k1")).exchange();
 
-    @Override
-    protected IdempotencyStore delegate() {
-      return delegate;
-    }
+    Decision duplicate = waiting.decide(TestRequest.post("k1"));
 
-    @Override
-    public void awaitChange(String key, Duration timeout) throws InterruptedException {
-      parked.countDown();
-      super.awaitChange(key, timeout);
-    }
-  }
-
-  /** Starts a duplicate and returns once it is parked waiting for the first request. */
-  private static CompletableFuture<Decision> parkedDuplicate(Once engine, ParkingStore store)
-      throws InterruptedException {
-    CompletableFuture<Decision> duplicate = CompletableFuture.supplyAsync(() -> {
-      try {
-        return engine.decide(TestRequest.post("k1"));
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    assertThat(store.parked.await(20, TimeUnit.SECONDS)).isTrue();
-    return duplicate;
+    assertThat(duplicate.kind()).isEqualTo(Kind.WAIT);
+    assertThat(duplicate.next().toCompletableFuture()).isNotDone();
+    end(first, 201, JSON, utf8("{\"id\":1}"));
+    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(answer.kind()).isEqualTo(Kind.REPLAY);
+    assertThat(answer.response().body()).isEqualTo(utf8("{\"id\":1}"));
+    assertThat(listener.outcomes).containsExactly(Outcome.EXECUTED, Outcome.REPLAYED);
   }
 
   @Test
-  void withMaxWaitADuplicateWaitsForTheFirstAndGetsItsReplay() throws Exception {
-    try (ParkingStore parking = new ParkingStore()) {
-      Once waiting = Once.builder(parking).maxWait(Duration.ofSeconds(30)).build();
-      Execution first = waiting.decide(TestRequest.post("k1")).execution();
-      CompletableFuture<Decision> duplicate = parkedDuplicate(waiting, parking);
+  void aWaitingDuplicateOfAFailedRequestIsToldToSendItAgainAndNeverRunsBesideIt()
+      throws Exception {
+    Once waiting = once.toBuilder().maxWait(Duration.ofSeconds(30)).build();
+    Exchange first = waiting.decide(TestRequest.post("k1")).exchange();
+    Decision duplicate = waiting.decide(TestRequest.post("k1"));
 
-      first.complete(201, JSON, utf8("{\"id\":1}"));
+    first.failedBeforeCommit(new IllegalStateException("boom"));
 
-      Decision answer = duplicate.get(20, TimeUnit.SECONDS);
-      assertThat(answer.kind()).isEqualTo(Kind.REPLAY);
-      assertThat(answer.response().body()).isEqualTo(utf8("{\"id\":1}"));
-    }
+    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(answer.problem().status()).isEqualTo(409);
+    assertThat(answer.problem().retryAfterSeconds()).isEqualTo(1);
+    assertThat(answer.problem().detail()).contains("send it again");
+    assertThat(waiting.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
   }
 
   @Test
-  void withMaxWaitADuplicateOfAFailedRequestRunsItself() throws Exception {
-    try (ParkingStore parking = new ParkingStore()) {
-      Once waiting = Once.builder(parking).maxWait(Duration.ofSeconds(30)).build();
-      Execution first = waiting.decide(TestRequest.post("k1")).execution();
-      CompletableFuture<Decision> duplicate = parkedDuplicate(waiting, parking);
+  void aWaitingDuplicateWithAChangedBodyGets422AtOnce() throws Exception {
+    Once waiting = once.toBuilder().maxWait(Duration.ofSeconds(30)).build();
+    waiting.decide(TestRequest.post("k1").body("a"));
 
-      first.release();
+    Decision changed = waiting.decide(TestRequest.post("k1").body("b"));
 
-      assertThat(duplicate.get(20, TimeUnit.SECONDS).kind()).isEqualTo(Kind.EXECUTE);
-    }
+    assertThat(changed.problem().status()).isEqualTo(422);
   }
 
   @Test
@@ -496,8 +491,82 @@ class OnceTest {
 
     Decision duplicate = waiting.decide(TestRequest.post("k1"));
 
-    assertThat(duplicate.problem().status()).isEqualTo(409);
+    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(answer.problem().status()).isEqualTo(409);
+    assertThat(answer.problem().detail()).contains("still in progress");
     realTime.close();
+  }
+
+  @Test
+  void preferWaitZeroAsksForNoWaitAndGets409AtOnce() throws Exception {
+    Once waiting = once.toBuilder().maxWait(Duration.ofSeconds(30)).build();
+    waiting.decide(TestRequest.post("k1"));
+
+    Decision duplicate = waiting.decide(TestRequest.post("k1").header("Prefer", "wait=0"));
+
+    assertThat(duplicate.kind()).isEqualTo(Kind.REJECT);
+    assertThat(duplicate.problem().status()).isEqualTo(409);
+  }
+
+  @Test
+  void preferWaitShortensTheWaitButNeverLengthensIt() throws Exception {
+    MemoryStore realTime = MemoryStore.create();
+    Once waiting = Once.builder(realTime).maxWait(Duration.ofMillis(100)).build();
+    Once noWait = Once.builder(realTime).build();
+    waiting.decide(TestRequest.post("k1"));
+
+    Decision longer = waiting.decide(TestRequest.post("k1").header("Prefer", "wait=3600"));
+    Decision shorter = waiting.decide(
+        TestRequest.post("k1").header("Prefer", "respond-async, WAIT=\"1\""));
+    Decision unasked = noWait.decide(TestRequest.post("k1").header("Prefer", "wait=10"));
+
+    assertThat(longer.kind()).isEqualTo(Kind.WAIT);
+    assertThat(longer.next().toCompletableFuture().get(20, TimeUnit.SECONDS).problem().status())
+        .isEqualTo(409);
+    assertThat(shorter.kind()).isEqualTo(Kind.WAIT);
+    assertThat(unasked.kind()).isEqualTo(Kind.REJECT);
+    realTime.close();
+  }
+
+  @Test
+  void aStoreThatFailsWhileADuplicateWaitsGives503EvenWhenFailingOpen() throws Exception {
+    FailingStore failing = new FailingStore(store);
+    Once waiting = Once.builder(failing).clock(clock).failOpen(true)
+        .maxWait(Duration.ofSeconds(30)).build();
+    waiting.decide(TestRequest.post("k1"));
+    Decision duplicate = waiting.decide(TestRequest.post("k1"));
+    assertThat(duplicate.kind()).isEqualTo(Kind.WAIT);
+
+    failing.failing(true);
+    store.close(); // wakes the waiter, which looks again and finds the store failing
+
+    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(answer.problem().status()).isEqualTo(503);
+  }
+
+  @Test
+  void decideAsyncWaitsWithoutAThreadAndEndsInTheReplay() throws Exception {
+    Once waiting = once.toBuilder().maxWait(Duration.ofSeconds(30)).build();
+    Decision first = waiting.decideAsync(TestRequest.post("k1")).toCompletableFuture().join();
+    CompletableFuture<Decision> duplicate =
+        waiting.decideAsync(TestRequest.post("k1")).toCompletableFuture();
+
+    assertThat(first.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(duplicate).isNotDone();
+    end(first.exchange(), 201, JSON, utf8("{}"));
+    assertThat(duplicate.get(20, TimeUnit.SECONDS).kind()).isEqualTo(Kind.REPLAY);
+  }
+
+  @Test
+  void decideAsyncAnswersWhatDecideAnswers() throws Exception {
+    runToCompletion(once, TestRequest.post("k1").body("a"), 201, "{}");
+
+    assertThat(once.decideAsync(TestRequest.post("k1").body("a")).toCompletableFuture().join()
+        .kind()).isEqualTo(Kind.REPLAY);
+    assertThat(once.decideAsync(TestRequest.post("k1").body("b")).toCompletableFuture().join()
+        .problem().status()).isEqualTo(422);
+    assertThat(once.decideAsync(TestRequest.post("k9").method("GET")).toCompletableFuture().join().kind())
+        .isEqualTo(Kind.PASS_THROUGH);
   }
 
   @Test
@@ -527,7 +596,10 @@ class OnceTest {
       if (decision.kind() == Kind.EXECUTE) {
         executed.incrementAndGet();
         Thread.sleep(100);
-        decision.execution().complete(201, JSON, utf8("{}"));
+        end(decision.exchange(), 201, JSON, utf8("{}"));
+      }
+      if (decision.kind() == Kind.WAIT) {
+        decision = decision.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
       }
       return decision.outcome();
     });

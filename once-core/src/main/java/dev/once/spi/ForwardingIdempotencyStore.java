@@ -3,12 +3,14 @@ package dev.once.spi;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import java.time.Duration;
+import java.util.concurrent.CompletionStage;
 
 /**
  * A store that forwards every operation to another, for decorators (metrics, ownership of a
  * pool, fault injection) that change one or two operations and must pass the rest on unchanged,
- * the optional ones ({@code peek}, {@code awaitChange}, {@code ping}) included: a decorator that
- * forgot one would silently fall back to the interface's slower default.
+ * the optional ones ({@code peek}, {@code awaitChange}, {@code ping}) and every asynchronous form
+ * included: a decorator that forgot one would silently fall back to the interface's slower,
+ * blocking default.
  *
  * <p>Thread-safe if the delegate is.
  */
@@ -29,6 +31,42 @@ public abstract class ForwardingIdempotencyStore implements IdempotencyStore {
   @Override
   public boolean release(String key, Token token) {
     return delegate().release(key, token);
+  }
+
+  @Override
+  public boolean renew(String key, Token token, Duration lease) {
+    return delegate().renew(key, token, lease);
+  }
+
+  @Override
+  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+    return delegate().claimAsync(key, fingerprint, lease);
+  }
+
+  @Override
+  public CompletionStage<Boolean> completeAsync(
+      String key, Token token, StoredResponse response, Duration ttl) {
+    return delegate().completeAsync(key, token, response, ttl);
+  }
+
+  @Override
+  public CompletionStage<Boolean> releaseAsync(String key, Token token) {
+    return delegate().releaseAsync(key, token);
+  }
+
+  @Override
+  public CompletionStage<Boolean> renewAsync(String key, Token token, Duration lease) {
+    return delegate().renewAsync(key, token, lease);
+  }
+
+  @Override
+  public CompletionStage<Claim> peekAsync(String key) {
+    return delegate().peekAsync(key);
+  }
+
+  @Override
+  public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
+    return delegate().awaitChangeAsync(key, timeout);
   }
 
   @Override

@@ -7,15 +7,29 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
- * Where idempotency records live: one record per scoped key, moved through its states by three
- * atomic operations (see the {@linkplain dev.once.spi package description} for the state machine).
+ * Where idempotency records live: one record per scoped key, moved through its states by four
+ * atomic operations, {@code claim}, {@code renew}, {@code complete} and {@code release} (see the
+ * {@linkplain dev.once.spi package description} for the state machine).
  *
  * <p>Implementations must be thread-safe, and each operation must be atomic with respect to every
  * other operation on the same key, in this process and in every other process sharing the store.
  * On a remote store each operation should be a single round trip. Every failure is reported as a
  * {@link StoreException}; an operation never half-happens in a way the caller can observe.
+ *
+ * <p>Each operation has an asynchronous form ({@code claimAsync}, ...) returning a {@link
+ * CompletionStage}, for front ends that must not block a thread on the store (the engine's lease
+ * renewals, parked waiters, non-blocking adapters). Its stage completes exceptionally with a
+ * {@link StoreException} where the blocking form would throw one; argument errors are thrown at
+ * once. The defaults run the blocking form on the calling thread and return a completed stage,
+ * which is right for a store in this process; a remote store overrides them with its client's
+ * non-blocking API (Redis) or a small executor of its own (JDBC), so that no caller's thread waits
+ * for a round trip. The default {@link #awaitChangeAsync} holds no thread either way.
  *
  * <p>A store proves it keeps this contract by extending {@code dev.once.spi.IdempotencyStoreContract}
  * from the {@code once-core} test jar.
@@ -60,6 +74,100 @@ public interface IdempotencyStore extends AutoCloseable {
    * @throws StoreException if the store cannot answer
    */
   boolean release(String key, Token token);
+
+  /**
+   * Atomically extends the lease of the in-progress record of {@code key} to {@code lease} from
+   * now, but only if {@code token} still owns it and its lease has not passed: fenced like {@link
+   * #complete}. The engine renews the lease of every open exchange well before it passes, so a
+   * lease measures how fast a crashed owner is noticed, not how long a request may take.
+   *
+   * @param key the scoped key
+   * @param token the owner token from the claim
+   * @param lease the new lease, from now
+   * @return true if the lease was extended, false if the token no longer owns the record (it was
+   *     completed, released, taken over, or its lease passed)
+   * @throws StoreException if the store cannot answer
+   */
+  boolean renew(String key, Token token, Duration lease);
+
+  /**
+   * {@link #claim} without blocking the caller.
+   *
+   * @param key the scoped key
+   * @param fingerprint the request's fingerprint, or null
+   * @param lease the lease of a new record
+   * @return the claim, or a stage failed with a {@link StoreException}
+   */
+  default CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+    return completedWith(() -> claim(key, fingerprint, lease));
+  }
+
+  /**
+   * {@link #complete} without blocking the caller.
+   *
+   * @param key the scoped key
+   * @param token the owner token
+   * @param response the response to keep
+   * @param ttl how long the completed record lives
+   * @return whether the record was completed, or a stage failed with a {@link StoreException}
+   */
+  default CompletionStage<Boolean> completeAsync(
+      String key, Token token, StoredResponse response, Duration ttl) {
+    return completedWith(() -> complete(key, token, response, ttl));
+  }
+
+  /**
+   * {@link #release} without blocking the caller.
+   *
+   * @param key the scoped key
+   * @param token the owner token
+   * @return whether the record was released, or a stage failed with a {@link StoreException}
+   */
+  default CompletionStage<Boolean> releaseAsync(String key, Token token) {
+    return completedWith(() -> release(key, token));
+  }
+
+  /**
+   * {@link #renew} without blocking the caller.
+   *
+   * @param key the scoped key
+   * @param token the owner token
+   * @param lease the new lease, from now
+   * @return whether the lease was extended, or a stage failed with a {@link StoreException}
+   */
+  default CompletionStage<Boolean> renewAsync(String key, Token token, Duration lease) {
+    return completedWith(() -> renew(key, token, lease));
+  }
+
+  /**
+   * {@link #peek} without blocking the caller.
+   *
+   * @param key the scoped key
+   * @return the live record or null, or a stage failed with a {@link StoreException}
+   */
+  default CompletionStage<Claim> peekAsync(String key) {
+    return completedWith(() -> peek(key));
+  }
+
+  /**
+   * {@link #awaitChange} without holding a thread: the stage completes when the in-progress record
+   * of {@code key} may have changed, or when {@code timeout} passes, whichever is first; it may
+   * complete early. Many waiters may wait on one key; a store wakes them all when the record
+   * changes. The default completes after a short back-off (25 ms, or the timeout if shorter),
+   * timed by the JDK's shared delay scheduler, so it holds no thread while it waits.
+   *
+   * @param key the scoped key
+   * @param timeout the longest time to wait
+   * @return a stage that completes normally when the caller should look again, or exceptionally
+   *     with a {@link StoreException} if the store cannot wait
+   */
+  default CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
+    long nanos = Math.min(saturatedNanos(timeout), TimeUnit.MILLISECONDS.toNanos(25));
+    if (nanos <= 0) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return new CompletableFuture<Void>().completeOnTimeout(null, nanos, TimeUnit.NANOSECONDS);
+  }
 
   /**
    * Reads the live record of {@code key} without changing it: for callers that only look (the C
@@ -140,6 +248,34 @@ public interface IdempotencyStore extends AutoCloseable {
     String scheme = colon < 0 ? trimmed : trimmed.substring(0, colon);
     throw new IllegalArgumentException("no store for \"" + scheme + "\" URLs (available: "
         + String.join(", ", schemes) + "; a store module on the class path adds its schemes)");
+  }
+
+  /**
+   * Runs a blocking operation now and returns its result as a completed stage, or a failed one if
+   * it threw a {@link RuntimeException}: the default asynchronous form of every operation.
+   *
+   * @param operation the blocking operation
+   * @param <T> its result
+   * @return the completed stage
+   */
+  private static <T> CompletionStage<T> completedWith(Supplier<T> operation) {
+    try {
+      return CompletableFuture.completedFuture(operation.get());
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * @param duration a duration, possibly too long for a {@code long} of nanoseconds
+   * @return its nanoseconds, saturated at {@link Long#MAX_VALUE} (negative stays negative)
+   */
+  private static long saturatedNanos(Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
   }
 
   /**

@@ -362,4 +362,192 @@ public abstract class IdempotencyStoreContract {
     waiter.get(20, TimeUnit.SECONDS);
     assertThat(waiter).isDone();
   }
+
+  @Test
+  void renewExtendsTheLeaseOfItsOwnerSoTheRecordOutlivesItsFirstLease() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, shortLifetime().multipliedBy(2)).token();
+
+    for (int i = 0; i < 3; i++) {
+      advance(shortLifetime());
+      assertThat(store().renew(key("a"), token, shortLifetime().multipliedBy(2))).isTrue();
+    }
+
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(store().complete(key("a"), token, CREATED, LONG)).isTrue();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.COMPLETED);
+  }
+
+  @Test
+  void renewWithAnotherTokenOrForAnAbsentKeyChangesNothing() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    assertThat(store().renew(key("a"), Token.random(), LONG)).isFalse();
+    assertThat(store().renew(key("absent"), token, LONG)).isFalse();
+    assertThat(store().claim(key("absent"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+    assertThat(store().complete(key("a"), token, CREATED, LONG)).isTrue();
+  }
+
+  @Test
+  void renewOfACompletedOrReleasedRecordIsRefusedAndChangesNothing() throws Exception {
+    Token completed = store().claim(key("a"), FINGERPRINT, LONG).token();
+    store().complete(key("a"), completed, CREATED, shortLifetime().multipliedBy(2));
+    Token released = store().claim(key("b"), FINGERPRINT, LONG).token();
+    store().release(key("b"), released);
+
+    assertThat(store().renew(key("a"), completed, LONG)).isFalse();
+    assertThat(store().renew(key("b"), released, LONG)).isFalse();
+
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+    assertThat(store().claim(key("b"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+    advance(shortLifetime().multipliedBy(3));
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .as("renewing a completed record must not extend its ttl")
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void anOwnerWhoseLeasePassedCannotRenewAndTheTakeoverIsNotDisturbed() throws Exception {
+    Token dead = store().claim(key("a"), FINGERPRINT, shortLifetime()).token();
+    Token late = store().claim(key("b"), FINGERPRINT, shortLifetime()).token();
+
+    advance(shortLifetime().multipliedBy(2));
+    Claim takeover = store().claim(key("a"), OTHER_FINGERPRINT, LONG);
+
+    assertThat(store().renew(key("a"), dead, LONG)).isFalse();
+    assertThat(store().renew(key("b"), late, LONG)).as("passed, nobody took over").isFalse();
+    assertThat(store().complete(key("a"), takeover.token(), CREATED, LONG)).isTrue();
+    assertThat(store().claim(key("b"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void exactlyOneOf200ConcurrentClaimsAcquiresWhileItsOwnerRenews() throws Exception {
+    Token owner = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    List<Boolean> renewed = Concurrently.run(200, i -> i % 2 == 0
+        ? store().renew(key("a"), owner, LONG)
+        : store().claim(key("a"), FINGERPRINT, LONG).state() == Claim.State.ACQUIRED);
+
+    assertThat(renewed.stream().filter(b -> b).count()).isEqualTo(100);
+    assertThat(store().complete(key("a"), owner, CREATED, LONG)).isTrue();
+  }
+
+  @Test
+  void outcomeUnknownMarkerRoundTrips() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    assertThat(store().complete(key("a"), token, StoredResponse.outcomeUnknown(), LONG)).isTrue();
+
+    Claim seen = store().claim(key("a"), FINGERPRINT, LONG);
+    assertThat(seen.state()).isEqualTo(Claim.State.COMPLETED);
+    assertThat(seen.fingerprint()).isEqualTo(FINGERPRINT);
+    assertThat(seen.response().isOutcomeUnknown()).isTrue();
+    assertThat(seen.response().isReplayable()).isFalse();
+    assertThat(seen.response()).isEqualTo(StoredResponse.outcomeUnknown());
+    assertThat(store().peek(key("a")).response().isOutcomeUnknown()).isTrue();
+  }
+
+  @Test
+  void theAsynchronousFormsDoWhatTheBlockingOnesDo() throws Exception {
+    Claim first = await(store().claimAsync(key("a"), FINGERPRINT, LONG));
+    Claim second = await(store().claimAsync(key("a"), FINGERPRINT, LONG));
+    Claim other = await(store().claimAsync(key("b"), FINGERPRINT, LONG));
+
+    assertThat(first.state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(second.state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(await(store().peekAsync(key("a"))).state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(await(store().peekAsync(key("absent")))).isNull();
+    assertThat(await(store().renewAsync(key("a"), first.token(), LONG))).isTrue();
+    assertThat(await(store().renewAsync(key("a"), Token.random(), LONG))).isFalse();
+    assertThat(await(store().completeAsync(key("a"), Token.random(), CREATED, LONG))).isFalse();
+    assertThat(await(store().completeAsync(key("a"), first.token(), CREATED, LONG))).isTrue();
+    assertThat(await(store().releaseAsync(key("b"), Token.random()))).isFalse();
+    assertThat(await(store().releaseAsync(key("b"), other.token()))).isTrue();
+
+    Claim replay = await(store().claimAsync(key("a"), FINGERPRINT, LONG));
+    assertThat(replay.state()).isEqualTo(Claim.State.COMPLETED);
+    assertThat(replay.response()).isEqualTo(CREATED);
+    assertThat(await(store().peekAsync(key("a"))).response()).isEqualTo(CREATED);
+    assertThat(await(store().claimAsync(key("b"), FINGERPRINT, LONG)).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void exactlyOneOf200ConcurrentAsynchronousClaimsAcquires() throws Exception {
+    List<CompletableFuture<Claim>> claims = Concurrently.run(200,
+        i -> store().claimAsync(key("a"), FINGERPRINT, LONG).toCompletableFuture());
+
+    long acquired = 0;
+    for (CompletableFuture<Claim> claim : claims) {
+      if (claim.get(20, TimeUnit.SECONDS).state() == Claim.State.ACQUIRED) {
+        acquired++;
+      }
+    }
+    assertThat(acquired).isEqualTo(1);
+  }
+
+  @Test
+  void manyParkedWaitersAreAllWokenWhenTheRecordIsCompleted() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    List<CompletableFuture<Void>> waiters = new java.util.ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      waiters.add(store().awaitChangeAsync(key("a"), Duration.ofSeconds(30)).toCompletableFuture());
+    }
+
+    store().complete(key("a"), token, CREATED, LONG);
+
+    CompletableFuture.allOf(waiters.toArray(new CompletableFuture<?>[0]))
+        .get(20, TimeUnit.SECONDS);
+    assertThat(await(store().peekAsync(key("a"))).response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void aParkedWaiterIsWokenWhenTheRecordIsReleased() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    CompletableFuture<Void> waiter =
+        store().awaitChangeAsync(key("a"), Duration.ofSeconds(30)).toCompletableFuture();
+
+    store().release(key("a"), token);
+
+    waiter.get(20, TimeUnit.SECONDS);
+    assertThat(await(store().peekAsync(key("a")))).isNull();
+  }
+
+  @Test
+  void aParkedWaiterWakesByItsTimeoutWhenNothingChanges() throws Exception {
+    store().claim(key("a"), FINGERPRINT, LONG);
+
+    CompletableFuture<Void> waiter =
+        store().awaitChangeAsync(key("a"), Duration.ofMillis(100)).toCompletableFuture();
+
+    waiter.get(20, TimeUnit.SECONDS);
+    assertThat(store().peek(key("a")).state()).isEqualTo(Claim.State.IN_PROGRESS);
+  }
+
+  @Test
+  void aParkedWaiterStaysParkedWhileTheOwnerRenews() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    CompletableFuture<Void> waiter =
+        store().awaitChangeAsync(key("a"), Duration.ofSeconds(30)).toCompletableFuture();
+
+    assertThat(store().renew(key("a"), token, LONG)).isTrue();
+    store().complete(key("a"), token, CREATED, LONG);
+
+    waiter.get(20, TimeUnit.SECONDS);
+    assertThat(store().peek(key("a")).response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void awaitChangeAsyncOnAnAbsentKeyCompletes() throws Exception {
+    store().awaitChangeAsync(key("absent"), Duration.ofSeconds(30)).toCompletableFuture()
+        .get(20, TimeUnit.SECONDS);
+  }
+
+  private static <T> T await(java.util.concurrent.CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(20, TimeUnit.SECONDS);
+  }
 }

@@ -12,6 +12,8 @@ public final class RecordingListener implements OnceListener {
   public final List<Outcome> outcomes = new CopyOnWriteArrayList<>();
   public final List<Completion> completions = new CopyOnWriteArrayList<>();
   public final List<String> storeErrors = new CopyOnWriteArrayList<>();
+  public final List<String> renewals = new CopyOnWriteArrayList<>();
+  public final List<String> ownershipLost = new CopyOnWriteArrayList<>();
 
   @Override
   public void onOutcome(Outcome outcome, String key) {
@@ -26,5 +28,15 @@ public final class RecordingListener implements OnceListener {
   @Override
   public void onStoreError(String operation, String key, StoreException error) {
     storeErrors.add(operation);
+  }
+
+  @Override
+  public void onRenewed(String key) {
+    renewals.add(key);
+  }
+
+  @Override
+  public void onOwnershipLost(String key, String operation) {
+    ownershipLost.add(operation);
   }
 }

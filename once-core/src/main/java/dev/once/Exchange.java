@@ -1,0 +1,523 @@
+package dev.once;
+
+import dev.once.StoredResponse.Header;
+import dev.once.spi.IdempotencyStore;
+import dev.once.spi.StoreException;
+import dev.once.spi.Token;
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One keyed request that owns its record, from the claim that acquired the key to the moment the
+ * record is finished: the only place that decides when and how a record ends. Adapters (the
+ * Servlet filter, the proxy, reactive and JAX-RS front ends) never complete or release a record
+ * themselves; they report what happened to the request, and the exchange acts.
+ *
+ * <p>Design. An exchange is {@code OPEN} from the claim; while it is not finished it renews its
+ * lease in the store every third of the lease, on the engine's scheduler, so a handler or a
+ * response may take as long as it takes and the lease only measures how fast a crashed owner is
+ * noticed. When the adapter has answered the client itself while the work goes on (a gateway
+ * timeout) the exchange is {@code DETACHED}: the client's own answer is never stored, only the
+ * work's. The first event that finishes it moves it, by one compare-and-set, to {@code
+ * FINISHING}; only that event's action reaches the store, and every other event (earlier ones
+ * that finish nothing, later ones, ones racing it on other threads) does nothing to the record.
+ * When the store has answered it is {@code FINISHED} and the listener is told what became of the
+ * record. The events, the threads they may arrive on, and what each does:
+ *
+ * <table>
+ *   <caption>The events of an exchange</caption>
+ *   <tr><th>event</th><th>arrives on</th><th>when OPEN</th><th>when DETACHED</th></tr>
+ *   <tr><td>{@link #bodyEnded}: the response body reached its end (declared length written,
+ *       output closed)</td><td>the thread writing the body</td><td rowspan="3">finishes:
+ *       completes the record with the response if its status is cacheable (without its body if
+ *       it was over {@code maxResponseBytes}), else releases the key</td>
+ *       <td rowspan="3">ignored: the client's answer is the adapter's own</td></tr>
+ *   <tr><td>{@link #handlerReturned}: the handler returned and did not go async</td>
+ *       <td>the request thread</td></tr>
+ *   <tr><td>{@link #asyncCompleted}: the handler completed its async cycle</td>
+ *       <td>any thread</td></tr>
+ *   <tr><td>{@link #failedBeforeCommit}: the handler failed (threw, timed out) before anything
+ *       was sent</td><td>the request thread, a container thread</td><td>finishes: releases the
+ *       key, a retry runs again</td><td>ignored</td></tr>
+ *   <tr><td>{@link #failedAfterCommit}: the response broke off after its status was sent</td>
+ *       <td>any thread</td><td>finishes: a cacheable status keeps the record without a response
+ *       (a retry gets 409 {@code response-not-replayable}, never a second run); any other
+ *       releases</td><td>ignored</td></tr>
+ *   <tr><td>{@link #clientGone}: the client hung up</td><td>any thread</td><td colspan="2">
+ *       nothing: the work goes on, the lease is renewed, and its answer is stored for the
+ *       retry</td></tr>
+ *   <tr><td>{@link #upstreamSilent}: the upstream was silent past its timeout and the adapter
+ *       answered the client (504)</td><td>any thread</td><td>becomes DETACHED: the key stays
+ *       held and renewed while the upstream works</td><td>nothing</td></tr>
+ *   <tr><td>{@link #upstreamAnsweredLate}: the upstream's whole answer arrived after the client
+ *       was answered</td><td>the upstream client's thread</td><td colspan="2">finishes, as
+ *       {@code bodyEnded} with the upstream's response</td></tr>
+ *   <tr><td>{@link #upstreamUnreachable}: the upstream never received the request (connection
+ *       refused)</td><td>the upstream client's thread</td><td colspan="2">finishes: releases
+ *       the key</td></tr>
+ *   <tr><td>{@link #outcomeUnknown}: the upstream had the request, then its connection broke,
+ *       or its deadline passed with no answer</td><td>any thread</td><td colspan="2">finishes:
+ *       with {@link UnknownOutcome#RETRY} the key is held, no longer renewed, until its lease
+ *       passes (no retry overlaps the first request); with {@link UnknownOutcome#KEEP} the record
+ *       is completed as outcome unknown for the ttl (every retry gets 502)</td></tr>
+ *   <tr><td>a renewal finds the record no longer owned</td><td>the scheduler, a store
+ *       thread</td><td colspan="2">reported ({@link OnceListener#onOwnershipLost}) and logged;
+ *       renewals stop; the finishing event later finds the record lost</td></tr>
+ * </table>
+ *
+ * <p>An exchange nobody references any more stops renewing (the renewal holds it weakly), so a
+ * request an adapter lost frees its key when the lease passes, as a crashed owner's does.
+ *
+ * <p>Thread-safe: every event may be reported from any thread, any number of times, in any order.
+ * Each event method returns a stage that completes once the record is finished (by this event or
+ * an earlier one), with what became of it; an adapter that must not let the client see the end of
+ * the response before the record is kept waits for it. An event the exchange ignores returns a
+ * stage already completed with null.
+ */
+public final class Exchange {
+  private static final System.Logger LOG = System.getLogger("dev.once");
+
+  private static final int OPEN = 0;
+  private static final int DETACHED = 1;
+  private static final int FINISHING = 2;
+  private static final int FINISHED = 3;
+
+  private static final CompletableFuture<Completion> IGNORED =
+      CompletableFuture.completedFuture(null);
+
+  private final Once once;
+  private final String key;
+  private final Token token;
+  private final AtomicInteger state = new AtomicInteger(OPEN);
+  private final CompletableFuture<Completion> finished = new CompletableFuture<>();
+  private volatile boolean clientGone;
+  private volatile boolean ownershipLost;
+  private volatile ScheduledFuture<?> renewal;
+
+  Exchange(Once once, String key, Token token) {
+    this.once = once;
+    this.key = key;
+    this.token = token;
+  }
+
+  /** Starts renewing the lease; called once by the engine, right after the claim. */
+  Exchange start() {
+    scheduleRenewal(new Renewal(this));
+    return this;
+  }
+
+  /** @return the scoped key this exchange owns */
+  public String key() {
+    return key;
+  }
+
+  /** @return true once an event has finished the exchange (its store operation may be running) */
+  public boolean isFinished() {
+    return state.get() >= FINISHING;
+  }
+
+  /** @return true once the client was answered by the adapter while the work goes on */
+  public boolean isDetached() {
+    return state.get() == DETACHED;
+  }
+
+  /** @return true once the adapter reported that the client hung up */
+  public boolean isClientGone() {
+    return clientGone;
+  }
+
+  /**
+   * @return a stage that completes with what became of the record once it is finished; it never
+   *     completes exceptionally
+   */
+  public CompletionStage<Completion> finished() {
+    return finished.minimalCompletionStage();
+  }
+
+  /**
+   * The response's body reached its end: its declared length was written, or the output was
+   * closed. Finishes the exchange with the response (see the class description).
+   *
+   * @param response the response as sent
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> bodyEnded(Response response) {
+    return finishWith(response, false);
+  }
+
+  /**
+   * The handler returned without starting an async cycle: the response is complete. Finishes the
+   * exchange with the response.
+   *
+   * @param response the response as sent
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> handlerReturned(Response response) {
+    return finishWith(response, false);
+  }
+
+  /**
+   * The handler completed its async cycle: the response is complete. Finishes the exchange with
+   * the response.
+   *
+   * @param response the response as sent
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> asyncCompleted(Response response) {
+    return finishWith(response, false);
+  }
+
+  /**
+   * The handler failed before any of its response was sent (it threw, its async cycle timed out
+   * or failed): releases the key, so a retry runs again.
+   *
+   * @param cause what failed, for the record; may be null
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> failedBeforeCommit(Throwable cause) {
+    if (!begin(false)) {
+      return ignoredOrPending();
+    }
+    return release(Completion.RELEASED_ON_FAILURE, 0);
+  }
+
+  /**
+   * The response broke off after its status was sent (the handler threw midway, an upstream
+   * broke off mid-body): the client has part of it. If its status is cacheable the handler has
+   * answered, so running it again could do its work twice: the record is kept without the
+   * response, and a retry is told it was not kept. Otherwise the key is released.
+   *
+   * @param cause what failed, for the record; may be null
+   * @param response the response as far as it was sent (its body is not kept)
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> failedAfterCommit(Throwable cause, Response response) {
+    Objects.requireNonNull(response, "response");
+    if (!begin(false)) {
+      return ignoredOrPending();
+    }
+    int status = response.status();
+    if (!once.isCacheable(status)) {
+      return release(Completion.RELEASED_ON_FAILURE, status);
+    }
+    return complete(StoredResponse.notReplayable(status, replayed(response.headers())),
+        Completion.STORED_NOT_REPLAYABLE, status);
+  }
+
+  /**
+   * The client hung up. Nothing happens to the record: the handler or upstream goes on, the lease
+   * is renewed, and the answer it produces is stored for the client's retry. The adapter keeps
+   * capturing the response without a client to send it to.
+   */
+  public void clientGone() {
+    clientGone = true;
+  }
+
+  /**
+   * The upstream stayed silent past its timeout and the adapter answered the client itself (504).
+   * The key stays held and renewed while the upstream works; the client's answer is not stored,
+   * and the exchange waits for {@link #upstreamAnsweredLate}, {@link #outcomeUnknown} or {@link
+   * #upstreamUnreachable}.
+   */
+  public void upstreamSilent() {
+    state.compareAndSet(OPEN, DETACHED);
+  }
+
+  /**
+   * The upstream's whole answer arrived after the client was answered (or in place of the
+   * client's own answer): finishes the exchange with it, as {@link #bodyEnded}.
+   *
+   * @param response the upstream's response; a body of null means it was over {@code
+   *     maxResponseBytes}
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> upstreamAnsweredLate(Response response) {
+    return finishWith(response, true);
+  }
+
+  /**
+   * The upstream never received the request (the connection was refused, the host did not
+   * resolve): nothing ran, so the key is released and a retry runs at once.
+   *
+   * @param cause what failed, for the record; may be null
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> upstreamUnreachable(Throwable cause) {
+    if (!begin(true)) {
+      return ignoredOrPending();
+    }
+    return release(Completion.RELEASED_ON_FAILURE, 0);
+  }
+
+  /**
+   * The request's outcome cannot be known: the upstream had it, then the connection broke before
+   * its answer was whole, or its deadline passed with no answer. The key is never released at
+   * once: with {@link UnknownOutcome#RETRY} it is held, no longer renewed, until its lease passes,
+   * so no retry overlaps the first request; with {@link UnknownOutcome#KEEP} the record is
+   * completed as outcome unknown, and every retry for the ttl gets 502.
+   *
+   * @param cause what happened, for the record; may be null
+   * @return a stage that completes when the record is finished
+   */
+  public CompletionStage<Completion> outcomeUnknown(Throwable cause) {
+    if (!begin(true)) {
+      return ignoredOrPending();
+    }
+    if (once.unknownOutcome() == UnknownOutcome.KEEP) {
+      return complete(StoredResponse.outcomeUnknown(), Completion.KEPT_OUTCOME_UNKNOWN,
+          StoredResponse.OUTCOME_UNKNOWN_STATUS);
+    }
+    return done(Completion.HELD_OUTCOME_UNKNOWN, 0);
+  }
+
+  private CompletionStage<Completion> finishWith(Response response, boolean upstream) {
+    Objects.requireNonNull(response, "response");
+    if (!begin(upstream)) {
+      return ignoredOrPending();
+    }
+    int status = response.status();
+    if (!once.isCacheable(status)) {
+      return release(Completion.RELEASED_NOT_CACHEABLE, status);
+    }
+    byte[] body = response.body();
+    List<Header> headers = replayed(response.headers());
+    return body == null
+        ? complete(StoredResponse.notReplayable(status, headers),
+            Completion.STORED_NOT_REPLAYABLE, status)
+        : complete(StoredResponse.wrap(status, headers, body), Completion.STORED, status);
+  }
+
+  /**
+   * Moves the exchange to FINISHING if the event may finish it: an upstream event from OPEN or
+   * DETACHED, a client-side event from OPEN only.
+   */
+  private boolean begin(boolean upstream) {
+    while (true) {
+      int current = state.get();
+      if (current >= FINISHING || (current == DETACHED && !upstream)) {
+        return false;
+      }
+      if (state.compareAndSet(current, FINISHING)) {
+        ScheduledFuture<?> scheduled = renewal;
+        if (scheduled != null) {
+          scheduled.cancel(false);
+        }
+        return true;
+      }
+    }
+  }
+
+  private CompletionStage<Completion> ignoredOrPending() {
+    return state.get() >= FINISHING ? finished.minimalCompletionStage() : IGNORED;
+  }
+
+  private List<Header> replayed(List<Header> headers) {
+    List<Header> kept = new ArrayList<>(headers.size());
+    for (Header header : headers) {
+      if (once.isReplayedHeader(header.name())) {
+        kept.add(header);
+      }
+    }
+    return kept;
+  }
+
+  private CompletionStage<Completion> complete(
+      StoredResponse response, Completion ifKept, int status) {
+    IdempotencyStore store = once.store();
+    CompletionStage<Boolean> stage;
+    try {
+      stage = store.completeAsync(key, token, response, once.ttl());
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    return stage.handle((kept, error) -> {
+      if (error != null) {
+        once.reportStoreError("complete", key, unwrap(error));
+        return done(Completion.STORE_FAILED, status);
+      }
+      if (!kept) {
+        lost("complete");
+        return done(Completion.LOST, status);
+      }
+      return done(ifKept, status);
+    }).thenCompose(stageOf -> stageOf);
+  }
+
+  private CompletionStage<Completion> release(Completion ifReleased, int status) {
+    IdempotencyStore store = once.store();
+    CompletionStage<Boolean> stage;
+    try {
+      stage = store.releaseAsync(key, token);
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    return stage.handle((released, error) -> {
+      if (error != null) {
+        once.reportStoreError("release", key, unwrap(error));
+        return done(Completion.STORE_FAILED, status);
+      }
+      if (!released) {
+        lost("release");
+        return done(Completion.LOST, status);
+      }
+      return done(ifReleased, status);
+    }).thenCompose(stageOf -> stageOf);
+  }
+
+  private CompletionStage<Completion> done(Completion completion, int status) {
+    state.set(FINISHED);
+    once.reportFinished(key, completion, status);
+    finished.complete(completion);
+    return finished.minimalCompletionStage();
+  }
+
+  private void lost(String operation) {
+    if (ownershipLost && !"complete".equals(operation)) {
+      return; // said once, when the renewal found it
+    }
+    ownershipLost = true;
+    once.reportOwnershipLost(key, operation);
+    LOG.log(System.Logger.Level.WARNING, () -> "once: the " + operation + " of the record of key \""
+        + key + "\" was refused: its lease had passed or another request had taken the key over,"
+        + " so this request may have run beside another with the same key; a lease renewal must"
+        + " have failed or come too late (is the store slow, or the process paused?)");
+  }
+
+  private void scheduleRenewal(Renewal task) {
+    if (state.get() >= FINISHING) {
+      return;
+    }
+    try {
+      renewal = once.scheduler().schedule(task, once.renewalIntervalNanos(), TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // the scheduler was shut down: the lease passes on its own, as a crashed owner's does
+      LOG.log(System.Logger.Level.WARNING, "once: the lease scheduler refused a renewal of key \""
+          + key + "\"; its lease will pass in " + once.lease());
+      return;
+    }
+    if (state.get() >= FINISHING) {
+      renewal.cancel(false); // finished while it was being scheduled
+    }
+  }
+
+  private void renew(Renewal task) {
+    if (state.get() >= FINISHING) {
+      return;
+    }
+    CompletionStage<Boolean> stage;
+    try {
+      stage = once.store().renewAsync(key, token, once.lease());
+    } catch (RuntimeException e) {
+      stage = CompletableFuture.failedFuture(e);
+    }
+    stage.whenComplete((renewed, error) -> {
+      if (state.get() >= FINISHING) {
+        return; // a late answer: the record is no longer this exchange's to renew
+      }
+      if (error != null) {
+        // the next renewal tries again; two more fit in the lease
+        once.reportStoreError("renew", key, unwrap(error));
+      } else if (!renewed) {
+        lost("renew");
+        return;
+      } else {
+        once.reportRenewed(key);
+      }
+      scheduleRenewal(task);
+    });
+  }
+
+  private static RuntimeException unwrap(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null
+        ? error.getCause()
+        : error;
+    if (cause instanceof RuntimeException) {
+      return (RuntimeException) cause;
+    }
+    return new StoreException("the store failed", null, cause);
+  }
+
+  @Override
+  public String toString() {
+    String[] names = {"OPEN", "DETACHED", "FINISHING", "FINISHED"};
+    return "Exchange{key=" + key + ", " + names[state.get()]
+        + (clientGone ? ", client gone" : "")
+        + (finished.isDone() ? ", " + finished.join() : "") + "}";
+  }
+
+  /**
+   * A renewal of the lease, holding its exchange weakly: an exchange the adapter lost stops
+   * renewing, and its lease passes as a crashed owner's does.
+   */
+  private static final class Renewal implements Runnable {
+    private final WeakReference<Exchange> exchange;
+
+    Renewal(Exchange exchange) {
+      this.exchange = new WeakReference<>(exchange);
+    }
+
+    @Override
+    public void run() {
+      Exchange target = exchange.get();
+      if (target != null) {
+        target.renew(this);
+      }
+    }
+  }
+
+  /**
+   * The response of an exchange as the adapter sent or received it. Read only by the event that
+   * finishes the exchange, once, on the thread that reports it; an adapter can implement it over
+   * its captured response so that nothing is copied for events that finish nothing.
+   */
+  public interface Response {
+    /** @return the HTTP status */
+    int status();
+
+    /** @return every header as sent, in order; those not to be replayed are dropped by the engine */
+    List<Header> headers();
+
+    /**
+     * @return the whole body, or null if it was over {@code maxResponseBytes} and not kept; the
+     *     engine keeps the array without copying it
+     */
+    byte[] body();
+
+    /**
+     * A response made of these parts.
+     *
+     * @param status the HTTP status
+     * @param headers the headers
+     * @param body the body, or null if it was over the limit
+     * @return the response
+     */
+    static Response of(int status, List<Header> headers, byte[] body) {
+      Objects.requireNonNull(headers, "headers");
+      return new Response() {
+        @Override
+        public int status() {
+          return status;
+        }
+
+        @Override
+        public List<Header> headers() {
+          return headers;
+        }
+
+        @Override
+        public byte[] body() {
+          return body;
+        }
+      };
+    }
+  }
+}
