@@ -1,5 +1,6 @@
 package dev.once.servlet;
 
+import dev.once.Exchange;
 import dev.once.StoredResponse.Header;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletResponse;
@@ -27,25 +28,82 @@ import java.util.TreeSet;
  * {@code Content-Length}, or the output was closed), which can be well before the handler returns.
  * A client that retries the moment it has the whole response must get the replay, not a 409, so
  * the response's end is noticed before those last bytes are passed on and the record is finished
- * first (the {@code end} action).
+ * first: the body's end is reported to the exchange, which finishes the record, before the bytes
+ * go on.
+ *
+ * <p>When a write to the client fails, the client hung up: the exchange is told, later writes go
+ * to the copy only, and the handler goes on unaware, so its whole answer is stored for the
+ * client's retry. Once the copy is over {@code maxResponseBytes} there is no answer to keep, and
+ * the failure reaches the handler as it would without the filter.
  */
-final class CapturingResponse extends HttpServletResponseWrapper {
+final class CapturingResponse extends HttpServletResponseWrapper implements Exchange.Response {
   private static final String CONTENT_LENGTH = "Content-Length";
 
   private final ResponseCapture capture;
-  private final Runnable end;
+  private final Exchange exchange;
+  private volatile boolean clientGone;
   private TeeOutputStream stream;
   private PrintWriter writer;
   private Writer captureWriter;
   private long contentLength = -1;
 
-  /**
-   * @param end finishes the record; run (possibly more than once) when the body is complete
-   */
-  CapturingResponse(HttpServletResponse response, long maxResponseBytes, Runnable end) {
+  CapturingResponse(HttpServletResponse response, long maxResponseBytes, Exchange exchange) {
     super(response);
     this.capture = new ResponseCapture(maxResponseBytes);
-    this.end = end;
+    this.exchange = exchange;
+  }
+
+  /** @return the exchange this response is reported to */
+  Exchange exchange() {
+    return exchange;
+  }
+
+  @Override
+  public int status() {
+    return getStatus();
+  }
+
+  @Override
+  public List<Header> headers() {
+    return capturedHeaders();
+  }
+
+  @Override
+  public byte[] body() {
+    return capturedBody();
+  }
+
+  /** @return true once a write to the client failed */
+  boolean isClientGone() {
+    return clientGone;
+  }
+
+  /**
+   * A write to the client failed: it hung up. The handler goes on and its answer is kept, unless
+   * the copy is already over the limit, when the failure is the handler's to see.
+   *
+   * @throws IOException {@code failure}, when there is no answer to keep
+   */
+  void clientFailed(IOException failure) throws IOException {
+    if (capture.isOverflowed()) {
+      throw failure;
+    }
+    if (!clientGone) {
+      clientGone = true;
+      exchange.clientGone();
+    }
+  }
+
+  /**
+   * Called before each write once the client is gone.
+   *
+   * @throws IOException when the copy is over the limit, so the handler stops as it would
+   *     without the filter
+   */
+  void checkStillKeeping() throws IOException {
+    if (capture.isOverflowed()) {
+      throw new IOException("the client is gone and the response is too large to keep");
+    }
   }
 
   @Override
@@ -136,14 +194,14 @@ final class CapturingResponse extends HttpServletResponseWrapper {
     if (contentLength >= 0) {
       flushCapture();
       if (capture.total() == contentLength) {
-        end.run();
+        OnceFilter.await(exchange.bodyEnded(this));
       }
     }
   }
 
   /** Called by the stream and the writer before they close: closing ends the response. */
   void ending() {
-    end.run();
+    OnceFilter.await(exchange.bodyEnded(this));
   }
 
   /** @return the body the client was sent, or null if it was over the limit */

@@ -8,9 +8,10 @@ import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 
 /**
- * The async context a keyed handler is given. Its {@code complete()} finishes the record first and
- * then lets the container end the response: a container's {@code onComplete} listeners hear of the
- * end only after the client may have seen it, too late for a retry sent at once.
+ * The async context a keyed handler is given. Its {@code complete()} reports the end of the async
+ * cycle to the exchange, which finishes the record, and only then lets the container end the
+ * response: a container's {@code onComplete} listeners hear of the end only after the client may
+ * have seen it, too late for a retry sent at once.
  */
 final class EndingAsyncContext implements AsyncContext {
   final AsyncContext delegate;

@@ -1,14 +1,13 @@
 package dev.once.servlet;
 
 import dev.once.Decision;
-import dev.once.Execution;
+import dev.once.Exchange;
 import dev.once.Once;
 import dev.once.Problem;
 import dev.once.ProblemType;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
-import jakarta.servlet.AsyncEvent;
-import jakarta.servlet.AsyncListener;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -22,6 +21,7 @@ import java.io.IOException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
 
 /**
  * Idempotency keys for any Jakarta Servlet 6 container (Tomcat, Jetty, Undertow, Spring MVC).
@@ -29,16 +29,22 @@ import java.util.TreeSet;
  * <p>For each request of a covered method that carries a key, the filter asks the {@link Once}
  * engine what to do: run the rest of the chain once and store its response, replay the stored
  * response with {@code Idempotent-Replayed: true}, or answer an {@code application/problem+json}
- * error (400, 409, 413, 422, 503). Other requests pass through untouched.
+ * error (400, 409, 413, 422, 502, 503). Other requests pass through untouched.
  *
- * <p>The response is stored when it is really finished, and before the client can see its end:
- * when the body reaches its declared {@code Content-Length} or the output is closed, when the
- * chain returns, or for a request put in async mode, when the handler completes its async cycle.
- * So a client retrying the moment it has the whole response gets the replay, never a 409. A
- * handler exception, an async timeout or error, or a status that is not cacheable releases the
- * key, so the client's retry runs again. A handler that fails after committing without throwing
- * tells the filter with {@link #responseFailed}. The body is copied as it is written (through {@code getOutputStream} or {@code getWriter}), so
- * streaming, {@code flushBuffer} and early commit behave as without the filter.
+ * <p>The filter decides nothing about a record's end: it reports what happens to the request to
+ * the engine's {@link Exchange}, which finishes the record. What it reports: the body reached its
+ * declared {@code Content-Length} or the output was closed (reported before those last bytes are
+ * passed on, so a client retrying the moment it has the whole response gets the replay, never a
+ * 409); the chain returned; the handler completed its async cycle; the handler failed before or
+ * after committing; the client hung up (a write to it failed: the handler goes on, unaware, and its
+ * whole answer is stored for the retry). The body is copied as it is written (through {@code
+ * getOutputStream} or {@code getWriter}), so streaming, {@code flushBuffer} and early commit behave
+ * as without the filter.
+ *
+ * <p>A duplicate of a request in flight that may wait ({@code maxWait}, or less if it sent {@code
+ * Prefer: wait=N}) is put in async mode and parked with no thread held; when the first request
+ * finishes (or the wait runs out) its answer is written from a container thread. Hundreds of such
+ * duplicates cost no threads.
  *
  * <p>Register it for the {@code REQUEST} dispatcher type with async support on; it lets other
  * dispatches (async, error, forward) of a request it handles pass. Thread-safe: one instance
@@ -61,7 +67,7 @@ public final class OnceFilter implements Filter {
   /** The init parameter naming the servlet context attribute that holds the {@link Once}. */
   public static final String ONCE_ATTRIBUTE_PARAM = "once-attribute";
 
-  private static final String EXECUTION_ATTRIBUTE = OnceFilter.class.getName() + ".execution";
+  private static final String KEYED_ATTRIBUTE = OnceFilter.class.getName() + ".exchange";
 
   private volatile Once once;
 
@@ -106,7 +112,7 @@ public final class OnceFilter implements Filter {
     if (!(req instanceof HttpServletRequest)
         || !(res instanceof HttpServletResponse)
         || req.getDispatcherType() != DispatcherType.REQUEST
-        || req.getAttribute(EXECUTION_ATTRIBUTE) != null
+        || req.getAttribute(KEYED_ATTRIBUTE) != null
         || !engine.appliesTo(((HttpServletRequest) req).getMethod())) {
       chain.doFilter(req, res);
       return;
@@ -118,18 +124,21 @@ public final class OnceFilter implements Filter {
       decision = engine.decide(request);
     } catch (IOException e) {
       writeProblem(response, Problem.of(ProblemType.BODY_UNREADABLE,
-          "the request body could not be read to the end: " + e.getMessage()));
+          "the request body could not be read to the end"));
       return;
     }
     switch (decision.kind()) {
       case EXECUTE:
-        execute(engine, request, response, chain, decision.execution());
+        execute(engine, request, response, chain, decision.exchange());
         break;
       case REPLAY:
         writeReplay(response, decision.response());
         break;
       case REJECT:
         writeProblem(response, decision.problem());
+        break;
+      case WAIT:
+        park(engine, request, response, decision.next());
         break;
       case PASS_THROUGH:
       default:
@@ -138,46 +147,99 @@ public final class OnceFilter implements Filter {
   }
 
   private static void execute(Once engine, OnceServletRequest request,
-      HttpServletResponse response, FilterChain chain, Execution execution)
+      HttpServletResponse response, FilterChain chain, Exchange exchange)
       throws IOException, ServletException {
-    KeyedExchange exchange = new KeyedExchange(execution, response, engine.maxResponseBytes());
-    CapturingResponse capturing = exchange.response;
-    request.setAttribute(EXECUTION_ATTRIBUTE, exchange);
-    request.watchAsync(capturing, new AsyncCompletion(exchange), exchange.finish);
+    CapturingResponse capturing =
+        new CapturingResponse(response, engine.maxResponseBytes(), exchange);
+    request.setAttribute(KEYED_ATTRIBUTE, capturing);
+    request.watchAsync(capturing, new AsyncEvents(capturing));
     try {
       chain.doFilter(request, capturing);
     } catch (IOException | ServletException | RuntimeException | Error e) {
-      execution.release();
+      // finished before the container answers the failure, so a retry after it never gets 409
+      await(capturing.isCommitted()
+          ? exchange.failedAfterCommit(e, capturing)
+          : exchange.failedBeforeCommit(e));
       throw e;
     }
     if (!request.watchAsyncIfStarted()) {
-      exchange.complete();
+      await(exchange.handlerReturned(capturing));
     }
   }
 
   /**
-   * Tells the filter that the response to {@code request}, a keyed request it is handling, broke
-   * off after it was committed: the handler will not finish it (an upstream or the client closed
-   * the connection midway, say). The incomplete response is not stored. If its status is
-   * cacheable, the handler has answered, so running it again on a retry could do its work twice:
-   * the record is kept without the response and a retry is told it was not kept (409 {@code
-   * response-not-replayable}). Otherwise, or if the response was not committed, the key is
-   * released so a retry runs again.
-   *
-   * <p>For handlers that fail after committing without throwing, such as a proxy servlet relaying
-   * an upstream response. Thread-safe; only the first way a record is finished counts, so calling
-   * this after the response was completed does nothing.
-   *
-   * @param request the request, or a wrapper of it
-   * @return true if this call finished the record; false if the request has no key held by this
-   *     filter, or its record was already finished
+   * Parks a duplicate that waits for the request in flight: the request goes async, no thread is
+   * held, and its answer is written from a container thread when the wait ends.
    */
-  public static boolean responseFailed(ServletRequest request) {
-    Object exchange = request.getAttribute(EXECUTION_ATTRIBUTE);
-    return exchange instanceof KeyedExchange && ((KeyedExchange) exchange).fail();
+  private static void park(Once engine, OnceServletRequest request, HttpServletResponse response,
+      CompletionStage<Decision> next) throws IOException {
+    if (!request.isAsyncSupported()) {
+      // registered without async support: the wait holds this thread, as a blocking one would
+      Decision answer = next.toCompletableFuture().join();
+      if (answer.kind() == Decision.Kind.REPLAY) {
+        writeReplay(response, answer.response());
+      } else {
+        writeProblem(response, answer.problem());
+      }
+      return;
+    }
+    AsyncContext async = request.getRequest().startAsync(request.getRequest(), response);
+    ParkedRequest parked = new ParkedRequest(async, engine);
+    async.addListener(parked);
+    // the engine ends every wait by maxWait; the container's own timeout is only a safety net
+    long safety = engine.maxWait().toMillis() + 30_000;
+    async.setTimeout(safety < 0 ? 0 : safety);
+    next.whenComplete(parked);
   }
 
-  private static void writeReplay(HttpServletResponse response, StoredResponse stored)
+  /**
+   * Tells the filter that the response to {@code request}, a keyed request it is handling, broke
+   * off: the handler will not finish it (an upstream or the client closed the connection midway,
+   * say). The incomplete response is never stored. If it was committed with a cacheable status,
+   * the handler has answered, so running it again on a retry could do its work twice: the record
+   * is kept without the response and a retry is told it was not kept (409 {@code
+   * response-not-replayable}). Otherwise the key is released so a retry runs again.
+   *
+   * <p>For handlers that fail without throwing, such as a proxy servlet relaying an upstream
+   * response. Thread-safe; only the first event that finishes a record counts, so calling this
+   * after the response was completed does nothing. It returns once the record is finished.
+   *
+   * @param request the request, or a wrapper of it
+   * @return true if the request is a keyed request this filter is handling
+   */
+  public static boolean responseFailed(ServletRequest request) {
+    Object attribute = request.getAttribute(KEYED_ATTRIBUTE);
+    if (!(attribute instanceof CapturingResponse)) {
+      return false;
+    }
+    CapturingResponse capturing = (CapturingResponse) attribute;
+    Exchange exchange = capturing.exchange();
+    await(capturing.isCommitted()
+        ? exchange.failedAfterCommit(null, capturing)
+        : exchange.failedBeforeCommit(null));
+    return true;
+  }
+
+  /**
+   * The exchange of a keyed request this filter is handling, for handlers that report events of
+   * their own to it (a proxy: the upstream was silent, answered late, never had the request, or
+   * broke off with its outcome unknown).
+   *
+   * @param request the request, or a wrapper of it
+   * @return the exchange, or null if the request has no key held by this filter
+   */
+  public static Exchange exchange(ServletRequest request) {
+    Object attribute = request.getAttribute(KEYED_ATTRIBUTE);
+    return attribute instanceof CapturingResponse ? ((CapturingResponse) attribute).exchange()
+        : null;
+  }
+
+  /** Waits for the record to be finished; the engine's stage never fails. */
+  static void await(CompletionStage<?> finished) {
+    finished.toCompletableFuture().join();
+  }
+
+  static void writeReplay(HttpServletResponse response, StoredResponse stored)
       throws IOException {
     response.setStatus(stored.status());
     Set<String> written = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
@@ -217,70 +279,5 @@ public final class OnceFilter implements Filter {
     }
     response.setContentLength(json.length);
     response.getOutputStream().write(json);
-  }
-
-  /**
-   * A keyed request being handled: its execution and the response that is being captured. The
-   * record is finished by whichever comes first: the response's end seen by the capture, the async
-   * cycle's {@code complete()}, the chain returning, or a failure.
-   */
-  private static final class KeyedExchange {
-    private final Execution execution;
-    private final CapturingResponse response;
-    /** {@link #complete}, for the capture and the async context: one object for both. */
-    private final Runnable finish = this::complete;
-    private volatile boolean completed;
-
-    KeyedExchange(Execution execution, HttpServletResponse response, long maxResponseBytes) {
-      this.execution = execution;
-      this.response = new CapturingResponse(response, maxResponseBytes, finish);
-    }
-
-    void complete() {
-      // the execution acts only once anyway; this spares copying the body again
-      if (completed) {
-        return;
-      }
-      completed = true;
-      execution.complete(
-          response.getStatus(), response.capturedHeaders(), response.capturedBody());
-    }
-
-    boolean fail() {
-      if (!response.isCommitted()) {
-        return execution.release();
-      }
-      return execution.complete(response.getStatus(), response.capturedHeaders(), null);
-    }
-  }
-
-  /** Finishes the execution of a request in async mode when its async cycle ends. */
-  private static final class AsyncCompletion implements AsyncListener {
-    private final KeyedExchange exchange;
-
-    AsyncCompletion(KeyedExchange exchange) {
-      this.exchange = exchange;
-    }
-
-    @Override
-    public void onComplete(AsyncEvent event) {
-      exchange.complete();
-    }
-
-    @Override
-    public void onTimeout(AsyncEvent event) {
-      exchange.execution.release();
-    }
-
-    @Override
-    public void onError(AsyncEvent event) {
-      exchange.execution.release();
-    }
-
-    @Override
-    public void onStartAsync(AsyncEvent event) {
-      // a new async cycle drops its listeners unless they add themselves again
-      event.getAsyncContext().addListener(this);
-    }
   }
 }

@@ -211,13 +211,14 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
 
   /**
    * Arranges for {@code listener} to hear about the async cycle the handler may start, with the
-   * capturing response in the async context, and for {@code beforeComplete} to run when the
-   * handler completes that cycle, before the container ends the response.
+   * capturing response in the async context, and for the handler's own {@code complete()} of that
+   * cycle to be reported to the exchange before the container ends the response.
    */
-  void watchAsync(ServletResponse response, AsyncListener listener, Runnable beforeComplete) {
+  void watchAsync(CapturingResponse response, AsyncListener listener) {
     this.asyncResponse = response;
     this.asyncListener = listener;
-    this.beforeAsyncComplete = beforeComplete;
+    this.beforeAsyncComplete =
+        () -> OnceFilter.await(response.exchange().asyncCompleted(response));
   }
 
   @Override

@@ -62,6 +62,11 @@ final class ResponseCapture extends OutputStream {
     overflowed = false;
   }
 
+  /** @return true if more was written than the limit, so the body is not kept */
+  boolean isOverflowed() {
+    return overflowed;
+  }
+
   /** @return how many bytes were written since the last reset, kept or not */
   long total() {
     return total;

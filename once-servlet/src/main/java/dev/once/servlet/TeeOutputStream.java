@@ -7,7 +7,9 @@ import java.io.IOException;
 /**
  * The response's output stream, copying every byte the client is sent into the capture. Bytes are
  * copied before they are passed on, so that when they are the last ones (the declared length is
- * reached, or the stream is closed) the record is finished before the client can see the end.
+ * reached, or the stream is closed) the record is finished before the client can see the end. A
+ * write to a client that hung up is reported to the response (see {@link CapturingResponse}) and
+ * does not reach the handler while its answer can still be kept.
  */
 final class TeeOutputStream extends ServletOutputStream {
   final ServletOutputStream delegate;
@@ -25,25 +27,55 @@ final class TeeOutputStream extends ServletOutputStream {
   public void write(int b) throws IOException {
     capture.write(b);
     response.bodyWritten();
-    delegate.write(b);
+    if (response.isClientGone()) {
+      response.checkStillKeeping();
+      return;
+    }
+    try {
+      delegate.write(b);
+    } catch (IOException e) {
+      response.clientFailed(e);
+    }
   }
 
   @Override
   public void write(byte[] bytes, int offset, int length) throws IOException {
     capture.write(bytes, offset, length);
     response.bodyWritten();
-    delegate.write(bytes, offset, length);
+    if (response.isClientGone()) {
+      response.checkStillKeeping();
+      return;
+    }
+    try {
+      delegate.write(bytes, offset, length);
+    } catch (IOException e) {
+      response.clientFailed(e);
+    }
   }
 
   @Override
   public void flush() throws IOException {
-    delegate.flush();
+    if (response.isClientGone()) {
+      return;
+    }
+    try {
+      delegate.flush();
+    } catch (IOException e) {
+      response.clientFailed(e);
+    }
   }
 
   @Override
   public void close() throws IOException {
     response.ending();
-    delegate.close();
+    if (response.isClientGone()) {
+      return;
+    }
+    try {
+      delegate.close();
+    } catch (IOException e) {
+      response.clientFailed(e);
+    }
   }
 
   @Override

@@ -46,6 +46,11 @@ abstract class OnceFilterTest {
   private final AtomicInteger runs = new AtomicInteger();
   /** Holds the {@code /held} handler until the test lets it answer. */
   private final CountDownLatch hold = new CountDownLatch(1);
+  /** Holds the {@code /hangup} handler until its client has hung up. */
+  private final CountDownLatch hangup = new CountDownLatch(1);
+  private final CountDownLatch handlerDone = new CountDownLatch(1);
+  private final java.util.concurrent.atomic.AtomicReference<Exception> handlerSaw =
+      new java.util.concurrent.atomic.AtomicReference<>();
   private TestServer server;
 
   /** @return the container this run of the suite uses */
@@ -59,13 +64,43 @@ abstract class OnceFilterTest {
   @AfterEach
   void stop() throws Exception {
     hold.countDown();
+    hangup.countDown();
     server.close();
     store.close();
   }
 
   /** A server with the standard handlers, each counting its runs in {@link #runs}. */
   private TestServer serve(Once once) throws Exception {
+    return serve(once, 0);
+  }
+
+  private TestServer serve(Once once, int maxThreads) throws Exception {
     return TestServer.with(once, container())
+        .maxThreads(maxThreads)
+        .handle("/hangup", (request, response) -> {
+          runs.incrementAndGet();
+          try {
+            hangup.await(30, TimeUnit.SECONDS);
+            response.setStatus(201);
+            response.setContentType("application/octet-stream");
+            int size = Integer.parseInt(request.getParameter("size"));
+            byte[] chunk = new byte[16 * 1024];
+            for (int written = 0; written < size; written += chunk.length) {
+              java.util.Arrays.fill(chunk, (byte) (written / chunk.length));
+              response.getOutputStream().write(chunk);
+            }
+          } catch (java.io.IOException e) {
+            handlerSaw.set(e);
+            throw e;
+          } finally {
+            handlerDone.countDown();
+          }
+        })
+        .handle("/fail-held", (request, response) -> {
+          runs.incrementAndGet();
+          hold.await(30, TimeUnit.SECONDS);
+          throw new IllegalStateException("failed after the duplicates parked");
+        })
         .handle("/payments", (request, response) -> {
           int run = runs.incrementAndGet();
           String body = new String(request.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -780,5 +815,171 @@ abstract class OnceFilterTest {
       never.await(10, TimeUnit.MILLISECONDS);
     }
     assertThat(runs.get()).isGreaterThanOrEqualTo(count);
+  }
+
+  /** Counts the duplicates parked waiting, so a test knows when all of them are. */
+  private static final class ParkCounter extends dev.once.spi.ForwardingIdempotencyStore {
+    final MemoryStore delegate;
+    final AtomicInteger parked = new AtomicInteger();
+
+    ParkCounter(MemoryStore delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    protected dev.once.spi.IdempotencyStore delegate() {
+      return delegate;
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Void> awaitChangeAsync(
+        String key, Duration timeout) {
+      parked.incrementAndGet();
+      return super.awaitChangeAsync(key, timeout);
+    }
+  }
+
+  private static void awaitAtLeast(AtomicInteger counter, int count) throws InterruptedException {
+    CountDownLatch never = new CountDownLatch(1);
+    for (int i = 0; i < 6000 && counter.get() < count; i++) {
+      never.await(10, TimeUnit.MILLISECONDS);
+    }
+    assertThat(counter.get()).isGreaterThanOrEqualTo(count);
+  }
+
+  @Test
+  void threeHundredWaitingDuplicatesHoldNoThreadAllGetTheReplayAndTheHandlerRunsOnce()
+      throws Exception {
+    ParkCounter counting = new ParkCounter(store);
+    Once waiting = Once.builder(counting).maxWait(Duration.ofSeconds(60)).build();
+    try (TestServer small = serve(waiting, 16)) {
+      String key = newKey();
+      CompletableFuture<HttpResponse<String>> first = CLIENT.sendAsync(
+          HttpRequest.newBuilder(small.uri("/held")).header("Idempotency-Key", key)
+              .POST(BodyPublishers.noBody()).build(), BodyHandlers.ofString());
+      awaitRuns(1);
+      List<CompletableFuture<HttpResponse<String>>> duplicates = new java.util.ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        duplicates.add(CLIENT.sendAsync(
+            HttpRequest.newBuilder(small.uri("/held")).header("Idempotency-Key", key)
+                .timeout(Duration.ofSeconds(60)).POST(BodyPublishers.noBody()).build(),
+            BodyHandlers.ofString()));
+      }
+      awaitAtLeast(counting.parked, 300);
+
+      // 300 parked duplicates on 16 threads: an unrelated request is still served
+      HttpResponse<String> unrelated = post(small.uri("/payments"), newKey(), "{}", b -> b);
+      assertThat(unrelated.statusCode()).isEqualTo(201);
+      assertThat(first).isNotDone();
+      hold.countDown();
+
+      assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
+      for (CompletableFuture<HttpResponse<String>> duplicate : duplicates) {
+        HttpResponse<String> answer = duplicate.get(60, TimeUnit.SECONDS);
+        assertThat(answer.statusCode()).isEqualTo(201);
+        assertThat(answer.body()).isEqualTo("held done");
+        assertThat(answer.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      }
+      assertThat(runs).hasValue(2);
+    }
+  }
+
+  @Test
+  void waitingDuplicatesOfARequestThatFailsAreToldToSendItAgainAndTheRetryRuns()
+      throws Exception {
+    ParkCounter counting = new ParkCounter(store);
+    Once waiting = Once.builder(counting).maxWait(Duration.ofSeconds(60)).build();
+    try (TestServer server = serve(waiting)) {
+      String key = newKey();
+      CompletableFuture<HttpResponse<String>> first =
+          CompletableFuture.supplyAsync(() -> sendQuietly(server.uri("/fail-held"), key));
+      awaitRuns(1);
+      List<CompletableFuture<HttpResponse<String>>> duplicates = new java.util.ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        duplicates.add(CLIENT.sendAsync(HttpRequest.newBuilder(server.uri("/fail-held"))
+            .header("Idempotency-Key", key).POST(BodyPublishers.noBody()).build(),
+            BodyHandlers.ofString()));
+      }
+      awaitAtLeast(counting.parked, 20);
+
+      hold.countDown();
+
+      assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(500);
+      for (CompletableFuture<HttpResponse<String>> duplicate : duplicates) {
+        HttpResponse<String> answer = duplicate.get(30, TimeUnit.SECONDS);
+        assertProblem(answer, ProblemType.REQUEST_IN_PROGRESS);
+        assertThat(answer.body()).contains("send it again");
+      }
+      assertThat(runs).hasValue(1);
+      assertThat(post(server.uri("/fail-held"), key, "", b -> b).statusCode()).isEqualTo(500);
+      assertThat(runs).hasValue(2);
+    }
+  }
+
+  @Test
+  void aHandlerThatOutlivesManyLeasesRunsOnceAndDuplicatesMeanwhileGet409() throws Exception {
+    Once shortLease = Once.builder(store).lease(Duration.ofSeconds(1)).build();
+    try (TestServer server = serve(shortLease)) {
+      String key = newKey();
+      CompletableFuture<HttpResponse<String>> first =
+          CompletableFuture.supplyAsync(() -> sendQuietly(server.uri("/held"), key));
+      awaitRuns(1);
+
+      for (int i = 0; i < 8; i++) {
+        new CountDownLatch(1).await(500, TimeUnit.MILLISECONDS); // four leases in all
+        assertProblem(post(server.uri("/held"), key, "", b -> b), ProblemType.REQUEST_IN_PROGRESS);
+      }
+      hold.countDown();
+
+      assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
+      HttpResponse<String> retry = post(server.uri("/held"), key, "", b -> b);
+      assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(runs).hasValue(1);
+    }
+  }
+
+  /** Sends a keyed POST on a raw socket, waits for the handler to start, and hangs up. */
+  private void postAndHangUp(String path, String key) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.uri("/").getPort())) {
+      socket.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\n"
+          + "Idempotency-Key: " + key + "\r\nContent-Length: 0\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      awaitRuns(1);
+      socket.setSoLinger(true, 0); // a reset, as a client that vanished
+    }
+    hangup.countDown();
+    assertThat(handlerDone.await(30, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void aClientThatHangsUpGetsTheHandlersWholeAnswerOnItsRetry() throws Exception {
+    String key = newKey();
+    int size = 256 * 1024;
+
+    postAndHangUp("/hangup?size=" + size, key);
+
+    HttpResponse<byte[]> retry = CLIENT.send(
+        HttpRequest.newBuilder(server.uri("/hangup?size=" + size)).header("Idempotency-Key", key)
+            .POST(BodyPublishers.noBody()).build(), BodyHandlers.ofByteArray());
+    assertThat(handlerSaw.get()).as("the handler never saw the hang-up").isNull();
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(retry.body()).hasSize(size);
+    assertThat(retry.body()[size - 1]).isEqualTo((byte) (size / (16 * 1024) - 1));
+    assertThat(runs).hasValue(1);
+  }
+
+  @Test
+  void aClientThatHangsUpOnAnAnswerTooLargeToKeepIsNeverRunTwice() throws Exception {
+    String key = newKey();
+    int size = 2 * 1024 * 1024;
+
+    postAndHangUp("/hangup?size=" + size, key);
+
+    HttpResponse<String> retry = post("/hangup?size=" + size, key, "");
+    assertThat(handlerSaw.get()).as("beyond the limit the handler sees the failure").isNotNull();
+    assertProblem(retry, ProblemType.RESPONSE_NOT_REPLAYABLE);
+    assertThat(runs).hasValue(1);
   }
 }

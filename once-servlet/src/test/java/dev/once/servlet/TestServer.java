@@ -92,6 +92,7 @@ final class TestServer implements AutoCloseable {
     private final Once once;
     private final Container container;
     private final Map<String, Handler> handlers = new LinkedHashMap<>();
+    private int maxThreads;
 
     private Builder(Once once, Container container) {
       this.once = once;
@@ -100,6 +101,12 @@ final class TestServer implements AutoCloseable {
 
     Builder handle(String path, Handler handler) {
       handlers.put(path, handler);
+      return this;
+    }
+
+    /** Bounds the container's request threads, to show what holds one and what does not. */
+    Builder maxThreads(int maxThreads) {
+      this.maxThreads = maxThreads;
       return this;
     }
 
@@ -114,6 +121,11 @@ final class TestServer implements AutoCloseable {
       Connector connector = new Connector();
       connector.setPort(0);
       connector.setProperty("address", "127.0.0.1");
+      if (maxThreads > 0) {
+        connector.setProperty("maxThreads", Integer.toString(maxThreads));
+        connector.setProperty("minSpareThreads", "2");
+        connector.setProperty("maxConnections", "2000");
+      }
       tomcat.getService().addConnector(connector);
       tomcat.setConnector(connector);
       Context context = tomcat.addContext("", base.toString());
@@ -158,7 +170,9 @@ final class TestServer implements AutoCloseable {
     }
 
     private TestServer startJetty() throws Exception {
-      Server server = new Server();
+      Server server = maxThreads > 0
+          ? new Server(new org.eclipse.jetty.util.thread.QueuedThreadPool(maxThreads, 2))
+          : new Server();
       ServerConnector connector = new ServerConnector(server);
       connector.setHost("127.0.0.1");
       connector.setPort(0);
