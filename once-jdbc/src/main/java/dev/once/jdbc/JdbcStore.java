@@ -213,6 +213,31 @@ public final class JdbcStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
+   * <p>One {@code UPDATE} of the row, fenced on the token and the lease by the database's clock.
+   */
+  @Override
+  public boolean renew(String key, Token token, Duration lease) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(token, "token");
+    Objects.requireNonNull(lease, "lease");
+    long micros;
+    try {
+      micros = Math.max(1, lease.toNanos() / 1000);
+    } catch (ArithmeticException e) {
+      micros = Long.MAX_VALUE / 2;
+    }
+    long leaseMicros = micros;
+    return execute("renew", key, sql.renew, statement -> {
+      statement.setLong(1, leaseMicros);
+      statement.setString(2, key);
+      statement.setObject(3, new UUID(token.high(), token.low()));
+      return statement.executeUpdate() == 1;
+    });
+  }
+
+  /**
+   * {@inheritDoc}
+   *
    * <p>One {@code SELECT} of the row, which the database returns only while it is live by its own
    * clock ({@code expires_at > now()}): it takes no lock, writes nothing (a dead row is neither
    * taken over nor deleted), and never waits for a claim that holds the row locked.

@@ -32,6 +32,7 @@ final class PostgresStatements {
   final String complete;
   /** Parameters: key, token. */
   final String release;
+  final String renew;
   /** Parameters: key. The record's columns when it is live, else no row. */
   final String peek;
   /** Parameters: the batch size. */
@@ -84,6 +85,9 @@ final class PostgresStatements {
         + "WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
     this.release = "DELETE FROM " + t
         + " WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
+    this.renew = "UPDATE " + t
+        + " SET expires_at = now() + CAST(? AS bigint) * interval '1 microsecond'\n"
+        + "WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
     // SKIP LOCKED: rows a claim is taking over right now are left for the next sweep, so a sweep
     // never waits on a claim, and a claim waits at most for one batch. The locks are taken on the
     // newest row versions with the condition checked again, so a row taken over since the

@@ -361,6 +361,21 @@ public final class RedisStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
+   * <p>One {@code EVALSHA} round trip.
+   */
+  @Override
+  public boolean renew(String key, Token token, Duration lease) {
+    checkOpen(key);
+    Objects.requireNonNull(token, "token");
+    long leaseMillis = expiryMillis("lease", lease);
+    Long done = run(Script.RENEW, ScriptOutputType.INTEGER, "renew", key,
+        RecordCodec.ownerPrefix(token), millisArgument(leaseMillis));
+    return done != null && done == 1L;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
    * <p>Subscribes to the record's channel (unless another waiter in this store already did), marks
    * the record as awaited (one round trip), and waits for the message its owner publishes on
    * completing or releasing it. Returns at once if the record is absent or already finished.

@@ -72,6 +72,19 @@ enum Script {
       """),
 
   /**
+   * ARGV[1] the owner prefix, ARGV[2] the lease in milliseconds. Returns 1 if the owner's record's
+   * expiry was moved to the lease from now, 0 if the token no longer owns a live in-progress record.
+   */
+  RENEW("""
+      local record = redis.call('GET', KEYS[1])
+      if not record or string.sub(record, 1, 18) ~= ARGV[1] then
+        return 0
+      end
+      redis.call('PEXPIRE', KEYS[1], ARGV[2])
+      return 1
+      """),
+
+  /**
    * Marks an in-progress record as awaited, so that completing or releasing it publishes on its
    * channel; the caller subscribed first. Returns 1 if the record is in progress (wait for the
    * message), 0 if it is absent or finished (claim again now). The mark keeps the record's expiry.

@@ -290,6 +290,9 @@ public final class RedisLoadRun {
         for (int d = 0; d < duplicates; d++) {
           waiting.add(pool.submit(() -> {
             Decision decision = once.decide(TestRequest.post(key).body("{}"));
+            if (decision.kind() == Decision.Kind.WAIT) {
+              decision = decision.next().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            }
             if (decision.kind() != Decision.Kind.REPLAY) {
               throw new IllegalStateException("a duplicate got " + decision);
             }
@@ -298,7 +301,8 @@ public final class RedisLoadRun {
         }
         Thread.sleep(handler.toMillis());
         long completing = System.nanoTime();
-        owner.execution().complete(201, List.of(), "{}".getBytes(StandardCharsets.UTF_8));
+        owner.exchange().handlerReturned(dev.once.Exchange.Response.of(
+            201, List.of(), "{}".getBytes(StandardCharsets.UTF_8))).toCompletableFuture().join();
         List<Double> roundWakes = new ArrayList<>();
         for (Future<Long> duplicate : waiting) {
           roundWakes.add((duplicate.get(30, TimeUnit.SECONDS) - completing) / 1e6);
