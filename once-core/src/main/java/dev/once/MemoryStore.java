@@ -3,17 +3,20 @@ package dev.once;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
+import dev.once.spi.StoreFullException;
 import dev.once.spi.Token;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -53,12 +56,26 @@ import java.util.concurrent.atomic.AtomicLong;
  * record between its first read and its insert: it then withdraws its insert and returns the
  * completed record. So a key is never acquired while a live completed record exists.
  *
- * <p>Memory is bounded by a maximum total weight in bytes, an estimate of each completed response's
- * size, so a flood of keys cannot exhaust the heap: past the bound Caffeine evicts the completed
- * records it judges least likely to be used again, at their ttl at the latest. In-progress records
- * are never evicted (evicting one would let a duplicate run beside its owner); there are as many as
- * requests running, plus abandoned ones until their lease passes: a claim sweeps those out at most
- * once a second. Waiters for an in-progress record park on a future the record creates on first
+ * <p>Memory is bounded twice, and neither bound ever makes the store forget a live record (a
+ * forgotten record lets a retry run a second time):
+ *
+ * <ul>
+ *   <li>By bytes: the completed records with their responses are weighed (an estimate of each
+ *       one's size) against {@code maximumWeightBytes}. Past it Caffeine evicts those it judges
+ *       least likely to be replayed, and an eviction listener, run atomically with the eviction,
+ *       keeps each such record without its response in a second cache (fingerprint, status, a
+ *       not-replayable marker, until the record's own expiry). A claim looks in both, so a record
+ *       is never absent between the two; its retry gets 409 {@code response-not-replayable}, never
+ *       a second run. So one client's flood of large responses can cost others their replays, but
+ *       never their guarantee.
+ *   <li>By count: all records, in progress, completed and kept without response, are bounded by
+ *       {@code maximumRecords}. When it is reached a claim of a new key is refused with {@link
+ *       StoreFullException} (503 {@code store-full}, never run without idempotency); replays and
+ *       duplicates are still answered, and room comes back as records expire.
+ * </ul>
+ *
+ * In-progress records are never evicted; there are as many as requests running, plus abandoned ones
+ * until their lease passes: a claim sweeps those out at most once a second. Waiters for an in-progress record park on a future the record creates on first
  * demand; it is completed when the record is completed, released, swept or taken over, so a
  * duplicate wakes as soon as the owner finishes, without polling, and at the lease's end at the
  * latest.
@@ -68,12 +85,25 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class MemoryStore implements IdempotencyStore {
   /** The default bound on the total size of stored responses: 64 MiB. */
   public static final long DEFAULT_MAXIMUM_WEIGHT_BYTES = 64L << 20;
+  /**
+   * The default bound on the number of records: 500,000. Measured on JDK 17 with 36-character keys
+   * and a request hash, a record costs about 230 bytes of heap while in progress, 260 kept without
+   * its response, and 300 plus its response's headers and body with it: so 500,000 records kept
+   * without responses take about 125 MiB, on top of the {@code maximumWeightBytes} of responses.
+   */
+  public static final long DEFAULT_MAXIMUM_RECORDS = 500_000;
+
+  /** The {@code Retry-After} of a claim refused because the store is full. */
+  private static final int FULL_RETRY_AFTER_SECONDS = 5;
 
   private static final long SWEEP_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final ConcurrentMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
   private final Cache<String, Completed> cache;
   private final ConcurrentMap<String, Completed> completed;
+  private final Cache<String, Completed> strippedCache;
+  private final ConcurrentMap<String, Completed> stripped;
+  private final long maximumRecords;
   private final Ticker ticker;
   private final AtomicLong nextSweep;
   private volatile boolean closed;
@@ -86,9 +116,25 @@ public final class MemoryStore implements IdempotencyStore {
         .maximumWeight(builder.maximumWeightBytes)
         .weigher((String key, Completed record) -> record.weight(key))
         .expireAfter(new DeadlineExpiry())
+        .evictionListener((String key, Completed record, RemovalCause cause) -> {
+          if (cause == RemovalCause.SIZE && key != null && record != null) {
+            // atomically with the eviction: a claim finds the record in one cache or the other
+            stripped().put(key, record.withoutResponse());
+          }
+        })
         .build();
     this.completed = cache.asMap();
+    this.strippedCache = Caffeine.newBuilder()
+        .ticker(ticker)
+        .expireAfter(new DeadlineExpiry())
+        .build();
+    this.stripped = strippedCache.asMap();
+    this.maximumRecords = builder.maximumRecords;
     this.nextSweep = new AtomicLong(ticker.read() + SWEEP_INTERVAL_NANOS);
+  }
+
+  private ConcurrentMap<String, Completed> stripped() {
+    return stripped;
   }
 
   /** @return a memory store with the default bound and the system clock */
@@ -110,7 +156,7 @@ public final class MemoryStore implements IdempotencyStore {
   @Override
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
     checkOpen(key);
-    Completed done = completed.get(key);
+    Completed done = completedRecord(key);
     if (done != null) {
       return done.claim;
     }
@@ -118,6 +164,10 @@ public final class MemoryStore implements IdempotencyStore {
     InFlight current = inFlight.get(key);
     if (current != null && current.isLive(now)) {
       return current.claim;
+    }
+    if (current == null && recordCount() >= maximumRecords && isFullAfterCleanUp(now)) {
+      throw new StoreFullException("the memory store holds its maximum of " + maximumRecords
+          + " records", key, FULL_RETRY_AFTER_SECONDS);
     }
     InFlight fresh = new InFlight(Token.random(), fingerprint, saturatedAdd(now, lease));
     current = inFlight.putIfAbsent(key, fresh);
@@ -141,7 +191,7 @@ public final class MemoryStore implements IdempotencyStore {
         dead[0].settle(); // its waiters look again and find the new owner
       }
     }
-    done = completed.get(key);
+    done = completedRecord(key);
     if (done != null) {
       // the record was completed between the first read and the insert: it stands
       if (inFlight.remove(key, fresh)) {
@@ -210,7 +260,7 @@ public final class MemoryStore implements IdempotencyStore {
   @Override
   public Claim peek(String key) {
     checkOpen(key);
-    Completed done = completed.get(key);
+    Completed done = completedRecord(key);
     if (done != null) {
       return done.claim;
     }
@@ -218,7 +268,7 @@ public final class MemoryStore implements IdempotencyStore {
     if (record != null && record.isLive(ticker.read())) {
       return record.claim;
     }
-    done = completed.get(key); // completed since the first read
+    done = completedRecord(key); // completed since the first read
     return done == null ? null : done.claim;
   }
 
@@ -274,9 +324,35 @@ public final class MemoryStore implements IdempotencyStore {
         .completeOnTimeout(null, wait, TimeUnit.NANOSECONDS);
   }
 
-  /** @return the number of records, in progress and completed (the latter an estimate) */
+  /**
+   * @return the number of records, in progress, completed and kept without their response (the
+   *     latter two estimates)
+   */
   public long size() {
-    return inFlight.size() + cache.estimatedSize();
+    return recordCount();
+  }
+
+  /** @return how many completed records are kept without their response, an estimate */
+  public long withoutResponseCount() {
+    return strippedCache.estimatedSize();
+  }
+
+  /** Counts again after expired records are really removed, before a claim is refused. */
+  private boolean isFullAfterCleanUp(long now) {
+    cache.cleanUp();
+    strippedCache.cleanUp();
+    sweepIfDue(now);
+    return recordCount() >= maximumRecords;
+  }
+
+  private long recordCount() {
+    return inFlight.size() + cache.estimatedSize() + strippedCache.estimatedSize();
+  }
+
+  /** @return the completed record of {@code key}, with its response or without, or null */
+  private Completed completedRecord(String key) {
+    Completed done = completed.get(key);
+    return done != null ? done : stripped.get(key);
   }
 
   /** Wakes every waiter, empties the store, and makes later operations fail. */
@@ -287,6 +363,8 @@ public final class MemoryStore implements IdempotencyStore {
     inFlight.clear();
     cache.invalidateAll();
     cache.cleanUp();
+    strippedCache.invalidateAll();
+    strippedCache.cleanUp();
   }
 
   private void checkOpen(String key) {
@@ -355,6 +433,16 @@ public final class MemoryStore implements IdempotencyStore {
     Completed(Fingerprint fingerprint, StoredResponse response, long deadline) {
       this.claim = Claim.completed(fingerprint, response);
       this.deadline = deadline;
+    }
+
+    /** @return this record without its response: it marks the request done, nothing to replay */
+    Completed withoutResponse() {
+      StoredResponse response = claim.response();
+      if (!response.isReplayable()) {
+        return this;
+      }
+      return new Completed(claim.fingerprint(),
+          StoredResponse.notReplayable(response.status(), List.of()), deadline);
     }
 
     int weight(String key) {
@@ -428,12 +516,15 @@ public final class MemoryStore implements IdempotencyStore {
   /** Builds a {@link MemoryStore}. Mutable and not thread-safe. */
   public static final class Builder {
     private long maximumWeightBytes = DEFAULT_MAXIMUM_WEIGHT_BYTES;
+    private long maximumRecords = DEFAULT_MAXIMUM_RECORDS;
     private Clock clock;
 
     private Builder() {}
 
     /**
-     * The bound on the estimated total size of stored responses. Default 64 MiB.
+     * The bound on the estimated total size of stored responses. Past it the responses least
+     * likely to be replayed are dropped, and their records kept without them: a retry of such a
+     * record gets 409 {@code response-not-replayable}, never a second run. Default 64 MiB.
      *
      * @param bytes a positive number of bytes
      * @return this builder
@@ -444,6 +535,25 @@ public final class MemoryStore implements IdempotencyStore {
         throw new IllegalArgumentException("maximumWeightBytes must be positive, but was " + bytes);
       }
       this.maximumWeightBytes = bytes;
+      return this;
+    }
+
+    /**
+     * The bound on the number of records, in progress and completed, with their response or
+     * without. When it is reached, a claim of a new key is refused (503 {@code store-full}) until
+     * records expire: no live record is ever forgotten to make room. Each record costs a few
+     * hundred bytes of heap beyond its response (about 260 kept without it: 4 million records per
+     * GiB). Default {@value #DEFAULT_MAXIMUM_RECORDS}.
+     *
+     * @param records a positive number
+     * @return this builder
+     * @throws IllegalArgumentException if {@code records} is not positive
+     */
+    public Builder maximumRecords(long records) {
+      if (records <= 0) {
+        throw new IllegalArgumentException("maximumRecords must be positive, but was " + records);
+      }
+      this.maximumRecords = records;
       return this;
     }
 

@@ -3,6 +3,7 @@ package dev.once;
 import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
+import dev.once.spi.StoreFullException;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
@@ -50,9 +51,17 @@ public final class Once {
   /** The clock an engine built without one uses; waits are then timed by {@link System#nanoTime}. */
   private static final Clock SYSTEM_CLOCK = Clock.systemUTC();
 
-  private static final Set<String> NEVER_REPLAYED = caseInsensitive(List.of(
+  /**
+   * Response headers never kept, whatever {@code excludedHeaders} says: hop-by-hop headers, the
+   * framing ({@code Content-Length}), {@code Date} (a replay carries a fresh one), our own marker,
+   * and every header that can carry a credential or session, so one response can never hand a
+   * client another's session.
+   */
+  static final Set<String> NEVER_REPLAYED = caseInsensitive(List.of(
       "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Proxy-Connection",
-      "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", REPLAYED_HEADER));
+      "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Date", REPLAYED_HEADER,
+      "Set-Cookie", "Set-Cookie2", "Cookie", "Authorization", "Authentication-Info",
+      "Proxy-Authentication-Info"));
 
   private final IdempotencyStore store;
   private final String header;
@@ -154,7 +163,7 @@ public final class Once {
       claim = store.claim(keyed.scopedKey, keyed.fingerprint, lease);
     } catch (RuntimeException e) {
       reportStoreError("claim", keyed.scopedKey, e);
-      return storeFailure(keyed.scopedKey, true);
+      return storeFailure(keyed.scopedKey, e, true);
     }
     Decision decision = interpret(keyed, claim);
     if (decision != null) {
@@ -192,8 +201,9 @@ public final class Once {
     return storeStage(() -> store.claimAsync(keyed.scopedKey, keyed.fingerprint, lease))
         .handle((claim, error) -> {
           if (error != null) {
-            reportStoreError("claim", keyed.scopedKey, unwrap(error));
-            return done(storeFailure(keyed.scopedKey, true));
+            RuntimeException failure = unwrap(error);
+            reportStoreError("claim", keyed.scopedKey, failure);
+            return done(storeFailure(keyed.scopedKey, failure, true));
           }
           Decision decision = interpret(keyed, claim);
           if (decision != null) {
@@ -241,7 +251,9 @@ public final class Once {
                 + " bytes",
             null);
       }
-      fingerprint = Fingerprint.of(request.method(), request.path(), request.query(), body);
+      // "post" and "POST" are the same request: a server that takes one takes the other
+      fingerprint = Fingerprint.of(request.method().toUpperCase(Locale.ROOT), request.path(),
+          request.query(), body);
     }
     String scope = keyScope.scopeOf(request);
     // keys hold no spaces, so "scope key" splits at its last space: scopes can never collide
@@ -316,10 +328,11 @@ public final class Once {
         .thenCompose(changed -> storeStage(() -> store.peekAsync(keyed.scopedKey)))
         .handle((claim, error) -> {
           if (error != null) {
-            reportStoreError("await", keyed.scopedKey, unwrap(error));
+            RuntimeException failure = unwrap(error);
+            reportStoreError("await", keyed.scopedKey, failure);
             // never fail open here: running a known duplicate of a request in flight is a
             // certain second run
-            return done(storeFailure(keyed.scopedKey, false));
+            return done(storeFailure(keyed.scopedKey, failure, false));
           }
           if (claim == null) {
             return done(report(Decision.reject(Outcome.CONFLICT,
@@ -362,7 +375,14 @@ public final class Once {
         : new StoreException("the store failed", null, cause);
   }
 
-  private Decision storeFailure(String scopedKey, boolean mayFailOpen) {
+  private Decision storeFailure(String scopedKey, RuntimeException error, boolean mayFailOpen) {
+    if (error instanceof StoreFullException) {
+      // the store works and refuses to forget a live record: never run without idempotency
+      return report(Decision.reject(Outcome.STORE_ERROR, Problem.of(ProblemType.STORE_FULL,
+          "the idempotency store holds as many records as it may, so the request was not run;"
+              + " retry later").withRetryAfter(((StoreFullException) error).retryAfterSeconds())),
+          scopedKey);
+    }
     if (failOpen && mayFailOpen) {
       return report(Decision.FAILED_OPEN, scopedKey);
     }
@@ -543,7 +563,10 @@ public final class Once {
     return failOpen;
   }
 
-  /** @return the response headers that are not replayed besides the hop-by-hop ones, immutable */
+  /**
+   * @return the response headers that are not replayed besides those that never are (hop-by-hop,
+   *     {@code Content-Length}, {@code Date}, cookies and credentials), immutable
+   */
   public Set<String> excludedHeaders() {
     return excludedHeaders;
   }
@@ -613,7 +636,7 @@ public final class Once {
     private long maxBodyBytes = 1 << 20;
     private long maxResponseBytes = 1 << 20;
     private boolean failOpen;
-    private Set<String> excludedHeaders = Set.of("Date", "Set-Cookie");
+    private Set<String> excludedHeaders = Set.of();
     private OnceListener listener = OnceListener.NOOP;
     private Clock clock = SYSTEM_CLOCK;
     private UnknownOutcome unknownOutcome = UnknownOutcome.RETRY;
@@ -879,8 +902,11 @@ public final class Once {
     }
 
     /**
-     * Response headers that are not kept and replayed, besides the hop-by-hop headers and {@code
-     * Content-Length}, which never are. Default {@code Date} and {@code Set-Cookie}.
+     * Response headers not kept and replayed, in addition to those that never are, whatever this
+     * says: the hop-by-hop headers, {@code Content-Length}, {@code Date} (a replay carries a fresh
+     * one), {@code Idempotent-Replayed}, and the headers that can carry a credential or a session
+     * ({@code Set-Cookie}, {@code Set-Cookie2}, {@code Cookie}, {@code Authorization}, {@code
+     * Authentication-Info}, {@code Proxy-Authentication-Info}). Default none.
      *
      * @param names header names, compared without regard to case; may be none
      * @return this builder

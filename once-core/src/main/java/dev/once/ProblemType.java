@@ -25,6 +25,11 @@ public enum ProblemType {
    * never answered), and the engine keeps such outcomes: it will not run again under this key.
    */
   OUTCOME_UNKNOWN(502, "outcome-unknown", "The outcome of the request with this key is unknown"),
+  /**
+   * The store holds as many records as it may and will not forget a live one to make room: the
+   * request was not run. Retry after {@code Retry-After}.
+   */
+  STORE_FULL(503, "store-full", "Idempotency store is full"),
   /** The idempotency store cannot be reached, so the request is not run (fail closed). */
   STORE_UNAVAILABLE(503, "store-unavailable", "Idempotency store is unavailable");
 

@@ -1,14 +1,17 @@
 package dev.once;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.spi.Claim;
+import dev.once.spi.StoreFullException;
 import dev.once.spi.Token;
 import dev.once.testing.FakeClock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -56,31 +59,164 @@ class MemoryStoreTest {
     assertThat(store.claim("k", null, LEASE).state()).isEqualTo(Claim.State.ACQUIRED);
   }
 
-  @Test
-  void completedRecordsPastTheWeightBoundAreEvictedButInProgressOnesNever()
+  /** Waits for Caffeine's maintenance (run just after writes, on its executor) to evict. */
+  private static long replayable(MemoryStore store, String prefix, int count)
       throws InterruptedException {
-    MemoryStore small = MemoryStore.builder().clock(clock).maximumWeightBytes(64 * 1024).build();
-    Token running = small.claim("running", null, Duration.ofMinutes(5)).token();
-    for (int i = 0; i < 200; i++) {
-      Token token = small.claim("done-" + i, null, LEASE).token();
-      small.complete("done-" + i, token,
-          StoredResponse.of(200, List.of(), new byte[1024]), Duration.ofHours(1));
-    }
-
-    // eviction is Caffeine's maintenance, which runs just after the writes, on its executor
-    long kept = 200;
-    for (int attempt = 0; attempt < 1000 && kept >= 64; attempt++) {
+    long kept = count;
+    for (int attempt = 0; attempt < 1000 && kept >= count * 3 / 10; attempt++) {
       kept = 0;
-      for (int i = 0; i < 200; i++) {
-        if (small.peek("done-" + i) != null) {
+      for (int i = 0; i < count; i++) {
+        Claim claim = store.peek(prefix + i);
+        if (claim != null && claim.response().isReplayable()) {
           kept++;
         }
       }
       Thread.sleep(10);
     }
-    assertThat(kept).isLessThan(64);
+    return kept;
+  }
+
+  @Test
+  void pastTheByteBoundResponsesAreDroppedButNoRecordIsEverForgotten() throws Exception {
+    MemoryStore small = MemoryStore.builder().clock(clock).maximumWeightBytes(64 * 1024).build();
+    Token running = small.claim("running", null, Duration.ofMinutes(5)).token();
+    for (int i = 0; i < 200; i++) {
+      Token token = small.claim("done-" + i, null, LEASE).token();
+      small.complete("done-" + i, token,
+          StoredResponse.of(201, List.of(new StoredResponse.Header("X-A", "b")), new byte[1024]),
+          Duration.ofHours(1));
+    }
+
+    assertThat(replayable(small, "done-", 200)).isLessThan(60);
+
+    for (int i = 0; i < 200; i++) {
+      Claim retry = small.claim("done-" + i, null, LEASE);
+      assertThat(retry.state()).as("done-" + i).isEqualTo(Claim.State.COMPLETED);
+      assertThat(retry.response().status()).isEqualTo(201);
+    }
+    assertThat(small.withoutResponseCount()).isGreaterThan(100);
+    assertThat(small.size()).isEqualTo(201);
     assertThat(small.complete("running", running, StoredResponse.of(201, List.of(), new byte[0]),
         Duration.ofHours(1))).isTrue();
     small.close();
+  }
+
+  @Test
+  void aRecordKeptWithoutItsResponseStillExpiresAtItsOwnTtl() throws Exception {
+    MemoryStore small = MemoryStore.builder().clock(clock).maximumWeightBytes(16 * 1024).build();
+    for (int i = 0; i < 100; i++) {
+      Token token = small.claim("done-" + i, null, LEASE).token();
+      small.complete("done-" + i, token, StoredResponse.of(201, List.of(), new byte[1024]),
+          Duration.ofMinutes(10));
+    }
+    replayable(small, "done-", 100);
+
+    clock.advance(Duration.ofMinutes(9));
+    assertThat(small.claim("done-0", null, LEASE).state()).isEqualTo(Claim.State.COMPLETED);
+    clock.advance(Duration.ofMinutes(2));
+
+    assertThat(small.claim("done-0", null, LEASE).state()).isEqualTo(Claim.State.ACQUIRED);
+    small.close();
+  }
+
+  @Test
+  void anUnknownOutcomeKeptWithoutResponseIsStillAnUnknownOutcome() throws Exception {
+    MemoryStore small = MemoryStore.builder().clock(clock).maximumWeightBytes(16 * 1024).build();
+    Token unknown = small.claim("unknown", null, LEASE).token();
+    small.complete("unknown", unknown, StoredResponse.outcomeUnknown(), Duration.ofHours(1));
+    for (int i = 0; i < 100; i++) {
+      Token token = small.claim("done-" + i, null, LEASE).token();
+      small.complete("done-" + i, token, StoredResponse.of(201, List.of(), new byte[1024]),
+          Duration.ofHours(1));
+    }
+    replayable(small, "done-", 100);
+
+    assertThat(small.claim("unknown", null, LEASE).response().isOutcomeUnknown()).isTrue();
+    small.close();
+  }
+
+  @Test
+  void whenTheRecordBoundIsReachedNewKeysAreRefusedButLiveRecordsStillAnswer() {
+    MemoryStore bounded = MemoryStore.builder().clock(clock).maximumRecords(10).build();
+    Token first = bounded.claim("k0", null, LEASE).token();
+    for (int i = 1; i < 10; i++) {
+      Token token = bounded.claim("k" + i, null, LEASE).token();
+      bounded.complete("k" + i, token, StoredResponse.of(201, List.of(), new byte[1]),
+          Duration.ofMinutes(1));
+    }
+
+    assertThatThrownBy(() -> bounded.claim("new", null, LEASE))
+        .isInstanceOf(StoreFullException.class)
+        .hasMessageContaining("maximum of 10 records")
+        .satisfies(e -> assertThat(((StoreFullException) e).retryAfterSeconds()).isPositive());
+    assertThat(bounded.claim("k0", null, LEASE).state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(bounded.claim("k5", null, LEASE).state()).isEqualTo(Claim.State.COMPLETED);
+    assertThat(bounded.complete("k0", first, StoredResponse.of(201, List.of(), new byte[0]),
+        Duration.ofHours(1))).isTrue();
+
+    clock.advance(Duration.ofMinutes(2));
+    assertThat(bounded.claim("new", null, LEASE).state()).isEqualTo(Claim.State.ACQUIRED);
+    bounded.close();
+  }
+
+  @Test
+  void aFullStoreGets503StoreFullWithRetryAfterEvenWhenFailingOpen() throws Exception {
+    MemoryStore bounded = MemoryStore.builder().clock(clock).maximumRecords(2).build();
+    Once once = Once.builder(bounded).clock(clock).failOpen(true).build();
+    once.decide(dev.once.testing.TestRequest.post("a"));
+    once.decide(dev.once.testing.TestRequest.post("b"));
+
+    Decision refused = once.decide(dev.once.testing.TestRequest.post("c"));
+
+    assertThat(refused.kind()).isEqualTo(Decision.Kind.REJECT);
+    assertThat(refused.problem().status()).isEqualTo(503);
+    assertThat(refused.problem().type()).isEqualTo(ProblemType.STORE_FULL.uri());
+    assertThat(refused.problem().retryAfterSeconds()).isPositive();
+    assertThat(once.decide(dev.once.testing.TestRequest.post("a")).problem().status())
+        .isEqualTo(409);
+    bounded.close();
+  }
+
+  @Test
+  void anotherClientsFloodOfLargeResponsesNeverLetsAlicesRetriesRunAgain() throws Exception {
+    MemoryStore small = MemoryStore.builder().maximumWeightBytes(4L << 20).build();
+    Once once = Once.builder(small).keyScope(KeyScope.headerHash("Authorization")).build();
+    AtomicInteger executions = new AtomicInteger();
+    byte[] megabyte = new byte[1 << 20];
+    for (int i = 0; i < 3; i++) {
+      run(once, "alice", "a" + i, new byte[100], executions);
+    }
+    for (int round = 0; round < 4; round++) {
+      for (int i = 0; i < 50; i++) {
+        run(once, "mallory", "m" + i, megabyte, executions);
+      }
+    }
+    for (int i = 0; i < 1000 && small.withoutResponseCount() < 40; i++) {
+      Thread.sleep(10); // Caffeine's maintenance evicts just after the writes, on its executor
+    }
+
+    for (int i = 0; i < 3; i++) {
+      Decision retry = once.decide(dev.once.testing.TestRequest.post("a" + i)
+          .header("Authorization", "alice"));
+      assertThat(retry.kind()).as("alice's retry " + i).isIn(Decision.Kind.REPLAY,
+          Decision.Kind.REJECT);
+      if (retry.kind() == Decision.Kind.REJECT) {
+        assertThat(retry.problem().type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+      }
+    }
+    assertThat(small.withoutResponseCount()).isGreaterThanOrEqualTo(40);
+    assertThat(executions).hasValue(3 + 50);
+    small.close();
+  }
+
+  private static void run(Once once, String who, String key, byte[] body,
+      AtomicInteger executions) throws Exception {
+    Decision decision = once.decide(dev.once.testing.TestRequest.post(key)
+        .header("Authorization", who));
+    if (decision.kind() == Decision.Kind.EXECUTE) {
+      executions.incrementAndGet();
+      decision.exchange().handlerReturned(Exchange.Response.of(201, List.of(), body))
+          .toCompletableFuture().join();
+    }
   }
 }

@@ -299,14 +299,22 @@ class OnceTest {
   }
 
   @Test
-  void excludedHeadersAreConfigurable() throws Exception {
-    Once keepsCookies = Once.builder(store).excludedHeaders("X-Request-Id").build();
-    Exchange exchange = keepsCookies.decide(TestRequest.post("k1")).exchange();
+  void excludedHeadersAddToThoseNeverKeptAndCannotLetCookiesOrCredentialsThrough()
+      throws Exception {
+    Once excluding = Once.builder(store).excludedHeaders("X-Request-Id").build();
+    Exchange exchange = excluding.decide(TestRequest.post("k1")).exchange();
     end(exchange, 200, List.of(
-        new Header("Set-Cookie", "a=b"), new Header("X-Request-Id", "r1")), utf8("{}"));
+        new Header("Set-Cookie", "a=b"), new Header("set-cookie2", "c=d"),
+        new Header("Authorization", "Bearer secret"), new Header("Authentication-Info", "x"),
+        new Header("Proxy-Authentication-Info", "y"), new Header("Cookie", "e=f"),
+        new Header("Date", "Tue, 01 Dec 2026 00:00:00 GMT"),
+        new Header("Idempotent-Replayed", "true"),
+        new Header("X-Request-Id", "r1"), new Header("X-Kept", "yes")), utf8("{}"));
 
-    assertThat(keepsCookies.decide(TestRequest.post("k1")).response().headers())
-        .containsExactly(new Header("Set-Cookie", "a=b"));
+    assertThat(excluding.decide(TestRequest.post("k1")).response().headers())
+        .containsExactly(new Header("X-Kept", "yes"));
+    assertThat(excluding.isReplayedHeader("SET-COOKIE")).isFalse();
+    assertThat(excluding.isReplayedHeader("x-request-id")).isFalse();
   }
 
   @Test
@@ -607,5 +615,23 @@ class OnceTest {
     assertThat(executed).hasValue(1);
     assertThat(outcomes).filteredOn(o -> o == Outcome.REPLAYED).hasSize(199);
     realTime.close();
+  }
+
+  @Test
+  void aMethodSpelledInAnyCaseIsCoveredAndIsTheSameRequest() throws Exception {
+    Once required = once.toBuilder().requireKey(true).build();
+
+    for (String method : List.of("post", "Post", "pOST", "patch")) {
+      Decision missing = required.decide(TestRequest.post().method(method));
+      assertThat(missing.problem().status()).as(method).isEqualTo(400);
+    }
+    runToCompletion(once, TestRequest.post("k1").method("pOST").body("a"), 201, "{}");
+
+    assertThat(once.decide(TestRequest.post("k1").method("pOST").body("a")).kind())
+        .isEqualTo(Kind.REPLAY);
+    assertThat(once.decide(TestRequest.post("k1").method("POST").body("a")).kind())
+        .isEqualTo(Kind.REPLAY);
+    assertThat(once.decide(TestRequest.post("k1").method("post").body("b")).problem().status())
+        .isEqualTo(422);
   }
 }

@@ -1,6 +1,7 @@
 package dev.once.servlet;
 
 import dev.once.Exchange;
+import dev.once.Once;
 import dev.once.StoredResponse.Header;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletResponse;
@@ -142,7 +143,9 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
     if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
       declareLength(value);
     }
-    super.setHeader(name, value);
+    if (!isReplayMarker(name)) {
+      super.setHeader(name, value);
+    }
   }
 
   @Override
@@ -150,7 +153,17 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
     if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
       declareLength(value);
     }
-    super.addHeader(name, value);
+    if (!isReplayMarker(name)) {
+      super.addHeader(name, value);
+    }
+  }
+
+  /**
+   * Only a replay says it is one: a handler's (or an upstream's) own {@code Idempotent-Replayed}
+   * would tell the client a first response was a replay, so it is not passed on.
+   */
+  private static boolean isReplayMarker(String name) {
+    return Once.REPLAYED_HEADER.equalsIgnoreCase(name);
   }
 
   @Override
@@ -158,7 +171,9 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
     if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
       declareLength(value);
     }
-    super.setIntHeader(name, value);
+    if (!isReplayMarker(name)) {
+      super.setIntHeader(name, value);
+    }
   }
 
   @Override
@@ -166,7 +181,9 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
     if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
       declareLength(value);
     }
-    super.addIntHeader(name, value);
+    if (!isReplayMarker(name)) {
+      super.addIntHeader(name, value);
+    }
   }
 
   @Override

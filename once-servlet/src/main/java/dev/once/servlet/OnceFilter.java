@@ -252,6 +252,8 @@ public final class OnceFilter implements Filter {
       }
     }
     response.setHeader(Once.REPLAYED_HEADER, "true");
+    // the stored Date is not kept: a replay is a response of now (RFC 9110, 6.6.1)
+    response.setDateHeader("Date", System.currentTimeMillis());
     response.setContentLength(stored.bodyLength());
     if (stored.bodyLength() > 0) {
       stored.writeBodyTo(response.getOutputStream());

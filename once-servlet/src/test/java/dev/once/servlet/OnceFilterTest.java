@@ -108,6 +108,8 @@ abstract class OnceFilterTest {
           response.setContentType("application/json");
           response.setHeader("Location", "/payments/" + run);
           response.addHeader("Set-Cookie", "session=s" + run);
+          response.addHeader("Set-Cookie2", "legacy=l" + run);
+          response.setHeader("Idempotent-Replayed", "false");
           response.setHeader("X-Run", Integer.toString(run));
           response.getOutputStream().write(
               ("{\"run\":" + run + ",\"echo\":" + body + "}").getBytes(StandardCharsets.UTF_8));
@@ -343,7 +345,41 @@ abstract class OnceFilterTest {
     HttpResponse<String> retry = post("/payments", key, "{}");
 
     assertThat(first.headers().allValues("Set-Cookie")).containsExactly("session=s1");
+    assertThat(first.headers().allValues("Set-Cookie2")).containsExactly("legacy=l1");
     assertThat(retry.headers().allValues("Set-Cookie")).isEmpty();
+    assertThat(retry.headers().allValues("Set-Cookie2")).isEmpty();
+  }
+
+  @Test
+  void aHandlersOwnIdempotentReplayedIsNotPassedOnAndAReplayCarriesAFreshDate()
+      throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/payments", key, "{}");
+
+    HttpResponse<String> retry = post("/payments", key, "{}");
+
+    assertThat(first.headers().allValues("Idempotent-Replayed")).isEmpty();
+    assertThat(retry.headers().allValues("Idempotent-Replayed")).containsExactly("true");
+    assertThat(retry.headers().allValues("Date")).hasSize(1);
+    java.time.ZonedDateTime date = java.time.ZonedDateTime.parse(
+        retry.headers().firstValue("Date").orElseThrow(),
+        java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME);
+    assertThat(Duration.between(date.toInstant(), java.time.Instant.now()).abs())
+        .isLessThan(Duration.ofMinutes(5));
+  }
+
+  @Test
+  void aMethodSpelledInLowerCaseIsStillCovered() throws Exception {
+    String key = newKey();
+    HttpResponse<String> first = post("/payments", key, "{}", b -> b.method("post",
+        BodyPublishers.ofString("{}")));
+
+    HttpResponse<String> retry = post("/payments", key, "{}", b -> b.method("Post",
+        BodyPublishers.ofString("{}")));
+
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(runs).hasValue(1);
   }
 
   @Test
