@@ -730,11 +730,22 @@ static void host_handler(int signal) {
   (void)signal;
 }
 
-/* The JVM runs with -Xrs: the host's handlers for SIGINT, SIGTERM, SIGHUP and SIGQUIT stay. */
+/* The JVM runs with -Xrs: the host's dispositions of SIGINT, SIGTERM, SIGHUP and SIGQUIT stay.
+ * The case sets each one itself, so it does not depend on what it inherited (a job started in the
+ * background inherits SIGINT and SIGQUIT ignored): a handler of the host's, and the default, which
+ * a JVM without -Xrs would replace with its own (it leaves ignored signals alone either way). */
 static void signals(void) {
   struct sigaction mine = {0};
   mine.sa_handler = host_handler;
-  sigaction(SIGTERM, &mine, NULL);
+  sigemptyset(&mine.sa_mask);
+  struct sigaction dfl = {0};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  CHECK_EQ(sigaction(SIGTERM, &mine, NULL), 0);
+  int defaults[] = {SIGINT, SIGHUP, SIGQUIT};
+  for (int i = 0; i < 3; i++) {
+    CHECK_EQ(sigaction(defaults[i], &dfl, NULL), 0);
+  }
 
   once_init();
   char buf[8];
@@ -743,9 +754,8 @@ static void signals(void) {
   struct sigaction now;
   sigaction(SIGTERM, NULL, &now);
   CHECK(now.sa_handler == host_handler);
-  int untouched[] = {SIGINT, SIGHUP, SIGQUIT};
   for (int i = 0; i < 3; i++) {
-    sigaction(untouched[i], NULL, &now);
+    sigaction(defaults[i], NULL, &now);
     CHECK(now.sa_handler == SIG_DFL);
   }
 }

@@ -135,6 +135,19 @@ class NativeLibraryIT {
     passes("signals");
   }
 
+  /** As a job started in the background is: SIGINT and SIGQUIT ignored, which exec keeps. */
+  @Test
+  void theSignalCaseSetsTheDispositionsItChecksWhateverItInherits() throws Exception {
+    String program = NativeProcess.program("test_once").toString();
+
+    Result result = NativeProcess.run(Map.of(),
+        List.of("/bin/sh", "-c", "trap '' INT QUIT HUP; exec \"$0\" signals", program));
+
+    assertThat(result.exitCode()).as(result.describe()).isZero();
+    assertThat(result.stdout()).as(result.describe())
+        .containsPattern("signals: [1-9]\\d* passed, 0 failed");
+  }
+
   @Test
   void withoutLibonceJarBesideTheLibraryOnceOpenSaysWhereItLooked(@TempDir Path dir)
       throws Exception {
