@@ -35,6 +35,10 @@ static void check_everything_is_state_error(void) {
   CHECK_EQ(once_lookup("k", NULL), ONCE_ERR_STATE);
   CHECK_EQ(once_complete("k", &token, 200, NULL, 0, NULL, 0, 1000), ONCE_ERR_STATE);
   CHECK_EQ(once_release("k", &token), ONCE_ERR_STATE);
+  CHECK_EQ(once_renew("k", &token, 0), ONCE_ERR_STATE);
+  CHECK_EQ(once_renew(NULL, NULL, -1), ONCE_ERR_STATE);
+  CHECK_EQ(once_complete_unknown("k", &token, 1000), ONCE_ERR_STATE);
+  CHECK_EQ(once_complete_unknown(NULL, NULL, 0), ONCE_ERR_STATE);
   CHECK_EQ(once_fingerprint("POST", "/", NULL, NULL, 0, fp), ONCE_ERR_STATE);
 }
 
@@ -237,10 +241,15 @@ static void destroy(void) {
   CHECK_EQ(once_store("k", 200, "b", 1, 60), 0);
   int lock = once_lock("held");
   CHECK(lock > 0);
+  once_token token;
+  CHECK_EQ(once_claim("claimed", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_renew("claimed", &token, 0), 1);
 
   once_destroy();
 
   check_everything_is_state_error();
+  CHECK_EQ(once_renew("claimed", &token, 0), ONCE_ERR_STATE);
+  CHECK_EQ(once_complete_unknown("claimed", &token, 1000), ONCE_ERR_STATE);
   once_unlock(lock);
   once_init(); /* does nothing: the library stays destroyed */
   char error[256];
@@ -479,6 +488,12 @@ static void extended(void) {
   free((void *)large);
   free((void *)body);
 
+  /* the longest lease and ttl are accepted */
+  once_token longest;
+  CHECK_EQ(once_claim("pay-5", NULL, ONCE_MAX_DURATION_MS, &longest, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_complete("pay-5", &longest, 200, NULL, 0, NULL, 0, ONCE_MAX_DURATION_MS), 1);
+  CHECK_EQ(once_lookup("pay-5", NULL), ONCE_COMPLETED);
+
   /* malformed packed headers end the walk */
   pos = 0;
   CHECK_EQ(once_header_next("name-without-nul", 16, &pos, &name, &value), 0);
@@ -512,6 +527,9 @@ static void extended_errors(void) {
   CHECK_EQ(once_claim((char *)NOT_UTF8, NULL, 0, &token, NULL), ONCE_ERR_ARG);
   CHECK_EQ(once_claim("k", NULL, 0, NULL, NULL), ONCE_ERR_ARG);
   CHECK_EQ(once_claim("k", NULL, -1, &token, NULL), ONCE_ERR_ARG);
+  CHECK_EQ(once_claim("k", NULL, LLONG_MIN, &token, NULL), ONCE_ERR_ARG);
+  CHECK_EQ(once_claim("k", NULL, ONCE_MAX_DURATION_MS + 1, &token, NULL), ONCE_ERR_ARG);
+  CHECK_EQ(once_claim("k", NULL, LLONG_MAX, &token, NULL), ONCE_ERR_ARG);
   CHECK_EQ(once_claim("k", NULL, 0, &token, &bad_body), ONCE_ERR_ARG);
   CHECK_EQ(once_claim("k", NULL, 0, &token, &bad_headers), ONCE_ERR_ARG);
   CHECK_EQ(once_lookup(NULL, NULL), ONCE_ERR_ARG);
@@ -536,6 +554,10 @@ static void extended_errors(void) {
            ONCE_ERR_ARG);
   CHECK_EQ(once_complete("k", &token, 200, NULL, 0, body, 3, 0), ONCE_ERR_ARG);
   CHECK_EQ(once_complete("k", &token, 200, NULL, 0, body, 3, -5), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete("k", &token, 200, NULL, 0, body, 3, ONCE_MAX_DURATION_MS + 1),
+           ONCE_ERR_ARG);
+  CHECK_EQ(once_complete("k", &token, 200, NULL, 0, body, 3, LLONG_MAX), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete("k", &token, 200, NULL, 0, body, 3, LLONG_MIN), ONCE_ERR_ARG);
   size_t many = ONCE_MAX_HEADERS_SIZE / 8 + 1;
   once_header *flood = malloc(many * sizeof *flood);
   for (size_t i = 0; i < many; i++) {
@@ -568,6 +590,8 @@ static void store_failure(void) {
   CHECK_EQ(once_lookup("k", &r), ONCE_ERR_STORE);
   CHECK_EQ(once_complete("k", &token, 200, NULL, 0, NULL, 0, 1000), ONCE_ERR_STORE);
   CHECK_EQ(once_release("k", &token), ONCE_ERR_STORE);
+  CHECK_EQ(once_renew("k", &token, 0), ONCE_ERR_STORE);
+  CHECK_EQ(once_complete_unknown("k", &token, 1000), ONCE_ERR_STORE);
 }
 
 /* A failed open leaves the library closed (ONCE_ERR_STATE) and may be tried again. */
@@ -674,20 +698,29 @@ static void *hammer_library(void *arg) {
   char key[32], buf[32];
   for (long i = 0; !atomic_load(&stop_hammering); i++) {
     snprintf(key, sizeof key, "hammer-%ld", i % 64);
-    int results[3];
+    int results[6];
     results[0] = once_check(key, buf, sizeof buf);
     int lock = once_lock(key);
     results[1] = lock;
     results[2] = once_store(key, 200, "x", 1, 60);
     once_unlock(lock);
-    for (int k = 0; k < 3; k++) {
+    /* the extended API's token calls, on keys of their own: an owner's renew and release */
+    snprintf(key, sizeof key, "hammer-claim-%ld", i % 64);
+    once_token token;
+    results[3] = once_claim(key, NULL, 0, &token, NULL);
+    results[4] = results[3] == ONCE_ACQUIRED ? once_renew(key, &token, 0) : 1;
+    results[5] = results[3] == ONCE_ACQUIRED ? once_release(key, &token) : 1;
+    for (int k = 0; k < 6; k++) {
       int r = results[k];
       int fine = r == ONCE_ERR_STATE || (k == 0 && (r == 0 || r == 200)) || (k == 1 && r >= 0) ||
-                 (k == 2 && (r == 0 || r == ONCE_ERR_CONFLICT));
-      h->unexpected += !fine;
+                 (k == 2 && (r == 0 || r == ONCE_ERR_CONFLICT)) ||
+                 (k == 3 && (r == ONCE_ACQUIRED || r == ONCE_IN_PROGRESS)) || (k > 3 && r == 1);
+      if (!fine && h->unexpected++ == 0) { /* the first, to say which */
+        fprintf(stderr, "call %d of the hammer returned %d\n", k, r);
+      }
       h->state_errors += r == ONCE_ERR_STATE;
     }
-    h->calls += 3;
+    h->calls += 6;
   }
   return NULL;
 }
@@ -760,6 +793,173 @@ static void signals(void) {
   }
 }
 
+/* once_renew: an owner's renewal extends its lease; anyone else's, and any after the record ended,
+ * changes nothing; bad arguments are refused before anything is touched. */
+static void renew(void) {
+  once_init();
+  once_token token, other, zero = {{0}};
+  once_response r = {0};
+  char *too_long = long_key(ONCE_MAX_KEY_SIZE + 1);
+
+  CHECK_EQ(once_claim("job-1", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_renew("job-1", &token, 0), 1); /* the default lease, ONCE_LEASE_SECONDS */
+  CHECK_EQ(once_renew("job-1", &token, 60000), 1);
+  CHECK_EQ(once_renew("job-1", &token, ONCE_MAX_DURATION_MS), 1); /* the longest */
+  CHECK_EQ(once_renew("job-1", &token, 60000), 1);                /* shorter again */
+  CHECK_EQ(once_renew("job-1", &zero, 60000), 0);                 /* a token never issued */
+  CHECK_EQ(once_renew("absent", &token, 60000), 0);               /* another key's token */
+  CHECK_EQ(once_lookup("absent", NULL), ONCE_ABSENT);             /* and nothing was made */
+  CHECK_EQ(once_claim("job-1", NULL, 0, &other, NULL), ONCE_IN_PROGRESS);
+  CHECK_EQ(once_complete("job-1", &token, 201, NULL, 0, "done", 4, 60000), 1);
+  CHECK_EQ(once_renew("job-1", &token, 60000), 0); /* completed: nothing to renew */
+  CHECK_EQ(once_lookup("job-1", &r), ONCE_COMPLETED);
+  CHECK_EQ(r.status, 201);
+
+  /* released: the renewal does not bring the record back */
+  CHECK_EQ(once_claim("job-2", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_release("job-2", &token), 1);
+  CHECK_EQ(once_renew("job-2", &token, 60000), 0);
+  CHECK_EQ(once_lookup("job-2", NULL), ONCE_ABSENT);
+
+  /* a lease that passed: the old token's renewal is refused, the taker's is not */
+  CHECK_EQ(once_claim("job-3", NULL, 100, &token, NULL), ONCE_ACQUIRED);
+  sleep_ms(400);
+  CHECK_EQ(once_renew("job-3", &token, 60000), 0);
+  CHECK_EQ(once_claim("job-3", NULL, 0, &other, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_renew("job-3", &token, 60000), 0);
+  CHECK_EQ(once_renew("job-3", &other, 60000), 1);
+  CHECK(memcmp(token.bytes, other.bytes, ONCE_TOKEN_SIZE) != 0);
+
+  /* a renewal's lease counts from the renewal: a short one frees the key soon */
+  CHECK_EQ(once_claim("job-4", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_renew("job-4", &token, 1), 1);
+  sleep_ms(300);
+  CHECK_EQ(once_claim("job-4", NULL, 0, &other, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_complete("job-4", &token, 200, NULL, 0, NULL, 0, 60000), 0);
+
+  /* a lock's token stays inside the library: no token of the caller's renews it */
+  int lock = once_lock("job-5");
+  CHECK(lock > 0);
+  CHECK_EQ(once_renew("job-5", &zero, 0), 0);
+  CHECK_EQ(once_renew("job-5", &token, 0), 0);
+  CHECK_EQ(once_lock("job-5"), 0);
+  once_unlock(lock);
+  CHECK_EQ(once_lookup("job-5", NULL), ONCE_ABSENT);
+
+  /* bad arguments: refused, and the record is as it was */
+  CHECK_EQ(once_claim("job-6", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_renew(NULL, &token, 0), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew("", &token, 0), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew(too_long, &token, 0), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew((char *)NOT_UTF8, &token, 0), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew("\xED\xA0\x80", &token, 0), ONCE_ERR_ARG); /* a surrogate */
+  CHECK_EQ(once_renew("job-6", NULL, 0), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew(NULL, NULL, 0), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew("job-6", &token, -1), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew("job-6", &token, LLONG_MIN), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew("job-6", &token, ONCE_MAX_DURATION_MS + 1), ONCE_ERR_ARG);
+  CHECK_EQ(once_renew("job-6", &token, LLONG_MAX), ONCE_ERR_ARG);
+  CHECK_EQ(once_lookup("job-6", NULL), ONCE_IN_PROGRESS);
+  CHECK_EQ(once_renew("job-6", &token, 0), 1);
+  CHECK_EQ(once_complete("job-6", &token, 200, NULL, 0, NULL, 0, 60000), 1);
+  free(too_long);
+}
+
+/* A record of an unknown outcome (once_complete_unknown) is told apart from every response: its
+ * own outcome in once_claim and once_lookup, never a replay, never a second run. */
+static void outcome_unknown(void) {
+  once_init();
+  unsigned char fp[ONCE_FINGERPRINT_SIZE], other[ONCE_FINGERPRINT_SIZE];
+  CHECK_EQ(once_fingerprint("POST", "/transfers", NULL, "{\"to\":1}", 8, fp), 0);
+  CHECK_EQ(once_fingerprint("POST", "/transfers", NULL, "{\"to\":2}", 8, other), 0);
+  once_token token, second, zero = {{0}};
+  char *too_long = long_key(ONCE_MAX_KEY_SIZE + 1);
+
+  CHECK_EQ(once_claim("transfer-1", fp, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_complete_unknown("transfer-1", &zero, 60000), 0); /* not the owner */
+  CHECK_EQ(once_lookup("transfer-1", NULL), ONCE_IN_PROGRESS);
+  CHECK_EQ(once_complete_unknown("transfer-1", &token, 60000), 1);
+  CHECK_EQ(once_complete_unknown("transfer-1", &token, 60000), 0); /* it ended */
+  CHECK_EQ(once_complete("transfer-1", &token, 200, NULL, 0, NULL, 0, 60000), 0);
+  CHECK_EQ(once_renew("transfer-1", &token, 0), 0);
+  CHECK_EQ(once_release("transfer-1", &token), 0);
+
+  /* read: the outcome, and the record filled as a response with nothing to replay */
+  unsigned char body[16];
+  char headers[16];
+  memset(body, 0xEE, sizeof body);
+  memset(headers, 0x55, sizeof headers);
+  once_response r = {body, sizeof body, headers, sizeof headers, -1, -1, 99, 99, 99};
+  CHECK_EQ(once_lookup("transfer-1", &r), ONCE_OUTCOME_UNKNOWN);
+  CHECK_EQ(r.status, 502);
+  CHECK_EQ(r.replayable, 0);
+  CHECK_EQ(r.body_len, 0);
+  CHECK_EQ(r.headers_len, 0);
+  CHECK_EQ(r.header_count, 0);
+  CHECK_EQ(body[0], 0xEE);
+  CHECK_EQ((unsigned char)headers[0], 0x55);
+  CHECK_EQ(once_lookup("transfer-1", NULL), ONCE_OUTCOME_UNKNOWN);
+
+  memset(&second, 0xAB, sizeof second);
+  once_response c = {body, sizeof body, headers, sizeof headers, -1, -1, 99, 99, 99};
+  CHECK_EQ(once_claim("transfer-1", fp, 0, &second, &c), ONCE_OUTCOME_UNKNOWN);
+  CHECK_EQ(c.status, 502);
+  CHECK_EQ(c.replayable, 0);
+  CHECK_EQ(c.body_len, 0);
+  CHECK_EQ(second.bytes[0], 0xAB); /* no token: nothing was acquired */
+  CHECK_EQ(once_claim("transfer-1", NULL, 0, &second, NULL), ONCE_OUTCOME_UNKNOWN);
+  CHECK_EQ(once_claim("transfer-1", other, 0, &second, NULL), ONCE_MISMATCH); /* reuse first */
+
+  /* the seed's functions: nothing to replay, the key stays taken, the record stays */
+  char buf[16];
+  strcpy(buf, "garbage");
+  CHECK_EQ(once_check("transfer-1", buf, sizeof buf), 0);
+  CHECK_STR(buf, "");
+  CHECK_EQ(once_lock("transfer-1"), 0);
+  CHECK_EQ(once_store("transfer-1", 201, "x", 1, 60), ONCE_ERR_CONFLICT);
+  CHECK_EQ(once_lookup("transfer-1", NULL), ONCE_OUTCOME_UNKNOWN);
+
+  /* a response with the same status is a response: replayable, COMPLETED */
+  CHECK_EQ(once_claim("gateway-502", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_complete("gateway-502", &token, 502, NULL, 0, NULL, 0, 60000), 1);
+  once_response g = {body, sizeof body, headers, sizeof headers, -1, -1, 99, 99, 99};
+  CHECK_EQ(once_lookup("gateway-502", &g), ONCE_COMPLETED);
+  CHECK_EQ(g.status, 502);
+  CHECK_EQ(g.replayable, 1);
+  CHECK_EQ(once_claim("gateway-502", NULL, 0, &second, NULL), ONCE_COMPLETED);
+  CHECK_EQ(once_check("gateway-502", buf, sizeof buf), 502);
+
+  /* with a lock: the seed's lock, then the record of an unknown outcome is not the lock's */
+  int lock = once_lock("transfer-2");
+  CHECK(lock > 0);
+  CHECK_EQ(once_complete_unknown("transfer-2", &token, 60000), 0);
+  once_unlock(lock);
+
+  /* its ttl: after it, the key is free again */
+  CHECK_EQ(once_claim("transfer-3", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_complete_unknown("transfer-3", &token, 100), 1);
+  sleep_ms(400);
+  CHECK_EQ(once_lookup("transfer-3", NULL), ONCE_ABSENT);
+  CHECK_EQ(once_claim("transfer-3", NULL, 0, &second, NULL), ONCE_ACQUIRED);
+
+  /* the longest ttl; bad arguments refused, the record as it was */
+  CHECK_EQ(once_claim("transfer-4", NULL, 0, &token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_complete_unknown(NULL, &token, 1000), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown("", &token, 1000), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown(too_long, &token, 1000), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown((char *)NOT_UTF8, &token, 1000), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown("transfer-4", NULL, 1000), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown("transfer-4", &token, 0), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown("transfer-4", &token, -1), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown("transfer-4", &token, LLONG_MIN), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown("transfer-4", &token, ONCE_MAX_DURATION_MS + 1), ONCE_ERR_ARG);
+  CHECK_EQ(once_complete_unknown("transfer-4", &token, LLONG_MAX), ONCE_ERR_ARG);
+  CHECK_EQ(once_lookup("transfer-4", NULL), ONCE_IN_PROGRESS);
+  CHECK_EQ(once_complete_unknown("transfer-4", &token, ONCE_MAX_DURATION_MS), 1);
+  CHECK_EQ(once_lookup("transfer-4", NULL), ONCE_OUTCOME_UNKNOWN);
+  free(too_long);
+}
+
 int main(int argc, char **argv) {
   static const test_case cases[] = {
       {"before_init", before_init},
@@ -778,6 +978,8 @@ int main(int argc, char **argv) {
       {"out_of_memory", out_of_memory},
       {"join", join},
       {"signals", signals},
+      {"renew", renew},
+      {"outcome_unknown", outcome_unknown},
   };
   return testing_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

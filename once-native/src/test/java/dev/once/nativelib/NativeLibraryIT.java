@@ -48,6 +48,16 @@ class NativeLibraryIT {
   }
 
   @Test
+  void onceRenewExtendsTheLeaseOfItsOwnerOnlyAndRefusesBadArguments() throws Exception {
+    passes("renew");
+  }
+
+  @Test
+  void anUnknownOutcomeIsItsOwnOutcomeNeverAReplayNorASecondRun() throws Exception {
+    passes("outcome_unknown");
+  }
+
+  @Test
   void everyCallAfterDestroyReturnsStateError() throws Exception {
     Result result = passes("destroy");
 
