@@ -23,8 +23,11 @@
  * ENVIRONMENT (read by once_init and once_open)
  *   ONCE_STORE          the store URL: "memory" (default), or a URL a store module on the class
  *                       path accepts (redis://host:port/db, jdbc:postgresql://...).
- *   ONCE_LEASE_SECONDS  how long a lock holds a key that is never unlocked, and the default lease
- *                       of once_claim: a whole number from 1 to 31536000 (default 60).
+ *   ONCE_LEASE_SECONDS  the lease of once_lock, and the default lease of once_claim and
+ *                       once_renew: a whole number from 1 to 31536000 (default 60). A lock is
+ *                       renewed while it is held, so this is only how long its key stays held
+ *                       after the process died (or once_destroy) before another caller may take
+ *                       it.
  *   ONCE_CLASSPATH      the class path of the JVM, ':'-separated; an entry "dir/ *" (no space)
  *                       stands for every .jar in dir. Default: libonce.jar next to libonce.so
  *                       (found with dladdr), then every .jar in libonce.d/ next to it (drop store
@@ -138,10 +141,16 @@ int once_store(char *key, int statusCode, char *body, int bodyLen, int ttlSecond
 /*
  * Never blocks (beyond one store round trip). Returns a lock id greater than 0 when the caller
  * now owns the key; 0 when another caller holds it or a response is already stored (the caller
- * answers 409, or replays with once_check); a negative code on error (as for once_check). A lock
- * that is never unlocked frees the key after the lease (ONCE_LEASE_SECONDS, default 60); after
- * that its once_store claims the key anew if it is still free. The lock belongs to the process:
- * any thread may store or unlock with it. Ids are unique among the locks held at once.
+ * answers 409, or replays with once_check); a negative code on error (as for once_check).
+ * The lock holds the key for as long as it takes: the library renews its lease (ONCE_LEASE_SECONDS)
+ * in the store every third of it, on a thread of the JVM, until once_unlock, until once_store
+ * completes its record, or until once_destroy. So no other caller, in this process or another
+ * sharing the store, can take the key while the work runs, however long; and when the process
+ * dies, the renewals stop and the key is free again once the lease passes. A lock never unlocked
+ * (and never stored) therefore holds its key while the process lives: unlock on every path.
+ * If its renewals fail for a whole lease (the store down), the lock is lost, and its once_store
+ * then claims the key anew if it is still free. The lock belongs to the process: any thread may
+ * store or unlock with it. Ids are unique among the locks held at once.
  */
 int once_lock(char *key);
 
@@ -304,7 +313,8 @@ int once_release(const char *key, const once_token *token);
  * nothing changes and 0 is returned: the key is no longer the caller's (stop the work if it can
  * be stopped; its once_complete will return 0). Call it every third of the lease while the work
  * runs, so the record outlives the work however long it takes, and a process that dies frees the
- * key one lease later. The tokens of once_lock's locks stay inside the library.
+ * key one lease later. The locks of once_lock are renewed by the library; their tokens are not
+ * the caller's.
  * Errors: ONCE_ERR_ARG (key as for once_check; token NULL; lease_ms negative or over
  * ONCE_MAX_DURATION_MS), ONCE_ERR_STATE, ONCE_ERR_STORE (the lease was not renewed: try again
  * before it passes), ONCE_ERR_JVM, ONCE_ERR_NOMEM.

@@ -197,10 +197,13 @@ static void seed_errors(void) {
   free(too_long);
 }
 
-/* Records expire: responses after their ttl, locks after their lease (ONCE_LEASE_SECONDS=1). */
+/* Records expire: responses after their ttl, claims after their lease when nobody renews them;
+ * a lock is renewed while it is held, so it outlives its lease (ONCE_LEASE_SECONDS=1). (A lock
+ * whose renewals stop, as a dead process's do, is SessionTest's, with a fake clock.) */
 static void expiry(void) {
   once_init();
   char buf[16];
+  once_token warm_token;
   /* each path once first, so loading classes on a slow machine does not eat the 1 s below */
   CHECK_EQ(once_store("warm", 200, "x", 1, 60), 0);
   CHECK_EQ(once_check("warm", buf, sizeof buf), 200);
@@ -208,38 +211,40 @@ static void expiry(void) {
   CHECK(warm > 0);
   CHECK_EQ(once_lock("warm-lock"), 0);
   once_unlock(warm);
+  CHECK_EQ(once_claim("warm-claim", NULL, 0, &warm_token, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_renew("warm-claim", &warm_token, 0), 1);
+  CHECK_EQ(once_release("warm-claim", &warm_token), 1);
+
   CHECK_EQ(once_store("short", 200, "x", 1, 1), 0);
-  int stale = once_lock("leased");
-  CHECK(stale > 0);
+  int held = once_lock("leased");
+  CHECK(held > 0);
+  once_token claimed, taker;
+  CHECK_EQ(once_claim("claimed", NULL, 0, &claimed, NULL), ONCE_ACQUIRED);
   CHECK_EQ(once_check("short", buf, sizeof buf), 200);
   CHECK_EQ(once_lock("leased"), 0);
 
   sleep_ms(1300);
 
   CHECK_EQ(once_check("short", buf, sizeof buf), 0);
-  int fresh = once_lock("leased"); /* the lease freed the key */
-  CHECK(fresh > 0);
-  CHECK(fresh != stale);
-  once_unlock(stale); /* the dead owner cannot release the new one */
-  CHECK_EQ(once_lock("leased"), 0);
+  CHECK_EQ(once_lock("leased"), 0); /* renewed by the library: still held */
+  CHECK_EQ(once_claim("leased", NULL, 0, &taker, NULL), ONCE_IN_PROGRESS);
+  CHECK_EQ(once_claim("claimed", NULL, 0, &taker, NULL), ONCE_ACQUIRED); /* nobody renewed it */
+  CHECK_EQ(once_renew("claimed", &claimed, 0), 0); /* the dead owner is fenced */
+  CHECK_EQ(once_complete("claimed", &claimed, 200, NULL, 0, NULL, 0, 60000), 0);
+  CHECK_EQ(once_complete("claimed", &taker, 200, NULL, 0, NULL, 0, 60000), 1);
+
   CHECK_EQ(once_store("leased", 201, "new", 3, 60), 0);
-  once_unlock(fresh);
+  once_unlock(held);
   CHECK_EQ(once_check("leased", buf, sizeof buf), 201);
   CHECK_STR(buf, "new");
-
-  /* a store whose lock's lease passed claims the key anew when it is still free */
-  int late = once_lock("late");
-  CHECK(late > 0);
-  sleep_ms(1300);
-  CHECK_EQ(once_store("late", 200, "late", 4, 60), 0);
-  once_unlock(late);
-  CHECK_EQ(once_check("late", buf, sizeof buf), 200);
+  once_unlock(held); /* repeated: ignored */
+  CHECK_EQ(once_lock("leased"), 0);
 }
 
 static void destroy(void) {
   once_init();
   CHECK_EQ(once_store("k", 200, "b", 1, 60), 0);
-  int lock = once_lock("held");
+  int lock = once_lock("held"); /* renewed until the destroy */
   CHECK(lock > 0);
   once_token token;
   CHECK_EQ(once_claim("claimed", NULL, 0, &token, NULL), ONCE_ACQUIRED);
@@ -323,6 +328,7 @@ static void threads(void) {
   once_init();
   char buf[8];
   CHECK_EQ(once_check("warm", buf, sizeof buf), 0); /* the main thread is attached now */
+  once_unlock(once_lock("warm")); /* and the thread that renews locks has started */
   int java_before = testing_java_threads_named("libonce");
   int process_before = testing_process_threads();
   CHECK_EQ(java_before, 1);
@@ -783,6 +789,7 @@ static void signals(void) {
   once_init();
   char buf[8];
   CHECK_EQ(once_check("k", buf, sizeof buf), 0);
+  once_unlock(once_lock("k")); /* the thread that renews locks starts too */
 
   struct sigaction now;
   sigaction(SIGTERM, NULL, &now);
@@ -960,6 +967,278 @@ static void outcome_unknown(void) {
   free(too_long);
 }
 
+/* What a second caller sees of a key another holds, probed until it sees the replay. */
+typedef struct watch {
+  const char *key;
+  const char *body;    /* of the response the holder stores */
+  atomic_int *stop;    /* set if the replay never comes, so the case ends */
+  atomic_long probes;
+  atomic_long in_progress;
+  atomic_long replays;
+  atomic_long taken;      /* the watcher owned the key: the holder's hold was broken */
+  atomic_long unexpected; /* anything else: an error, a record going back to in progress */
+} watch;
+
+static void *watch_key(void *arg) {
+  watch *w = arg;
+  char buf[64];
+  once_token token;
+  int completed = 0;
+  while (!atomic_load(w->stop) && atomic_load(&w->replays) < 3) {
+    int claim = once_claim(w->key, NULL, 0, &token, NULL);
+    if (claim == ONCE_ACQUIRED) {
+      atomic_fetch_add(&w->taken, 1);
+      once_release(w->key, &token);
+    } else if (claim == ONCE_IN_PROGRESS && !completed) {
+      atomic_fetch_add(&w->in_progress, 1);
+    } else if (claim == ONCE_COMPLETED) {
+      completed = 1;
+    } else {
+      atomic_fetch_add(&w->unexpected, 1);
+    }
+    int lock = once_lock((char *)w->key);
+    if (lock > 0) {
+      atomic_fetch_add(&w->taken, 1);
+      once_unlock(lock);
+    } else if (lock < 0) {
+      atomic_fetch_add(&w->unexpected, 1);
+    }
+    int check = once_check((char *)w->key, buf, sizeof buf);
+    if (check == 201 && strcmp(buf, w->body) == 0) {
+      completed = 1;
+      atomic_fetch_add(&w->replays, 1);
+    } else if (check != 0 || completed) {
+      atomic_fetch_add(&w->unexpected, 1);
+    }
+    atomic_fetch_add(&w->probes, 1);
+    sleep_ms(10);
+  }
+  return NULL;
+}
+
+static long elapsed_ms(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
+}
+
+/* Lets acquire() take key, starts a watcher of it, lets hold() keep it for at least 3.5 leases of
+ * 1 s, then lets finish() store the response, and requires the watcher to have seen the key in
+ * progress the whole time (it probes every 10 ms and never owned it) and the response replayed
+ * afterwards. */
+static void held_past_leases(const char *key, void (*acquire)(const char *),
+                             void (*hold)(const char *, long), void (*finish)(const char *)) {
+  atomic_int stop = 0;
+  watch w = {.key = key, .body = "done", .stop = &stop};
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  acquire(key);
+  pthread_t watcher;
+  pthread_create(&watcher, NULL, watch_key, &w);
+  hold(key, 3500);
+  long held_ms = elapsed_ms(&start);
+  long in_progress = atomic_load(&w.in_progress);
+  finish(key);
+  for (int i = 0; i < 1000 && atomic_load(&w.replays) < 3; i++) {
+    sleep_ms(10);
+  }
+  atomic_store(&stop, 1);
+  pthread_join(watcher, NULL);
+  printf("%s: held %ld ms; the watcher probed %ld times: %ld in progress, %ld replays\n", key,
+         held_ms, atomic_load(&w.probes), atomic_load(&w.in_progress), atomic_load(&w.replays));
+  CHECK(held_ms >= 3500);
+  CHECK(in_progress > 0);
+  CHECK_EQ(atomic_load(&w.taken), 0);
+  CHECK_EQ(atomic_load(&w.unexpected), 0);
+  CHECK_EQ(atomic_load(&w.replays), 3);
+}
+
+static int seed_lock;
+
+static void lock_key(const char *key) {
+  seed_lock = once_lock((char *)key);
+  CHECK(seed_lock > 0);
+}
+
+static void wait_while_renewed(const char *key, long ms) {
+  sleep_ms(ms); /* the library renews the lock meanwhile */
+}
+
+static void store_and_unlock(const char *key) {
+  CHECK_EQ(once_store((char *)key, 201, "done", 4, 60), 0);
+  once_unlock(seed_lock);
+}
+
+static once_token claim_token;
+
+static void claim_key(const char *key) {
+  CHECK_EQ(once_claim(key, NULL, 1000, &claim_token, NULL), ONCE_ACQUIRED);
+}
+
+static void renew_claim(const char *key, long ms) {
+  long renewals = 0, renewed = 0;
+  for (long waited = 0; waited < ms; waited += 100) {
+    sleep_ms(100);
+    renewals++;
+    renewed += once_renew(key, &claim_token, 1000) == 1;
+  }
+  CHECK_EQ(renewed, renewals);
+}
+
+static void complete_claim(const char *key) {
+  CHECK_EQ(once_complete(key, &claim_token, 201, NULL, 0, "done", 4, 60000), 1);
+}
+
+/* A key held longer than several leases (ONCE_LEASE_SECONDS=1) stays the holder's: a once_lock
+ * (renewed by the library) and a once_claim renewed with once_renew. Another thread probing it
+ * (once_claim, once_lock, once_check) sees it in progress the whole time, never owns it, and then
+ * sees the response replayed. */
+static void hold(void) {
+  once_init();
+  once_token warm;
+  once_unlock(once_lock("warm")); /* each path once, so loading classes does not eat a lease */
+  CHECK_EQ(once_claim("warm", NULL, 0, &warm, NULL), ONCE_ACQUIRED);
+  CHECK_EQ(once_renew("warm", &warm, 0), 1);
+  CHECK_EQ(once_complete("warm", &warm, 201, NULL, 0, "done", 4, 60000), 1);
+  char buf[8];
+  CHECK_EQ(once_check("warm", buf, sizeof buf), 201);
+
+  held_past_leases("held-lock", lock_key, wait_while_renewed, store_and_unlock);
+  held_past_leases("held-claim", claim_key, renew_claim, complete_claim);
+}
+
+enum { RACE_THREADS = 8, RACE_KEYS = 4 };
+
+static atomic_int race_owners[2][RACE_KEYS];
+
+typedef struct contender {
+  int index;
+  long acquired, double_owners, owner_refused, stranger_renewed, stale_renewed, unexpected;
+} contender;
+
+/* Claims, renews and releases a few keys that every thread wants, with the extended API. */
+static void *contend_with_tokens(void *arg) {
+  contender *c = arg;
+  char key[32];
+  for (int i = 0; i < 3000; i++) {
+    int k = (i + c->index) % RACE_KEYS;
+    snprintf(key, sizeof key, "contended-%d", k);
+    once_token token, forged;
+    memset(&forged, c->index, sizeof forged);
+    int rc = once_claim(key, NULL, 0, &token, NULL);
+    if (rc == ONCE_ACQUIRED) {
+      c->acquired++;
+      c->double_owners += atomic_fetch_add(&race_owners[0][k], 1) != 0;
+      for (int r = 0; r < 3; r++) {
+        c->owner_refused += once_renew(key, &token, r == 0 ? 0 : 60000) != 1;
+      }
+      c->stranger_renewed += once_renew(key, &forged, 60000) != 0;
+      atomic_fetch_sub(&race_owners[0][k], 1);
+      c->unexpected += once_release(key, &token) != 1;
+      c->stale_renewed += once_renew(key, &token, 60000) != 0;
+    } else if (rc == ONCE_IN_PROGRESS) {
+      c->stranger_renewed += once_renew(key, &forged, 60000) != 0;
+    } else {
+      c->unexpected++;
+    }
+  }
+  return NULL;
+}
+
+static atomic_int locking_stops;
+
+/* Locks, stores and unlocks with the seed's API while the library renews the locks held. */
+static void *contend_with_locks(void *arg) {
+  contender *c = arg;
+  char key[48], buf[48];
+  for (long i = 0; !atomic_load(&locking_stops); i++) {
+    int k = (int)((i + c->index) % RACE_KEYS);
+    snprintf(key, sizeof key, "locked-%d", k);
+    int lock = once_lock(key);
+    if (lock > 0) {
+      c->acquired++;
+      c->double_owners += atomic_fetch_add(&race_owners[1][k], 1) != 0;
+      atomic_fetch_sub(&race_owners[1][k], 1);
+      once_unlock(lock);
+    } else if (lock < 0) {
+      c->unexpected++;
+    }
+    if (i >= 500) {
+      continue; /* enough records kept: the store's bound must not evict the ones checked */
+    }
+    /* a key of its own: locked, stored and unlocked, then replayed */
+    snprintf(key, sizeof key, "stored-%d-%ld", c->index, i);
+    lock = once_lock(key);
+    c->unexpected += lock <= 0;
+    c->unexpected += once_store(key, 201, key, (int)strlen(key), 60) != 0;
+    once_unlock(lock);
+    c->unexpected += once_check(key, buf, sizeof buf) != 201 || strcmp(buf, key) != 0;
+  }
+  return NULL;
+}
+
+/* Many threads claiming and renewing the same keys at once: never two owners, an owner's renewal
+ * always succeeds, a stranger's or a released token's never does. Then seed locks on the same few
+ * keys while the library's renewals run (ONCE_LEASE_SECONDS=1: a round every third of a second). */
+static void renew_race(void) {
+  once_init();
+  pthread_t threads[RACE_THREADS];
+  contender contenders[RACE_THREADS];
+  memset(contenders, 0, sizeof contenders);
+  for (int i = 0; i < RACE_THREADS; i++) {
+    contenders[i].index = i + 1;
+    pthread_create(&threads[i], NULL, contend_with_tokens, &contenders[i]);
+  }
+  contender sum = {0};
+  for (int i = 0; i < RACE_THREADS; i++) {
+    pthread_join(threads[i], NULL);
+    sum.acquired += contenders[i].acquired;
+    sum.double_owners += contenders[i].double_owners;
+    sum.owner_refused += contenders[i].owner_refused;
+    sum.stranger_renewed += contenders[i].stranger_renewed;
+    sum.stale_renewed += contenders[i].stale_renewed;
+    sum.unexpected += contenders[i].unexpected;
+  }
+  printf("tokens: %ld acquired of %d claims\n", sum.acquired, RACE_THREADS * 3000);
+  CHECK(sum.acquired > 0);
+  CHECK_EQ(sum.double_owners, 0);
+  CHECK_EQ(sum.owner_refused, 0);
+  CHECK_EQ(sum.stranger_renewed, 0);
+  CHECK_EQ(sum.stale_renewed, 0);
+  CHECK_EQ(sum.unexpected, 0);
+  for (int k = 0; k < RACE_KEYS; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "contended-%d", k);
+    CHECK_EQ(once_lookup(key, NULL), ONCE_ABSENT);
+  }
+
+  memset(contenders, 0, sizeof contenders);
+  for (int i = 0; i < RACE_THREADS; i++) {
+    contenders[i].index = i + 1;
+    pthread_create(&threads[i], NULL, contend_with_locks, &contenders[i]);
+  }
+  sleep_ms(1500); /* several rounds of renewals */
+  atomic_store(&locking_stops, 1);
+  memset(&sum, 0, sizeof sum);
+  for (int i = 0; i < RACE_THREADS; i++) {
+    pthread_join(threads[i], NULL);
+    sum.acquired += contenders[i].acquired;
+    sum.double_owners += contenders[i].double_owners;
+    sum.unexpected += contenders[i].unexpected;
+  }
+  printf("locks: %ld acquired\n", sum.acquired);
+  CHECK(sum.acquired > 0);
+  CHECK_EQ(sum.double_owners, 0);
+  CHECK_EQ(sum.unexpected, 0);
+  for (int k = 0; k < RACE_KEYS; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "locked-%d", k);
+    int lock = once_lock(key); /* every lock was unlocked: each key is free */
+    CHECK(lock > 0);
+    once_unlock(lock);
+  }
+}
+
 int main(int argc, char **argv) {
   static const test_case cases[] = {
       {"before_init", before_init},
@@ -980,6 +1259,8 @@ int main(int argc, char **argv) {
       {"signals", signals},
       {"renew", renew},
       {"outcome_unknown", outcome_unknown},
+      {"hold", hold},
+      {"renew_race", renew_race},
   };
   return testing_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

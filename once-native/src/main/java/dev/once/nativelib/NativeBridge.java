@@ -30,7 +30,7 @@ import java.util.List;
  * side effects can need that (a replay of a large response).
  *
  * <p>Thread-safe: every C thread calls in with its own buffer; the session is immutable but for
- * its lock table, which is lock-free.
+ * its lock table, which is lock-free, and the renewals of its locks, on a thread of their own.
  */
 final class NativeBridge {
   /** Bumped whenever a signature or the buffer layout changes; libonce.so checks it. */

@@ -43,7 +43,7 @@ class NativeLibraryIT {
   }
 
   @Test
-  void responsesExpireAfterTheirTtlAndLocksAfterTheirLease() throws Exception {
+  void responsesExpireAfterTheirTtlClaimsAfterTheirLeaseAndHeldLocksAreRenewed() throws Exception {
     passes("expiry", "ONCE_LEASE_SECONDS", "1");
   }
 
@@ -55,6 +55,19 @@ class NativeLibraryIT {
   @Test
   void anUnknownOutcomeIsItsOwnOutcomeNeverAReplayNorASecondRun() throws Exception {
     passes("outcome_unknown");
+  }
+
+  @Test
+  void aKeyHeldPastSeveralLeasesStaysInProgressForAnotherThreadThenIsReplayed()
+      throws Exception {
+    Result result = passes("hold", "ONCE_LEASE_SECONDS", "1");
+
+    assertThat(result.stdout()).contains("held-lock: held").contains("held-claim: held");
+  }
+
+  @Test
+  void manyThreadsClaimingRenewingAndLockingOneSetOfKeysNeverShareAKey() throws Exception {
+    passes("renew_race", "ONCE_LEASE_SECONDS", "1");
   }
 
   @Test
