@@ -5,7 +5,7 @@ import java.util.Collection;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.function.LongSupplier;
 
 /**
@@ -132,10 +132,13 @@ final class LockTable {
    * record.
    */
   static final class Held {
+    private static final AtomicLongFieldUpdater<Held> DEADLINE =
+        AtomicLongFieldUpdater.newUpdater(Held.class, "deadline");
+
     private final int id;
     private final String key;
     private final Token token;
-    private final AtomicLong deadline;
+    private volatile long deadline;
     private volatile boolean completing;
 
     /**
@@ -148,7 +151,7 @@ final class LockTable {
       this.id = id;
       this.key = key;
       this.token = token;
-      this.deadline = new AtomicLong(deadline);
+      this.deadline = deadline;
     }
 
     /** @return the lock id */
@@ -168,7 +171,7 @@ final class LockTable {
 
     /** @return when the lease passes, in {@code nanoTime} units */
     long deadline() {
-      return deadline.get();
+      return deadline;
     }
 
     /**
@@ -178,7 +181,7 @@ final class LockTable {
      * @param later the end of a lease the store granted
      */
     void extendTo(long later) {
-      deadline.accumulateAndGet(later, (now, next) -> next - now > 0 ? next : now);
+      DEADLINE.accumulateAndGet(this, later, (now, next) -> next - now > 0 ? next : now);
     }
 
     /** @return true once {@code once_store} is completing (or has completed) the record */
