@@ -51,7 +51,7 @@
 
 #define BRIDGE_CLASS "dev/once/nativelib/NativeBridge"
 #define BRIDGE_BINARY_NAME "dev.once.nativelib.NativeBridge"
-#define BRIDGE_VERSION 1
+#define BRIDGE_VERSION 2
 
 /* NativeBridge's protocol */
 #define GROW (-100)
@@ -83,7 +83,7 @@ static char *open_url;
 static int jvm_joined;
 static struct {
   jmethodID version, open, close, check, store, lock, unlock, fingerprint, claim, lookup,
-      complete, release;
+      complete, complete_unknown, release, renew;
 } m;
 
 static pthread_key_t thread_key;
@@ -741,7 +741,9 @@ static int find_methods(JNIEnv *env, char *error, size_t cap) {
       {&m.claim, "claim", "(Ljava/nio/ByteBuffer;IIJII)I"},
       {&m.lookup, "lookup", "(Ljava/nio/ByteBuffer;III)I"},
       {&m.complete, "complete", "(Ljava/nio/ByteBuffer;IIIIJ)I"},
+      {&m.complete_unknown, "completeUnknown", "(Ljava/nio/ByteBuffer;IJ)I"},
       {&m.release, "release", "(Ljava/nio/ByteBuffer;I)I"},
+      {&m.renew, "renew", "(Ljava/nio/ByteBuffer;IJ)I"},
   };
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
     *methods[i].id = (*env)->GetStaticMethodID(env, bridge, methods[i].name, methods[i].signature);
@@ -1127,8 +1129,9 @@ static int read_record(const char *key, const unsigned char *fingerprint, long l
                        once_token *token, once_response *response, int claiming) {
   size_t key_len;
   int rc = ready();
-  if (rc == 0 && (check_key(key, &key_len) != 0 || check_response(response) != 0 ||
-                  (claiming && (token == NULL || lease_ms < 0)))) {
+  if (rc == 0 &&
+      (check_key(key, &key_len) != 0 || check_response(response) != 0 ||
+       (claiming && (token == NULL || lease_ms < 0 || lease_ms > ONCE_MAX_DURATION_MS)))) {
     rc = ONCE_ERR_ARG;
   }
   if (rc != 0) {
@@ -1161,7 +1164,7 @@ static int read_record(const char *key, const unsigned char *fingerprint, long l
     }
     if (rc == ONCE_ACQUIRED && claiming) {
       memcpy(token->bytes, c.ts->mem + OUT_TOKEN, ONCE_TOKEN_SIZE);
-    } else if (rc == ONCE_COMPLETED) {
+    } else if (rc == ONCE_COMPLETED || rc == ONCE_OUTCOME_UNKNOWN) {
       fill_response(response, c.ts->mem, hcap);
     }
     break;
@@ -1210,7 +1213,7 @@ API int once_complete(const char *key, const once_token *token, int status,
   int rc = ready();
   if (rc == 0 && (check_key(key, &key_len) != 0 || token == NULL || status < 100 ||
                   status > 599 || (body == NULL && body_len > 0) ||
-                  body_len > ONCE_MAX_BODY_SIZE || ttl_ms < 1)) {
+                  body_len > ONCE_MAX_BODY_SIZE || ttl_ms < 1 || ttl_ms > ONCE_MAX_DURATION_MS)) {
     rc = ONCE_ERR_ARG;
   }
   size_t headers_len = rc == 0 ? packed_size(headers, header_count, &rc) : 0;
@@ -1245,10 +1248,16 @@ API int once_complete(const char *key, const once_token *token, int status,
   return rc;
 }
 
-API int once_release(const char *key, const once_token *token) {
+enum token_operation { RELEASE, RENEW, COMPLETE_UNKNOWN };
+
+/* once_release, once_renew and once_complete_unknown: a key and a token in, 1 or 0 out; millis is
+ * the lease of a renewal (0: the default) or the ttl of an unknown outcome (at least 1). */
+static int token_call(enum token_operation operation, const char *key, const once_token *token,
+                      long long millis) {
   size_t key_len;
   int rc = ready();
-  if (rc == 0 && (check_key(key, &key_len) != 0 || token == NULL)) {
+  if (rc == 0 && (check_key(key, &key_len) != 0 || token == NULL || millis < 0 ||
+                  millis > ONCE_MAX_DURATION_MS || (operation == COMPLETE_UNKNOWN && millis < 1))) {
     rc = ONCE_ERR_ARG;
   }
   if (rc != 0) {
@@ -1261,10 +1270,32 @@ API int once_release(const char *key, const once_token *token) {
   if ((rc = reserve(&c, key_len + ONCE_TOKEN_SIZE)) == 0) {
     memcpy(c.ts->mem, key, key_len);
     memcpy(c.ts->mem + key_len, token->bytes, ONCE_TOKEN_SIZE);
-    rc = invoke(&c, m.release, c.io, (jint)key_len);
+    switch (operation) {
+      case RELEASE:
+        rc = invoke(&c, m.release, c.io, (jint)key_len);
+        break;
+      case RENEW:
+        rc = invoke(&c, m.renew, c.io, (jint)key_len, (jlong)millis);
+        break;
+      case COMPLETE_UNKNOWN:
+        rc = invoke(&c, m.complete_unknown, c.io, (jint)key_len, (jlong)millis);
+        break;
+    }
   }
   leave(&c);
   return rc;
+}
+
+API int once_release(const char *key, const once_token *token) {
+  return token_call(RELEASE, key, token, 0);
+}
+
+API int once_renew(const char *key, const once_token *token, long long lease_ms) {
+  return token_call(RENEW, key, token, lease_ms);
+}
+
+API int once_complete_unknown(const char *key, const once_token *token, long long ttl_ms) {
+  return token_call(COMPLETE_UNKNOWN, key, token, ttl_ms);
 }
 
 API int once_header_next(const char *headers, size_t headers_len, size_t *pos, const char **name,

@@ -23,8 +23,11 @@
  * ENVIRONMENT (read by once_init and once_open)
  *   ONCE_STORE          the store URL: "memory" (default), or a URL a store module on the class
  *                       path accepts (redis://host:port/db, jdbc:postgresql://...).
- *   ONCE_LEASE_SECONDS  how long a lock holds a key that is never unlocked, and the default lease
- *                       of once_claim: a whole number from 1 to 31536000 (default 60).
+ *   ONCE_LEASE_SECONDS  the lease of once_lock, and the default lease of once_claim and
+ *                       once_renew: a whole number from 1 to 31536000 (default 60). A lock is
+ *                       renewed while it is held, so this is only how long its key stays held
+ *                       after the process died (or once_destroy) before another caller may take
+ *                       it.
  *   ONCE_CLASSPATH      the class path of the JVM, ':'-separated; an entry "dir/ *" (no space)
  *                       stands for every .jar in dir. Default: libonce.jar next to libonce.so
  *                       (found with dladdr), then every .jar in libonce.d/ next to it (drop store
@@ -111,9 +114,11 @@ void once_destroy(void);
 /*
  * If a completed response is stored for key, copies up to responseLen - 1 bytes of its body into
  * response, writes a terminating NUL after them, and returns its HTTP status (100 to 599).
- * Returns 0 when nothing is stored, when the key is still in flight, or when the response was
- * stored without its body because it was too large to keep (a Java service's maxResponseBytes):
- * then once_lock returns 0 too, and the caller answers 409. On 0, response holds "".
+ * Returns 0 when nothing is stored, when the key is still in flight, when the response was
+ * stored without its body because it was too large to keep (a Java service's maxResponseBytes),
+ * or when the record says the outcome is unknown (once_complete_unknown, or a Java service's
+ * unknownOutcome KEEP): then once_lock returns 0 too, and the caller answers 409; once_lookup
+ * tells those apart. On 0, response holds "".
  * A body holding NUL bytes is copied whole but reads short as a string: use once_lookup for
  * binary bodies and for the body's length. Never changes the record.
  * Errors: ONCE_ERR_ARG (key NULL, empty, longer than ONCE_MAX_KEY_SIZE or not UTF-8; response
@@ -136,10 +141,16 @@ int once_store(char *key, int statusCode, char *body, int bodyLen, int ttlSecond
 /*
  * Never blocks (beyond one store round trip). Returns a lock id greater than 0 when the caller
  * now owns the key; 0 when another caller holds it or a response is already stored (the caller
- * answers 409, or replays with once_check); a negative code on error (as for once_check). A lock
- * that is never unlocked frees the key after the lease (ONCE_LEASE_SECONDS, default 60); after
- * that its once_store claims the key anew if it is still free. The lock belongs to the process:
- * any thread may store or unlock with it. Ids are unique among the locks held at once.
+ * answers 409, or replays with once_check); a negative code on error (as for once_check).
+ * The lock holds the key for as long as it takes: the library renews its lease (ONCE_LEASE_SECONDS)
+ * in the store every third of it, on a thread of the JVM, until once_unlock, until once_store
+ * completes its record, or until once_destroy. So no other caller, in this process or another
+ * sharing the store, can take the key while the work runs, however long; and when the process
+ * dies, the renewals stop and the key is free again once the lease passes. A lock never unlocked
+ * (and never stored) therefore holds its key while the process lives: unlock on every path.
+ * If its renewals fail for a whole lease (the store down), the lock is lost, and its once_store
+ * then claims the key anew if it is still free. The lock belongs to the process: any thread may
+ * store or unlock with it. Ids are unique among the locks held at once.
  */
 int once_lock(char *key);
 
@@ -152,9 +163,10 @@ void once_unlock(int lockId);
 
 /* ---------------------------------------------------------------------------------------------
  * The extended API: what the seed's cannot express. Binary-safe bodies with their length, stored
- * headers, fingerprints (a retry that changed its request is told apart), the store's three
- * atomic operations with owner tokens, and the store chosen by the caller. Buffers belong to the
- * caller; sizes are size_t; the return value is the only error report.
+ * headers, fingerprints (a retry that changed its request is told apart), the store's atomic
+ * operations with owner tokens (claim, renew, complete, release), records of an unknown outcome,
+ * and the store chosen by the caller. Buffers belong to the caller; sizes are size_t; the return
+ * value is the only error report.
  * ------------------------------------------------------------------------------------------- */
 
 /* Outcomes of once_claim and once_lookup (not errors). */
@@ -164,6 +176,13 @@ void once_unlock(int lockId);
 #define ONCE_COMPLETED 3   /* the record holds a response; *response is filled */
 #define ONCE_MISMATCH 4    /* once_claim: the record was made for another request (its fingerprint
                               differs): answer 422, the key was reused */
+#define ONCE_OUTCOME_UNKNOWN 5 /* the record says the first request's outcome cannot be known (it
+                              may or may not have been done; see once_complete_unknown): nothing to
+                              replay and nothing to run again; answer 502. *response is filled as
+                              for ONCE_COMPLETED: status 502, replayable 0, no headers, no body */
+
+#define ONCE_MAX_DURATION_MS 3153600000000LL /* the longest lease or ttl: 100 years (36,500 days),
+                                                as the Java engine's Once.MAX_DURATION */
 
 /* The owner token of an in-progress record: it fences once_complete and once_release. */
 typedef struct once_token {
@@ -186,8 +205,9 @@ typedef struct once_header {
  *                 (a name may repeat). They are copied only when they fit whole (headers_len <=
  *                 headers_cap); otherwise nothing is copied. Walk them with once_header_next.
  *   header_count  the number of headers.
- *   replayable    0 when the response was stored without its body because it was too large to
- *                 keep (the Java side's maxResponseBytes): answer 409, do not replay.
+ *   replayable    1 for a response to replay; 0 when the response was stored without its body
+ *                 because it was too large to keep (the Java side's maxResponseBytes): answer
+ *                 409, do not replay; 0 too with the outcome ONCE_OUTCOME_UNKNOWN (status 502).
  */
 typedef struct once_response {
   void *body;
@@ -236,13 +256,16 @@ int once_fingerprint(const char *method, const char *path, const char *query, co
  * in-progress record owned by a new token, writes the token to *token and returns ONCE_ACQUIRED.
  * Among concurrent claims of one key, in every process sharing the store, exactly one acquires.
  * Otherwise returns what is there: ONCE_MISMATCH when fingerprint is not NULL and the record was
- * made with a different one (in progress or completed), else ONCE_IN_PROGRESS, or ONCE_COMPLETED
- * with the response copied into *response (when response is not NULL).
+ * made with a different one (in progress or completed), else ONCE_IN_PROGRESS, ONCE_COMPLETED
+ * with the response copied into *response (when response is not NULL), or ONCE_OUTCOME_UNKNOWN.
  * fingerprint: ONCE_FINGERPRINT_SIZE bytes (see once_fingerprint), or NULL to skip the check.
  * lease_ms: how long the record is held before it is presumed abandoned; 0 for the default
- * (ONCE_LEASE_SECONDS). token must not be NULL; it is written only on ONCE_ACQUIRED.
- * Errors: ONCE_ERR_ARG (key as for once_check; token NULL; lease_ms negative; response with a NULL buffer and
- * a capacity over 0), ONCE_ERR_STATE, ONCE_ERR_STORE, ONCE_ERR_JVM, ONCE_ERR_NOMEM.
+ * (ONCE_LEASE_SECONDS). The library does not renew it: renew it with once_renew while the work
+ * runs (every third of the lease), so the lease need only be as long as it may take to notice
+ * that the process died. token must not be NULL; it is written only on ONCE_ACQUIRED.
+ * Errors: ONCE_ERR_ARG (key as for once_check; token NULL; lease_ms negative or over
+ * ONCE_MAX_DURATION_MS; response with a NULL buffer and a capacity over 0), ONCE_ERR_STATE,
+ * ONCE_ERR_STORE, ONCE_ERR_JVM, ONCE_ERR_NOMEM.
  */
 int once_claim(const char *key, const unsigned char *fingerprint, long long lease_ms,
                once_token *token, once_response *response);
@@ -255,21 +278,53 @@ int once_claim(const char *key, const unsigned char *fingerprint, long long leas
  * Errors: ONCE_ERR_ARG (key as for once_check; token NULL; status outside 100 to 599; a header
  * with a NULL or empty name, a NULL value, or a string not UTF-8; headers over
  * ONCE_MAX_HEADERS_SIZE packed; body NULL with body_len > 0; body_len over ONCE_MAX_BODY_SIZE;
- * ttl_ms under 1), ONCE_ERR_STATE, ONCE_ERR_STORE, ONCE_ERR_JVM, ONCE_ERR_NOMEM.
+ * ttl_ms under 1 or over ONCE_MAX_DURATION_MS), ONCE_ERR_STATE, ONCE_ERR_STORE, ONCE_ERR_JVM,
+ * ONCE_ERR_NOMEM.
  */
 int once_complete(const char *key, const once_token *token, int status,
                   const once_header *headers, size_t header_count, const void *body,
                   size_t body_len, long long ttl_ms);
 
 /*
+ * Completes the in-progress record of key as "outcome unknown" for ttl_ms milliseconds, if token
+ * still owns it: for work whose outcome cannot be known (it was handed to something that then
+ * went silent or broke off, so it may or may not have been done). Every claim and lookup of the
+ * key then returns ONCE_OUTCOME_UNKNOWN until the ttl passes, once_check returns 0 and once_lock
+ * 0, and a Java service sharing the store answers its retries 502 (outcome-unknown): the work
+ * never runs twice under the key. Returns 1 when completed, 0 when the token no longer owns the
+ * record (nothing changed).
+ * Errors: ONCE_ERR_ARG (key as for once_check; token NULL; ttl_ms under 1 or over
+ * ONCE_MAX_DURATION_MS), ONCE_ERR_STATE, ONCE_ERR_STORE, ONCE_ERR_JVM, ONCE_ERR_NOMEM.
+ */
+int once_complete_unknown(const char *key, const once_token *token, long long ttl_ms);
+
+/*
  * Deletes the in-progress record of key if token still owns it, so the next claim acquires.
- * Returns 1 when released, 0 when the token no longer owns it. Errors as for once_complete.
+ * Returns 1 when released, 0 when the token no longer owns it.
+ * Errors: ONCE_ERR_ARG (key as for once_check; token NULL), ONCE_ERR_STATE, ONCE_ERR_STORE,
+ * ONCE_ERR_JVM, ONCE_ERR_NOMEM.
  */
 int once_release(const char *key, const once_token *token);
 
 /*
- * Reads the live record of key without changing it: ONCE_ABSENT, ONCE_IN_PROGRESS, or
- * ONCE_COMPLETED with the response copied into *response (when not NULL).
+ * Renews the lease of the in-progress record of key: atomically, if token still owns it (its
+ * lease has not passed, and it was not completed, released or taken over), the record is held
+ * for lease_ms milliseconds from now (0: ONCE_LEASE_SECONDS), and 1 is returned; otherwise
+ * nothing changes and 0 is returned: the key is no longer the caller's (stop the work if it can
+ * be stopped; its once_complete will return 0). Call it every third of the lease while the work
+ * runs, so the record outlives the work however long it takes, and a process that dies frees the
+ * key one lease later. The locks of once_lock are renewed by the library; their tokens are not
+ * the caller's.
+ * Errors: ONCE_ERR_ARG (key as for once_check; token NULL; lease_ms negative or over
+ * ONCE_MAX_DURATION_MS), ONCE_ERR_STATE, ONCE_ERR_STORE (the lease was not renewed: try again
+ * before it passes), ONCE_ERR_JVM, ONCE_ERR_NOMEM.
+ */
+int once_renew(const char *key, const once_token *token, long long lease_ms);
+
+/*
+ * Reads the live record of key without changing it: ONCE_ABSENT, ONCE_IN_PROGRESS,
+ * ONCE_COMPLETED with the response copied into *response (when not NULL), or
+ * ONCE_OUTCOME_UNKNOWN (with *response filled the same way: status 502, replayable 0).
  * Errors: ONCE_ERR_ARG (key as for once_check; response with a NULL buffer and a capacity over 0),
  * ONCE_ERR_STATE, ONCE_ERR_STORE, ONCE_ERR_JVM, ONCE_ERR_NOMEM.
  */

@@ -8,6 +8,7 @@
  *   lock KEY                       -> RC                  (the lock id, 0, or an error code)
  *   unlock ID                      -> 0
  *   lookup KEY                     -> RC [STATUS [NAME: VALUE; ...] BODY]
+ *                                     (the record after RC 3 or 5: completed, outcome unknown)
  *   destroy                        -> 0
  *
  * It calls once_init first (ONCE_STORE and the other variables of once.h apply) and answers
@@ -43,7 +44,7 @@ static void lookup(char *key) {
   static char headers[1 << 16];
   once_response r = {body, sizeof body - 1, headers, sizeof headers, 0, 0, 0, 0, 0};
   int rc = once_lookup(key, &r);
-  if (rc != ONCE_COMPLETED) {
+  if (rc != ONCE_COMPLETED && rc != ONCE_OUTCOME_UNKNOWN) {
     printf("%d\n", rc);
     return;
   }

@@ -30,11 +30,11 @@ import java.util.List;
  * side effects can need that (a replay of a large response).
  *
  * <p>Thread-safe: every C thread calls in with its own buffer; the session is immutable but for
- * its lock table, which is lock-free.
+ * its lock table, which is lock-free, and the renewals of its locks, on a thread of their own.
  */
 final class NativeBridge {
   /** Bumped whenever a signature or the buffer layout changes; libonce.so checks it. */
-  static final int VERSION = 1;
+  static final int VERSION = 2;
 
   static final int ERR_ARG = -1;
   static final int ERR_STATE = -2;
@@ -50,6 +50,7 @@ final class NativeBridge {
   static final int IN_PROGRESS = 2;
   static final int COMPLETED = 3;
   static final int MISMATCH = 4;
+  static final int OUTCOME_UNKNOWN = 5;
 
   static final int OUT_STATUS = 0;
   static final int OUT_REPLAYABLE = 4;
@@ -60,6 +61,9 @@ final class NativeBridge {
   static final int OUT_NEED = 24;
   static final int OUT_TOKEN = 32;
   static final int HEADER = 64;
+
+  /** The bytes of an owner token, after the key in the inputs of the calls that take one. */
+  private static final int TOKEN = 16;
 
   private static final Object LIFECYCLE = new Object();
   private static volatile Session session;
@@ -163,7 +167,7 @@ final class NativeBridge {
       String key = string(io, 0, keyLength);
       byte[] body = bytes(io, keyLength, bodyLength);
       StoredResponse response = StoredResponse.of(status, List.of(), body);
-      return s.store(key, response, Duration.ofMillis(ttlMillis)) ? 0 : ERR_CONFLICT;
+      return s.store(key, response, Duration.ofMillis(ttlMillis)) ? 0 : refused(s, ERR_CONFLICT);
     } catch (Throwable t) {
       return code(s, t);
     }
@@ -240,27 +244,18 @@ final class NativeBridge {
       Fingerprint fingerprint = hasFingerprint == 0
           ? null
           : Fingerprint.fromBytes(bytes(io, keyLength, Fingerprint.LENGTH));
-      Duration lease = leaseMillis > 0 ? Duration.ofMillis(leaseMillis) : s.lease();
-      Claim claim = s.store().claim(key, fingerprint, lease);
+      Claim claim = s.store().claim(key, fingerprint, lease(s, leaseMillis));
       if (claim.state() == Claim.State.ACQUIRED) {
         io.put(OUT_TOKEN, claim.token().toBytes());
         return ACQUIRED;
       }
-      if (fingerprint != null && claim.fingerprint() != null
-          && !fingerprint.equals(claim.fingerprint())) {
-        return MISMATCH;
-      }
-      if (claim.state() == Claim.State.IN_PROGRESS) {
-        return IN_PROGRESS;
-      }
-      int written = record(io, claim.response(), bodyCapacity, headersCapacity);
-      return written < 0 ? written : COMPLETED;
+      return found(io, claim, fingerprint, bodyCapacity, headersCapacity);
     } catch (Throwable t) {
       return code(s, t);
     }
   }
 
-  /** {@code once_lookup}. Inputs: the key. Output: the record when completed. */
+  /** {@code once_lookup}. Inputs: the key. Output: the record when completed (or unknown). */
   static int lookup(ByteBuffer buffer, int keyLength, int bodyCapacity, int headersCapacity) {
     Session s = session;
     if (s == null) {
@@ -272,11 +267,7 @@ final class NativeBridge {
       if (claim == null) {
         return ABSENT;
       }
-      if (claim.state() == Claim.State.IN_PROGRESS) {
-        return IN_PROGRESS;
-      }
-      int written = record(io, claim.response(), bodyCapacity, headersCapacity);
-      return written < 0 ? written : COMPLETED;
+      return found(io, claim, null, bodyCapacity, headersCapacity);
     } catch (Throwable t) {
       return code(s, t);
     }
@@ -296,11 +287,34 @@ final class NativeBridge {
     ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
     try {
       String key = string(io, 0, keyLength);
-      Token token = Token.fromBytes(bytes(io, keyLength, 16));
-      List<Header> headers = unpackHeaders(io, keyLength + 16, headersLength);
-      byte[] body = bytes(io, keyLength + 16 + headersLength, bodyLength);
+      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
+      List<Header> headers = unpackHeaders(io, keyLength + TOKEN, headersLength);
+      byte[] body = bytes(io, keyLength + TOKEN + headersLength, bodyLength);
       StoredResponse response = StoredResponse.of(status, headers, body);
-      return s.store().complete(key, token, response, Duration.ofMillis(ttlMillis)) ? 1 : 0;
+      return s.store().complete(key, token, response, Duration.ofMillis(ttlMillis))
+          ? 1
+          : refused(s, 0);
+    } catch (Throwable t) {
+      return code(s, t);
+    }
+  }
+
+  /**
+   * {@code once_complete_unknown}. Inputs: the key, the 16 token bytes. Completes the record as
+   * {@linkplain StoredResponse#outcomeUnknown() outcome unknown}. Returns 1 if completed, 0 if the
+   * token no longer owns the record.
+   */
+  static int completeUnknown(ByteBuffer buffer, int keyLength, long ttlMillis) {
+    Session s = session;
+    if (s == null) {
+      return ERR_STATE;
+    }
+    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
+    try {
+      String key = string(io, 0, keyLength);
+      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
+      return s.store().complete(key, token, StoredResponse.outcomeUnknown(),
+          Duration.ofMillis(ttlMillis)) ? 1 : refused(s, 0);
     } catch (Throwable t) {
       return code(s, t);
     }
@@ -315,11 +329,57 @@ final class NativeBridge {
     ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
     try {
       String key = string(io, 0, keyLength);
-      Token token = Token.fromBytes(bytes(io, keyLength, 16));
-      return s.store().release(key, token) ? 1 : 0;
+      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
+      return s.store().release(key, token) ? 1 : refused(s, 0);
     } catch (Throwable t) {
       return code(s, t);
     }
+  }
+
+  /**
+   * {@code once_renew}. Inputs: the key, the 16 token bytes. Extends the lease to {@code
+   * leaseMillis} from now (0: the session's lease). Returns 1 if renewed, 0 if the token no longer
+   * owns the record.
+   */
+  static int renew(ByteBuffer buffer, int keyLength, long leaseMillis) {
+    Session s = session;
+    if (s == null) {
+      return ERR_STATE;
+    }
+    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
+    try {
+      String key = string(io, 0, keyLength);
+      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
+      return s.store().renew(key, token, lease(s, leaseMillis)) ? 1 : refused(s, 0);
+    } catch (Throwable t) {
+      return code(s, t);
+    }
+  }
+
+  /**
+   * The outcome of a claim that did not acquire, or of a peek that found a record, with the
+   * record written when it is completed: {@link #MISMATCH} when {@code fingerprint} is given and
+   * the record was made with another (before anything else, so a reused key is told as such
+   * whatever its record holds); {@link #IN_PROGRESS}; {@link #OUTCOME_UNKNOWN} for the marker of
+   * an unknown outcome, written as a record (status 502, not replayable, no headers, no body) so a
+   * caller that reads only the record never mistakes it for a response to replay; else {@link
+   * #COMPLETED}, replayable or not. Or {@link #GROW}.
+   */
+  static int found(ByteBuffer io, Claim claim, Fingerprint fingerprint, int bodyCapacity,
+      int headersCapacity) {
+    if (fingerprint != null && claim.fingerprint() != null
+        && !fingerprint.equals(claim.fingerprint())) {
+      return MISMATCH;
+    }
+    if (claim.state() == Claim.State.IN_PROGRESS) {
+      return IN_PROGRESS;
+    }
+    StoredResponse response = claim.response();
+    int written = record(io, response, bodyCapacity, headersCapacity);
+    if (written < 0) {
+      return written;
+    }
+    return response.isOutcomeUnknown() ? OUTCOME_UNKNOWN : COMPLETED;
   }
 
   /**
@@ -338,7 +398,7 @@ final class NativeBridge {
       return grow(io, need);
     }
     io.putInt(OUT_STATUS, response.status());
-    io.putInt(OUT_REPLAYABLE, response.isReplayable() ? 1 : 0);
+    io.putInt(OUT_REPLAYABLE, response.isReplayable() && !response.isOutcomeUnknown() ? 1 : 0);
     io.putInt(OUT_BODY_LEN, response.bodyLength());
     io.putInt(OUT_HEADERS_LEN, packed.length);
     io.putInt(OUT_HEADER_COUNT, countPacked(packed));
@@ -396,6 +456,19 @@ final class NativeBridge {
       }
     }
     throw new IllegalArgumentException("packed headers end without a NUL");
+  }
+
+  /**
+   * What to answer when the store refused a change: {@code answer}, unless the session was closed
+   * meanwhile ({@code once_destroy} while the call ran), when the refusal may only mean that the
+   * closing store had let go of its records: {@link #ERR_STATE}, as for every call after it.
+   */
+  private static int refused(Session s, int answer) {
+    return closed || s.isClosed() ? ERR_STATE : answer;
+  }
+
+  private static Duration lease(Session s, long leaseMillis) {
+    return leaseMillis > 0 ? Duration.ofMillis(leaseMillis) : s.lease();
   }
 
   private static String string(ByteBuffer io, int at, int length) {

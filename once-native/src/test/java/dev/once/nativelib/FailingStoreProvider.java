@@ -38,6 +38,11 @@ public final class FailingStoreProvider implements StoreProvider {
       public boolean release(String key, Token token) {
         throw down(key);
       }
+
+      @Override
+      public boolean renew(String key, Token token, Duration lease) {
+        throw down(key);
+      }
     };
   }
 

@@ -65,6 +65,36 @@ class LockTableTest {
   }
 
   @Test
+  void aRenewedLockIsNotSweptAndADeadlineNeverMovesBack() {
+    int id = table.add("k", Token.random(), LEASE);
+    LockTable.Held held = table.forKey("k");
+
+    held.extendTo(2 * LEASE);
+    held.extendTo(LEASE / 2); // a renewal that answered late
+    now.addAndGet(LEASE + 1);
+    table.sweep();
+
+    assertThat(held.deadline()).isEqualTo(2 * LEASE);
+    assertThat(table.forKey("k").id()).isEqualTo(id);
+  }
+
+  @Test
+  void dropTakesOutTheLockAsItIsOnceAndLeavesANewerLockOnTheKeyAlone() {
+    table.add("k", Token.random(), LEASE);
+    LockTable.Held old = table.forKey("k");
+    table.remove(old.id());
+    int newer = table.add("k", Token.random(), LEASE);
+
+    assertThat(table.drop(old)).isFalse();
+    assertThat(table.forKey("k").id()).isEqualTo(newer);
+    LockTable.Held current = table.forKey("k");
+    assertThat(table.drop(current)).isTrue();
+    assertThat(table.drop(current)).isFalse();
+    assertThat(table.forKey("k")).isNull();
+    assertThat(table.held()).isEmpty();
+  }
+
+  @Test
   void idsWrapFromMaxValueToOneNeverToZeroOrBelow() {
     LockTable nearTheEnd = new LockTable(now::get, Integer.MAX_VALUE - 2);
 

@@ -43,8 +43,31 @@ class NativeLibraryIT {
   }
 
   @Test
-  void responsesExpireAfterTheirTtlAndLocksAfterTheirLease() throws Exception {
+  void responsesExpireAfterTheirTtlClaimsAfterTheirLeaseAndHeldLocksAreRenewed() throws Exception {
     passes("expiry", "ONCE_LEASE_SECONDS", "1");
+  }
+
+  @Test
+  void onceRenewExtendsTheLeaseOfItsOwnerOnlyAndRefusesBadArguments() throws Exception {
+    passes("renew");
+  }
+
+  @Test
+  void anUnknownOutcomeIsItsOwnOutcomeNeverAReplayNorASecondRun() throws Exception {
+    passes("outcome_unknown");
+  }
+
+  @Test
+  void aKeyHeldPastSeveralLeasesStaysInProgressForAnotherThreadThenIsReplayed()
+      throws Exception {
+    Result result = passes("hold", "ONCE_LEASE_SECONDS", "1");
+
+    assertThat(result.stdout()).contains("held-lock: held").contains("held-claim: held");
+  }
+
+  @Test
+  void manyThreadsClaimingRenewingAndLockingOneSetOfKeysNeverShareAKey() throws Exception {
+    passes("renew_race", "ONCE_LEASE_SECONDS", "1");
   }
 
   @Test
@@ -133,6 +156,19 @@ class NativeLibraryIT {
   @Test
   void theJvmLeavesTheHostsSignalHandlersAlone() throws Exception {
     passes("signals");
+  }
+
+  /** As a job started in the background is: SIGINT and SIGQUIT ignored, which exec keeps. */
+  @Test
+  void theSignalCaseSetsTheDispositionsItChecksWhateverItInherits() throws Exception {
+    String program = NativeProcess.program("test_once").toString();
+
+    Result result = NativeProcess.run(Map.of(),
+        List.of("/bin/sh", "-c", "trap '' INT QUIT HUP; exec \"$0\" signals", program));
+
+    assertThat(result.exitCode()).as(result.describe()).isZero();
+    assertThat(result.stdout()).as(result.describe())
+        .containsPattern("signals: [1-9]\\d* passed, 0 failed");
   }
 
   @Test
