@@ -48,3 +48,14 @@ bench-http: bench-jar
 	@uptime
 	java -cp $(BENCH_JAR) dev.once.benchmarks.http.HttpBench $(HTTP_ARGS)
 	@uptime
+
+# ---- concurrency proofs (once-jcstress; docs/BENCHMARKS.md) ------------------------------------
+# jcstress:       every stress test in jcstress's default mode (tens of minutes on 2 cores)
+# jcstress-quick: the same in quick mode, as the build runs it
+.PHONY: jcstress jcstress-quick
+
+jcstress:
+	mvn -B -ntp -pl once-jcstress -am verify -Dsurefire.failIfNoSpecifiedTests=false -Dtest=none -Djcstress.mode=default
+
+jcstress-quick:
+	mvn -B -ntp -pl once-jcstress -am verify -Dsurefire.failIfNoSpecifiedTests=false -Dtest=none -Djcstress.mode=quick

@@ -1,0 +1,53 @@
+package dev.once.jcstress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs every stress test of this module in the packaged {@code target/jcstress.jar}, as a process,
+ * in the mode {@code -Djcstress.mode} names ({@code quick} in the build; {@code make jcstress}
+ * runs the default, longer mode), and fails on any forbidden outcome or error. jcstress itself
+ * exits 0 whatever it finds, so its report is read.
+ */
+class JcstressIT {
+  @Test
+  void everyStressTestSeesOnlyAcceptableOutcomes() throws Exception {
+    Path jar = Paths.get(System.getProperty("once.jcstress.jar", "target/jcstress.jar"));
+    Path results = Files.createDirectories(Paths.get("target", "jcstress-results"));
+    String mode = System.getProperty("jcstress.mode", "quick");
+    List<String> command = new ArrayList<>(List.of(
+        Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", jar.toAbsolutePath().toString(), "-r", results.toString()));
+    if (!mode.equals("default")) {
+      command.add("-m");
+      command.add(mode);
+    }
+    Path log = results.resolve("output.txt");
+    Process process = new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+    assertThat(process.waitFor(30, TimeUnit.MINUTES)).as("jcstress finished").isTrue();
+
+    String output = read(log);
+    assertThat(process.exitValue()).as(output).isZero();
+    assertThat(output).as("the run's report, in " + log)
+        .contains("Failed tests: No matches.")
+        .contains("Error tests: No matches.")
+        .containsPattern("Results: \\d+ planned; (\\d+) passed, 0 failed, 0 soft errs, 0 hard errs");
+    assertThat(output).contains("All remaining tests: 7 matching test results.");
+  }
+
+  private static String read(Path path) throws IOException {
+    return new String(Files.readAllBytes(path), StandardCharsets.UTF_8);
+  }
+}
