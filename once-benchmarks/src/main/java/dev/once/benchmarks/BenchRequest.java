@@ -32,7 +32,8 @@ import java.util.NoSuchElementException;
  * A light, in-memory HTTP request for driving {@code OnceFilter} without a container or a mocking
  * framework. Like a container's request object it is recycled: {@link #recycle} makes it the next
  * request (new key, new body) without allocating, so what a benchmark measures is the filter's own
- * cost. Used by one thread at a time.
+ * cost. It supports an async cycle ({@link BenchAsyncContext}), which the filter starts to park a
+ * duplicate that waits. Used by one thread at a time.
  */
 final class BenchRequest implements HttpServletRequest {
   private static final byte[] NO_BODY = new byte[0];
@@ -45,6 +46,7 @@ final class BenchRequest implements HttpServletRequest {
   private final String keyHeader;
   private String key;
   private byte[] body = NO_BODY;
+  private BenchAsyncContext async;
 
   /**
    * @param method the HTTP method
@@ -70,6 +72,7 @@ final class BenchRequest implements HttpServletRequest {
     this.body = body;
     attributes.clear();
     input.position = 0;
+    async = null;
     return this;
   }
 
@@ -221,27 +224,35 @@ final class BenchRequest implements HttpServletRequest {
 
   @Override
   public boolean isAsyncStarted() {
-    return false;
+    return async != null && !async.isCompleted();
   }
 
   @Override
   public boolean isAsyncSupported() {
-    return false;
+    return true;
   }
 
   @Override
   public AsyncContext startAsync() {
-    throw new IllegalStateException("the benchmark request does not support async");
+    throw new IllegalStateException(
+        "the benchmark request has no response of its own: use startAsync(request, response)");
   }
 
   @Override
   public AsyncContext startAsync(ServletRequest request, ServletResponse response) {
-    throw new IllegalStateException("the benchmark request does not support async");
+    if (async != null) {
+      throw new IllegalStateException("the benchmark request starts one async cycle only");
+    }
+    async = new BenchAsyncContext(request, response);
+    return async;
   }
 
   @Override
-  public AsyncContext getAsyncContext() {
-    throw new IllegalStateException("the benchmark request is not in async mode");
+  public BenchAsyncContext getAsyncContext() {
+    if (async == null) {
+      throw new IllegalStateException("the benchmark request is not in async mode");
+    }
+    return async;
   }
 
   @Override

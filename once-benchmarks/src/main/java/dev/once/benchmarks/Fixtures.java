@@ -2,6 +2,7 @@ package dev.once.benchmarks;
 
 import dev.once.Fingerprint;
 import dev.once.MemoryStore;
+import dev.once.Once;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
@@ -25,7 +26,7 @@ final class Fixtures {
   /** The fingerprint of the seed's benchmark request, {@code POST /test} without a body. */
   static final Fingerprint FINGERPRINT = Fingerprint.of("POST", "/test", null, new byte[0]);
   /** The engine's default lease. */
-  static final Duration LEASE = Duration.ofSeconds(60);
+  static final Duration LEASE = Once.DEFAULT_LEASE;
   /** The seed's store benchmarks keep records for an hour. */
   static final Duration TTL = Duration.ofHours(1);
 

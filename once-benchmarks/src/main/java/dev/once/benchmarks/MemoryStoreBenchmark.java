@@ -7,6 +7,7 @@ import static dev.once.benchmarks.Fixtures.TTL;
 
 import dev.once.MemoryStore;
 import dev.once.spi.Claim;
+import dev.once.spi.Token;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -40,6 +41,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code MemoryStore_Lock}: the seed's {@code Lock} of a new key then {@code unlock()}: our
  *       {@code claim} of a free key (an atomic insert) then {@code release}. Keys come from a ring
  *       of 1024 made in advance, each free again after its release.
+ *   <li>{@code MemoryStore_Renew} (not in the seed): the renewal of the lease of a key held by its
+ *       request, as the engine makes it every third of the lease while a request runs: {@code
+ *       renewAsync} by the owner token, one per thread, on a key it holds for the whole run.
  * </ul>
  *
  * <p>JMH reports the average time per operation of each thread; for {@code
@@ -106,6 +110,30 @@ public class MemoryStoreBenchmark {
     String key = keys.next();
     Claim claim = store.claim(key, FINGERPRINT, LEASE);
     return store.release(key, claim.token());
+  }
+
+  /** Renews the lease of a key this thread holds, as the engine does while a request runs. */
+  @Benchmark
+  public boolean MemoryStore_Renew(HeldKey held) {
+    return store.renewAsync(held.key, held.token, LEASE).toCompletableFuture().join();
+  }
+
+  /** A key each thread holds for the whole run, and its owner token. */
+  @State(Scope.Thread)
+  public static class HeldKey {
+    String key;
+    Token token;
+
+    /** Claims the thread's key. */
+    @Setup(Level.Trial)
+    public void setUp(MemoryStoreBenchmark bench) {
+      key = Fixtures.threadPrefix("held-") + "key";
+      Claim claim = bench.store.claim(key, FINGERPRINT, LEASE);
+      if (claim.state() != Claim.State.ACQUIRED) {
+        throw new IllegalStateException("the held key was taken: " + claim);
+      }
+      token = claim.token();
+    }
   }
 
   /** Each thread's own new keys. */

@@ -114,12 +114,12 @@ public class MiddlewareBenchmark {
     public void setUp() throws IOException, ServletException {
       store = MemoryStore.create();
       filter = new OnceFilter(Once.builder(store).requestHashCheck(requestHashCheck).build());
-      Exchange exchange = new Exchange();
-      Exchange.expect("the first request to run",
+      BenchExchange exchange = new BenchExchange();
+      BenchExchange.expect("the first request to run",
           exchange.send(filter, CreatedHandler.INSTANCE, CACHED_KEY, null), false);
-      Exchange.expect("a replay",
+      BenchExchange.expect("a replay",
           exchange.send(filter, CreatedHandler.INSTANCE, CACHED_KEY, null), true);
-      Exchange.expect("a new key to run",
+      BenchExchange.expect("a new key to run",
           exchange.send(filter, CreatedHandler.INSTANCE, "setup-miss", null), false);
     }
 
@@ -141,10 +141,10 @@ public class MiddlewareBenchmark {
     public void setUp() throws IOException, ServletException {
       store = MemoryStore.create();
       filter = new OnceFilter(Once.builder(store).build());
-      Exchange exchange = new Exchange();
-      Exchange.expect("a request without a key to pass",
+      BenchExchange exchange = new BenchExchange();
+      BenchExchange.expect("a request without a key to pass",
           exchange.send(filter, CreatedHandler.INSTANCE, null, null), false);
-      Exchange.expect("a new key with a body to run",
+      BenchExchange.expect("a new key with a body to run",
           exchange.send(filter, CreatedHandler.INSTANCE, "setup-hash", Fixtures.PAYMENT_BODY),
           false);
     }
@@ -159,7 +159,7 @@ public class MiddlewareBenchmark {
   /** One thread's request and response objects, and its new keys. */
   @State(Scope.Thread)
   public static class Client {
-    final Exchange exchange = new Exchange();
+    final BenchExchange exchange = new BenchExchange();
     Fixtures.KeySequence keys;
 
     /** Starts the thread's keys. */

@@ -5,7 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.servlet.OnceFilter;
+import dev.once.Fingerprint;
+import dev.once.spi.Claim;
+import dev.once.spi.ForwardingIdempotencyStore;
+import dev.once.spi.IdempotencyStore;
+import jakarta.servlet.FilterChain;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -13,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class BenchExchangeTest {
   private final MemoryStore store = MemoryStore.create();
   private final OnceFilter filter = new OnceFilter(Once.builder(store).build());
-  private final Exchange exchange = new Exchange();
+  private final BenchExchange exchange = new BenchExchange();
 
   @AfterEach
   void closeStore() {
@@ -53,6 +64,59 @@ class BenchExchangeTest {
     assertThat(changed.getStatus()).isEqualTo(422);
     assertThat(changed.getContentType()).isEqualTo("application/problem+json");
     assertThat(changed.bodyText()).contains("idempotency-key-reused");
+  }
+
+  @Test
+  void aDuplicateThatWaitsIsParkedInAsyncModeAndGetsTheReplay() throws Exception {
+    CountDownLatch claims = new CountDownLatch(2);
+    IdempotencyStore counting = new ForwardingIdempotencyStore() {
+      @Override
+      protected IdempotencyStore delegate() {
+        return store;
+      }
+
+      @Override
+      public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
+        Claim claim = super.claim(key, fingerprint, lease);
+        claims.countDown();
+        return claim;
+      }
+    };
+    OnceFilter waiting = new OnceFilter(
+        Once.builder(counting).maxWait(Duration.ofSeconds(10)).build());
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    FilterChain slow = (request, response) -> {
+      entered.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      CreatedHandler.INSTANCE.doFilter(request, response);
+    };
+    BenchExchange duplicate = new BenchExchange();
+    ExecutorService clients = Executors.newFixedThreadPool(2);
+    try {
+      Future<BenchResponse> first =
+          clients.submit(() -> exchange.send(waiting, slow, "k3", null));
+      assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+      Future<BenchResponse> second =
+          clients.submit(() -> duplicate.send(waiting, slow, "k3", null));
+      assertThat(claims.await(10, TimeUnit.SECONDS)).as("the duplicate was decided").isTrue();
+      release.countDown();
+
+      assertThat(first.get(10, TimeUnit.SECONDS).getHeader(Once.REPLAYED_HEADER)).isNull();
+      BenchResponse replay = second.get(10, TimeUnit.SECONDS);
+      assertThat(replay.getStatus()).isEqualTo(200);
+      assertThat(replay.getHeader(Once.REPLAYED_HEADER)).isEqualTo("true");
+      assertThat(replay.bodyText()).isEqualTo("{\"status\":\"created\"}");
+      assertThat(duplicate.request.getAsyncContext().isCompleted())
+          .as("parked in an async cycle, since completed").isTrue();
+    } finally {
+      release.countDown();
+      clients.shutdownNow();
+    }
   }
 
   @Test

@@ -8,7 +8,9 @@ import java.util.List;
 
 /**
  * Calls every listener in turn (the meters and the application's {@link OnceListener} beans). One
- * listener's exception does not keep the others from hearing. Thread-safe if they are.
+ * listener's exception does not keep the others from hearing. Every method of {@link
+ * OnceListener} is forwarded (a test calls each one through this class): one left to the
+ * interface's empty default would silently reach no listener. Thread-safe if they are.
  */
 final class CompositeListener implements OnceListener {
   private final List<OnceListener> listeners;
@@ -51,6 +53,28 @@ final class CompositeListener implements OnceListener {
     for (OnceListener listener : listeners) {
       try {
         listener.onStoreError(operation, key, error);
+      } catch (RuntimeException ignored) {
+        // as the engine does: a listener must not change how a request is answered
+      }
+    }
+  }
+
+  @Override
+  public void onRenewed(String key) {
+    for (OnceListener listener : listeners) {
+      try {
+        listener.onRenewed(key);
+      } catch (RuntimeException ignored) {
+        // as the engine does: a listener must not change how a request is answered
+      }
+    }
+  }
+
+  @Override
+  public void onOwnershipLost(String key, String operation) {
+    for (OnceListener listener : listeners) {
+      try {
+        listener.onOwnershipLost(key, operation);
       } catch (RuntimeException ignored) {
         // as the engine does: a listener must not change how a request is answered
       }

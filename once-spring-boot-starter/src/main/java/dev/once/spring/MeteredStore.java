@@ -9,30 +9,47 @@ import dev.once.spi.Token;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * Times the store's three operations into the timer {@value #OPERATIONS} (tags {@code operation}:
- * {@code claim}, {@code complete}, {@code release}; {@code outcome}: {@code success} or {@code
- * error}; {@code store}: the store's class), and forwards the rest. {@code awaitChange} is not
- * timed: it waits for another request, which is no measure of the store. Thread-safe if the store
- * is.
+ * Times the store's operations into the timer {@value #OPERATIONS} (tags {@code operation}:
+ * {@code claim}, {@code renew}, {@code complete}, {@code release}, {@code peek}; {@code outcome}:
+ * {@code success} or {@code error}; {@code store}: the store's class), and forwards the rest.
+ *
+ * <p>Each operation's asynchronous form ({@code claimAsync}, ...) is timed into the same timer as
+ * its blocking form, from the call to the completion of its stage, and is forwarded as the
+ * asynchronous form: extending {@link ForwardingIdempotencyStore} keeps a store's non-blocking
+ * operations non-blocking behind the meters, and a test calls every operation of the SPI through
+ * this class. Not timed: {@code awaitChange} and {@code awaitChangeAsync}, which wait for another
+ * request and are no measure of the store, and {@code ping}, the health check's.
+ *
+ * <p>Thread-safe if the store is.
  */
 final class MeteredStore extends ForwardingIdempotencyStore {
   static final String OPERATIONS = "once.store.operations";
 
+  /** The timed operations, in the order of {@link #timers}. */
+  static final String[] TIMED = {"claim", "renew", "complete", "release", "peek"};
+
+  private static final int CLAIM = 0;
+  private static final int RENEW = 1;
+  private static final int COMPLETE = 2;
+  private static final int RELEASE = 3;
+  private static final int PEEK = 4;
+
   private final IdempotencyStore delegate;
+  /** Two per operation: success at {@code 2 * i}, error at {@code 2 * i + 1}. */
   private final Timer[] timers;
 
   MeteredStore(IdempotencyStore delegate, MeterRegistry registry) {
     this.delegate = delegate;
     String store = delegate.getClass().getSimpleName();
-    String[] operations = {"claim", "complete", "release"};
-    timers = new Timer[operations.length * 2];
-    for (int i = 0; i < operations.length; i++) {
-      timers[2 * i] = timer(registry, store, operations[i], "success");
-      timers[2 * i + 1] = timer(registry, store, operations[i], "error");
+    timers = new Timer[TIMED.length * 2];
+    for (int i = 0; i < TIMED.length; i++) {
+      timers[2 * i] = timer(registry, store, TIMED[i], "success");
+      timers[2 * i + 1] = timer(registry, store, TIMED[i], "error");
     }
   }
 
@@ -53,17 +70,53 @@ final class MeteredStore extends ForwardingIdempotencyStore {
 
   @Override
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
-    return timed(0, () -> delegate.claim(key, fingerprint, lease));
+    return timed(CLAIM, () -> delegate.claim(key, fingerprint, lease));
+  }
+
+  @Override
+  public boolean renew(String key, Token token, Duration lease) {
+    return timed(RENEW, () -> delegate.renew(key, token, lease));
   }
 
   @Override
   public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-    return timed(1, () -> delegate.complete(key, token, response, ttl));
+    return timed(COMPLETE, () -> delegate.complete(key, token, response, ttl));
   }
 
   @Override
   public boolean release(String key, Token token) {
-    return timed(2, () -> delegate.release(key, token));
+    return timed(RELEASE, () -> delegate.release(key, token));
+  }
+
+  @Override
+  public Claim peek(String key) {
+    return timed(PEEK, () -> delegate.peek(key));
+  }
+
+  @Override
+  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+    return timedAsync(CLAIM, () -> delegate.claimAsync(key, fingerprint, lease));
+  }
+
+  @Override
+  public CompletionStage<Boolean> renewAsync(String key, Token token, Duration lease) {
+    return timedAsync(RENEW, () -> delegate.renewAsync(key, token, lease));
+  }
+
+  @Override
+  public CompletionStage<Boolean> completeAsync(
+      String key, Token token, StoredResponse response, Duration ttl) {
+    return timedAsync(COMPLETE, () -> delegate.completeAsync(key, token, response, ttl));
+  }
+
+  @Override
+  public CompletionStage<Boolean> releaseAsync(String key, Token token) {
+    return timedAsync(RELEASE, () -> delegate.releaseAsync(key, token));
+  }
+
+  @Override
+  public CompletionStage<Claim> peekAsync(String key) {
+    return timedAsync(PEEK, () -> delegate.peekAsync(key));
   }
 
   private <T> T timed(int operation, Supplier<T> call) {
@@ -74,9 +127,29 @@ final class MeteredStore extends ForwardingIdempotencyStore {
       success = true;
       return result;
     } finally {
-      timers[2 * operation + (success ? 0 : 1)]
-          .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+      record(operation, success, start);
     }
+  }
+
+  /**
+   * Times an asynchronous operation until its stage completes. The stage returned completes after
+   * the time is recorded, so whatever the caller chains onto it sees the timer counted.
+   */
+  private <T> CompletionStage<T> timedAsync(int operation, Supplier<CompletionStage<T>> call) {
+    long start = System.nanoTime();
+    CompletionStage<T> stage;
+    try {
+      stage = call.get();
+    } catch (RuntimeException | Error e) {
+      record(operation, false, start);
+      throw e;
+    }
+    return stage.whenComplete((result, error) -> record(operation, error == null, start));
+  }
+
+  private void record(int operation, boolean success, long start) {
+    timers[2 * operation + (success ? 0 : 1)]
+        .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.once.spring;
 import dev.once.KeyScope;
 import dev.once.MemoryStore;
 import dev.once.Once;
+import dev.once.UnknownOutcome;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -53,7 +54,8 @@ final class OnceBinding {
       option("max-response", Bindable.of(DataSize.class),
           (builder, size) -> builder.maxResponseBytes(size.toBytes())),
       option("fail-open", Bindable.of(Boolean.class), Once.Builder::failOpen),
-      option("excluded-headers", Bindable.listOf(String.class), Once.Builder::excludedHeaders));
+      option("excluded-headers", Bindable.listOf(String.class), Once.Builder::excludedHeaders),
+      option("unknown-outcome", Bindable.of(UnknownOutcome.class), Once.Builder::unknownOutcome));
 
   /** The starter's own properties, besides the builder options. */
   static final List<String> STARTER_PROPERTIES = List.of("enabled", "store",

@@ -18,13 +18,20 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <ul>
  *   <li>{@value #REQUESTS} (counter, tag {@code outcome}: {@code executed}, {@code replayed},
- *       {@code conflict}, {@code mismatch}, {@code not_replayable}, {@code rejected}, {@code
- *       store_error}, {@code failed_open}, {@code passed_through}): each request the engine
- *       decided;
+ *       {@code conflict}, {@code mismatch}, {@code not_replayable}, {@code outcome_unknown},
+ *       {@code rejected}, {@code store_error}, {@code failed_open}, {@code passed_through}): each
+ *       request the engine decided (a duplicate that waited counts once, by what its wait ended
+ *       in);
  *   <li>{@value #EXECUTIONS} (counter, tag {@code completion}: {@code stored}, {@code
  *       stored_not_replayable}, {@code released_not_cacheable}, {@code released_on_failure},
- *       {@code lost}, {@code store_failed}): what became of each handler run under a key;
+ *       {@code held_outcome_unknown}, {@code kept_outcome_unknown}, {@code lost}, {@code
+ *       store_failed}): what became of each handler run under a key;
  *   <li>{@value #IN_FLIGHT} (gauge): handlers running under a key now;
+ *   <li>{@value #RENEWALS} (counter): leases of running requests renewed in the store;
+ *   <li>{@value #OWNERSHIP_LOST} (counter, tag {@code operation}: {@code renew}, {@code complete},
+ *       {@code release}): a request found its key no longer its own (its lease had passed or
+ *       another request had taken it over), so it may have run beside a duplicate; the engine logs
+ *       each as a warning (logger {@code dev.once});
  *   <li>{@value #STORE_ERRORS} (counter, tag {@code operation}): store failures the engine met.
  * </ul>
  *
@@ -36,16 +43,23 @@ final class OnceMeters implements OnceListener {
   static final String EXECUTIONS = "once.executions";
   static final String IN_FLIGHT = "once.in.flight";
   static final String STORE_ERRORS = "once.store.errors";
+  static final String RENEWALS = "once.lease.renewals";
+  static final String OWNERSHIP_LOST = "once.ownership.lost";
 
   private final MeterRegistry registry;
   private final Map<Outcome, Counter> outcomes = new EnumMap<>(Outcome.class);
   private final Map<Completion, Counter> completions = new EnumMap<>(Completion.class);
   private final Map<String, Counter> storeErrors = new ConcurrentHashMap<>();
+  private final Map<String, Counter> ownershipLost = new ConcurrentHashMap<>();
+  private final Counter renewals;
   private final AtomicLong inFlight = new AtomicLong();
 
   OnceMeters(MeterRegistry registry) {
     this.registry = registry;
     for (Outcome outcome : Outcome.values()) {
+      if (outcome == Outcome.WAITING) {
+        continue; // never reported: a wait is counted by the outcome it ends in
+      }
       outcomes.put(outcome, Counter.builder(REQUESTS)
           .description("Requests the idempotency engine decided, by outcome")
           .tag("outcome", tagValue(outcome))
@@ -57,9 +71,15 @@ final class OnceMeters implements OnceListener {
           .tag("completion", tagValue(completion))
           .register(registry));
     }
-    for (String operation : new String[] {"claim", "complete", "release", "await"}) {
+    for (String operation : new String[] {"claim", "renew", "complete", "release", "await"}) {
       storeError(operation);
     }
+    for (String operation : new String[] {"renew", "complete", "release"}) {
+      ownershipLost(operation);
+    }
+    renewals = Counter.builder(RENEWALS)
+        .description("Leases of requests running under an idempotency key renewed in the store")
+        .register(registry);
     Gauge.builder(IN_FLIGHT, inFlight, AtomicLong::get)
         .description("Handlers running under an idempotency key")
         .register(registry);
@@ -67,7 +87,10 @@ final class OnceMeters implements OnceListener {
 
   @Override
   public void onOutcome(Outcome outcome, String key) {
-    outcomes.get(outcome).increment();
+    Counter counter = outcomes.get(outcome);
+    if (counter != null) {
+      counter.increment();
+    }
     if (outcome == Outcome.EXECUTED) {
       inFlight.incrementAndGet();
     }
@@ -82,6 +105,24 @@ final class OnceMeters implements OnceListener {
   @Override
   public void onStoreError(String operation, String key, StoreException error) {
     storeError(operation).increment();
+  }
+
+  @Override
+  public void onRenewed(String key) {
+    renewals.increment();
+  }
+
+  @Override
+  public void onOwnershipLost(String key, String operation) {
+    ownershipLost(operation).increment();
+  }
+
+  private Counter ownershipLost(String operation) {
+    return ownershipLost.computeIfAbsent(operation, name -> Counter.builder(OWNERSHIP_LOST)
+        .description("Requests that found their idempotency key no longer their own (its lease"
+            + " had passed or another request had taken it over), by the refused operation")
+        .tag("operation", name)
+        .register(registry));
   }
 
   private Counter storeError(String operation) {

@@ -3,13 +3,18 @@ package dev.once.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Completion;
+import dev.once.Exchange;
 import dev.once.KeyScope;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.OnceListener;
 import dev.once.Outcome;
+import dev.once.UnknownOutcome;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.testing.FailingStore;
+import dev.once.testing.FakeClock;
+import dev.once.testing.ManualScheduler;
 import dev.once.testing.TestRequest;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -72,7 +77,8 @@ class OnceAutoConfigurationTest {
             "once.max-body=2KB",
             "once.max-response=3MB",
             "once.fail-open=true",
-            "once.excluded-headers=X-Trace,Set-Cookie")
+            "once.excluded-headers=X-Trace,Set-Cookie",
+            "once.unknown-outcome=keep")
         .run(context -> {
           Once once = context.getBean(Once.class);
           assertThat(once.header()).isEqualTo("X-Request-Key");
@@ -88,7 +94,21 @@ class OnceAutoConfigurationTest {
           assertThat(once.maxResponseBytes()).isEqualTo(3L << 20);
           assertThat(once.failOpen()).isTrue();
           assertThat(once.excludedHeaders()).containsExactlyInAnyOrder("X-Trace", "Set-Cookie");
+          assertThat(once.unknownOutcome()).isEqualTo(UnknownOutcome.KEEP);
         });
+  }
+
+  @Test
+  void onceUnknownOutcomeTakesRetryOrKeepInAnyCaseAndRefusesAnythingElse() {
+    runner.withPropertyValues("once.unknown-outcome=RETRY").run(context ->
+        assertThat(context.getBean(Once.class).unknownOutcome()).isEqualTo(UnknownOutcome.RETRY));
+    runner.withPropertyValues("once.unknown-outcome=Keep").run(context ->
+        assertThat(context.getBean(Once.class).unknownOutcome()).isEqualTo(UnknownOutcome.KEEP));
+    runner.withPropertyValues("once.unknown-outcome=never").run(context -> {
+      assertThat(context).hasFailed();
+      assertThat(context.getStartupFailure()).hasStackTraceContaining("once.unknown-outcome")
+          .hasStackTraceContaining("never");
+    });
   }
 
   @Test
@@ -113,15 +133,18 @@ class OnceAutoConfigurationTest {
 
   @Test
   void eachBuilderCheckReachesTheStartFailure() {
-    Map<String, String> refused = Map.of(
-        "once.header=bad header", "header must be a valid header name",
-        "once.lease=-1s", "lease must be positive",
-        "once.max-wait=-5s", "maxWait must not be negative",
-        "once.cacheable-statuses=200,700", "cacheableStatuses must be HTTP statuses",
-        "once.methods=POST,GET /x", "methods must be HTTP method names",
-        "once.max-key-length=0", "maxKeyLength must be between 1 and 8192",
-        "once.max-body=4GB", "maxBodyBytes must be between 0 and",
-        "once.excluded-headers=Bad Header", "excludedHeaders must be header names");
+    Map<String, String> refused = Map.ofEntries(
+        Map.entry("once.header=bad header", "header must be a valid header name"),
+        Map.entry("once.lease=-1s", "lease must be positive"),
+        Map.entry("once.max-wait=-5s", "maxWait must not be negative"),
+        Map.entry("once.cacheable-statuses=200,700", "cacheableStatuses must be HTTP statuses"),
+        Map.entry("once.methods=POST,GET /x", "methods must be HTTP method names"),
+        Map.entry("once.max-key-length=0", "maxKeyLength must be between 1 and 8192"),
+        Map.entry("once.max-body=4GB", "maxBodyBytes must be between 0 and"),
+        Map.entry("once.excluded-headers=Bad Header", "excludedHeaders must be header names"),
+        Map.entry("once.ttl=200000d", "ttl must be at most 36500 days"),
+        Map.entry("once.lease=1ms", "lease must be at least 3 milliseconds"),
+        Map.entry("once.max-wait=200000d", "maxWait must be at most 36500 days"));
     refused.forEach((property, reason) -> runner.withPropertyValues(property)
         .run(context -> assertThat(startupFailure(context).reason())
             .as(property)
@@ -247,7 +270,7 @@ class OnceAutoConfigurationTest {
         .run(context -> {
           Once once = context.getBean(Once.class);
           once.decide(TestRequest.post("k1").body("{}"))
-              .execution().release();
+              .exchange().failedBeforeCommit(null).toCompletableFuture().join();
           assertThat(first).containsExactly(Outcome.EXECUTED);
           assertThat(second).containsExactly(Outcome.EXECUTED);
         });
@@ -398,7 +421,9 @@ class OnceAutoConfigurationTest {
           assertThat(context.getBean(IdempotencyStore.class)).isInstanceOf(MemoryStore.class);
 
           TestRequest request = TestRequest.post("k").body("{}");
-          once.decide(request).execution().complete(201, List.of(), new byte[0]);
+          assertThat(once.decide(request).exchange()
+              .handlerReturned(Exchange.Response.of(201, List.of(), new byte[0]))
+              .toCompletableFuture().join()).isEqualTo(Completion.STORED);
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isZero();
           once.decide(request);
 
@@ -428,14 +453,76 @@ class OnceAutoConfigurationTest {
           var first = once.decide(TestRequest.post("a"));
           var second = once.decide(TestRequest.post("b"));
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isEqualTo(2);
-          first.execution().release();
+          first.exchange().failedBeforeCommit(null).toCompletableFuture().join();
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isEqualTo(1);
-          second.execution().complete(500, List.of(), new byte[0]);
+          second.exchange().handlerReturned(Exchange.Response.of(500, List.of(), new byte[0]))
+              .toCompletableFuture().join();
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isZero();
           assertThat(registry.get(OnceMeters.EXECUTIONS).tag("completion",
               Completion.RELEASED_NOT_CACHEABLE.name().toLowerCase()).counter().count())
               .isEqualTo(1);
         });
+  }
+
+  @Test
+  void leaseRenewalsAndLostOwnershipsAreCountedAndTheRenewalsTimed() {
+    FakeClock clock = new FakeClock();
+    ManualScheduler scheduler = new ManualScheduler(clock);
+    RefusingStore store = new RefusingStore(MemoryStore.create());
+    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withBean(IdempotencyStore.class, () -> store)
+        .withBean(OnceCustomizer.class, () -> builder -> builder.clock(clock)
+            .scheduler(scheduler).lease(Duration.ofSeconds(30)))
+        .run(context -> {
+          MeterRegistry registry = context.getBean(MeterRegistry.class);
+          Once once = context.getBean(Once.class);
+          assertThat(registry.get(OnceMeters.RENEWALS).counter().count()).isZero();
+          assertThat(registry.get(OnceMeters.OWNERSHIP_LOST).tag("operation", "renew").counter()
+              .count()).isZero();
+
+          Exchange exchange = once.decide(TestRequest.post("slow")).exchange();
+          scheduler.advance(Duration.ofSeconds(10));
+          scheduler.advance(Duration.ofSeconds(10));
+          store.refuseRenewals = true;
+          scheduler.advance(Duration.ofSeconds(10));
+
+          assertThat(registry.get(OnceMeters.RENEWALS).counter().count()).isEqualTo(2);
+          assertThat(registry.get(MeteredStore.OPERATIONS).tag("operation", "renew")
+              .tag("outcome", "success").timer().count()).isEqualTo(3);
+          assertThat(registry.get(OnceMeters.OWNERSHIP_LOST).tag("operation", "renew").counter()
+              .count()).isEqualTo(1);
+          assertThat(scheduler.pending()).as("renewals stop once ownership is lost").isZero();
+          exchange.failedBeforeCommit(null).toCompletableFuture().join();
+        });
+  }
+
+  /** A store in front of a memory store that can be made to refuse every lease renewal. */
+  static final class RefusingStore extends ForwardingIdempotencyStore {
+    private final IdempotencyStore delegate;
+    volatile boolean refuseRenewals;
+
+    RefusingStore(IdempotencyStore delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    protected IdempotencyStore delegate() {
+      return delegate;
+    }
+
+    @Override
+    public boolean renew(String key, dev.once.spi.Token token, Duration lease) {
+      return !refuseRenewals && super.renew(key, token, lease);
+    }
+
+    @Override
+    public java.util.concurrent.CompletionStage<Boolean> renewAsync(String key,
+        dev.once.spi.Token token, Duration lease) {
+      return refuseRenewals
+          ? java.util.concurrent.CompletableFuture.completedFuture(false)
+          : super.renewAsync(key, token, lease);
+    }
   }
 
   @Test
@@ -515,6 +602,11 @@ class OnceAutoConfigurationTest {
     @Override
     public boolean release(String key, dev.once.spi.Token token) {
       return delegate.release(key, token);
+    }
+
+    @Override
+    public boolean renew(String key, dev.once.spi.Token token, Duration lease) {
+      return delegate.renew(key, token, lease);
     }
 
     @Override

@@ -26,5 +26,7 @@ final class SameOptions {
     assertThat(actual.failOpen()).as("failOpen").isEqualTo(expected.failOpen());
     assertThat(actual.excludedHeaders()).as("excludedHeaders")
         .isEqualTo(expected.excludedHeaders());
+    assertThat(actual.unknownOutcome()).as("unknownOutcome")
+        .isEqualTo(expected.unknownOutcome());
   }
 }

@@ -2,7 +2,9 @@ package dev.once.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.once.Completion;
 import dev.once.Decision;
+import dev.once.Exchange;
 import dev.once.Once;
 import dev.once.testing.TestRequest;
 import java.io.IOException;
@@ -35,8 +37,9 @@ final class StoreChecks {
 
     Decision first = once.decide(request);
     assertThat(first.kind()).isEqualTo(Decision.Kind.EXECUTE);
-    assertThat(first.execution().complete(201, List.of(),
-        "charged".getBytes(StandardCharsets.UTF_8))).isTrue();
+    assertThat(first.exchange().handlerReturned(Exchange.Response.of(201, List.of(),
+        "charged".getBytes(StandardCharsets.UTF_8))).toCompletableFuture().join())
+        .isEqualTo(Completion.STORED);
     Decision retry = once.decide(TestRequest.post(key).body("{\"amount\":1}"));
     Decision changed = once.decide(TestRequest.post(key).body("{\"amount\":2}"));
 
