@@ -52,7 +52,7 @@ public interface OnceListener {
    * then have run beside another with the same key; the engine also logs this as a warning.
    *
    * @param key the scoped key
-   * @param operation {@code renew} or {@code complete}
+   * @param operation {@code renew}, {@code complete} or {@code release}
    */
   default void onOwnershipLost(String key, String operation) {}
 }

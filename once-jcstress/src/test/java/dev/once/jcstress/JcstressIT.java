@@ -26,13 +26,14 @@ class JcstressIT {
     String mode = System.getProperty("jcstress.mode", "quick");
     List<String> command = new ArrayList<>(List.of(
         Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", jar.toAbsolutePath().toString(), "-r", results.toString()));
+        "-jar", jar.toAbsolutePath().toString(), "-r", results.toAbsolutePath().toString()));
     if (!mode.equals("default")) {
       command.add("-m");
       command.add(mode);
     }
     Path log = results.resolve("output.txt");
     Process process = new ProcessBuilder(command)
+        .directory(results.toFile()) // where jcstress leaves its binary result log
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .start();
