@@ -32,9 +32,13 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -106,7 +110,8 @@ public final class RedisStore implements IdempotencyStore {
     this.timeoutNanos = builder.commandTimeout.toNanos();
     this.connection = connected.stateful;
     this.commands = connected.commands;
-    this.subscriptions = new ChangeSubscriptions(builder.target.pubSub);
+    this.subscriptions =
+        new ChangeSubscriptions(builder.target.pubSub, this::mark, builder.commandTimeout.toNanos());
     Clock clock = builder.clock;
     Ticker ticker = clock == null ? Ticker.systemTicker() : () -> {
       Instant now = clock.instant();
@@ -270,20 +275,42 @@ public final class RedisStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
-   * <p>One {@code EVALSHA} round trip, or none when the near cache holds the completed record.
+   * <p>One {@code EVALSHA} round trip, or none when the near cache holds the completed record: a
+   * wait for {@link #claimAsync}. An interrupt ends the wait with a {@link StoreException} (and
+   * the interrupt status set); the claim may still be applied, and its record is then owned by
+   * nobody until its lease passes.
    */
   @Override
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
-    checkOpen(key);
+    return await(claimCall(key, fingerprint, lease));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The same single script as {@link #claim}, on Lettuce's asynchronous API: the calling thread
+   * only sends it. A near-cache hit is a completed stage.
+   */
+  @Override
+  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+    return claimCall(key, fingerprint, lease);
+  }
+
+  private CompletableFuture<Claim> claimCall(String key, Fingerprint fingerprint, Duration lease) {
+    byte[] recordKey = recordKey(key);
     long leaseMillis = expiryMillis("lease", lease);
+    if (closed) {
+      return closedStage(key);
+    }
     Claim kept = kept(key);
     if (kept != null) {
-      return kept;
+      return CompletableFuture.completedFuture(kept);
     }
     Token token = Token.random();
-    List<Object> found = run(Script.CLAIM, ScriptOutputType.MULTI, "claim", key,
-        RecordCodec.inProgress(token, fingerprint), millisArgument(leaseMillis));
-    return found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found);
+    return new Call<List<Object>, Claim>("claim", key,
+        found -> found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found))
+        .send(Script.CLAIM, ScriptOutputType.MULTI, recordKey,
+            RecordCodec.inProgress(token, fingerprint), millisArgument(leaseMillis));
   }
 
   /**
@@ -296,13 +323,32 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public Claim peek(String key) {
-    checkOpen(key);
+    return await(peekCall(key));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The same single script as {@link #peek}, without blocking; a near-cache hit is a completed
+   * stage.
+   */
+  @Override
+  public CompletionStage<Claim> peekAsync(String key) {
+    return peekCall(key);
+  }
+
+  private CompletableFuture<Claim> peekCall(String key) {
+    byte[] recordKey = recordKey(key);
+    if (closed) {
+      return closedStage(key);
+    }
     Claim kept = kept(key);
     if (kept != null) {
-      return kept;
+      return CompletableFuture.completedFuture(kept);
     }
-    List<Object> found = run(Script.PEEK, ScriptOutputType.MULTI, "peek", key);
-    return found.isEmpty() ? null : liveRecord("peek", key, found);
+    return new Call<List<Object>, Claim>("peek", key,
+        found -> found.isEmpty() ? null : liveRecord("peek", key, found))
+        .send(Script.PEEK, ScriptOutputType.MULTI, recordKey);
   }
 
   /** @return the completed record the near cache keeps for {@code key}, or null */
@@ -335,13 +381,33 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-    checkOpen(key);
+    return await(completeCall(key, token, response, ttl));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The same single script as {@link #complete}, without blocking.
+   */
+  @Override
+  public CompletionStage<Boolean> completeAsync(
+      String key, Token token, StoredResponse response, Duration ttl) {
+    return completeCall(key, token, response, ttl);
+  }
+
+  private CompletableFuture<Boolean> completeCall(
+      String key, Token token, StoredResponse response, Duration ttl) {
+    byte[] recordKey = recordKey(key);
     Objects.requireNonNull(token, "token");
     Objects.requireNonNull(response, "response");
     long ttlMillis = expiryMillis("ttl", ttl);
-    Long done = run(Script.COMPLETE, ScriptOutputType.INTEGER, "complete", key,
-        RecordCodec.ownerPrefix(token), RecordCodec.response(response), millisArgument(ttlMillis));
-    return done != null && done == 1L;
+    if (closed) {
+      return closedStage(key);
+    }
+    return new Call<Long, Boolean>("complete", key, RedisStore::isOne)
+        .send(Script.COMPLETE, ScriptOutputType.INTEGER, recordKey,
+            RecordCodec.ownerPrefix(token), RecordCodec.response(response),
+            millisArgument(ttlMillis));
   }
 
   /**
@@ -351,57 +417,156 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public boolean release(String key, Token token) {
-    checkOpen(key);
-    Objects.requireNonNull(token, "token");
-    Long done = run(Script.RELEASE, ScriptOutputType.INTEGER, "release", key,
-        RecordCodec.ownerPrefix(token));
-    return done != null && done == 1L;
+    return await(releaseCall(key, token));
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>Subscribes to the record's channel (unless another waiter in this store already did), marks
-   * the record as awaited (one round trip), and waits for the message its owner publishes on
-   * completing or releasing it. Returns at once if the record is absent or already finished.
+   * <p>The same single script as {@link #release}, without blocking.
+   */
+  @Override
+  public CompletionStage<Boolean> releaseAsync(String key, Token token) {
+    return releaseCall(key, token);
+  }
+
+  private CompletableFuture<Boolean> releaseCall(String key, Token token) {
+    byte[] recordKey = recordKey(key);
+    Objects.requireNonNull(token, "token");
+    if (closed) {
+      return closedStage(key);
+    }
+    return new Call<Long, Boolean>("release", key, RedisStore::isOne)
+        .send(Script.RELEASE, ScriptOutputType.INTEGER, recordKey, RecordCodec.ownerPrefix(token));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One {@code EVALSHA} round trip of a script that compares the record's first 18 bytes (the
+   * owner prefix, as {@code complete} and {@code release} do) and moves only its expiry ({@code
+   * GETRANGE}, {@code PEXPIRE}): the record, its awaited mark included, is unchanged, nothing is
+   * published, and the waiters of the key stay parked.
+   */
+  @Override
+  public boolean renew(String key, Token token, Duration lease) {
+    return await(renewCall(key, token, lease));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The same single script as {@link #renew}, without blocking: the engine renews every open
+   * exchange's lease this way from its scheduler's one thread.
+   */
+  @Override
+  public CompletionStage<Boolean> renewAsync(String key, Token token, Duration lease) {
+    return renewCall(key, token, lease);
+  }
+
+  private CompletableFuture<Boolean> renewCall(String key, Token token, Duration lease) {
+    byte[] recordKey = recordKey(key);
+    Objects.requireNonNull(token, "token");
+    long leaseMillis = expiryMillis("lease", lease);
+    if (closed) {
+      return closedStage(key);
+    }
+    return new Call<Long, Boolean>("renew", key, RedisStore::isOne)
+        .send(Script.RENEW, ScriptOutputType.INTEGER, recordKey, RecordCodec.ownerPrefix(token),
+            millisArgument(leaseMillis));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A wait for {@link #awaitChangeAsync}, bounded by {@code timeout}: returns at once if the
+   * record is absent or already finished, when its owner completes or releases it, when its lease
+   * passes, or at the timeout. An interrupt ends the wait and leaves the channel.
    */
   @Override
   public void awaitChange(String key, Duration timeout) throws InterruptedException {
     checkOpen(key);
     Objects.requireNonNull(timeout, "timeout");
-    if (timeout.isNegative() || timeout.isZero()) {
-      return;
+    CompletableFuture<Void> woken = awaitCall(key, timeout);
+    try {
+      woken.get(saturatedNanos(timeout), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      woken.complete(null); // the caller's deadline: it claims again, as after any early return
+    } catch (InterruptedException e) {
+      woken.complete(null);
+      throw e;
+    } catch (ExecutionException e) {
+      throw storeException("await", key, e.getCause());
     }
-    long start = System.nanoTime();
-    long timeoutNanos = saturatedNanos(timeout);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Holds no thread. Joins the waiters of the record's pub/sub channel (subscribing unless
+   * another waiter of this store already did), then marks the record as awaited with one script,
+   * or takes the answer of the mark another waiter of the channel made; {@code complete} and
+   * {@code release} publish on the channel only when the record is marked. The stage completes
+   * when that message arrives, at once if the record is absent or finished, when the record's
+   * lease passes (a lease that passes publishes nothing, so the store looks again then, once per
+   * channel, and wakes the waiters only if the record is no longer in progress: a renewal wakes
+   * nobody), when the subscription is re-established after the connection dropped, or at {@code
+   * timeout}, whichever is first. It fails with a {@link StoreException} if the subscription is not
+   * confirmed within the command timeout or the mark fails. Hundreds of waiters on one key share one
+   * subscription and one mark, and all wake on one message.
+   */
+  @Override
+  public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    return awaitCall(key, timeout);
+  }
+
+  private CompletableFuture<Void> awaitCall(String key, Duration timeout) {
     byte[] recordKey = recordKey(key);
-    ChangeSubscriptions.Waiter waiter;
-    try {
-      waiter = subscriptions.join(recordKey);
-    } catch (RuntimeException e) {
-      throw failure("await", key, e);
+    if (closed) {
+      return closedStage(key);
     }
-    try {
-      try {
-        waiter.awaitSubscribed(Math.min(timeoutNanos, this.timeoutNanos));
-      } catch (TimeoutException e) {
-        if (timeoutNanos < this.timeoutNanos) {
-          // the caller's own deadline came first: it claims again, as after any early return
-          return;
-        }
-        throw new StoreException(
-            "await could not subscribe within " + commandTimeout + " on " + description, key, e);
-      } catch (ExecutionException e) {
-        throw failure("await", key, e.getCause());
-      }
-      Long inProgress = runInterruptibly(Script.AWAIT, ScriptOutputType.INTEGER, "await", key,
-          recordKey);
-      if (inProgress != null && inProgress == 1L) {
-        waiter.awaitChange(timeoutNanos - (System.nanoTime() - start));
-      }
-    } finally {
-      waiter.close();
+    long nanos = saturatedNanos(timeout);
+    if (nanos <= 0) {
+      return CompletableFuture.completedFuture(null);
     }
+    CompletableFuture<Void> woken = new CompletableFuture<>();
+    subscriptions.join(key, recordKey).whenComplete((waiter, joinFailure) -> {
+      if (joinFailure != null) {
+        woken.completeExceptionally(failure("await", key, joinFailure));
+        return;
+      }
+      woken.whenComplete((ignored, error) -> waiter.close());
+      waiter.subscribed()
+          .thenCompose(subscribed -> waiter.mark())
+          .whenComplete((lease, error) -> {
+            if (error != null) {
+              woken.completeExceptionally(awaitFailure(key, error));
+            } else if (lease == null || lease == 0L) {
+              woken.complete(null);
+            } else {
+              waiter.changed().thenRun(() -> woken.complete(null));
+            }
+          });
+    });
+    // the caller's own deadline is no failure: it looks again then
+    woken.completeOnTimeout(null, nanos, TimeUnit.NANOSECONDS);
+    return woken;
+  }
+
+  /** The mark {@link ChangeSubscriptions} asks for: {@link Script#AWAIT} on one record. */
+  private CompletableFuture<Long> mark(String key, byte[] recordKey) {
+    return new Call<Long, Long>("await", key, lease -> lease == null ? 0L : lease)
+        .send(Script.AWAIT, ScriptOutputType.INTEGER, recordKey);
+  }
+
+  private StoreException awaitFailure(String key, Throwable error) {
+    Throwable cause = unwrap(error);
+    if (cause instanceof TimeoutException) {
+      return new StoreException(
+          "await could not subscribe within " + commandTimeout + " on " + description, key, cause);
+    }
+    return failure("await", key, cause);
   }
 
   /**
@@ -412,19 +577,27 @@ public final class RedisStore implements IdempotencyStore {
   @Override
   public void ping() {
     checkOpen(null);
+    RedisFuture<String> pong;
     try {
-      await(commands.ping(), System.nanoTime() + timeoutNanos);
+      pong = commands.ping();
+      pong.get(timeoutNanos, TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreException("ping was interrupted", null, e);
-    } catch (Exception e) {
+    } catch (TimeoutException e) {
+      throw new StoreException("ping timed out after " + commandTimeout + " on " + description,
+          null, e);
+    } catch (ExecutionException e) {
+      throw failure("ping", null, e.getCause());
+    } catch (RuntimeException e) {
       throw failure("ping", null, e);
     }
   }
 
   /**
    * Closes the store's connections and wakes its waiters; shuts the client down if {@link #open}
-   * made it. Operations afterwards throw {@link StoreException}. Closing twice does nothing.
+   * made it. Operations afterwards throw {@link StoreException} (or, in their asynchronous forms,
+   * return a stage failed with one). Closing twice does nothing.
    */
   @Override
   public void close() {
@@ -458,59 +631,68 @@ public final class RedisStore implements IdempotencyStore {
         + ", commandTimeout=" + commandTimeout + (nearCache == null ? "" : ", nearCache") + "}";
   }
 
-  private <T> T run(Script script, ScriptOutputType type, String operation, String key,
-      byte[]... arguments) {
-    try {
-      return runInterruptibly(script, type, operation, key, recordKey(key), arguments);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StoreException(operation + " was interrupted", key, e);
-    }
+  /** @return the number of keys this store's waiters await, for tests */
+  int awaitedKeys() {
+    return subscriptions.channelCount();
   }
 
-  /** One script on one key: EVALSHA, and EVAL if the server does not have the script yet. */
-  private <T> T runInterruptibly(Script script, ScriptOutputType type, String operation,
-      String key, byte[] recordKey, byte[]... arguments) throws InterruptedException {
-    byte[][] keys = {recordKey};
-    long deadline = System.nanoTime() + timeoutNanos;
+  /**
+   * Waits for an operation's stage: the blocking forms are this wait on the asynchronous ones.
+   * Bounded by the command timeout even if the stage's own alarm were late; an interrupt ends the
+   * operation as a timeout does.
+   */
+  private <T> T await(CompletableFuture<T> stage) {
     try {
-      try {
-        return await(commands.<T>evalsha(script.sha1(), type, keys, arguments), deadline);
-      } catch (ExecutionException e) {
-        if (!isNoScript(e.getCause())) {
-          throw e;
-        }
-        return await(commands.<T>eval(script.bytes(), type, keys, arguments), deadline);
+      return stage.get(timeoutNanos, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      if (stage instanceof Call<?, ?> call) {
+        call.timedOut();
       }
     } catch (InterruptedException e) {
-      throw e;
-    } catch (TimeoutException e) {
-      throw new StoreException(
-          operation + " timed out after " + commandTimeout + " on " + description, key, e);
+      Thread.currentThread().interrupt();
+      if (stage instanceof Call<?, ?> call) {
+        call.interrupted();
+      }
     } catch (ExecutionException e) {
-      throw failure(operation, key, e.getCause());
-    } catch (RuntimeException e) {
-      throw failure(operation, key, e);
+      throw storeException(null, null, e.getCause());
     }
-  }
-
-  private static <T> T await(RedisFuture<T> future, long deadline)
-      throws ExecutionException, TimeoutException, InterruptedException {
+    // ended by this thread, or answered just before: either way it is done now
     try {
-      return future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException | InterruptedException e) {
-      future.cancel(false);
-      throw e;
+      return stage.join();
+    } catch (CompletionException e) {
+      throw storeException(null, null, e.getCause());
     }
   }
 
-  private static boolean isNoScript(Throwable cause) {
+  private StoreException storeException(String operation, String key, Throwable error) {
+    Throwable cause = unwrap(error);
+    return cause instanceof StoreException
+        ? (StoreException) cause
+        : failure(operation == null ? "operation" : operation, key, cause);
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  private static boolean isOne(Long answer) {
+    return answer != null && answer == 1L;
+  }
+
+  private static boolean isNoScript(Throwable error) {
+    Throwable cause = unwrap(error);
     return cause instanceof RedisNoScriptException
         || (cause != null && cause.getMessage() != null
             && cause.getMessage().startsWith("NOSCRIPT"));
   }
 
-  private StoreException failure(String operation, String key, Throwable cause) {
+  private StoreException failure(String operation, String key, Throwable error) {
+    Throwable cause = unwrap(error);
     if (cause instanceof StoreException) {
       return (StoreException) cause;
     }
@@ -521,6 +703,10 @@ public final class RedisStore implements IdempotencyStore {
         ? "the command was cancelled"
         : cause == null ? "unknown" : RedisUrl.redact(String.valueOf(cause.getMessage()));
     return new StoreException(operation + " failed on " + description + ": " + reason, key, cause);
+  }
+
+  private static <T> CompletableFuture<T> closedStage(String key) {
+    return CompletableFuture.failedFuture(new StoreException("the store is closed", key, null));
   }
 
   private void checkOpen(String key) {
@@ -561,7 +747,114 @@ public final class RedisStore implements IdempotencyStore {
     try {
       return duration.toNanos();
     } catch (ArithmeticException e) {
-      return Long.MAX_VALUE;
+      return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+
+  /**
+   * One operation's script on its one key, in flight: {@code EVALSHA}, then {@code EVAL} if the
+   * server answers {@code NOSCRIPT} (composed from the first answer, on Lettuce's thread), both
+   * within one command timeout; the answer turned into the operation's result, every failure into
+   * a {@link StoreException}. The first of the answer, a failure, the timeout's {@link Alarm}, an
+   * interrupt of a blocking caller or a cancel ends it; the last three cancel the command in
+   * flight, and Lettuce never sends a cancelled command that is still queued.
+   *
+   * @param <A> what the script answers
+   * @param <T> the operation's result
+   */
+  private final class Call<A, T> extends CompletableFuture<T> {
+    private final String operation;
+    private final String key;
+    private final Function<A, T> result;
+    private volatile RedisFuture<A> command;
+
+    Call(String operation, String key, Function<A, T> result) {
+      this.operation = operation;
+      this.key = key;
+      this.result = result;
+    }
+
+    Call<A, T> send(Script script, ScriptOutputType type, byte[] recordKey, byte[]... arguments) {
+      Alarm timeout = Alarm.after(timeoutNanos, this::timedOut);
+      whenComplete((ignored, error) -> timeout.cancel());
+      byte[][] keys = {recordKey};
+      try {
+        RedisFuture<A> sha = commands.evalsha(script.sha1(), type, keys, arguments);
+        sent(sha);
+        sha.whenComplete((answer, error) -> {
+          if (error == null || !isNoScript(error)) {
+            answered(answer, error);
+            return;
+          }
+          if (isDone()) {
+            return;
+          }
+          try {
+            RedisFuture<A> eval = commands.eval(script.bytes(), type, keys, arguments);
+            sent(eval);
+            eval.whenComplete(this::answered);
+          } catch (RuntimeException e) {
+            answered(null, e);
+          }
+        });
+      } catch (RuntimeException e) {
+        answered(null, e);
+      }
+      return this;
+    }
+
+    private void sent(RedisFuture<A> sent) {
+      command = sent;
+      if (isDone()) {
+        sent.cancel(false); // timed out or cancelled while it was being sent
+      }
+    }
+
+    private void answered(A answer, Throwable error) {
+      if (isDone()) {
+        return;
+      }
+      if (error != null) {
+        completeExceptionally(failure(operation, key, error));
+        return;
+      }
+      T value;
+      try {
+        value = result.apply(answer);
+      } catch (RuntimeException e) {
+        completeExceptionally(failure(operation, key, e));
+        return;
+      }
+      complete(value);
+    }
+
+    void timedOut() {
+      if (completeExceptionally(new StoreException(
+          operation + " timed out after " + commandTimeout + " on " + description, key,
+          new TimeoutException()))) {
+        cancelCommand();
+      }
+    }
+
+    void interrupted() {
+      if (completeExceptionally(new StoreException(
+          operation + " was interrupted", key, new InterruptedException()))) {
+        cancelCommand();
+      }
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
+      cancelCommand();
+      return cancelled;
+    }
+
+    private void cancelCommand() {
+      RedisFuture<A> sent = command;
+      if (sent != null) {
+        sent.cancel(false);
+      }
     }
   }
 
