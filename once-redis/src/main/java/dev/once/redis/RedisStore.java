@@ -47,35 +47,61 @@ import java.util.function.Supplier;
  *
  * <p>Design. Each scoped key is one Redis string, {@code keyPrefix + key}, holding the record in a
  * compact versioned binary form (format version byte first; see {@code RecordCodec}). Each of
- * {@code claim}, {@code complete} and {@code release} is one Lua script on that one key, sent as
- * {@code EVALSHA} (and as {@code EVAL} once per server that answers {@code NOSCRIPT}): one round
- * trip, atomic on the server, and valid on a cluster because no script touches a second key. The
- * claim script returns the live record or creates an in-progress one with {@code PX} = lease, so a
- * crashed owner's key frees itself when the lease passes; {@code complete} and {@code release} act
- * only if the record still exists and starts with the owner's 18-byte prefix (format version,
- * state, token), which fences an owner whose lease passed or whose key was taken over. Completing
- * rewrites the record in place with {@code PX} = ttl, keeping the fingerprint the claim stored.
- * {@code peek} is one more script on the key that only reads it ({@code GET} and {@code PTTL}).
+ * {@code claim}, {@code renew}, {@code complete} and {@code release} is one Lua script on that one
+ * key, sent as {@code EVALSHA} (and as {@code EVAL} once per server that answers {@code
+ * NOSCRIPT}): one round trip, atomic on the server, and valid on a cluster because no script
+ * touches a second key. The record's states and who moves it:
  *
- * <p>Waiting ({@code maxWait}). {@link #awaitChange} does not poll: it subscribes to the record's
- * own pub/sub channel (its key) on a separate connection, then marks the record as awaited with one
- * more script; {@code complete} and {@code release} publish on the channel only when the record is
- * marked, so a record nobody waits for costs no message. A waiter's Redis traffic is therefore a
- * fixed handful of commands however long it waits, and it wakes one message after the owner
- * finishes. On a cluster the message is an ordinary {@code PUBLISH}, which every node relays to its
+ * <ul>
+ *   <li>absent: a claim creates it in progress with {@code PX} = lease; nothing else creates one;
+ *   <li>in progress: its owner renews it ({@code PEXPIRE} = lease, nothing else changes),
+ *       completes it (rewritten in place with the response, {@code PX} = ttl, keeping the
+ *       fingerprint the claim stored) or releases it ({@code DEL}); a waiter marks it as awaited
+ *       (one flag bit, {@code SETRANGE}, keeping its expiry); its lease passing makes it absent;
+ *   <li>completed: read-only until its ttl passes.
+ * </ul>
+ *
+ * The owner's three scripts act only if the record still exists and starts with the owner's
+ * 18-byte prefix (format version, state in progress, token), which fences an owner whose lease
+ * passed, whose key was taken over, or whose record is already finished; an expired record is
+ * absent to a script, so "still owns it and the lease has not passed" is that one comparison.
+ * {@code peek} is one more script that only reads ({@code GET}, {@code PTTL}).
+ *
+ * <p>Asynchronous, with one code path. Every operation is a {@code Call}: {@code EVALSHA} on
+ * Lettuce's asynchronous API, {@code EVAL} composed from a {@code NOSCRIPT} answer, the answer
+ * decoded on arrival, and the command timeout an alarm on the JDK's shared delay scheduler that
+ * fails the stage with a {@link StoreException} and cancels the command in flight. The
+ * asynchronous forms return that stage, so the calling thread only sends a command; the blocking
+ * forms wait for the same stage (bounded by the timeout themselves too). Stages complete on a
+ * Lettuce I/O thread, or on the delay scheduler's thread after a timeout: an action chained on one
+ * must not block (hand it to an executor of its own first).
+ *
+ * <p>Waiting ({@code maxWait}) holds no thread and does not poll. A waiter subscribes to the
+ * record's own pub/sub channel (its key) on a separate connection, then the record is marked as
+ * awaited; {@code complete} and {@code release} publish on the channel only when the record is
+ * marked, so a record nobody waits for costs no message. The waiters of one key in one store share
+ * the subscription and the mark (see {@code ChangeSubscriptions}): hundreds of them cost one {@code
+ * SUBSCRIBE}, one script and one {@code UNSUBSCRIBE}, and all wake on the one message. A lease that
+ * passes publishes nothing, so the store looks again when the lease the mark reported has passed,
+ * once per key, and wakes the waiters only if the record is no longer in progress: a renewal wakes
+ * nobody. On a cluster the message is an ordinary {@code PUBLISH}, which every node relays to its
  * subscribers, so the subscription may live on any node.
  *
  * <p>Failures. Every command has a timeout ({@link Builder#commandTimeout}); a timeout, a lost
- * connection, a Redis error or an unreadable record is a {@link StoreException}, which the engine
- * answers with 503 (or runs the request without idempotency when it fails open). A timed-out claim
- * may still have been applied by the server; its record then stays in progress, owned by nobody,
- * until its lease passes, so a retry meanwhile gets 409: never a second run.
+ * connection, a Redis error or an unreadable record is a {@link StoreException} (thrown, or the
+ * failure of the stage), which the engine answers with 503 (or runs the request without
+ * idempotency when it fails open). A timed-out claim may still have been applied by the server;
+ * its record then stays in progress, owned by nobody, until its lease passes, so a retry meanwhile
+ * gets 409: never a second run. A message lost while the pub/sub connection was down wakes the
+ * waiters when the subscription is re-established (they look again), at the lease's end, or at
+ * their timeout.
  *
  * <p>Near cache. Optionally ({@link Builder#nearCache}, off by default) completed records a claim
  * or a peek read are kept in a bounded local cache, so a hot replay costs no round trip. A
  * completed record never changes in Redis, so a kept one is exact while it lives: until the
- * record's own expiry, or {@code maxAge}, whichever is first. The one staleness: a record deleted from Redis by hand (or
- * lost in a failover) is still replayed by this instance for at most {@code maxAge}.
+ * record's own expiry, or {@code maxAge}, whichever is first. The one staleness: a record deleted
+ * from Redis by hand (or lost in a failover) is still replayed by this instance for at most {@code
+ * maxAge}.
  *
  * <p>Thread-safe; one connection is shared by all threads (Lettuce pipelines their commands).
  */
@@ -975,7 +1001,7 @@ public final class RedisStore implements IdempotencyStore {
 
     /**
      * Connects and returns the store. The pub/sub connection for waiters is opened on the first
-     * {@code awaitChange}.
+     * wait, on a thread of its own, so that no caller waits for it.
      *
      * @return the store
      * @throws StoreException if Redis cannot be reached
