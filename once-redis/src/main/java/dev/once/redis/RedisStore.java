@@ -119,6 +119,9 @@ public final class RedisStore implements IdempotencyStore {
   /** Redis refuses an expiry that overflows its clock; no record needs more than a century. */
   private static final long MAX_EXPIRY_MILLIS = Duration.ofDays(36_500).toMillis();
 
+  /** What a mark answers for a record that is not in progress. */
+  private static final CompletableFuture<Long> NOT_IN_PROGRESS = CompletableFuture.completedFuture(0L);
+
   private final byte[] keyPrefix;
   private final long timeoutNanos;
   private final Duration commandTimeout;
@@ -564,7 +567,8 @@ public final class RedisStore implements IdempotencyStore {
       }
       woken.whenComplete((ignored, error) -> waiter.close());
       waiter.subscribed()
-          .thenCompose(subscribed -> waiter.mark())
+          // a waiter whose own deadline came first has left: it marks nothing
+          .thenCompose(subscribed -> woken.isDone() ? NOT_IN_PROGRESS : waiter.mark())
           .whenComplete((lease, error) -> {
             if (error != null) {
               woken.completeExceptionally(awaitFailure(key, error));
