@@ -1,37 +1,46 @@
 package dev.once.redis;
 
-import java.util.concurrent.CompletableFuture;
+import io.netty.util.Timeout;
+import io.netty.util.Timer;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A one-shot timer on the JDK's shared delay scheduler (the one {@link
- * CompletableFuture#orTimeout} uses): no thread waits for it, and a cancelled alarm is withdrawn
- * from the scheduler's queue at once, so a timer per command costs nothing once the command is
- * answered. The action runs on the scheduler's thread and must be quick. Thread-safe.
+ * A one-shot timer on the Lettuce client's own timer (a hashed wheel that ticks every 100 ms on
+ * one thread Lettuce already runs): setting and withdrawing an alarm wakes no thread, so a timer
+ * per command costs nothing measurable, and no thread waits for it. It rings at most a tick late,
+ * which is right for what it times (a command's timeout, a subscription's, a lease's end). The
+ * action runs on the client's computation executor, never on the timer's thread, so what it
+ * completes cannot hold up Lettuce's own timers. Thread-safe.
  */
 final class Alarm {
-  private final CompletableFuture<Void> pending = new CompletableFuture<>();
+  private final Timeout timeout;
 
-  private Alarm() {}
+  private Alarm(Timeout timeout) {
+    this.timeout = timeout;
+  }
 
   /**
+   * @param timer the client's timer
+   * @param executor where the action runs
    * @param nanos how long from now; {@link Long#MAX_VALUE} is as good as never
    * @param action what to do then, unless cancelled first
    * @return the alarm
+   * @throws IllegalStateException if the timer was stopped (the client was shut down)
    */
-  static Alarm after(long nanos, Runnable action) {
-    Alarm alarm = new Alarm();
-    alarm.pending.orTimeout(Math.max(0, nanos), TimeUnit.NANOSECONDS)
-        .whenComplete((ignored, rang) -> {
-          if (rang != null) {
-            action.run();
-          }
-        });
-    return alarm;
+  static Alarm after(Timer timer, Executor executor, long nanos, Runnable action) {
+    return new Alarm(timer.newTimeout(rang -> {
+      try {
+        executor.execute(action);
+      } catch (RejectedExecutionException shuttingDown) {
+        action.run();
+      }
+    }, Math.max(0, nanos), TimeUnit.NANOSECONDS));
   }
 
   /** Withdraws the alarm; does nothing if it has rung. */
   void cancel() {
-    pending.complete(null);
+    timeout.cancel();
   }
 }

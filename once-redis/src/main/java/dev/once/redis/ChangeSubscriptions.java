@@ -3,6 +3,7 @@ package dev.once.redis;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.netty.util.Timer;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -43,7 +45,7 @@ import java.util.function.Supplier;
  *
  * <p>A lease that passes publishes nothing, and a record that expired and was claimed anew is not
  * marked. The lease watch covers both: when a mark says the record has n ms of lease left, one
- * {@link Alarm} per channel runs the script again at that time. A record still in progress (its
+ * {@link Alarm} per channel runs the script again at that time (at most a timer tick later). A record still in progress (its
  * owner renewed it, or a new owner claimed it, which the script now marks) re-arms the watch; one
  * finished or gone wakes the waiters. A renewal therefore never wakes a waiter, and costs the
  * channel one script per lease.
@@ -67,6 +69,8 @@ final class ChangeSubscriptions implements AutoCloseable {
   private final Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> connector;
   private final Marker marker;
   private final long subscribeTimeoutNanos;
+  private final Timer timer;
+  private final Executor executor;
   private final ConcurrentHashMap<ByteBuffer, Channel> channels = new ConcurrentHashMap<>();
   private final Object lock = new Object();
   private volatile CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> connection;
@@ -102,12 +106,16 @@ final class ChangeSubscriptions implements AutoCloseable {
    * @param connector opens the pub/sub connection (blocking; it runs on a thread of its own)
    * @param marker runs the AWAIT script
    * @param subscribeTimeoutNanos how long a subscription may take to be confirmed
+   * @param timer the client's timer, for {@link Alarm}s
+   * @param executor where alarms act
    */
   ChangeSubscriptions(Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> connector,
-      Marker marker, long subscribeTimeoutNanos) {
+      Marker marker, long subscribeTimeoutNanos, Timer timer, Executor executor) {
     this.connector = connector;
     this.marker = marker;
     this.subscribeTimeoutNanos = subscribeTimeoutNanos;
+    this.timer = timer;
+    this.executor = executor;
   }
 
   /**
@@ -293,7 +301,7 @@ final class ChangeSubscriptions implements AutoCloseable {
       this.key = key;
       this.recordKey = recordKey;
       this.pubSub = pubSub;
-      Alarm timeout = Alarm.after(subscribeTimeoutNanos, () -> {
+      Alarm timeout = Alarm.after(timer, executor, subscribeTimeoutNanos, () -> {
         if (subscribed.completeExceptionally(new TimeoutException("no subscription within "
             + TimeUnit.NANOSECONDS.toMillis(subscribeTimeoutNanos) + " ms"))) {
           subscribing.cancel(false);
@@ -368,7 +376,8 @@ final class ChangeSubscriptions implements AutoCloseable {
           return;
         }
         if (lease > 0 && watch == null && !stopped) {
-          watch = Alarm.after(TimeUnit.MILLISECONDS.toNanos(lease), this::leaseEnded);
+          watch = Alarm.after(timer, executor, TimeUnit.MILLISECONDS.toNanos(lease),
+              this::leaseEnded);
         }
       }
     }

@@ -25,6 +25,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
+import io.netty.util.Timer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -36,6 +37,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -69,12 +71,13 @@ import java.util.function.Supplier;
  *
  * <p>Asynchronous, with one code path. Every operation is a {@code Call}: {@code EVALSHA} on
  * Lettuce's asynchronous API, {@code EVAL} composed from a {@code NOSCRIPT} answer, the answer
- * decoded on arrival, and the command timeout an alarm on the JDK's shared delay scheduler that
- * fails the stage with a {@link StoreException} and cancels the command in flight. The
+ * decoded on arrival, and the command timeout an alarm on the Lettuce client's own timer (setting
+ * and withdrawing one wakes no thread) that fails the stage with a {@link StoreException} and
+ * cancels the command in flight. The
  * asynchronous forms return that stage, so the calling thread only sends a command; the blocking
  * forms wait for the same stage (bounded by the timeout themselves too). Stages complete on a
- * Lettuce I/O thread, or on the delay scheduler's thread after a timeout: an action chained on one
- * must not block (hand it to an executor of its own first).
+ * Lettuce I/O thread, or on the client's computation executor after a timeout: an action chained
+ * on one must not block (hand it to an executor of its own first).
  *
  * <p>Waiting ({@code maxWait}) holds no thread and does not poll. A waiter subscribes to the
  * record's own pub/sub channel (its key) on a separate connection, then the record is marked as
@@ -128,6 +131,8 @@ public final class RedisStore implements IdempotencyStore {
   private final StatefulConnection<byte[], byte[]> connection;
   private final RedisClusterAsyncCommands<byte[], byte[]> commands;
   private final ChangeSubscriptions subscriptions;
+  private final Timer timer;
+  private final Executor executor;
   private final NearCache nearCache;
   private final AutoCloseable owned;
   private final String description;
@@ -139,8 +144,10 @@ public final class RedisStore implements IdempotencyStore {
     this.timeoutNanos = builder.commandTimeout.toNanos();
     this.connection = connected.stateful;
     this.commands = connected.commands;
-    this.subscriptions =
-        new ChangeSubscriptions(builder.target.pubSub, this::mark, builder.commandTimeout.toNanos());
+    this.timer = builder.target.resources.timer();
+    this.executor = builder.target.resources.eventExecutorGroup();
+    this.subscriptions = new ChangeSubscriptions(builder.target.pubSub, this::mark,
+        builder.commandTimeout.toNanos(), timer, executor);
     Clock clock = builder.clock;
     Ticker ticker = clock == null ? Ticker.systemTicker() : () -> {
       Instant now = clock.instant();
@@ -188,7 +195,7 @@ public final class RedisStore implements IdempotencyStore {
    */
   public static Builder builder(RedisClient client) {
     Objects.requireNonNull(client, "client");
-    return new Builder(new Target("Redis",
+    return new Builder(new Target("Redis", client.getResources(),
         () -> {
           StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
           return new Connection(c, c.async());
@@ -207,7 +214,7 @@ public final class RedisStore implements IdempotencyStore {
    */
   public static Builder builder(RedisClusterClient client) {
     Objects.requireNonNull(client, "client");
-    return new Builder(new Target("Redis Cluster",
+    return new Builder(new Target("Redis Cluster", client.getResources(),
         () -> {
           StatefulRedisClusterConnection<byte[], byte[]> c =
               client.connect(ByteArrayCodec.INSTANCE);
@@ -326,7 +333,7 @@ public final class RedisStore implements IdempotencyStore {
   }
 
   private CompletableFuture<Claim> claimCall(String key, Fingerprint fingerprint, Duration lease) {
-    byte[] recordKey = recordKey(key);
+    Objects.requireNonNull(key, "key");
     long leaseMillis = expiryMillis("lease", lease);
     if (closed) {
       return closedStage(key);
@@ -338,7 +345,7 @@ public final class RedisStore implements IdempotencyStore {
     Token token = Token.random();
     return new Call<List<Object>, Claim>("claim", key,
         found -> found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found))
-        .send(Script.CLAIM, ScriptOutputType.MULTI, recordKey,
+        .send(Script.CLAIM, ScriptOutputType.MULTI, recordKey(key),
             RecordCodec.inProgress(token, fingerprint), millisArgument(leaseMillis));
   }
 
@@ -367,7 +374,7 @@ public final class RedisStore implements IdempotencyStore {
   }
 
   private CompletableFuture<Claim> peekCall(String key) {
-    byte[] recordKey = recordKey(key);
+    Objects.requireNonNull(key, "key");
     if (closed) {
       return closedStage(key);
     }
@@ -377,7 +384,7 @@ public final class RedisStore implements IdempotencyStore {
     }
     return new Call<List<Object>, Claim>("peek", key,
         found -> found.isEmpty() ? null : liveRecord("peek", key, found))
-        .send(Script.PEEK, ScriptOutputType.MULTI, recordKey);
+        .send(Script.PEEK, ScriptOutputType.MULTI, recordKey(key));
   }
 
   /** @return the completed record the near cache keeps for {@code key}, or null */
@@ -805,10 +812,10 @@ public final class RedisStore implements IdempotencyStore {
     }
 
     Call<A, T> send(Script script, ScriptOutputType type, byte[] recordKey, byte[]... arguments) {
-      Alarm timeout = Alarm.after(timeoutNanos, this::timedOut);
-      whenComplete((ignored, error) -> timeout.cancel());
       byte[][] keys = {recordKey};
       try {
+        Alarm timeout = Alarm.after(timer, executor, timeoutNanos, this::timedOut);
+        whenComplete((ignored, error) -> timeout.cancel());
         RedisFuture<A> sha = commands.evalsha(script.sha1(), type, keys, arguments);
         sent(sha);
         sha.whenComplete((answer, error) -> {
@@ -903,12 +910,14 @@ public final class RedisStore implements IdempotencyStore {
   /** How to reach Redis: the connections a store opens. */
   private static final class Target {
     final String description;
+    final ClientResources resources;
     final Supplier<Connection> connect;
     final Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSub;
 
-    Target(String description, Supplier<Connection> connect,
+    Target(String description, ClientResources resources, Supplier<Connection> connect,
         Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSub) {
       this.description = description;
+      this.resources = resources;
       this.connect = connect;
       this.pubSub = pubSub;
     }
