@@ -2,6 +2,7 @@
 module dev.once.redis {
   requires transitive dev.once.core;
   requires transitive lettuce.core;
+  requires io.netty.common;
   requires com.github.benmanes.caffeine;
 
   exports dev.once.redis;

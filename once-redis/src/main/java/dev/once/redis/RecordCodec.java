@@ -26,11 +26,17 @@ import java.util.List;
  *   18      1     flags: bit 0 a fingerprint follows, bit 1 someone awaits a change
  *   19      32    fingerprint, when flag bit 0 is set
  *   completed records only, then the response:
- *           1     response flags: bit 0 replayable
+ *           1     response flags: bit 0 replayable, bit 1 outcome unknown
  *           2     status, big-endian
  *           var   header count, then per header: name length, name, value length, value (UTF-8)
  *           var   body length, then the body
  * </pre>
+ *
+ * <p>A response kept without its body ({@link StoredResponse#notReplayable}) has flag bit 0 clear
+ * and body length 0. The marker of an unknown outcome ({@link StoredResponse#outcomeUnknown}) has
+ * flag bit 1 set, bit 0 clear, status 502, no headers and body length 0; it was added to version 1
+ * without a new version byte because a reader that predates it ignores bit 1 and reads a kept 502
+ * without its body: a retry it answers is told the request was done, never run again.
  *
  * <p>"var" is an unsigned LEB128 varint (7 bits a byte, low bits first). The first 18 bytes of an
  * in-progress record are its {@linkplain #ownerPrefix owner prefix}: the scripts compare it to
@@ -49,6 +55,7 @@ final class RecordCodec {
   static final int FLAG_FINGERPRINT = 1;
   static final int FLAG_AWAITED = 2;
   private static final int RESPONSE_REPLAYABLE = 1;
+  private static final int RESPONSE_OUTCOME_UNKNOWN = 2;
   private static final int MAX_VARINT_BYTES = 5;
 
   private RecordCodec() {}
@@ -82,7 +89,8 @@ final class RecordCodec {
   /** @return the response part that completing appends to the in-progress record */
   static byte[] response(StoredResponse response) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(64 + response.bodyLength());
-    out.write(response.isReplayable() ? RESPONSE_REPLAYABLE : 0);
+    out.write((response.isReplayable() ? RESPONSE_REPLAYABLE : 0)
+        | (response.isOutcomeUnknown() ? RESPONSE_OUTCOME_UNKNOWN : 0));
     out.write(response.status() >>> 8);
     out.write(response.status());
     writeVarint(out, response.headers().size());
@@ -106,7 +114,8 @@ final class RecordCodec {
    *
    * @param key the record's key, for the message of a failure
    * @param record the record's bytes
-   * @return {@link Claim#inProgress} or {@link Claim#completed}
+   * @return {@link Claim#inProgress} or {@link Claim#completed} (with a response, a response kept
+   *     without its body, or the outcome-unknown marker)
    * @throws StoreException if the record is not a version 1 record, or is damaged
    */
   static Claim decode(String key, byte[] record) {
@@ -180,7 +189,9 @@ final class RecordCodec {
     }
 
     private StoredResponse response() throws CorruptRecord {
-      boolean replayable = (readByte("response flags") & RESPONSE_REPLAYABLE) != 0;
+      int flags = readByte("response flags");
+      boolean replayable = (flags & RESPONSE_REPLAYABLE) != 0;
+      boolean outcomeUnknown = (flags & RESPONSE_OUTCOME_UNKNOWN) != 0;
       int status = (readByte("status") << 8) | readByte("status");
       if (status < 100 || status > 599) {
         throw new CorruptRecord("status " + status + " is outside 100 to 599");
@@ -197,6 +208,16 @@ final class RecordCodec {
       int length = readVarint("body length");
       int start = position;
       position += need(length, "body");
+      if (outcomeUnknown) {
+        if (replayable || status != StoredResponse.OUTCOME_UNKNOWN_STATUS || count != 0
+            || length != 0) {
+          throw new CorruptRecord("an outcome-unknown marker must be status "
+              + StoredResponse.OUTCOME_UNKNOWN_STATUS + " with no headers, no body and nothing to"
+              + " replay, but was status " + status + " with " + count + " headers, " + length
+              + " body bytes" + (replayable ? ", replayable" : ""));
+        }
+        return StoredResponse.outcomeUnknown();
+      }
       if (!replayable) {
         if (length != 0) {
           throw new CorruptRecord("a response kept without its body has " + length + " body bytes");

@@ -25,6 +25,7 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
+import io.netty.util.Timer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,9 +33,14 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -43,35 +49,62 @@ import java.util.function.Supplier;
  *
  * <p>Design. Each scoped key is one Redis string, {@code keyPrefix + key}, holding the record in a
  * compact versioned binary form (format version byte first; see {@code RecordCodec}). Each of
- * {@code claim}, {@code complete} and {@code release} is one Lua script on that one key, sent as
- * {@code EVALSHA} (and as {@code EVAL} once per server that answers {@code NOSCRIPT}): one round
- * trip, atomic on the server, and valid on a cluster because no script touches a second key. The
- * claim script returns the live record or creates an in-progress one with {@code PX} = lease, so a
- * crashed owner's key frees itself when the lease passes; {@code complete} and {@code release} act
- * only if the record still exists and starts with the owner's 18-byte prefix (format version,
- * state, token), which fences an owner whose lease passed or whose key was taken over. Completing
- * rewrites the record in place with {@code PX} = ttl, keeping the fingerprint the claim stored.
- * {@code peek} is one more script on the key that only reads it ({@code GET} and {@code PTTL}).
+ * {@code claim}, {@code renew}, {@code complete} and {@code release} is one Lua script on that one
+ * key, sent as {@code EVALSHA} (and as {@code EVAL} once per server that answers {@code
+ * NOSCRIPT}): one round trip, atomic on the server, and valid on a cluster because no script
+ * touches a second key. The record's states and who moves it:
  *
- * <p>Waiting ({@code maxWait}). {@link #awaitChange} does not poll: it subscribes to the record's
- * own pub/sub channel (its key) on a separate connection, then marks the record as awaited with one
- * more script; {@code complete} and {@code release} publish on the channel only when the record is
- * marked, so a record nobody waits for costs no message. A waiter's Redis traffic is therefore a
- * fixed handful of commands however long it waits, and it wakes one message after the owner
- * finishes. On a cluster the message is an ordinary {@code PUBLISH}, which every node relays to its
+ * <ul>
+ *   <li>absent: a claim creates it in progress with {@code PX} = lease; nothing else creates one;
+ *   <li>in progress: its owner renews it ({@code PEXPIRE} = lease, nothing else changes),
+ *       completes it (rewritten in place with the response, {@code PX} = ttl, keeping the
+ *       fingerprint the claim stored) or releases it ({@code DEL}); a waiter marks it as awaited
+ *       (one flag bit, {@code SETRANGE}, keeping its expiry); its lease passing makes it absent;
+ *   <li>completed: read-only until its ttl passes.
+ * </ul>
+ *
+ * The owner's three scripts act only if the record still exists and starts with the owner's
+ * 18-byte prefix (format version, state in progress, token), which fences an owner whose lease
+ * passed, whose key was taken over, or whose record is already finished; an expired record is
+ * absent to a script, so "still owns it and the lease has not passed" is that one comparison.
+ * {@code peek} is one more script that only reads ({@code GET}, {@code PTTL}).
+ *
+ * <p>Asynchronous, with one code path. Every operation is a {@code Call}: {@code EVALSHA} on
+ * Lettuce's asynchronous API, {@code EVAL} composed from a {@code NOSCRIPT} answer, the answer
+ * decoded on arrival, and the command timeout an alarm on the Lettuce client's own timer (setting
+ * and withdrawing one wakes no thread) that fails the stage with a {@link StoreException} and
+ * cancels the command in flight. The
+ * asynchronous forms return that stage, so the calling thread only sends a command; the blocking
+ * forms wait for the same stage (bounded by the timeout themselves too). Stages complete on a
+ * Lettuce I/O thread, or on the client's computation executor after a timeout: an action chained
+ * on one must not block (hand it to an executor of its own first).
+ *
+ * <p>Waiting ({@code maxWait}) holds no thread and does not poll. A waiter subscribes to the
+ * record's own pub/sub channel (its key) on a separate connection, then the record is marked as
+ * awaited; {@code complete} and {@code release} publish on the channel only when the record is
+ * marked, so a record nobody waits for costs no message. The waiters of one key in one store share
+ * the subscription and the mark (see {@code ChangeSubscriptions}): hundreds of them cost one {@code
+ * SUBSCRIBE}, one script and one {@code UNSUBSCRIBE}, and all wake on the one message. A lease that
+ * passes publishes nothing, so the store looks again when the lease the mark reported has passed,
+ * once per key, and wakes the waiters only if the record is no longer in progress: a renewal wakes
+ * nobody. On a cluster the message is an ordinary {@code PUBLISH}, which every node relays to its
  * subscribers, so the subscription may live on any node.
  *
  * <p>Failures. Every command has a timeout ({@link Builder#commandTimeout}); a timeout, a lost
- * connection, a Redis error or an unreadable record is a {@link StoreException}, which the engine
- * answers with 503 (or runs the request without idempotency when it fails open). A timed-out claim
- * may still have been applied by the server; its record then stays in progress, owned by nobody,
- * until its lease passes, so a retry meanwhile gets 409: never a second run.
+ * connection, a Redis error or an unreadable record is a {@link StoreException} (thrown, or the
+ * failure of the stage), which the engine answers with 503 (or runs the request without
+ * idempotency when it fails open). A timed-out claim may still have been applied by the server;
+ * its record then stays in progress, owned by nobody, until its lease passes, so a retry meanwhile
+ * gets 409: never a second run. A message lost while the pub/sub connection was down wakes the
+ * waiters when the subscription is re-established (they look again), at the lease's end, or at
+ * their timeout.
  *
  * <p>Near cache. Optionally ({@link Builder#nearCache}, off by default) completed records a claim
  * or a peek read are kept in a bounded local cache, so a hot replay costs no round trip. A
  * completed record never changes in Redis, so a kept one is exact while it lives: until the
- * record's own expiry, or {@code maxAge}, whichever is first. The one staleness: a record deleted from Redis by hand (or
- * lost in a failover) is still replayed by this instance for at most {@code maxAge}.
+ * record's own expiry, or {@code maxAge}, whichever is first. The one staleness: a record deleted
+ * from Redis by hand (or lost in a failover) is still replayed by this instance for at most {@code
+ * maxAge}.
  *
  * <p>Thread-safe; one connection is shared by all threads (Lettuce pipelines their commands).
  */
@@ -89,12 +122,17 @@ public final class RedisStore implements IdempotencyStore {
   /** Redis refuses an expiry that overflows its clock; no record needs more than a century. */
   private static final long MAX_EXPIRY_MILLIS = Duration.ofDays(36_500).toMillis();
 
+  /** What a mark answers for a record that is not in progress. */
+  private static final CompletableFuture<Long> NOT_IN_PROGRESS = CompletableFuture.completedFuture(0L);
+
   private final byte[] keyPrefix;
   private final long timeoutNanos;
   private final Duration commandTimeout;
   private final StatefulConnection<byte[], byte[]> connection;
   private final RedisClusterAsyncCommands<byte[], byte[]> commands;
   private final ChangeSubscriptions subscriptions;
+  private final Timer timer;
+  private final Executor executor;
   private final NearCache nearCache;
   private final AutoCloseable owned;
   private final String description;
@@ -106,7 +144,10 @@ public final class RedisStore implements IdempotencyStore {
     this.timeoutNanos = builder.commandTimeout.toNanos();
     this.connection = connected.stateful;
     this.commands = connected.commands;
-    this.subscriptions = new ChangeSubscriptions(builder.target.pubSub);
+    this.timer = builder.target.resources.timer();
+    this.executor = builder.target.resources.eventExecutorGroup();
+    this.subscriptions = new ChangeSubscriptions(builder.target.pubSub, this::mark,
+        builder.commandTimeout.toNanos(), timer, executor);
     Clock clock = builder.clock;
     Ticker ticker = clock == null ? Ticker.systemTicker() : () -> {
       Instant now = clock.instant();
@@ -154,7 +195,7 @@ public final class RedisStore implements IdempotencyStore {
    */
   public static Builder builder(RedisClient client) {
     Objects.requireNonNull(client, "client");
-    return new Builder(new Target("Redis",
+    return new Builder(new Target("Redis", client.getResources(),
         () -> {
           StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
           return new Connection(c, c.async());
@@ -173,7 +214,7 @@ public final class RedisStore implements IdempotencyStore {
    */
   public static Builder builder(RedisClusterClient client) {
     Objects.requireNonNull(client, "client");
-    return new Builder(new Target("Redis Cluster",
+    return new Builder(new Target("Redis Cluster", client.getResources(),
         () -> {
           StatefulRedisClusterConnection<byte[], byte[]> c =
               client.connect(ByteArrayCodec.INSTANCE);
@@ -270,20 +311,42 @@ public final class RedisStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
-   * <p>One {@code EVALSHA} round trip, or none when the near cache holds the completed record.
+   * <p>One {@code EVALSHA} round trip, or none when the near cache holds the completed record: a
+   * wait for {@link #claimAsync}. An interrupt ends the wait with a {@link StoreException} (and
+   * the interrupt status set); the claim may still be applied, and its record is then owned by
+   * nobody until its lease passes.
    */
   @Override
   public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
-    checkOpen(key);
+    return await(claimCall(key, fingerprint, lease));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The same single script as {@link #claim}, on Lettuce's asynchronous API: the calling thread
+   * only sends it. A near-cache hit is a completed stage.
+   */
+  @Override
+  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+    return claimCall(key, fingerprint, lease);
+  }
+
+  private CompletableFuture<Claim> claimCall(String key, Fingerprint fingerprint, Duration lease) {
+    Objects.requireNonNull(key, "key");
     long leaseMillis = expiryMillis("lease", lease);
+    if (closed) {
+      return closedStage(key);
+    }
     Claim kept = kept(key);
     if (kept != null) {
-      return kept;
+      return CompletableFuture.completedFuture(kept);
     }
     Token token = Token.random();
-    List<Object> found = run(Script.CLAIM, ScriptOutputType.MULTI, "claim", key,
-        RecordCodec.inProgress(token, fingerprint), millisArgument(leaseMillis));
-    return found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found);
+    return new Call<List<Object>, Claim>("claim", key,
+        found -> found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found))
+        .send(Script.CLAIM, ScriptOutputType.MULTI, recordKey(key),
+            RecordCodec.inProgress(token, fingerprint), millisArgument(leaseMillis));
   }
 
   /**
@@ -296,13 +359,32 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public Claim peek(String key) {
-    checkOpen(key);
+    return await(peekCall(key));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The same single script as {@link #peek}, without blocking; a near-cache hit is a completed
+   * stage.
+   */
+  @Override
+  public CompletionStage<Claim> peekAsync(String key) {
+    return peekCall(key);
+  }
+
+  private CompletableFuture<Claim> peekCall(String key) {
+    Objects.requireNonNull(key, "key");
+    if (closed) {
+      return closedStage(key);
+    }
     Claim kept = kept(key);
     if (kept != null) {
-      return kept;
+      return CompletableFuture.completedFuture(kept);
     }
-    List<Object> found = run(Script.PEEK, ScriptOutputType.MULTI, "peek", key);
-    return found.isEmpty() ? null : liveRecord("peek", key, found);
+    return new Call<List<Object>, Claim>("peek", key,
+        found -> found.isEmpty() ? null : liveRecord("peek", key, found))
+        .send(Script.PEEK, ScriptOutputType.MULTI, recordKey(key));
   }
 
   /** @return the completed record the near cache keeps for {@code key}, or null */
@@ -335,13 +417,33 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-    checkOpen(key);
+    return await(completeCall(key, token, response, ttl));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The same single script as {@link #complete}, without blocking.
+   */
+  @Override
+  public CompletionStage<Boolean> completeAsync(
+      String key, Token token, StoredResponse response, Duration ttl) {
+    return completeCall(key, token, response, ttl);
+  }
+
+  private CompletableFuture<Boolean> completeCall(
+      String key, Token token, StoredResponse response, Duration ttl) {
+    byte[] recordKey = recordKey(key);
     Objects.requireNonNull(token, "token");
     Objects.requireNonNull(response, "response");
     long ttlMillis = expiryMillis("ttl", ttl);
-    Long done = run(Script.COMPLETE, ScriptOutputType.INTEGER, "complete", key,
-        RecordCodec.ownerPrefix(token), RecordCodec.response(response), millisArgument(ttlMillis));
-    return done != null && done == 1L;
+    if (closed) {
+      return closedStage(key);
+    }
+    return new Call<Long, Boolean>("complete", key, RedisStore::isOne)
+        .send(Script.COMPLETE, ScriptOutputType.INTEGER, recordKey,
+            RecordCodec.ownerPrefix(token), RecordCodec.response(response),
+            millisArgument(ttlMillis));
   }
 
   /**
@@ -351,72 +453,157 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public boolean release(String key, Token token) {
-    checkOpen(key);
-    Objects.requireNonNull(token, "token");
-    Long done = run(Script.RELEASE, ScriptOutputType.INTEGER, "release", key,
-        RecordCodec.ownerPrefix(token));
-    return done != null && done == 1L;
+    return await(releaseCall(key, token));
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>One {@code EVALSHA} round trip.
+   * <p>The same single script as {@link #release}, without blocking.
+   */
+  @Override
+  public CompletionStage<Boolean> releaseAsync(String key, Token token) {
+    return releaseCall(key, token);
+  }
+
+  private CompletableFuture<Boolean> releaseCall(String key, Token token) {
+    byte[] recordKey = recordKey(key);
+    Objects.requireNonNull(token, "token");
+    if (closed) {
+      return closedStage(key);
+    }
+    return new Call<Long, Boolean>("release", key, RedisStore::isOne)
+        .send(Script.RELEASE, ScriptOutputType.INTEGER, recordKey, RecordCodec.ownerPrefix(token));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One {@code EVALSHA} round trip of a script that compares the record's first 18 bytes (the
+   * owner prefix, as {@code complete} and {@code release} do) and moves only its expiry ({@code
+   * GETRANGE}, {@code PEXPIRE}): the record, its awaited mark included, is unchanged, nothing is
+   * published, and the waiters of the key stay parked.
    */
   @Override
   public boolean renew(String key, Token token, Duration lease) {
-    checkOpen(key);
-    Objects.requireNonNull(token, "token");
-    long leaseMillis = expiryMillis("lease", lease);
-    Long done = run(Script.RENEW, ScriptOutputType.INTEGER, "renew", key,
-        RecordCodec.ownerPrefix(token), millisArgument(leaseMillis));
-    return done != null && done == 1L;
+    return await(renewCall(key, token, lease));
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>Subscribes to the record's channel (unless another waiter in this store already did), marks
-   * the record as awaited (one round trip), and waits for the message its owner publishes on
-   * completing or releasing it. Returns at once if the record is absent or already finished.
+   * <p>The same single script as {@link #renew}, without blocking: the engine renews every open
+   * exchange's lease this way from its scheduler's one thread.
+   */
+  @Override
+  public CompletionStage<Boolean> renewAsync(String key, Token token, Duration lease) {
+    return renewCall(key, token, lease);
+  }
+
+  private CompletableFuture<Boolean> renewCall(String key, Token token, Duration lease) {
+    byte[] recordKey = recordKey(key);
+    Objects.requireNonNull(token, "token");
+    long leaseMillis = expiryMillis("lease", lease);
+    if (closed) {
+      return closedStage(key);
+    }
+    return new Call<Long, Boolean>("renew", key, RedisStore::isOne)
+        .send(Script.RENEW, ScriptOutputType.INTEGER, recordKey, RecordCodec.ownerPrefix(token),
+            millisArgument(leaseMillis));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A wait for {@link #awaitChangeAsync}, bounded by {@code timeout}: returns at once if the
+   * record is absent or already finished, when its owner completes or releases it, when its lease
+   * passes, or at the timeout. An interrupt ends the wait and leaves the channel.
    */
   @Override
   public void awaitChange(String key, Duration timeout) throws InterruptedException {
     checkOpen(key);
     Objects.requireNonNull(timeout, "timeout");
-    if (timeout.isNegative() || timeout.isZero()) {
-      return;
+    CompletableFuture<Void> woken = awaitCall(key, timeout);
+    try {
+      woken.get(saturatedNanos(timeout), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      woken.complete(null); // the caller's deadline: it claims again, as after any early return
+    } catch (InterruptedException e) {
+      woken.complete(null);
+      throw e;
+    } catch (ExecutionException e) {
+      throw storeException("await", key, e.getCause());
     }
-    long start = System.nanoTime();
-    long timeoutNanos = saturatedNanos(timeout);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Holds no thread. Joins the waiters of the record's pub/sub channel (subscribing unless
+   * another waiter of this store already did), then marks the record as awaited with one script,
+   * or takes the answer of the mark another waiter of the channel made; {@code complete} and
+   * {@code release} publish on the channel only when the record is marked. The stage completes
+   * when that message arrives, at once if the record is absent or finished, when the record's
+   * lease passes (a lease that passes publishes nothing, so the store looks again then, once per
+   * channel, and wakes the waiters only if the record is no longer in progress: a renewal wakes
+   * nobody), when the subscription is re-established after the connection dropped, or at {@code
+   * timeout}, whichever is first. It fails with a {@link StoreException} if the subscription is not
+   * confirmed within the command timeout or the mark fails. Hundreds of waiters on one key share one
+   * subscription and one mark, and all wake on one message.
+   */
+  @Override
+  public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    return awaitCall(key, timeout);
+  }
+
+  private CompletableFuture<Void> awaitCall(String key, Duration timeout) {
     byte[] recordKey = recordKey(key);
-    ChangeSubscriptions.Waiter waiter;
-    try {
-      waiter = subscriptions.join(recordKey);
-    } catch (RuntimeException e) {
-      throw failure("await", key, e);
+    if (closed) {
+      return closedStage(key);
     }
-    try {
-      try {
-        waiter.awaitSubscribed(Math.min(timeoutNanos, this.timeoutNanos));
-      } catch (TimeoutException e) {
-        if (timeoutNanos < this.timeoutNanos) {
-          // the caller's own deadline came first: it claims again, as after any early return
-          return;
-        }
-        throw new StoreException(
-            "await could not subscribe within " + commandTimeout + " on " + description, key, e);
-      } catch (ExecutionException e) {
-        throw failure("await", key, e.getCause());
-      }
-      Long inProgress = runInterruptibly(Script.AWAIT, ScriptOutputType.INTEGER, "await", key,
-          recordKey);
-      if (inProgress != null && inProgress == 1L) {
-        waiter.awaitChange(timeoutNanos - (System.nanoTime() - start));
-      }
-    } finally {
-      waiter.close();
+    long nanos = saturatedNanos(timeout);
+    if (nanos <= 0) {
+      return CompletableFuture.completedFuture(null);
     }
+    CompletableFuture<Void> woken = new CompletableFuture<>();
+    subscriptions.join(key, recordKey).whenComplete((waiter, joinFailure) -> {
+      if (joinFailure != null) {
+        woken.completeExceptionally(failure("await", key, joinFailure));
+        return;
+      }
+      woken.whenComplete((ignored, error) -> waiter.close());
+      waiter.subscribed()
+          // a waiter whose own deadline came first has left: it marks nothing
+          .thenCompose(subscribed -> woken.isDone() ? NOT_IN_PROGRESS : waiter.mark())
+          .whenComplete((lease, error) -> {
+            if (error != null) {
+              woken.completeExceptionally(awaitFailure(key, error));
+            } else if (lease == null || lease == 0L) {
+              woken.complete(null);
+            } else {
+              waiter.changed().thenRun(() -> woken.complete(null));
+            }
+          });
+    });
+    // the caller's own deadline is no failure: it looks again then
+    woken.completeOnTimeout(null, nanos, TimeUnit.NANOSECONDS);
+    return woken;
+  }
+
+  /** The mark {@link ChangeSubscriptions} asks for: {@link Script#AWAIT} on one record. */
+  private CompletableFuture<Long> mark(String key, byte[] recordKey) {
+    return new Call<Long, Long>("await", key, lease -> lease == null ? 0L : lease)
+        .send(Script.AWAIT, ScriptOutputType.INTEGER, recordKey);
+  }
+
+  private StoreException awaitFailure(String key, Throwable error) {
+    Throwable cause = unwrap(error);
+    if (cause instanceof TimeoutException) {
+      return new StoreException(
+          "await could not subscribe within " + commandTimeout + " on " + description, key, cause);
+    }
+    return failure("await", key, cause);
   }
 
   /**
@@ -427,19 +614,27 @@ public final class RedisStore implements IdempotencyStore {
   @Override
   public void ping() {
     checkOpen(null);
+    RedisFuture<String> pong;
     try {
-      await(commands.ping(), System.nanoTime() + timeoutNanos);
+      pong = commands.ping();
+      pong.get(timeoutNanos, TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreException("ping was interrupted", null, e);
-    } catch (Exception e) {
+    } catch (TimeoutException e) {
+      throw new StoreException("ping timed out after " + commandTimeout + " on " + description,
+          null, e);
+    } catch (ExecutionException e) {
+      throw failure("ping", null, e.getCause());
+    } catch (RuntimeException e) {
       throw failure("ping", null, e);
     }
   }
 
   /**
    * Closes the store's connections and wakes its waiters; shuts the client down if {@link #open}
-   * made it. Operations afterwards throw {@link StoreException}. Closing twice does nothing.
+   * made it. Operations afterwards throw {@link StoreException} (or, in their asynchronous forms,
+   * return a stage failed with one). Closing twice does nothing.
    */
   @Override
   public void close() {
@@ -473,59 +668,68 @@ public final class RedisStore implements IdempotencyStore {
         + ", commandTimeout=" + commandTimeout + (nearCache == null ? "" : ", nearCache") + "}";
   }
 
-  private <T> T run(Script script, ScriptOutputType type, String operation, String key,
-      byte[]... arguments) {
-    try {
-      return runInterruptibly(script, type, operation, key, recordKey(key), arguments);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StoreException(operation + " was interrupted", key, e);
-    }
+  /** @return the number of keys this store's waiters await, for tests */
+  int awaitedKeys() {
+    return subscriptions.channelCount();
   }
 
-  /** One script on one key: EVALSHA, and EVAL if the server does not have the script yet. */
-  private <T> T runInterruptibly(Script script, ScriptOutputType type, String operation,
-      String key, byte[] recordKey, byte[]... arguments) throws InterruptedException {
-    byte[][] keys = {recordKey};
-    long deadline = System.nanoTime() + timeoutNanos;
+  /**
+   * Waits for an operation's stage: the blocking forms are this wait on the asynchronous ones.
+   * Bounded by the command timeout even if the stage's own alarm were late; an interrupt ends the
+   * operation as a timeout does.
+   */
+  private <T> T await(CompletableFuture<T> stage) {
     try {
-      try {
-        return await(commands.<T>evalsha(script.sha1(), type, keys, arguments), deadline);
-      } catch (ExecutionException e) {
-        if (!isNoScript(e.getCause())) {
-          throw e;
-        }
-        return await(commands.<T>eval(script.bytes(), type, keys, arguments), deadline);
+      return stage.get(timeoutNanos, TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      if (stage instanceof Call<?, ?> call) {
+        call.timedOut();
       }
     } catch (InterruptedException e) {
-      throw e;
-    } catch (TimeoutException e) {
-      throw new StoreException(
-          operation + " timed out after " + commandTimeout + " on " + description, key, e);
+      Thread.currentThread().interrupt();
+      if (stage instanceof Call<?, ?> call) {
+        call.interrupted();
+      }
     } catch (ExecutionException e) {
-      throw failure(operation, key, e.getCause());
-    } catch (RuntimeException e) {
-      throw failure(operation, key, e);
+      throw storeException(null, null, e.getCause());
     }
-  }
-
-  private static <T> T await(RedisFuture<T> future, long deadline)
-      throws ExecutionException, TimeoutException, InterruptedException {
+    // ended by this thread, or answered just before: either way it is done now
     try {
-      return future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException | InterruptedException e) {
-      future.cancel(false);
-      throw e;
+      return stage.join();
+    } catch (CompletionException e) {
+      throw storeException(null, null, e.getCause());
     }
   }
 
-  private static boolean isNoScript(Throwable cause) {
+  private StoreException storeException(String operation, String key, Throwable error) {
+    Throwable cause = unwrap(error);
+    return cause instanceof StoreException
+        ? (StoreException) cause
+        : failure(operation == null ? "operation" : operation, key, cause);
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  private static boolean isOne(Long answer) {
+    return answer != null && answer == 1L;
+  }
+
+  private static boolean isNoScript(Throwable error) {
+    Throwable cause = unwrap(error);
     return cause instanceof RedisNoScriptException
         || (cause != null && cause.getMessage() != null
             && cause.getMessage().startsWith("NOSCRIPT"));
   }
 
-  private StoreException failure(String operation, String key, Throwable cause) {
+  private StoreException failure(String operation, String key, Throwable error) {
+    Throwable cause = unwrap(error);
     if (cause instanceof StoreException) {
       return (StoreException) cause;
     }
@@ -536,6 +740,10 @@ public final class RedisStore implements IdempotencyStore {
         ? "the command was cancelled"
         : cause == null ? "unknown" : RedisUrl.redact(String.valueOf(cause.getMessage()));
     return new StoreException(operation + " failed on " + description + ": " + reason, key, cause);
+  }
+
+  private static <T> CompletableFuture<T> closedStage(String key) {
+    return CompletableFuture.failedFuture(new StoreException("the store is closed", key, null));
   }
 
   private void checkOpen(String key) {
@@ -576,7 +784,114 @@ public final class RedisStore implements IdempotencyStore {
     try {
       return duration.toNanos();
     } catch (ArithmeticException e) {
-      return Long.MAX_VALUE;
+      return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+
+  /**
+   * One operation's script on its one key, in flight: {@code EVALSHA}, then {@code EVAL} if the
+   * server answers {@code NOSCRIPT} (composed from the first answer, on Lettuce's thread), both
+   * within one command timeout; the answer turned into the operation's result, every failure into
+   * a {@link StoreException}. The first of the answer, a failure, the timeout's {@link Alarm}, an
+   * interrupt of a blocking caller or a cancel ends it; the last three cancel the command in
+   * flight, and Lettuce never sends a cancelled command that is still queued.
+   *
+   * @param <A> what the script answers
+   * @param <T> the operation's result
+   */
+  private final class Call<A, T> extends CompletableFuture<T> {
+    private final String operation;
+    private final String key;
+    private final Function<A, T> result;
+    private volatile RedisFuture<A> command;
+
+    Call(String operation, String key, Function<A, T> result) {
+      this.operation = operation;
+      this.key = key;
+      this.result = result;
+    }
+
+    Call<A, T> send(Script script, ScriptOutputType type, byte[] recordKey, byte[]... arguments) {
+      byte[][] keys = {recordKey};
+      try {
+        Alarm timeout = Alarm.after(timer, executor, timeoutNanos, this::timedOut);
+        whenComplete((ignored, error) -> timeout.cancel());
+        RedisFuture<A> sha = commands.evalsha(script.sha1(), type, keys, arguments);
+        sent(sha);
+        sha.whenComplete((answer, error) -> {
+          if (error == null || !isNoScript(error)) {
+            answered(answer, error);
+            return;
+          }
+          if (isDone()) {
+            return;
+          }
+          try {
+            RedisFuture<A> eval = commands.eval(script.bytes(), type, keys, arguments);
+            sent(eval);
+            eval.whenComplete(this::answered);
+          } catch (RuntimeException e) {
+            answered(null, e);
+          }
+        });
+      } catch (RuntimeException e) {
+        answered(null, e);
+      }
+      return this;
+    }
+
+    private void sent(RedisFuture<A> sent) {
+      command = sent;
+      if (isDone()) {
+        sent.cancel(false); // timed out or cancelled while it was being sent
+      }
+    }
+
+    private void answered(A answer, Throwable error) {
+      if (isDone()) {
+        return;
+      }
+      if (error != null) {
+        completeExceptionally(failure(operation, key, error));
+        return;
+      }
+      T value;
+      try {
+        value = result.apply(answer);
+      } catch (RuntimeException e) {
+        completeExceptionally(failure(operation, key, e));
+        return;
+      }
+      complete(value);
+    }
+
+    void timedOut() {
+      if (completeExceptionally(new StoreException(
+          operation + " timed out after " + commandTimeout + " on " + description, key,
+          new TimeoutException()))) {
+        cancelCommand();
+      }
+    }
+
+    void interrupted() {
+      if (completeExceptionally(new StoreException(
+          operation + " was interrupted", key, new InterruptedException()))) {
+        cancelCommand();
+      }
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
+      cancelCommand();
+      return cancelled;
+    }
+
+    private void cancelCommand() {
+      RedisFuture<A> sent = command;
+      if (sent != null) {
+        sent.cancel(false);
+      }
     }
   }
 
@@ -595,12 +910,14 @@ public final class RedisStore implements IdempotencyStore {
   /** How to reach Redis: the connections a store opens. */
   private static final class Target {
     final String description;
+    final ClientResources resources;
     final Supplier<Connection> connect;
     final Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSub;
 
-    Target(String description, Supplier<Connection> connect,
+    Target(String description, ClientResources resources, Supplier<Connection> connect,
         Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSub) {
       this.description = description;
+      this.resources = resources;
       this.connect = connect;
       this.pubSub = pubSub;
     }
@@ -697,7 +1014,7 @@ public final class RedisStore implements IdempotencyStore {
 
     /**
      * Connects and returns the store. The pub/sub connection for waiters is opened on the first
-     * {@code awaitChange}.
+     * wait, on a thread of its own, so that no caller waits for it.
      *
      * @return the store
      * @throws StoreException if Redis cannot be reached

@@ -72,12 +72,15 @@ enum Script {
       """),
 
   /**
-   * ARGV[1] the owner prefix, ARGV[2] the lease in milliseconds. Returns 1 if the owner's record's
-   * expiry was moved to the lease from now, 0 if the token no longer owns a live in-progress record.
+   * ARGV[1] the owner prefix, ARGV[2] the new lease in milliseconds. Returns 1 if the owner's
+   * in-progress record now expires a lease from now, 0 if the token no longer owns a live
+   * in-progress record (completed, released, taken over, or its lease passed: an expired record is
+   * absent). Reads only the prefix ({@code GETRANGE}), so a late renewal of a large completed record
+   * copies 18 bytes, not its body. Only the expiry changes: the flags byte, and with it the awaited
+   * mark, is kept, and nothing is published, so waiters stay parked.
    */
   RENEW("""
-      local record = redis.call('GET', KEYS[1])
-      if not record or string.sub(record, 1, 18) ~= ARGV[1] then
+      if redis.call('GETRANGE', KEYS[1], 0, 17) ~= ARGV[1] then
         return 0
       end
       redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -86,19 +89,26 @@ enum Script {
 
   /**
    * Marks an in-progress record as awaited, so that completing or releasing it publishes on its
-   * channel; the caller subscribed first. Returns 1 if the record is in progress (wait for the
-   * message), 0 if it is absent or finished (claim again now). The mark keeps the record's expiry.
+   * channel; the caller subscribed first. Returns 0 if the record is absent or finished (look again
+   * now), else its remaining lease in milliseconds (at least 1), or -1 if it has no expiry: the
+   * caller waits for the message, and looks again when that lease has passed, since a lease that
+   * passes publishes nothing. Reads only the record's first 19 bytes; the mark keeps the record's
+   * expiry.
    */
   AWAIT("""
-      local record = redis.call('GET', KEYS[1])
-      if not record or string.sub(record, 1, 2) ~= '\\1\\1' then
+      local head = redis.call('GETRANGE', KEYS[1], 0, 18)
+      if string.len(head) < 19 or string.sub(head, 1, 2) ~= '\\1\\1' then
         return 0
       end
-      local flags = string.byte(record, 19)
+      local flags = string.byte(head, 19)
       if bit.band(flags, 2) == 0 then
         redis.call('SETRANGE', KEYS[1], 18, string.char(bit.bor(flags, 2)))
       end
-      return 1
+      local ttl = redis.call('PTTL', KEYS[1])
+      if ttl == 0 then
+        return 1
+      end
+      return ttl
       """);
 
   private final String source;

@@ -97,6 +97,65 @@ class RecordCodecTest {
   }
 
   @Test
+  void theOutcomeUnknownMarkerIsFiveResponseBytesAndRoundTripsAsTheMarker() {
+    byte[] part = RecordCodec.response(StoredResponse.outcomeUnknown());
+
+    // flags (bit 1 outcome unknown), status 502, no headers, no body
+    assertThat(part).containsExactly(0x02, 0x01, 0xF6, 0x00, 0x00);
+    StoredResponse read =
+        RecordCodec.decode("k", completed(TOKEN, FINGERPRINT, StoredResponse.outcomeUnknown()))
+            .response();
+    assertThat(read).isSameAs(StoredResponse.outcomeUnknown());
+    assertThat(read.isReplayable()).isFalse();
+  }
+
+  @Test
+  void aReaderThatPredatesTheMarkerReadsItAsADoneRequestWithNothingToReplay() {
+    byte[] record = completed(TOKEN, FINGERPRINT, StoredResponse.outcomeUnknown());
+    // what an older reader sees: it knows only bit 0 of the response flags
+    record[RecordCodec.OWNER_PREFIX_LENGTH + 1 + 32] &= 1;
+
+    StoredResponse read = RecordCodec.decode("k", record).response();
+
+    assertThat(read).isEqualTo(StoredResponse.notReplayable(502, List.of()));
+    assertThat(read.isOutcomeUnknown()).isFalse();
+  }
+
+  @Test
+  void aMarkerWithAStatusHeadersABodyOrAReplayableFlagIsRefused() {
+    StoredResponse withHeader =
+        StoredResponse.notReplayable(502, List.of(new Header("Retry-After", "1")));
+    byte[] other = completed(TOKEN, null, StoredResponse.notReplayable(500, List.of()));
+    byte[] headers = completed(TOKEN, null, withHeader);
+    byte[] body = completed(TOKEN, null, StoredResponse.of(502, List.of(), new byte[] {1}));
+    int flags = RecordCodec.OWNER_PREFIX_LENGTH + 1;
+    other[flags] = 2;
+    headers[flags] = 2;
+    body[flags] = 2;
+    byte[] replayable = completed(TOKEN, null, StoredResponse.outcomeUnknown());
+    replayable[flags] = 3;
+
+    for (byte[] record : List.of(other, headers, body, replayable)) {
+      assertThatThrownBy(() -> RecordCodec.decode("k", record))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("an outcome-unknown marker must be status 502");
+    }
+  }
+
+  @Test
+  void everyTruncationOfAnOutcomeUnknownRecordIsAStoreException() {
+    byte[] record = completed(TOKEN, FINGERPRINT, StoredResponse.outcomeUnknown());
+
+    for (int length = 0; length < record.length; length++) {
+      byte[] truncated = Arrays.copyOf(record, length);
+      assertThatThrownBy(() -> RecordCodec.decode("k", truncated))
+          .as("truncated to %d bytes", length)
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("stored record is unreadable");
+    }
+  }
+
+  @Test
   void theAwaitedFlagDoesNotChangeWhatIsRead() {
     byte[] record = RecordCodec.inProgress(TOKEN, FINGERPRINT);
     record[RecordCodec.OWNER_PREFIX_LENGTH] |= RecordCodec.FLAG_AWAITED;
@@ -207,6 +266,35 @@ class RecordCodecTest {
     assertThatThrownBy(() -> RecordCodec.decode("k", record))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining("header value is not UTF-8");
+  }
+
+  @Test
+  void randomChangesToCompletedRecordsOfEveryKindNeverEscapeAsAnythingButAStoreException() {
+    List<byte[]> records = List.of(completed(TOKEN, FINGERPRINT, CREATED),
+        completed(TOKEN, null, StoredResponse.notReplayable(201, List.of(new Header("A", "b")))),
+        completed(TOKEN, FINGERPRINT, StoredResponse.outcomeUnknown()),
+        completed(TOKEN, null, StoredResponse.outcomeUnknown()));
+    Random random = new Random(7);
+    int read = 0;
+    for (int i = 0; i < 20_000; i++) {
+      byte[] record = records.get(random.nextInt(records.size())).clone();
+      // keep version and state, so the change lands in the parts the reader must judge
+      int changes = 1 + random.nextInt(3);
+      for (int c = 0; c < changes; c++) {
+        record[2 + random.nextInt(record.length - 2)] = (byte) random.nextInt(256);
+      }
+      try {
+        Claim claim = RecordCodec.decode("k", record);
+        StoredResponse response = claim.response();
+        assertThat(response.isOutcomeUnknown())
+            .as("a marker is only ever read as the one marker")
+            .isEqualTo(response == StoredResponse.outcomeUnknown());
+        read++;
+      } catch (StoreException expected) {
+        // the only failure allowed
+      }
+    }
+    assertThat(read).as("changes to tokens, fingerprints and bodies still read").isPositive();
   }
 
   @Test

@@ -143,6 +143,54 @@ class RedisClusterStoreTest extends IdempotencyStoreContract {
     CompletableFuture.allOf(waiters.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
   }
 
+  @Test
+  void aRenewalIsOneEvalshaOnTheMasterOfItsKeyAndNothingElsewhere() {
+    List<List<String>> keys = keysOnEachMaster(2);
+    for (List<String> onMaster : keys) {
+      Token warm = store.claim(onMaster.get(0), FINGERPRINT, LONG).token();
+      store.renew(onMaster.get(0), warm, LONG);
+    }
+
+    for (int i = 0; i < keys.size(); i++) {
+      String key = keys.get(i).get(1);
+      Token token = store.claim(key, FINGERPRINT, LONG).token();
+      List<CommandStats> before = masters().stream().map(CommandStats::of).toList();
+      assertThat(store.renew(key, token, Duration.ofHours(2))).isTrue();
+      for (int m = 0; m < keys.size(); m++) {
+        Map<String, Long> commands = before.get(m).until(CommandStats.of(masters().get(m)));
+        commands.keySet().removeIf(name -> name.startsWith("cluster") || name.startsWith("client"));
+        assertThat(commands).as("commands on master %d for a key of master %d", m, i)
+            .isEqualTo(m == i ? Map.of("evalsha", 1L, "getrange", 1L, "pexpire", 1L) : Map.of());
+      }
+    }
+  }
+
+  @Test
+  void parkedAsynchronousWaitersWakeWhicheverMasterHoldsTheRecord() throws Exception {
+    List<String> keys = keysOnEachMaster(1).stream().flatMap(List::stream).toList();
+    List<Token> tokens = new ArrayList<>();
+    List<CompletableFuture<Void>> waiters = new ArrayList<>();
+    for (String key : keys) {
+      tokens.add(store.claim(key, FINGERPRINT, LONG).token());
+      for (int i = 0; i < 100; i++) {
+        waiters.add(store.awaitChangeAsync(key, Duration.ofSeconds(60)).toCompletableFuture());
+      }
+    }
+    for (String key : keys) {
+      awaitMarked(key);
+    }
+    for (int i = 0; i < keys.size(); i++) {
+      assertThat(store.renew(keys.get(i), tokens.get(i), LONG)).isTrue();
+    }
+    assertThat(waiters).noneMatch(CompletableFuture::isDone);
+
+    for (int i = 0; i < keys.size(); i++) {
+      store.complete(keys.get(i), tokens.get(i), CREATED, LONG);
+    }
+
+    CompletableFuture.allOf(waiters.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
+  }
+
   /** Waits until a waiter has marked the record: its flags byte has the awaited bit. */
   private void awaitMarked(String key) {
     List<RedisCommands<String, String>> masters = masters();

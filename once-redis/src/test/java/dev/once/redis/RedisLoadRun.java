@@ -1,6 +1,7 @@
 package dev.once.redis;
 
 import dev.once.Decision;
+import dev.once.Exchange;
 import dev.once.Fingerprint;
 import dev.once.Once;
 import dev.once.StoredResponse;
@@ -25,6 +26,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,7 +48,7 @@ import java.util.concurrent.atomic.LongAdder;
  *       physical limit the store's figures are a fraction of;
  *   <li>what a duplicate waiting for an in-flight request ({@code maxWait}) costs: the commands it
  *       sends and how long after the owner finishes it gets its replay, with the store's pub/sub
- *       {@code awaitChange} and with bounded exponential back-off polling (5 ms doubling to 100
+ *       {@code awaitChangeAsync} and with bounded exponential back-off polling (5 ms doubling to 100
  *       ms), for handlers of 200 ms and 2 s.
  * </ol>
  *
@@ -65,6 +68,7 @@ public final class RedisLoadRun {
       List.of("evalsha", "eval", "subscribe", "unsubscribe");
   private static final int HOT_KEYS = 1_000;
   private static final Duration LEASE = Duration.ofSeconds(30);
+  private static final Duration MAX_WAIT = Duration.ofSeconds(10);
   private static final Duration TTL = Duration.ofMinutes(2);
   private static final Fingerprint FINGERPRINT = Fingerprint.of("POST", "/payments", null,
       "{\"amount\":100,\"currency\":\"EUR\"}".getBytes(StandardCharsets.UTF_8));
@@ -276,49 +280,43 @@ public final class RedisLoadRun {
       throws Exception {
     int duplicates = 16;
     int rounds = 10;
-    Once once = Once.builder(store).maxWait(Duration.ofSeconds(10)).build();
+    Once once = Once.builder(store).maxWait(MAX_WAIT).build();
     List<Double> wakes = new ArrayList<>();
     long commands = 0;
-    ExecutorService pool = Executors.newFixedThreadPool(duplicates);
-    try {
-      // round -1 warms up (the pub/sub connection opens on first use) and is not counted
-      for (int round = -1; round < rounds; round++) {
-        String key = "wait-" + System.nanoTime();
-        CommandStats before = CommandStats.of(redis.admin());
-        Decision owner = once.decide(TestRequest.post(key).body("{}"));
-        List<Future<Long>> waiting = new ArrayList<>();
-        for (int d = 0; d < duplicates; d++) {
-          waiting.add(pool.submit(() -> {
-            Decision decision = once.decide(TestRequest.post(key).body("{}"));
-            if (decision.kind() == Decision.Kind.WAIT) {
-              decision = decision.next().toCompletableFuture().get(30, TimeUnit.SECONDS);
-            }
-            if (decision.kind() != Decision.Kind.REPLAY) {
-              throw new IllegalStateException("a duplicate got " + decision);
-            }
-            return System.nanoTime();
-          }));
-        }
-        Thread.sleep(handler.toMillis());
-        long completing = System.nanoTime();
-        owner.exchange().handlerReturned(dev.once.Exchange.Response.of(
-            201, List.of(), "{}".getBytes(StandardCharsets.UTF_8))).toCompletableFuture().join();
-        List<Double> roundWakes = new ArrayList<>();
-        for (Future<Long> duplicate : waiting) {
-          roundWakes.add((duplicate.get(30, TimeUnit.SECONDS) - completing) / 1e6);
-        }
-        Map<String, Long> sent = before.until(CommandStats.of(redis.admin()));
-        if (round < 0) {
-          continue;
-        }
-        wakes.addAll(roundWakes);
-        // what clients sent: scripts run their GET, SET, PTTL, SETRANGE, PUBLISH inside Redis
-        commands += sent.entrySet().stream()
-            .filter(e -> SENT_BY_CLIENTS.contains(e.getKey()))
-            .mapToLong(Map.Entry::getValue).sum() - 2;
+    // round -1 warms up (the pub/sub connection opens on first use) and is not counted
+    for (int round = -1; round < rounds; round++) {
+      String key = "wait-" + System.nanoTime();
+      CommandStats before = CommandStats.of(redis.admin());
+      Decision owner = once.decide(TestRequest.post(key).body("{}"));
+      // parked as a non-blocking front end parks them: no thread waits; the stage's time of
+      // completion is the duplicate's wake
+      List<CompletableFuture<Long>> waiting = new ArrayList<>();
+      for (int d = 0; d < duplicates; d++) {
+        waiting.add(once.decideAsync(TestRequest.post(key).body("{}")).toCompletableFuture()
+            .thenApply(decision -> {
+              if (decision.kind() != Decision.Kind.REPLAY) {
+                throw new IllegalStateException("a duplicate got " + decision);
+              }
+              return System.nanoTime();
+            }));
       }
-    } finally {
-      pool.shutdownNow();
+      Thread.sleep(handler.toMillis());
+      long completing = System.nanoTime();
+      owner.exchange().handlerReturned(Exchange.Response.of(201, List.of(),
+          "{}".getBytes(StandardCharsets.UTF_8))).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      List<Double> roundWakes = new ArrayList<>();
+      for (CompletableFuture<Long> duplicate : waiting) {
+        roundWakes.add((duplicate.get(30, TimeUnit.SECONDS) - completing) / 1e6);
+      }
+      Map<String, Long> sent = before.until(CommandStats.of(redis.admin()));
+      if (round < 0) {
+        continue;
+      }
+      wakes.addAll(roundWakes);
+      // what clients sent: scripts run their GET, SET, PTTL, SETRANGE, PUBLISH inside Redis
+      commands += sent.entrySet().stream()
+          .filter(e -> SENT_BY_CLIENTS.contains(e.getKey()))
+          .mapToLong(Map.Entry::getValue).sum() - 2;
     }
     wakes.sort(null);
     return new double[] {
@@ -342,14 +340,13 @@ public final class RedisLoadRun {
   }
 
   /**
-   * The alternative to pub/sub measured beside it: the store's operations, but a waiter sleeps
-   * and the engine claims again, the sleep doubling from 5 ms to at most 100 ms while the same
-   * thread waits for the same key.
+   * The alternative to pub/sub measured beside it: the store's operations, but a waiter is
+   * parked on a timer and the engine looks again, the wait doubling from 5 ms to at most 100 ms
+   * (5, 10, 20, 40, 80, 100, ...: each wait is the time waited so far plus 5 ms, which the remaining
+   * part of {@link #MAX_WAIT} tells).
    */
   private static final class PollingStore extends ForwardingIdempotencyStore {
     private final IdempotencyStore store;
-    private final ThreadLocal<String> lastKey = new ThreadLocal<>();
-    private final ThreadLocal<Integer> attempt = ThreadLocal.withInitial(() -> 0);
 
     PollingStore(IdempotencyStore store) {
       this.store = store;
@@ -362,11 +359,18 @@ public final class RedisLoadRun {
 
     @Override
     public void awaitChange(String key, Duration timeout) throws InterruptedException {
-      int tries = key.equals(lastKey.get()) ? attempt.get() + 1 : 0;
-      lastKey.set(key);
-      attempt.set(tries);
-      long sleep = Math.min(100, 5L << Math.min(tries, 5));
-      Thread.sleep(Math.min(sleep, Math.max(1, timeout.toMillis())));
+      Thread.sleep(backOffMillis(timeout));
+    }
+
+    @Override
+    public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
+      return new CompletableFuture<Void>()
+          .completeOnTimeout(null, backOffMillis(timeout), TimeUnit.MILLISECONDS);
+    }
+
+    private static long backOffMillis(Duration timeout) {
+      long waited = MAX_WAIT.minus(timeout).toMillis();
+      return Math.max(1, Math.min(Math.min(100, waited + 5), timeout.toMillis()));
     }
   }
 }
