@@ -31,6 +31,11 @@ import java.util.function.Supplier;
  * non-blocking API (Redis) or a small executor of its own (JDBC), so that no caller's thread waits
  * for a round trip. The default {@link #awaitChangeAsync} holds no thread either way.
  *
+ * <p>A remote store's stages complete on its client's threads (an I/O event loop, a timer, a small
+ * executor): whatever a caller chains on them must not block. The engine only starts further
+ * store operations there; adapters hand blocking work, such as writing a replay to a client, to
+ * threads of their own.
+ *
  * <p>A store proves it keeps this contract by extending {@code dev.once.spi.IdempotencyStoreContract}
  * from the {@code once-core} test jar.
  */

@@ -535,6 +535,8 @@ public abstract class IdempotencyStoreContract {
         store().awaitChangeAsync(key("a"), Duration.ofSeconds(30)).toCompletableFuture();
 
     assertThat(store().renew(key("a"), token, LONG)).isTrue();
+    assertThat(store().peek(key("a")).state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(waiter).as("a renewal is no change a waiter must wake for").isNotDone();
     store().complete(key("a"), token, CREATED, LONG);
 
     waiter.get(20, TimeUnit.SECONDS);
