@@ -184,7 +184,7 @@ public final class JdbcStore implements IdempotencyStore {
     Objects.requireNonNull(token, "token");
     Objects.requireNonNull(response, "response");
     long ttlMicros = micros("ttl", ttl);
-    byte[] headers = HeaderCodec.encode(response.headers());
+    byte[] headers = HeaderCodec.encode(response);
     byte[] body = response.body();
     return execute("complete", key, sql.complete, statement -> {
       statement.setInt(1, response.status());
@@ -311,9 +311,16 @@ public final class JdbcStore implements IdempotencyStore {
       if (headers == null) {
         throw new IllegalArgumentException("a completed record has no headers");
       }
-      StoredResponse response = replayable
-          ? StoredResponse.of(status, HeaderCodec.decode(headers), body == null ? new byte[0] : body)
-          : StoredResponse.notReplayable(status, HeaderCodec.decode(headers));
+      HeaderCodec.Decoded decoded = HeaderCodec.decode(headers);
+      StoredResponse response;
+      if (decoded.outcomeUnknown()) {
+        response = StoredResponse.outcomeUnknown();
+      } else if (replayable) {
+        response = StoredResponse.of(
+            status, decoded.headers(), body == null ? new byte[0] : body);
+      } else {
+        response = StoredResponse.notReplayable(status, decoded.headers());
+      }
       return Claim.completed(fingerprint, response);
     } catch (IllegalArgumentException e) {
       // a corrupt record is a store failure (503), never a reason to run the handler again
