@@ -291,7 +291,8 @@ public final class JdbcStore implements IdempotencyStore {
    * <p>One conditional {@code UPDATE}, fenced as {@link #complete} is; the new lease runs from the
    * database's time of the statement. A renewal racing a claim that takes the record over is
    * decided by the row's lock: whichever writes first wins, and the other finds the row changed
-   * (the renewal a new token, the claim a live lease).
+   * (the renewal a new token, the claim a live lease). A renewal that waited for the row's lock so
+   * long that the lease it wrote has passed when it is written answers false.
    *
    * @throws IllegalArgumentException if {@code lease} is not positive
    */
@@ -304,7 +305,9 @@ public final class JdbcStore implements IdempotencyStore {
       statement.setLong(1, leaseMicros);
       statement.setString(2, key);
       statement.setObject(3, new UUID(token.high(), token.low()));
-      return statement.executeUpdate() == 1;
+      try (ResultSet row = statement.executeQuery()) {
+        return row.next() && row.getBoolean(1);
+      }
     });
   }
 

@@ -32,7 +32,7 @@ final class PostgresStatements {
   final String complete;
   /** Parameters: key, token. */
   final String release;
-  /** Parameters: lease in microseconds, key, token. */
+  /** Parameters: lease in microseconds, key, token. No row, or whether the lease is still live. */
   final String renew;
   /** Parameters: an array of keys. The key and owner token of each that is live and in progress. */
   final String inProgress;
@@ -89,11 +89,15 @@ final class PostgresStatements {
     this.release = "DELETE FROM " + t
         + " WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
     // fenced exactly as complete is: only the owner, only in progress, only while its lease lasts
-    // by the database's clock; under READ COMMITTED a renewal that waited on the row lock checks
-    // these again on the row's newest version, so it never extends a lease a claim took over
+    // by the database's clock; under READ COMMITTED a renewal that waited on the row lock of a
+    // writer checks these again on the row the writer left, so it never extends a lease a claim
+    // took over. RETURNING runs after the row is written, past any wait for its lock: a renewal
+    // that waited so long that the lease it wrote (from the statement's start) has passed already
+    // answers false, as the lease it extended is gone
     this.renew = "UPDATE " + t
         + " SET expires_at = now() + CAST(? AS bigint) * interval '1 microsecond'\n"
-        + "WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
+        + "WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()\n"
+        + "RETURNING expires_at > clock_timestamp()";
     // the poll of every record this store's parked waiters wait on: one primary-key lookup per key,
     // no lock; a key it does not return has changed (completed, released, or its lease passed)
     this.inProgress = "SELECT key, token FROM " + t + "\n"
