@@ -558,10 +558,10 @@ public final class JdbcStore implements IdempotencyStore {
       });
     } catch (RejectedExecutionException e) {
       stage.completeExceptionally(closed ? closedException(key) : new StoreException(operation
-          + " on table " + sql.table + " refused: all " + async.getMaximumPoolSize()
-          + " asynchronous threads of the store are busy and " + asyncQueueCapacity
-          + " operations already wait for one (see JdbcStore.Builder.asyncThreads and"
-          + " asyncQueueCapacity)", key, e));
+          + " on table " + sql.table + " refused: the store's asynchronous threads ("
+          + async.getMaximumPoolSize() + ") are busy and its queue (" + asyncQueueCapacity
+          + " operations) is full; see JdbcStore.Builder asyncThreads and asyncQueueCapacity",
+          key, e));
     }
     return stage;
   }
