@@ -89,14 +89,21 @@ final class ChangePoller {
       joined.waiters.add(waiter);
       return joined;
     });
-    waiter.whenComplete((ignored, error) -> leave(key, waiter));
+    // the caller's stage completes after the waiter left its watch; a caller that completes or
+    // cancels its stage first takes the waiter out (the JDK then skips the first action) and
+    // completes it, which cancels its timeout
+    CompletableFuture<Void> parked = waiter.whenComplete((ignored, error) -> leave(key, waiter));
+    parked.whenComplete((ignored, error) -> {
+      leave(key, waiter);
+      waiter.complete(null);
+    });
     waiter.completeOnTimeout(null, timeoutNanos, TimeUnit.NANOSECONDS);
     if (closed) {
       // close() emptied the watches before this waiter joined
       waiter.completeExceptionally(closed(key));
     }
     start();
-    return waiter;
+    return parked;
   }
 
   /**
