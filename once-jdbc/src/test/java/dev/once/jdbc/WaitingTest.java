@@ -290,6 +290,44 @@ class WaitingTest {
     assertThat(waiting.parkedWaiters()).isZero();
   }
 
+  @Test
+  void aPollTheFullExecutorRefusesIsHandedOverAgainLaterAndTheWaiterIsStillWoken()
+      throws Exception {
+    JdbcStore full = JdbcStore.builder(watched.dataSource()).tableName(table).asyncThreads(1)
+        .asyncQueueCapacity(1).changePollInterval(Duration.ofMillis(1))
+        .queryTimeout(Duration.ofSeconds(30)).sweepInterval(Duration.ZERO).build();
+    String blocked = key();
+    Token blockedOwner = owner.claim(blocked, FIRST, LONG).token();
+    String key = key();
+    Token token = owner.claim(key, FIRST, LONG).token();
+    CompletableFuture<Void> waiter;
+    try (java.sql.Connection other = Postgres.dataSource().getConnection()) {
+      other.setAutoCommit(false);
+      try (java.sql.PreparedStatement lock = other.prepareStatement(
+          "SELECT 1 FROM " + table + " WHERE key = ? FOR UPDATE")) {
+        lock.setString(1, blocked);
+        lock.executeQuery().close();
+      }
+      CompletableFuture<Boolean> busy =
+          full.renewAsync(blocked, blockedOwner, LONG).toCompletableFuture();
+      Postgres.awaitCount("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+          + " AND query LIKE '%\"" + table + "\"%'", 1, Duration.ofSeconds(10));
+      CompletableFuture<Claim> queued = full.claimAsync(key(), FIRST, LONG).toCompletableFuture();
+
+      // every poll now finds the one thread busy and the queue full: it tries again a tick later
+      waiter = full.awaitChangeAsync(key, LONG).toCompletableFuture();
+      owner.complete(key, token, CREATED, LONG);
+      assertThat(waiter).isNotDone();
+      other.commit();
+
+      assertThat(busy.get(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(queued.get(10, TimeUnit.SECONDS).state()).isEqualTo(Claim.State.ACQUIRED);
+    }
+    waiter.get(30, TimeUnit.SECONDS);
+    assertThat(full.parkedWaiters()).isZero();
+    full.close();
+  }
+
   /** Waits until the waiting store has run at least {@code polls} polls. */
   private void awaitPolls(long polls) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
