@@ -167,16 +167,17 @@ final class ChangePoller {
     try {
       Map<String, UUID> owners = lookup.inProgress(keys);
       for (String key : keys) {
-        UUID owner = owners.get(key);
-        settle(key, owner, null);
+        settle(key, owners.get(key), null);
       }
     } catch (RuntimeException e) {
       for (String key : keys) {
         settle(key, null, new StoreException("waiting for a change of a record in table " + table
             + " failed: " + e.getMessage(), key, e));
       }
+    } finally {
+      // even after an Error: the loop must outlive any one poll, or waiters only time out
+      scheduleNext();
     }
-    scheduleNext();
   }
 
   /**
