@@ -410,14 +410,15 @@ public final class JdbcStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
-   * <p>Parks the waiter with no thread and no connection held: a poll shared by every waiter of
-   * this store looks, every {@link Builder#changePollInterval changePollInterval}, at all the
-   * records they wait on in one statement, and wakes the waiters of each record that is no longer
-   * in progress under the owner it first saw (completed, released, taken over, or its lease
-   * passed). A waiter is woken within about one interval of the change, by a poll on any of this
-   * store's instances' changes (the poll reads the table). If a poll fails, the waiters of its
-   * records fail with a {@link StoreException}; when {@code timeout} passes first, the stage
-   * completes normally. Completing or cancelling the returned stage's future parks it no more.
+   * <p>Parks the waiter with no thread and no connection held. A {@code complete} or {@code
+   * release} of the key through this store wakes it as soon as its statement committed. Changes
+   * made elsewhere (another instance, the lease passing) are seen by a poll shared by every waiter
+   * of this store, which looks every {@link Builder#changePollInterval changePollInterval} at all
+   * the records they wait on in one statement and wakes the waiters of each that is no longer in
+   * progress under the owner it first saw: within about one interval of the change. If a poll
+   * fails, the waiters of its records fail with a {@link StoreException}; when {@code timeout}
+   * passes first, the stage completes normally. Completing or cancelling the returned stage's
+   * future parks the waiter no more.
    */
   @Override
   public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
