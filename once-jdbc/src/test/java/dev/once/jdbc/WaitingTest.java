@@ -328,6 +328,48 @@ class WaitingTest {
     full.close();
   }
 
+  @Test
+  void twoHundredThreadsParkingTimingOutAndWokenWhileRecordsChangeLeaveNoWaiterBehind()
+      throws Exception {
+    List<String> keys = new ArrayList<>();
+    List<Token> tokens = new ArrayList<>();
+    for (int k = 0; k < 10; k++) {
+      keys.add(key());
+      // half owned through the waiting store itself, half through the other instance
+      tokens.add((k % 2 == 0 ? waiting : owner).claim(keys.get(k), FIRST, LONG).token());
+    }
+
+    List<Integer> woken = dev.once.testing.Concurrently.run(200, i -> {
+      int count = 0;
+      for (int round = 0; round < 20; round++) {
+        if (i < 6 && round == 10) {
+          // six of the threads finish six of the records halfway, each through its owner's
+          // store; the other four stay in flight, so their waiters leave only by their timeouts
+          JdbcStore store = i % 2 == 0 ? waiting : owner;
+          if (i % 4 < 2) {
+            store.complete(keys.get(i), tokens.get(i), CREATED, LONG);
+          } else {
+            store.release(keys.get(i), tokens.get(i));
+          }
+        }
+        Duration timeout = Duration.ofMillis(1 + java.util.concurrent.ThreadLocalRandom.current()
+            .nextInt(40));
+        waiting.awaitChangeAsync(keys.get((i + round) % 10), timeout).toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+        count++;
+      }
+      return count;
+    });
+
+    assertThat(woken).allMatch(count -> count == 20);
+    assertThat(waiting.parkedWaiters()).isZero();
+    for (int k = 0; k < 10; k++) {
+      Claim record = waiting.peek(keys.get(k));
+      assertThat(record == null ? null : record.state()).as("key %d", k).isEqualTo(
+          k >= 6 ? Claim.State.IN_PROGRESS : k % 4 < 2 ? Claim.State.COMPLETED : null);
+    }
+  }
+
   /** Waits until the waiting store has run at least {@code polls} polls. */
   private void awaitPolls(long polls) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
