@@ -28,11 +28,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the key's waiters at once, after the statement committed, without waiting for the poll: the poll
  * is for the changes other instances make, and for leases that pass.
  *
- * <p>Why no change is missed: a waiter joins its watch before the next poll takes its snapshot of
- * the keys, or during that poll; either way a poll that starts after the waiter joined reads the
- * record after the waiter parked, so the waiter is woken at most one interval and one statement
- * after the change. A waiter that joined while a poll ran may be woken by that poll's result; the
- * SPI allows an early wake (the caller looks again). The poll loop runs only while there are
+ * <p>Why no end of a record is missed: a waiter joins its watch before the next poll takes its
+ * snapshot of the keys, or during that poll; either way a poll that starts after the waiter joined
+ * reads the record after the waiter parked, so a record that was completed, released or let lapse
+ * since wakes the waiter at most one interval and one statement after the change. A waiter that
+ * joined while a poll ran may be woken by that poll's result; the SPI allows an early wake (the
+ * caller looks again). The owner a watch's first poll sees is the one it waits for: a takeover
+ * before that poll is not a wake, which is what the caller would do anyway on finding the record
+ * in progress again. The poll loop runs only while there are
  * watches: the poll that finds none stops it and checks once more, and a waiter starts it after
  * joining, so between them one of the two always sees the other (each writes, then checks).
  *
