@@ -1,5 +1,6 @@
 package dev.once.jdbc;
 
+import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -7,22 +8,42 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The {@code headers} column: a versioned, length-prefixed binary list of name and value pairs.
+ * The {@code headers} column: a versioned, length-prefixed binary list of name and value pairs,
+ * which from format 2 on also says what kind of record the row completes.
  *
  * <p>Binary rather than JSON or two text arrays because it keeps any header exactly (order,
  * repeated names, empty values, any character, including NUL, which {@code text} and {@code jsonb}
  * cannot hold), needs no JSON library, and is read only by this store: nothing queries into it.
- * Layout: the format version (1), then the number of headers, then for each its name and its value,
- * each as a length and UTF-8 bytes; numbers are unsigned LEB128 varints.
+ * Numbers are unsigned LEB128 varints; strings a length and UTF-8 bytes.
+ *
+ * <ul>
+ *   <li>Format 1: the byte 1, the number of headers, then each header's name and value. Every
+ *       ordinary response (replayable, or kept without its body) is written in it, so a row an
+ *       older version of this store reads is one it understands.
+ *   <li>Format 2: the byte 2, a flags varint, then the list as in format 1. Flag bit 0 marks the
+ *       record of an {@linkplain StoredResponse#outcomeUnknown() unknown outcome}; it is the only
+ *       kind written in this format. Other bits are refused. An older version of this store, which
+ *       knows format 1 only, refuses the row as unreadable: a store failure (503), never a second
+ *       run of the request.
+ * </ul>
  */
 final class HeaderCodec {
-  private static final int VERSION = 1;
+  private static final int LIST = 1;
+  private static final int FLAGGED_LIST = 2;
+  private static final int OUTCOME_UNKNOWN = 1;
 
   private HeaderCodec() {}
 
-  static byte[] encode(List<Header> headers) {
+  /** The {@code headers} value of a completed record: format 1, or 2 for an unknown outcome. */
+  static byte[] encode(StoredResponse response) {
+    List<Header> headers = response.headers();
     ByteArrayOutputStream out = new ByteArrayOutputStream(16 + 32 * headers.size());
-    out.write(VERSION);
+    if (response.isOutcomeUnknown()) {
+      out.write(FLAGGED_LIST);
+      writeVarint(out, OUTCOME_UNKNOWN);
+    } else {
+      out.write(LIST);
+    }
     writeVarint(out, headers.size());
     for (Header header : headers) {
       writeString(out, header.name());
@@ -32,14 +53,22 @@ final class HeaderCodec {
   }
 
   /**
-   * @throws IllegalArgumentException if {@code bytes} is not a list this codec wrote
+   * @throws IllegalArgumentException if {@code bytes} is not a value this codec wrote
    */
-  static List<Header> decode(byte[] bytes) {
+  static Decoded decode(byte[] bytes) {
     Reader reader = new Reader(bytes);
     int version = reader.readByte();
-    if (version != VERSION) {
-      throw new IllegalArgumentException("headers are in format " + version + ", but only format "
-          + VERSION + " is known");
+    boolean outcomeUnknown = false;
+    if (version == FLAGGED_LIST) {
+      int flags = reader.readVarint();
+      if ((flags & ~OUTCOME_UNKNOWN) != 0) {
+        throw new IllegalArgumentException("headers carry the flags " + flags + ", but only "
+            + OUTCOME_UNKNOWN + " (outcome unknown) is known");
+      }
+      outcomeUnknown = (flags & OUTCOME_UNKNOWN) != 0;
+    } else if (version != LIST) {
+      throw new IllegalArgumentException("headers are in format " + version + ", but only formats "
+          + LIST + " and " + FLAGGED_LIST + " are known");
     }
     int count = reader.readVarint();
     // every header takes at least two bytes, so a corrupt count cannot make us allocate much
@@ -55,8 +84,16 @@ final class HeaderCodec {
       throw new IllegalArgumentException("headers have " + (bytes.length - reader.position)
           + " bytes after their last entry");
     }
-    return headers;
+    return new Decoded(headers, outcomeUnknown);
   }
+
+  /**
+   * What a {@code headers} value holds.
+   *
+   * @param headers the headers, in order
+   * @param outcomeUnknown whether the record is the marker of an unknown outcome
+   */
+  record Decoded(List<Header> headers, boolean outcomeUnknown) {}
 
   private static void writeString(ByteArrayOutputStream out, String value) {
     byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);

@@ -13,12 +13,25 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
+import java.sql.Array;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import javax.sql.DataSource;
 
 /**
@@ -39,18 +52,42 @@ import javax.sql.DataSource;
  *       and a takeover by the row lock of {@code ON CONFLICT}, so among any number of concurrent
  *       claims of a key, in any number of processes, exactly one acquires. A duplicate or a replay
  *       is a read that takes no lock.
- *   <li>{@code complete} and {@code release} are one {@code UPDATE} and one {@code DELETE}
- *       conditional on the owner token, the in-progress state and the lease: an owner whose lease
- *       passed changes nothing, whether or not someone took over.
+ *   <li>{@code complete}, {@code renew} and {@code release} are two {@code UPDATE}s and one
+ *       {@code DELETE} conditional on the owner token, the in-progress state and the lease: an
+ *       owner whose lease passed changes nothing, whether or not someone took over. A renewal and
+ *       a takeover of the same row are serialized by its row lock, and under READ COMMITTED the
+ *       one that waited checks its condition again on the row the other wrote: exactly one wins.
  *   <li>{@code peek} is one {@code SELECT} of the live row: the same read a claim starts with,
  *       without the write.
  *   <li>Every time is the database's ({@code now()}), so instances with skewed clocks agree.
+ *   <li>A completed row keeps its response in {@code status}, {@code headers}, {@code body} and
+ *       {@code replayable}; the record of an unknown outcome is told apart by a flag in the
+ *       versioned {@code headers} value ({@link HeaderCodec}), so the table is unchanged.
  * </ul>
  *
- * <p>A sweeper thread deletes expired rows every {@link Builder#sweepInterval sweepInterval}, in
- * batches of {@link Builder#sweepBatchSize sweepBatchSize}, skipping rows that a claim has locked,
- * so it never makes a claim wait for more than one batch. It is a daemon thread, stopped by {@link
- * #close()}.
+ * <p>The blocking operations run their statement on the caller's thread. The asynchronous forms
+ * ({@code claimAsync} and the others) hand the same statement to a small executor of the store's
+ * own: {@link Builder#asyncThreads asyncThreads} daemon threads (default 4), started on demand and
+ * stopped by {@link #close()}, in front of a queue of {@link Builder#asyncQueueCapacity
+ * asyncQueueCapacity} operations (default 1000). When the queue is full an asynchronous operation
+ * fails at once with a {@link StoreException} rather than queue without bound, so the executor can
+ * never hold more than its threads' connections nor grow its memory with the load. Its stages
+ * complete on those threads: a caller that blocks in a callback should move to a thread of its
+ * own.
+ *
+ * <p>A waiting duplicate ({@code awaitChangeAsync}) holds no thread and no connection: its future
+ * is parked in a {@link ChangePoller}. A completion or release made through this store wakes the
+ * waiters it has parked on that key at once, after its statement committed. For the changes other
+ * instances make, and for leases that pass (an owner that died), one statement every {@link
+ * Builder#changePollInterval changePollInterval} (default 25 ms), while any waiter is parked,
+ * reads which of the awaited keys are still in progress under the owner first seen, and wakes the
+ * waiters of the others: one primary-key lookup per awaited key, whatever the number of waiters.
+ * The woken waiters of a key all look at the record at once, and their peeks, queued together,
+ * share one statement. {@code LISTEN/NOTIFY} was measured beside it (docs/JDBC.md): it wakes
+ * waiters on other instances sooner (a few milliseconds against half an interval), but holds a
+ * connection and a thread per store, needs the driver's own API, has no signal for a passed lease,
+ * and puts a {@code NOTIFY} in every completion, waited for or not, whose commits PostgreSQL
+ * serializes across the whole server: with durable commits it cut completions to a third.
  *
  * <p>Every failure (the database is unreachable, a statement outlives the {@link
  * Builder#queryTimeout queryTimeout}, the pool has no connection to give) is a {@link
@@ -74,6 +111,12 @@ public final class JdbcStore implements IdempotencyStore {
   public static final int DEFAULT_SWEEP_BATCH_SIZE = 1000;
   /** The default limit on one statement's time: five seconds. */
   public static final Duration DEFAULT_QUERY_TIMEOUT = Duration.ofSeconds(5);
+  /** The default number of threads that run the asynchronous operations: {@value}. */
+  public static final int DEFAULT_ASYNC_THREADS = 4;
+  /** The default number of asynchronous operations that may wait for a thread: {@value}. */
+  public static final int DEFAULT_ASYNC_QUEUE_CAPACITY = 1000;
+  /** The default time between two looks at the records that parked waiters wait on: 25 ms. */
+  public static final Duration DEFAULT_CHANGE_POLL_INTERVAL = Duration.ofMillis(25);
 
   private static final System.Logger LOGGER = System.getLogger(JdbcStore.class.getName());
   /** Durations are capped here, well inside what {@code timestamptz} can hold: about a century. */
@@ -86,6 +129,12 @@ public final class JdbcStore implements IdempotencyStore {
   private final int sweepBatchSize;
   private final Duration sweepInterval;
   private final ScheduledExecutorService sweeper;
+  private final ThreadPoolExecutor async;
+  private final int asyncQueueCapacity;
+  private final ChangePoller changes;
+  /** Peeks handed to the executor and not started yet, by key: a later peek of the key joins. */
+  private final ConcurrentHashMap<String, CompletableFuture<Claim>> queuedPeeks =
+      new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   private JdbcStore(Builder builder) {
@@ -94,6 +143,19 @@ public final class JdbcStore implements IdempotencyStore {
     this.queryTimeoutSeconds = seconds(builder.queryTimeout);
     this.sweepBatchSize = builder.sweepBatchSize;
     this.sweepInterval = builder.sweepInterval;
+    this.asyncQueueCapacity = builder.asyncQueueCapacity;
+    AtomicInteger threads = new AtomicInteger();
+    this.async = new ThreadPoolExecutor(builder.asyncThreads, builder.asyncThreads,
+        60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(builder.asyncQueueCapacity), task -> {
+          Thread thread = new Thread(task,
+              "once-jdbc-async " + sql.table + " #" + threads.incrementAndGet());
+          thread.setDaemon(true);
+          return thread;
+        }, new ThreadPoolExecutor.AbortPolicy());
+    // a store whose asynchronous forms are idle holds no thread
+    async.allowCoreThreadTimeOut(true);
+    this.changes = new ChangePoller(
+        this::inProgress, async, builder.changePollInterval.toNanos(), sql.table);
     if (builder.createTable) {
       createTableIfMissing();
     }
@@ -174,7 +236,8 @@ public final class JdbcStore implements IdempotencyStore {
   /**
    * {@inheritDoc}
    *
-   * <p>One conditional {@code UPDATE}; the ttl runs from the database's time of completion.
+   * <p>One conditional {@code UPDATE}; the ttl runs from the database's time of completion. Once
+   * it committed, the waiters this store has parked on the key are woken at once.
    *
    * @throws IllegalArgumentException if {@code ttl} is not positive
    */
@@ -184,9 +247,9 @@ public final class JdbcStore implements IdempotencyStore {
     Objects.requireNonNull(token, "token");
     Objects.requireNonNull(response, "response");
     long ttlMicros = micros("ttl", ttl);
-    byte[] headers = HeaderCodec.encode(response.headers());
+    byte[] headers = HeaderCodec.encode(response);
     byte[] body = response.body();
-    return execute("complete", key, sql.complete, statement -> {
+    boolean completed = execute("complete", key, sql.complete, statement -> {
       statement.setInt(1, response.status());
       statement.setBytes(2, headers);
       statement.setBytes(3, body);
@@ -196,43 +259,195 @@ public final class JdbcStore implements IdempotencyStore {
       statement.setObject(7, new UUID(token.high(), token.low()));
       return statement.executeUpdate() == 1;
     });
+    if (completed) {
+      changes.changed(key);
+    }
+    return completed;
   }
 
-  /** {@inheritDoc} <p>One conditional {@code DELETE}. */
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One conditional {@code DELETE}. Once it committed, the waiters this store has parked on the
+   * key are woken at once.
+   */
   @Override
   public boolean release(String key, Token token) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(token, "token");
-    return execute("release", key, sql.release, statement -> {
+    boolean released = execute("release", key, sql.release, statement -> {
       statement.setString(1, key);
       statement.setObject(2, new UUID(token.high(), token.low()));
       return statement.executeUpdate() == 1;
+    });
+    if (released) {
+      changes.changed(key);
+    }
+    return released;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One conditional {@code UPDATE}, fenced as {@link #complete} is; the new lease runs from the
+   * database's time of the statement. A renewal racing a claim that takes the record over is
+   * decided by the row's lock: whichever writes first wins, and the other finds the row changed
+   * (the renewal a new token, the claim a live lease). A renewal that waited for the row's lock so
+   * long that the lease it wrote has passed when it is written answers false.
+   *
+   * @throws IllegalArgumentException if {@code lease} is not positive
+   */
+  @Override
+  public boolean renew(String key, Token token, Duration lease) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(token, "token");
+    long leaseMicros = micros("lease", lease);
+    return execute("renew", key, sql.renew, statement -> {
+      statement.setLong(1, leaseMicros);
+      statement.setString(2, key);
+      statement.setObject(3, new UUID(token.high(), token.low()));
+      try (ResultSet row = statement.executeQuery()) {
+        return row.next() && row.getBoolean(1);
+      }
     });
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>One {@code UPDATE} of the row, fenced on the token and the lease by the database's clock.
+   * <p>The claim's statement, run by one of the store's {@link Builder#asyncThreads asyncThreads};
+   * the stage completes on that thread. When all of them are busy and {@link
+   * Builder#asyncQueueCapacity asyncQueueCapacity} operations already wait, the stage fails at once
+   * with a {@link StoreException}.
+   *
+   * @throws IllegalArgumentException if {@code lease} is not positive
    */
   @Override
-  public boolean renew(String key, Token token, Duration lease) {
+  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+    Objects.requireNonNull(key, "key");
+    micros("lease", lease);
+    return submit("claim", key, () -> claim(key, fingerprint, lease));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>On the store's threads, as {@link #claimAsync} is.
+   *
+   * @throws IllegalArgumentException if {@code ttl} is not positive
+   */
+  @Override
+  public CompletionStage<Boolean> completeAsync(
+      String key, Token token, StoredResponse response, Duration ttl) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(token, "token");
-    Objects.requireNonNull(lease, "lease");
-    long micros;
-    try {
-      micros = Math.max(1, lease.toNanos() / 1000);
-    } catch (ArithmeticException e) {
-      micros = Long.MAX_VALUE / 2;
+    Objects.requireNonNull(response, "response");
+    micros("ttl", ttl);
+    return submit("complete", key, () -> complete(key, token, response, ttl));
+  }
+
+  /** {@inheritDoc} <p>On the store's threads, as {@link #claimAsync} is. */
+  @Override
+  public CompletionStage<Boolean> releaseAsync(String key, Token token) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(token, "token");
+    return submit("release", key, () -> release(key, token));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>On the store's threads, as {@link #claimAsync} is, never on the caller's: the engine renews
+   * every open exchange from one scheduler thread.
+   *
+   * @throws IllegalArgumentException if {@code lease} is not positive
+   */
+  @Override
+  public CompletionStage<Boolean> renewAsync(String key, Token token, Duration lease) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(token, "token");
+    micros("lease", lease);
+    return submit("renew", key, () -> renew(key, token, lease));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>On the store's threads, as {@link #claimAsync} is. Peeks of one key that are waiting for a
+   * thread are one statement: a peek of a key whose peek is queued and not yet started joins it
+   * and gets its answer, which is still read after the later peek was asked for. So the waiters a
+   * change wakes together, who all look at the record at once, cost one statement and one place
+   * in the queue, not one each.
+   */
+  @Override
+  public CompletionStage<Claim> peekAsync(String key) {
+    Objects.requireNonNull(key, "key");
+    while (true) {
+      CompletableFuture<Claim> queued = queuedPeeks.get(key);
+      if (queued != null) {
+        return queued.copy();
+      }
+      CompletableFuture<Claim> fresh = new CompletableFuture<>();
+      if (queuedPeeks.putIfAbsent(key, fresh) != null) {
+        continue;
+      }
+      CompletionStage<Claim> started = submit("peek", key, () -> {
+        // leaves the queue before its statement starts: a peek asked for from now on reads anew
+        queuedPeeks.remove(key, fresh);
+        return peek(key);
+      });
+      started.whenComplete((claim, error) -> {
+        queuedPeeks.remove(key, fresh);
+        if (error != null) {
+          fresh.completeExceptionally(error);
+        } else {
+          fresh.complete(claim);
+        }
+      });
+      return fresh.copy();
     }
-    long leaseMicros = micros;
-    return execute("renew", key, sql.renew, statement -> {
-      statement.setLong(1, leaseMicros);
-      statement.setString(2, key);
-      statement.setObject(3, new UUID(token.high(), token.low()));
-      return statement.executeUpdate() == 1;
-    });
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Parks the waiter with no thread and no connection held. A {@code complete} or {@code
+   * release} of the key through this store wakes it as soon as its statement committed. Changes
+   * made elsewhere (another instance, the lease passing) are seen by a poll shared by every waiter
+   * of this store, which looks every {@link Builder#changePollInterval changePollInterval} at all
+   * the records they wait on in one statement and wakes the waiters of each that is no longer in
+   * progress under the owner it first saw: within about one interval of the change. If a poll
+   * fails, the waiters of its records fail with a {@link StoreException}; when {@code timeout}
+   * passes first, the stage completes normally. Completing or cancelling the returned stage's
+   * future parks the waiter no more.
+   */
+  @Override
+  public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(timeout, "timeout");
+    if (closed) {
+      return CompletableFuture.failedFuture(closedException(key));
+    }
+    return changes.await(key, saturatedNanos(timeout));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Parks the calling thread on {@link #awaitChangeAsync}: it costs this store no statement of
+   * its own while it waits.
+   */
+  @Override
+  public void awaitChange(String key, Duration timeout) throws InterruptedException {
+    CompletableFuture<Void> waiter = awaitChangeAsync(key, timeout).toCompletableFuture();
+    try {
+      waiter.get();
+    } catch (InterruptedException e) {
+      waiter.cancel(false);
+      throw e;
+    } catch (ExecutionException e) {
+      throw storeException("await", key, e.getCause());
+    }
   }
 
   /**
@@ -290,26 +505,104 @@ public final class JdbcStore implements IdempotencyStore {
   }
 
   /**
-   * Stops the sweeper, waiting for a sweep in progress to finish its statement, and makes later
-   * operations fail. The {@code DataSource} is the caller's and stays open. Closing twice does
-   * nothing.
+   * Makes later operations fail, fails every parked waiter with a {@link StoreException}, and
+   * stops the sweeper and the asynchronous threads: operations still queued for a thread fail
+   * with a {@link StoreException}, and statements running (a sweep's, an asynchronous
+   * operation's) are waited for, each at most its query timeout. The {@code DataSource} is the
+   * caller's and stays open. Closing twice does nothing.
    */
   @Override
   public void close() {
     closed = true;
+    changes.close();
+    async.shutdown();
     if (sweeper != null) {
       sweeper.shutdownNow();
-      try {
+    }
+    try {
+      async.awaitTermination(queryTimeoutSeconds + 1L, TimeUnit.SECONDS);
+      if (sweeper != null) {
         sweeper.awaitTermination(queryTimeoutSeconds + 1L, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
   @Override
   public String toString() {
-    return "JdbcStore{table=" + sql.table + ", sweepInterval=" + sweepInterval + "}";
+    return "JdbcStore{table=" + sql.table + ", sweepInterval=" + sweepInterval
+        + ", asyncThreads=" + async.getMaximumPoolSize() + "}";
+  }
+
+  /** @return the waiters parked on this store now, for tests */
+  int parkedWaiters() {
+    return changes.waiters();
+  }
+
+  /**
+   * Runs {@code blocking} on one of the store's threads. The stage fails with a {@link
+   * StoreException} when the executor is full or closed, or when the operation fails.
+   */
+  private <T> CompletionStage<T> submit(String operation, String key, Supplier<T> blocking) {
+    CompletableFuture<T> stage = new CompletableFuture<>();
+    if (closed) {
+      stage.completeExceptionally(closedException(key));
+      return stage;
+    }
+    try {
+      async.execute(() -> {
+        try {
+          stage.complete(blocking.get());
+        } catch (RuntimeException e) {
+          stage.completeExceptionally(storeException(operation, key, e));
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      stage.completeExceptionally(closed ? closedException(key) : new StoreException(operation
+          + " on table " + sql.table + " refused: the store's asynchronous threads ("
+          + async.getMaximumPoolSize() + ") are busy and its queue (" + asyncQueueCapacity
+          + " operations) is full; see JdbcStore.Builder asyncThreads and asyncQueueCapacity",
+          key, e));
+    }
+    return stage;
+  }
+
+  /** The poll of {@link ChangePoller}: which keys have a live in-progress record, by owner. */
+  private Map<String, UUID> inProgress(List<String> keys) {
+    Map<String, UUID> owners = new HashMap<>();
+    for (int from = 0; from < keys.size(); from += ChangePoller.KEYS_PER_STATEMENT) {
+      Object[] chunk = keys.subList(from,
+          Math.min(keys.size(), from + ChangePoller.KEYS_PER_STATEMENT)).toArray();
+      execute("await", null, sql.inProgress, statement -> {
+        Array array = statement.getConnection().createArrayOf("text", chunk);
+        try {
+          statement.setArray(1, array);
+          try (ResultSet rows = statement.executeQuery()) {
+            while (rows.next()) {
+              owners.put(rows.getString(1), rows.getObject(2, UUID.class));
+            }
+          }
+        } finally {
+          array.free();
+        }
+        return null;
+      });
+    }
+    return owners;
+  }
+
+  private StoreException closedException(String key) {
+    return new StoreException("the JDBC store on " + sql.table + " is closed", key, null);
+  }
+
+  /** {@code error} as a {@link StoreException}: itself if it is one. */
+  private StoreException storeException(String operation, String key, Throwable error) {
+    if (error instanceof StoreException) {
+      return (StoreException) error;
+    }
+    return new StoreException(operation + " on table " + sql.table + " failed: " + error, key,
+        error);
   }
 
   private Claim claimOf(String key, ResultSet row, UUID mine, Token token) throws SQLException {
@@ -336,9 +629,16 @@ public final class JdbcStore implements IdempotencyStore {
       if (headers == null) {
         throw new IllegalArgumentException("a completed record has no headers");
       }
-      StoredResponse response = replayable
-          ? StoredResponse.of(status, HeaderCodec.decode(headers), body == null ? new byte[0] : body)
-          : StoredResponse.notReplayable(status, HeaderCodec.decode(headers));
+      HeaderCodec.Decoded decoded = HeaderCodec.decode(headers);
+      StoredResponse response;
+      if (decoded.outcomeUnknown()) {
+        response = StoredResponse.outcomeUnknown();
+      } else if (replayable) {
+        response = StoredResponse.of(
+            status, decoded.headers(), body == null ? new byte[0] : body);
+      } else {
+        response = StoredResponse.notReplayable(status, decoded.headers());
+      }
       return Claim.completed(fingerprint, response);
     } catch (IllegalArgumentException e) {
       // a corrupt record is a store failure (503), never a reason to run the handler again
@@ -395,7 +695,7 @@ public final class JdbcStore implements IdempotencyStore {
    */
   private <T> T execute(String operation, String key, String statementSql, Work<T> work) {
     if (closed) {
-      throw new StoreException("the JDBC store on " + sql.table + " is closed", key, null);
+      throw closedException(key);
     }
     for (int attempt = 1; ; attempt++) {
       try (Connection connection = dataSource.getConnection()) {
@@ -451,6 +751,15 @@ public final class JdbcStore implements IdempotencyStore {
     return duration.getSeconds() * 1_000_000L + (duration.getNano() + 999) / 1000;
   }
 
+  /** @return the nanoseconds of {@code duration}, saturated (a negative one stays negative) */
+  private static long saturatedNanos(Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+
   private static int seconds(Duration timeout) {
     long seconds = timeout.getSeconds() + (timeout.getNano() > 0 ? 1 : 0);
     return (int) Math.min(Integer.MAX_VALUE, seconds);
@@ -487,6 +796,9 @@ public final class JdbcStore implements IdempotencyStore {
     private Duration sweepInterval = DEFAULT_SWEEP_INTERVAL;
     private int sweepBatchSize = DEFAULT_SWEEP_BATCH_SIZE;
     private Duration queryTimeout = DEFAULT_QUERY_TIMEOUT;
+    private int asyncThreads = DEFAULT_ASYNC_THREADS;
+    private int asyncQueueCapacity = DEFAULT_ASYNC_QUEUE_CAPACITY;
+    private Duration changePollInterval = DEFAULT_CHANGE_POLL_INTERVAL;
 
     private Builder(DataSource dataSource) {
       this.dataSource = Objects.requireNonNull(dataSource, "dataSource");
@@ -576,6 +888,73 @@ public final class JdbcStore implements IdempotencyStore {
             "queryTimeout must be positive, but was " + queryTimeout);
       }
       this.queryTimeout = queryTimeout;
+      return this;
+    }
+
+    /**
+     * How many threads run the asynchronous operations ({@code claimAsync}, {@code completeAsync},
+     * {@code releaseAsync}, {@code renewAsync}, {@code peekAsync}) and the poll of parked waiters,
+     * each holding one connection of the {@code DataSource} while its statement runs: so this is
+     * also the most connections they take at once. The blocking operations run on their caller's
+     * thread and do not count. Threads are started when there is work, named {@code
+     * once-jdbc-async <table> #<n>}, are daemons, end after a minute without work, and are stopped
+     * by {@link JdbcStore#close()}. Keep the pool larger than this plus the threads that call the
+     * blocking operations at once. Default {@value JdbcStore#DEFAULT_ASYNC_THREADS}.
+     *
+     * @param asyncThreads a positive number of threads
+     * @return this builder
+     * @throws IllegalArgumentException if {@code asyncThreads} is not positive
+     */
+    public Builder asyncThreads(int asyncThreads) {
+      if (asyncThreads <= 0) {
+        throw new IllegalArgumentException(
+            "asyncThreads must be positive, but was " + asyncThreads);
+      }
+      this.asyncThreads = asyncThreads;
+      return this;
+    }
+
+    /**
+     * How many asynchronous operations may wait for one of the {@link #asyncThreads} at once.
+     * When they are all busy and the queue is full, an asynchronous operation fails at once with a
+     * {@link StoreException} (the engine answers 503) instead of queueing without bound: a
+     * database too slow for the load then costs quick refusals, not memory and ever longer waits.
+     * Peeks of one key waiting in the queue share one place. Default {@value
+     * JdbcStore#DEFAULT_ASYNC_QUEUE_CAPACITY}.
+     *
+     * @param asyncQueueCapacity a positive number of operations
+     * @return this builder
+     * @throws IllegalArgumentException if {@code asyncQueueCapacity} is not positive
+     */
+    public Builder asyncQueueCapacity(int asyncQueueCapacity) {
+      if (asyncQueueCapacity <= 0) {
+        throw new IllegalArgumentException(
+            "asyncQueueCapacity must be positive, but was " + asyncQueueCapacity);
+      }
+      this.asyncQueueCapacity = asyncQueueCapacity;
+      return this;
+    }
+
+    /**
+     * How often, while any waiter is parked by {@code awaitChangeAsync} (a duplicate told to wait
+     * with {@code maxWait}), the store looks at the records they wait on: one statement per
+     * interval for all of them, none while nobody waits. A waiter is woken about this long after
+     * the change at most, half of it on average. Default 25 ms.
+     *
+     * @param changePollInterval from one millisecond to one minute
+     * @return this builder
+     * @throws IllegalArgumentException if {@code changePollInterval} is under a millisecond or
+     *     over a minute
+     * @throws NullPointerException if {@code changePollInterval} is null
+     */
+    public Builder changePollInterval(Duration changePollInterval) {
+      Objects.requireNonNull(changePollInterval, "changePollInterval");
+      if (changePollInterval.compareTo(Duration.ofMillis(1)) < 0
+          || changePollInterval.compareTo(Duration.ofMinutes(1)) > 0) {
+        throw new IllegalArgumentException("changePollInterval must be from one millisecond to"
+            + " one minute, but was " + changePollInterval);
+      }
+      this.changePollInterval = changePollInterval;
       return this;
     }
 

@@ -32,7 +32,10 @@ final class PostgresStatements {
   final String complete;
   /** Parameters: key, token. */
   final String release;
+  /** Parameters: lease in microseconds, key, token. No row, or whether the lease is still live. */
   final String renew;
+  /** Parameters: an array of keys. The key and owner token of each that is live and in progress. */
+  final String inProgress;
   /** Parameters: key. The record's columns when it is live, else no row. */
   final String peek;
   /** Parameters: the batch size. */
@@ -85,9 +88,20 @@ final class PostgresStatements {
         + "WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
     this.release = "DELETE FROM " + t
         + " WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
+    // fenced exactly as complete is: only the owner, only in progress, only while its lease lasts
+    // by the database's clock; under READ COMMITTED a renewal that waited on the row lock of a
+    // writer checks these again on the row the writer left, so it never extends a lease a claim
+    // took over. RETURNING runs after the row is written, past any wait for its lock: a renewal
+    // that waited so long that the lease it wrote (from the statement's start) has passed already
+    // answers false, as the lease it extended is gone
     this.renew = "UPDATE " + t
         + " SET expires_at = now() + CAST(? AS bigint) * interval '1 microsecond'\n"
-        + "WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()";
+        + "WHERE key = ? AND token = ? AND state = 'in_progress' AND expires_at > now()\n"
+        + "RETURNING expires_at > clock_timestamp()";
+    // the poll of every record this store's parked waiters wait on: one primary-key lookup per key,
+    // no lock; a key it does not return has changed (completed, released, or its lease passed)
+    this.inProgress = "SELECT key, token FROM " + t + "\n"
+        + "  WHERE key = ANY (CAST(? AS text[])) AND state = 'in_progress' AND expires_at > now()";
     // SKIP LOCKED: rows a claim is taking over right now are left for the next sweep, so a sweep
     // never waits on a claim, and a claim waits at most for one batch. The locks are taken on the
     // newest row versions with the condition checked again, so a row taken over since the

@@ -3,6 +3,7 @@ package dev.once.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,13 +20,37 @@ class HeaderCodecTest {
         new Header("X-Unicode", "\u00e9t\u00e9 \u4e16\u754c \ud83d\ude00"),
         new Header("X-Control", "nul\u0000tab\tend"));
 
-    assertThat(HeaderCodec.decode(HeaderCodec.encode(headers))).isEqualTo(headers);
+    assertThat(roundTrip(headers)).isEqualTo(headers);
   }
 
   @Test
   void noHeadersTakeTwoBytes() {
-    assertThat(HeaderCodec.encode(List.of())).containsExactly(1, 0);
-    assertThat(HeaderCodec.decode(new byte[] {1, 0})).isEmpty();
+    assertThat(HeaderCodec.encode(StoredResponse.of(204, List.of(), new byte[0])))
+        .containsExactly(1, 0);
+    assertThat(HeaderCodec.decode(new byte[] {1, 0}).headers()).isEmpty();
+  }
+
+  @Test
+  void ordinaryResponsesStayInFormatOneWhichOlderVersionsRead() {
+    List<Header> headers = List.of(new Header("Location", "/payments/7"));
+
+    byte[] replayable = HeaderCodec.encode(StoredResponse.of(201, headers, new byte[] {1}));
+    byte[] notReplayable = HeaderCodec.encode(StoredResponse.notReplayable(201, headers));
+
+    assertThat(replayable).startsWith(1).isEqualTo(notReplayable);
+    assertThat(HeaderCodec.decode(replayable).outcomeUnknown()).isFalse();
+  }
+
+  @Test
+  void theOutcomeUnknownMarkerIsFormatTwoWithItsFlag() {
+    byte[] marker = HeaderCodec.encode(StoredResponse.outcomeUnknown());
+
+    assertThat(marker).containsExactly(2, 1, 0);
+    HeaderCodec.Decoded decoded = HeaderCodec.decode(marker);
+    assertThat(decoded.outcomeUnknown()).isTrue();
+    assertThat(decoded.headers()).isEmpty();
+    assertThat(HeaderCodec.decode(new byte[] {2, 0, 1, 1, 'a', 1, 'b'}))
+        .isEqualTo(new HeaderCodec.Decoded(List.of(new Header("a", "b")), false));
   }
 
   @Test
@@ -36,15 +61,17 @@ class HeaderCodecTest {
     }
     headers.add(new Header("X-Long", "x".repeat(100_000)));
 
-    assertThat(HeaderCodec.decode(HeaderCodec.encode(headers))).isEqualTo(headers);
+    assertThat(roundTrip(headers)).isEqualTo(headers);
   }
 
   @Test
   void corruptBytesAreRefusedWithAReason() {
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[0]))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("end after 0 bytes");
-    assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {2, 0}))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("format 2");
+    assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {3, 0}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("format 3");
+    assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {2, 2, 0}))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flags 2");
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 100, 0, 0}))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("claim 100 entries");
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 1, 5, 'a', 0}))
@@ -54,5 +81,10 @@ class HeaderCodecTest {
     assertThatThrownBy(() -> HeaderCodec.decode(
         new byte[] {1, 1, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x7F, 0, 0}))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a valid varint");
+  }
+
+  private static List<Header> roundTrip(List<Header> headers) {
+    return HeaderCodec.decode(HeaderCodec.encode(StoredResponse.of(200, headers, new byte[0])))
+        .headers();
   }
 }

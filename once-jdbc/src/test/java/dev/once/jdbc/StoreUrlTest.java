@@ -13,6 +13,8 @@ import dev.once.testing.PeekRace;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
@@ -62,6 +64,36 @@ class StoreUrlTest {
   }
 
   @Test
+  void aStoreOpenedFromAUrlRunsItsAsynchronousOperationsOnItsOwnThreadsAndParksWaiters()
+      throws Exception {
+    String table = Postgres.freshTable();
+    try (IdempotencyStore store = IdempotencyStore.open(with("once.table=" + table
+        + "&once.poolSize=3&once.asyncThreads=2&once.asyncQueueCapacity=10"))) {
+      Claim claim = store.claimAsync("k", FINGERPRINT, LONG).toCompletableFuture()
+          .get(10, TimeUnit.SECONDS);
+      CompletableFuture<Void> waiter =
+          store.awaitChangeAsync("k", LONG).toCompletableFuture();
+
+      assertThat(AsyncOperationsTest.asyncThreads(table)).isNotEmpty().hasSizeLessThanOrEqualTo(2);
+      assertThat(store.renewAsync("k", claim.token(), LONG).toCompletableFuture()
+          .get(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(store.completeAsync("k", claim.token(), CREATED, LONG).toCompletableFuture()
+          .get(10, TimeUnit.SECONDS)).isTrue();
+      waiter.get(10, TimeUnit.SECONDS);
+      assertThat(store.peekAsync("k").toCompletableFuture().get(10, TimeUnit.SECONDS).response())
+          .isEqualTo(CREATED);
+    }
+    AsyncOperationsTest.asyncThreads(table).forEach(thread -> {
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertThat(AsyncOperationsTest.asyncThreads(table)).isEmpty();
+  }
+
+  @Test
   void closingTheStoreClosesItsPool() throws InterruptedException {
     IdempotencyStore store = IdempotencyStore.open(with("once.table=" + Postgres.freshTable()));
     String pools = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'once'";
@@ -98,7 +130,17 @@ class StoreUrlTest {
     assertThatThrownBy(() -> IdempotencyStore.open(with("once.tabel=x")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("unknown store URL option once.tabel (known: once.table, once.createTable,"
-            + " once.poolSize, once.queryTimeout)");
+            + " once.poolSize, once.queryTimeout, once.asyncThreads, once.asyncQueueCapacity)");
+    assertThatThrownBy(() -> IdempotencyStore.open(with("once.asyncThreads=0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("once.asyncThreads must be a whole number from 1 to 1000, but was \"0\"");
+    assertThatThrownBy(() -> IdempotencyStore.open(with("once.asyncQueueCapacity=many")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("once.asyncQueueCapacity must be a whole number from 1 to 1000000, but was"
+            + " \"many\"");
+    assertThatThrownBy(() -> IdempotencyStore.open(with("once.poolSize=2&once.asyncThreads=3")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("once.asyncThreads (3) must not exceed once.poolSize (2)");
     assertThatThrownBy(() -> IdempotencyStore.open(with("once.poolSize=0")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("once.poolSize must be a whole number from 1 to 1000, but was \"0\"");

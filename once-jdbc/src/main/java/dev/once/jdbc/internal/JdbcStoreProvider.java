@@ -23,7 +23,12 @@ import java.util.regex.Pattern;
  *   <li>{@code once.createTable}: {@code true} (the default) creates the table when it is missing;
  *   <li>{@code once.poolSize}: the most connections in the pool (default 10);
  *   <li>{@code once.queryTimeout}: the longest a statement may run, and a connection may be waited
- *       for, in seconds (default 5).
+ *       for, in seconds (default 5);
+ *   <li>{@code once.asyncThreads}: the threads of the store's asynchronous operations, each using
+ *       a connection of the pool while its statement runs (default 4, or the pool size if it is
+ *       smaller; at most the pool size);
+ *   <li>{@code once.asyncQueueCapacity}: how many asynchronous operations may wait for one of those
+ *       threads before more are refused (default 1000).
  * </ul>
  *
  * Unless the URL sets them, the driver's {@code connectTimeout} is 5 seconds and its {@code
@@ -35,8 +40,8 @@ import java.util.regex.Pattern;
 public final class JdbcStoreProvider implements StoreProvider {
   private static final String PREFIX = "jdbc:postgresql:";
   private static final Pattern PASSWORD = Pattern.compile("(?i)(password=)[^&]*");
-  private static final List<String> OPTIONS =
-      List.of("once.table", "once.createTable", "once.poolSize", "once.queryTimeout");
+  private static final List<String> OPTIONS = List.of("once.table", "once.createTable",
+      "once.poolSize", "once.queryTimeout", "once.asyncThreads", "once.asyncQueueCapacity");
 
   /** For {@link java.util.ServiceLoader}. */
   public JdbcStoreProvider() {}
@@ -69,6 +74,8 @@ public final class JdbcStoreProvider implements StoreProvider {
           .tableName(parsed.table)
           .createTable(parsed.createTable)
           .queryTimeout(parsed.queryTimeout)
+          .asyncThreads(parsed.asyncThreads())
+          .asyncQueueCapacity(parsed.asyncQueueCapacity)
           .build();
       store.ping();
       return new PooledStore(store, pool);
@@ -99,6 +106,9 @@ public final class JdbcStoreProvider implements StoreProvider {
     boolean createTable = true;
     int poolSize = 10;
     Duration queryTimeout = JdbcStore.DEFAULT_QUERY_TIMEOUT;
+    /** Zero until the URL sets it: then the default, within the pool size. */
+    int asyncThreads;
+    int asyncQueueCapacity = JdbcStore.DEFAULT_ASYNC_QUEUE_CAPACITY;
     private final boolean hasConnectTimeout;
     private final boolean hasSocketTimeout;
 
@@ -144,7 +154,18 @@ public final class JdbcStoreProvider implements StoreProvider {
       for (String[] option : options) {
         parsed.set(option[0], option[1]);
       }
+      if (parsed.asyncThreads > parsed.poolSize) {
+        throw new IllegalArgumentException("once.asyncThreads (" + parsed.asyncThreads
+            + ") must not exceed once.poolSize (" + parsed.poolSize + "): each thread runs its"
+            + " statement on a connection of the pool");
+      }
       return parsed;
+    }
+
+    /** @return the threads of the store's executor: as set, or the default within the pool */
+    int asyncThreads() {
+      return asyncThreads > 0 ? asyncThreads
+          : Math.min(JdbcStore.DEFAULT_ASYNC_THREADS, poolSize);
     }
 
     private void set(String name, String value) {
@@ -166,6 +187,12 @@ public final class JdbcStoreProvider implements StoreProvider {
           break;
         case "once.queryTimeout":
           queryTimeout = Duration.ofSeconds(positive(name, value, 3600));
+          break;
+        case "once.asyncThreads":
+          asyncThreads = positive(name, value, 1000);
+          break;
+        case "once.asyncQueueCapacity":
+          asyncQueueCapacity = positive(name, value, 1_000_000);
           break;
         default:
           throw new IllegalArgumentException("unknown store URL option " + name + " (known: "

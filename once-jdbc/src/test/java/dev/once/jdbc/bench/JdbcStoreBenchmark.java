@@ -236,7 +236,7 @@ public class JdbcStoreBenchmark {
     return out.append("(operations per second; claim+complete is two statements)").toString();
   }
 
-  private static String describeServer(String url) throws SQLException {
+  static String describeServer(String url) throws SQLException {
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);
     config.setMaximumPoolSize(1);
@@ -252,7 +252,7 @@ public class JdbcStoreBenchmark {
     }
   }
 
-  private static String loadAverage() {
+  static String loadAverage() {
     try {
       return Files.readString(Path.of("/proc/loadavg")).trim() + " ("
           + Runtime.getRuntime().availableProcessors() + " cores)";
