@@ -1,5 +1,13 @@
 # Shortcuts; the build itself is Maven's (mvn -B -ntp verify builds and tests everything).
 
+# ---- using once: every published module into the local Maven repository (~/.m2), tests skipped;
+# MVN_ARGS adds to the command (MVN_ARGS="-pl '!once-native'" leaves out the C library)
+MVN_ARGS ?=
+.PHONY: install
+
+install:
+	mvn -B -ntp install -DskipTests $(MVN_ARGS)
+
 # ---- the C library (once-native): see docs/NATIVE.md ----------------------------------------
 .PHONY: c-shared c-test c-bench
 
