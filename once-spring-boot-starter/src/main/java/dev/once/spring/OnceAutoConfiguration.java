@@ -10,18 +10,28 @@ import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionMessage;
+import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.ConditionContext;
+import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
+import org.springframework.core.type.AnnotatedTypeMetadata;
 import org.springframework.util.ClassUtils;
+import org.springframework.util.unit.DataSize;
 import org.springframework.web.servlet.DispatcherServlet;
 
 /**
@@ -48,6 +58,11 @@ import org.springframework.web.servlet.DispatcherServlet;
 @AutoConfiguration
 @ConditionalOnBooleanProperty(name = "once.enabled", matchIfMissing = true)
 public final class OnceAutoConfiguration {
+  private static final Log LOG = LogFactory.getLog(OnceAutoConfiguration.class);
+  /** The names of the store beans the starter defines; each logs the store when it is made. */
+  private static final List<String> STORES_OF_THE_STARTER =
+      List.of("onceMemoryStore", "onceRedisStore", "onceStore");
+
   /** Created by Spring. */
   public OnceAutoConfiguration() {}
 
@@ -73,7 +88,28 @@ public final class OnceAutoConfiguration {
           : "no JDBC store was configured: once.store=jdbc needs dev.once:once-jdbc on the class"
               + " path and a DataSource bean");
     }
-    return memoryStore(binding);
+    MemoryStore memory = memoryStore(binding);
+    LOG.info("once: idempotency records in memory (responses up to "
+        + size(binding.memoryMaximumWeight()) + "), one instance only: " + (store == null
+        ? "once.store is unset and no shared store was found (a Redis client with once-redis,"
+            + " a PostgreSQL table with once-jdbc)"
+        : "once.store=memory"));
+    return memory;
+  }
+
+  /** The store's own description, or its class if that fails: a log line never stops a start. */
+  private static String describe(IdempotencyStore store) {
+    try {
+      return String.valueOf(store);
+    } catch (RuntimeException e) {
+      return store.getClass().getName();
+    }
+  }
+
+  private static String size(long bytes) {
+    DataSize size = DataSize.ofBytes(bytes);
+    return size.toMegabytes() > 0 ? size.toMegabytes() + " MB" : size.toKilobytes() > 0
+        ? size.toKilobytes() + " KB" : bytes + " bytes";
   }
 
   /**
@@ -99,7 +135,13 @@ public final class OnceAutoConfiguration {
   @ConditionalOnMissingBean
   Once once(IdempotencyStore store, KeyScope keyScope, Environment environment,
       ObjectProvider<OnceStoreDecorator> decorators, ObjectProvider<OnceListener> listeners,
-      ObjectProvider<OnceCustomizer> customizers) {
+      ObjectProvider<OnceCustomizer> customizers, ListableBeanFactory beans) {
+    List<String> names = List.of(beans.getBeanNamesForType(IdempotencyStore.class, true, false));
+    if (names.stream().noneMatch(STORES_OF_THE_STARTER::contains)) {
+      // the stores the starter makes say so when they are made; the application's, here
+      LOG.info("once: idempotency records in " + describe(store) + ", the application's"
+          + " IdempotencyStore bean " + names);
+    }
     IdempotencyStore decorated = store;
     for (OnceStoreDecorator decorator : decorators.orderedStream().collect(Collectors.toList())) {
       decorated = decorator.decorate(decorated);
@@ -112,25 +154,44 @@ public final class OnceAutoConfiguration {
     return builder.build();
   }
 
-  /** The filter for {@code once.url-patterns}, in a servlet web application. */
+  /**
+   * The filter for {@code once.url-patterns}, in a servlet web application; none when the
+   * property is empty (a disabled registration would make Spring Boot log that it was not
+   * registered at every start).
+   */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
   @ConditionalOnClass(Filter.class)
   static class UrlPatternFilterConfiguration {
 
     @Bean
+    @Conditional(UrlPatternsCondition.class)
     FilterRegistrationBean<UrlPatternFilter> onceFilterRegistration(Once once,
         Environment environment) {
       OnceBinding binding = new OnceBinding(environment);
-      List<String> patterns = binding.urlPatterns();
       FilterRegistrationBean<UrlPatternFilter> registration = requestFilter(
           new UrlPatternFilter(new OnceFilter(once)), "onceFilter", binding.filterOrder() + 1);
-      if (patterns.isEmpty()) {
-        registration.setEnabled(false);
-      } else {
-        registration.setUrlPatterns(patterns);
-      }
+      registration.setUrlPatterns(binding.urlPatterns());
       return registration;
+    }
+  }
+
+  /**
+   * Matches unless {@code once.url-patterns} is set empty. An invalid pattern matches, so that
+   * the filter's registration reports it and stops the start.
+   */
+  static final class UrlPatternsCondition extends SpringBootCondition {
+    @Override
+    public ConditionOutcome getMatchOutcome(ConditionContext context,
+        AnnotatedTypeMetadata metadata) {
+      ConditionMessage.Builder message = ConditionMessage.forCondition("once.url-patterns");
+      try {
+        return new OnceBinding(context.getEnvironment()).urlPatterns().isEmpty()
+            ? ConditionOutcome.noMatch(message.because("is empty: @Idempotent endpoints only"))
+            : ConditionOutcome.match(message.because("names the URLs the filter covers"));
+      } catch (InvalidOncePropertyException e) {
+        return ConditionOutcome.match(message.because(e.getMessage()));
+      }
     }
   }
 

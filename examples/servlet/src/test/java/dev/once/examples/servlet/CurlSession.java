@@ -87,7 +87,9 @@ final class CurlSession {
           if (!word.startsWith("http://")) {
             throw new AssertionError("a curl option the test does not know: " + word);
           }
-          path = URI.create(word).getRawPath();
+          URI uri = URI.create(word);
+          path = uri.getRawQuery() == null ? uri.getRawPath()
+              : uri.getRawPath() + "?" + uri.getRawQuery();
         }
       }
     }
