@@ -8,6 +8,7 @@ package dev.once;
 public final class InvalidKeyException extends OnceException {
   private static final long serialVersionUID = 1L;
 
+  /** The header value as received, possibly shortened. */
   private final String value;
 
   /**

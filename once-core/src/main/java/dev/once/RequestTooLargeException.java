@@ -8,6 +8,7 @@ package dev.once;
 public final class RequestTooLargeException extends OnceException {
   private static final long serialVersionUID = 1L;
 
+  /** The limit in bytes that the body went past. */
   private final long limit;
 
   /** @param limit the limit in bytes that the body went past */

@@ -189,6 +189,8 @@ public final class StoredResponse {
    */
   public record Header(String name, String value) {
     /**
+     * @param name the header name as the handler wrote it
+     * @param value the header value
      * @throws NullPointerException if {@code name} or {@code value} is null
      */
     public Header {

@@ -10,6 +10,7 @@ import dev.once.OnceException;
 public class StoreException extends OnceException {
   private static final long serialVersionUID = 1L;
 
+  /** The scoped key the failed operation was for, or null. */
   private final String key;
 
   /**

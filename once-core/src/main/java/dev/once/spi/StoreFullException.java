@@ -9,6 +9,7 @@ package dev.once.spi;
 public class StoreFullException extends StoreException {
   private static final long serialVersionUID = 1L;
 
+  /** The seconds after which a retry may find room. */
   private final int retryAfterSeconds;
 
   /**

@@ -11,9 +11,13 @@ import dev.once.OnceException;
 public final class InvalidOncePropertyException extends OnceException {
   private static final long serialVersionUID = 1L;
 
+  /** The property, such as {@code once.ttl}. */
   private final String property;
+  /** The value as it was configured, or null if unknown. */
   private final String value;
+  /** Where it was configured (a file and line), or null if unknown. */
   private final String origin;
+  /** Why it was refused. */
   private final String reason;
 
   /**
