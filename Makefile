@@ -58,8 +58,8 @@ bench-http: bench-jar
 	@uptime
 
 # ---- concurrency proofs (once-jcstress; docs/BENCHMARKS.md) ------------------------------------
-# jcstress:       every stress test in jcstress's default mode (tens of minutes on 2 cores)
-# jcstress-quick: the same in quick mode, as the build runs it
+# jcstress:       every stress test in jcstress's default mode (an hour or more on 2 cores)
+# jcstress-quick: the same in quick mode (10 to 20 minutes); the build runs the sanity mode
 .PHONY: jcstress jcstress-quick
 
 jcstress:

@@ -125,19 +125,40 @@ class TwoInstancesTest {
 
   @Test
   void whenTheHolderDiesItsLeasePassesAndTheOtherInstanceTakesTheKeyOver() throws Exception {
-    // long enough for the duplicate below to arrive within it, even on a busy machine
-    serve(once -> once.lease(Duration.ofSeconds(3)));
+    // instance a's renewals run on a scheduler of its own, stopped below as a dying process's are
+    java.util.concurrent.ScheduledExecutorService renewalsOfA =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    Duration lease = Duration.ofSeconds(3);
+    a = WebServer.start(Once.builder(storeA).lease(lease).scheduler(renewalsOfA).build(),
+        this::pay);
+    b = WebServer.start(Once.builder(storeB).lease(lease).build(), this::pay);
     String key = UUID.randomUUID().toString();
     gate = new CountDownLatch(1);
-    // instance a claims the key and its handler never finishes within the lease: a dead holder
     CompletableFuture<HttpResponse<String>> dead =
         CompletableFuture.supplyAsync(() -> post(a, key));
     assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
 
     HttpResponse<String> duringLease = b.post(key, "{\"amount\":100}");
-    Thread.sleep(3500);
+    renewalsOfA.shutdownNow(); // instance a stops renewing: to the store it is dead
+    // until the lease, no longer renewed, has passed: then b's claim takes the key over and its
+    // handler starts (and waits at the gate); before that, every attempt is answered 409
+    CompletableFuture<HttpResponse<String>> takeover = null;
+    for (int i = 0; i < 300 && takeover == null; i++) {
+      CompletableFuture<HttpResponse<String>> attempt =
+          CompletableFuture.supplyAsync(() -> post(b, key));
+      while (!attempt.isDone() && runs.get() < 2) {
+        Thread.sleep(10);
+      }
+      if (runs.get() >= 2) {
+        takeover = attempt;
+      } else {
+        assertThat(attempt.get().statusCode()).isEqualTo(409);
+        Thread.sleep(100);
+      }
+    }
+    assertThat(takeover).as("b took the key over once a's lease passed").isNotNull();
     gate.countDown();
-    HttpResponse<String> afterLease = b.post(key, "{\"amount\":100}");
+    HttpResponse<String> afterLease = takeover.get(30, TimeUnit.SECONDS);
     HttpResponse<String> late = dead.get(30, TimeUnit.SECONDS);
     HttpResponse<String> retry = a.post(key, "{\"amount\":100}");
 
@@ -149,6 +170,27 @@ class TwoInstancesTest {
     assertThat(retry.body()).isEqualTo(afterLease.body());
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
     assertThat(runs).hasValue(2);
+  }
+
+  @Test
+  void aHolderThatIsAliveKeepsItsKeyFarPastItsLease() throws Exception {
+    serve(once -> once.lease(Duration.ofSeconds(1)));
+    String key = UUID.randomUUID().toString();
+    gate = new CountDownLatch(1);
+    CompletableFuture<HttpResponse<String>> slow =
+        CompletableFuture.supplyAsync(() -> post(a, key));
+    assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+
+    for (int i = 0; i < 8; i++) {
+      Thread.sleep(500); // four leases in all, renewed by instance a every third of one
+      assertThat(b.post(key, "{\"amount\":100}").statusCode()).isEqualTo(409);
+    }
+    gate.countDown();
+
+    assertThat(slow.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
+    assertThat(b.post(key, "{\"amount\":100}").headers().firstValue("Idempotent-Replayed"))
+        .hasValue("true");
+    assertThat(runs).hasValue(1);
   }
 
   private static HttpResponse<String> post(WebServer server, String key) {

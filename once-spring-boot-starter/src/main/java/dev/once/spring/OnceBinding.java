@@ -63,7 +63,8 @@ final class OnceBinding {
       "redis.key-prefix", "redis.command-timeout", "redis.near-cache.maximum-weight",
       "redis.near-cache.max-age",
       "jdbc.table-name", "jdbc.create-table", "jdbc.sweep-interval", "jdbc.sweep-batch-size",
-      "jdbc.query-timeout");
+      "jdbc.query-timeout", "jdbc.async-threads", "jdbc.async-queue-capacity",
+      "jdbc.change-poll-interval");
 
   private final Iterable<ConfigurationPropertySource> sources;
   private final Binder binder;

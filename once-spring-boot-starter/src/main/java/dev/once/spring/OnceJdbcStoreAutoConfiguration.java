@@ -76,6 +76,11 @@ public final class OnceJdbcStoreAutoConfiguration {
       builder.queryTimeout(timeout);
       queryTimeout[0] = timeout;
     });
+    binding.bind("jdbc.async-threads", Bindable.of(Integer.class), builder::asyncThreads);
+    binding.bind("jdbc.async-queue-capacity", Bindable.of(Integer.class),
+        builder::asyncQueueCapacity);
+    binding.bind("jdbc.change-poll-interval", Bindable.of(Duration.class),
+        builder::changePollInterval);
     if (binding.store() == null) {
       String notThere = whyNoTable(dataSource, table[0], queryTimeout[0], binding);
       if (notThere != null) {

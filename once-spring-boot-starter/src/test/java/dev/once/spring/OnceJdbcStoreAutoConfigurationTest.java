@@ -263,7 +263,10 @@ class OnceJdbcStoreAutoConfigurationTest {
         "once.jdbc.table-name=Once-Records", "tableName must be a lowercase SQL identifier",
         "once.jdbc.sweep-interval=-1s", "sweepInterval must be zero (no sweeper) or at least",
         "once.jdbc.sweep-batch-size=0", "sweepBatchSize must be positive, but was 0",
-        "once.jdbc.query-timeout=0s", "queryTimeout must be positive, but was PT0S");
+        "once.jdbc.query-timeout=0s", "queryTimeout must be positive, but was PT0S",
+        "once.jdbc.async-threads=0", "asyncThreads must be positive, but was 0",
+        "once.jdbc.async-queue-capacity=0", "asyncQueueCapacity must be positive, but was 0",
+        "once.jdbc.change-poll-interval=0s", "changePollInterval must be from one millisecond");
     refused.forEach((property, reason) -> withDataSource()
         .withPropertyValues("once.store=jdbc", property)
         .run(context -> {
@@ -279,11 +282,13 @@ class OnceJdbcStoreAutoConfigurationTest {
     String table = TestServers.freshTable();
     withDataSource().withPropertyValues("once.store=jdbc", "once.jdbc.create-table=true",
             "once.jdbc.table-name=" + table, "once.jdbc.sweep-interval=0s",
-            "once.jdbc.sweep-batch-size=1", "once.jdbc.query-timeout=2s")
+            "once.jdbc.sweep-batch-size=1", "once.jdbc.query-timeout=2s",
+            "once.jdbc.async-threads=2", "once.jdbc.async-queue-capacity=10",
+            "once.jdbc.change-poll-interval=50ms")
         .run(context -> {
           JdbcStore store = (JdbcStore) context.getBean(IdempotencyStore.class);
           assertThat(store.toString()).contains("table=" + table)
-              .contains("sweepInterval=PT0S");
+              .contains("sweepInterval=PT0S").contains("asyncThreads=2");
           assertThat(tableExists(table)).isTrue();
         });
   }
