@@ -1,6 +1,5 @@
 package dev.once.proxy;
 
-import dev.once.KeyScope;
 import dev.once.Once;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreProvider;
@@ -109,23 +108,9 @@ public final class OnceProxy {
     StoreErrorLog log = new StoreErrorLog(StoreUrls.redact(options.store));
     Once once;
     try {
-      once = Once.builder(store)
-          .header(options.header)
-          .ttl(options.ttl)
-          .lease(options.lease)
-          .maxWait(options.maxWait)
-          .requireKey(options.requireKey)
-          .methods(options.methods)
-          .cacheableStatuses(options.cacheable)
-          .maxBodyBytes(options.maxBody)
-          .maxResponseBytes(options.maxResponse)
-          .failOpen(options.failOpen)
-          .keyScope(options.scopeHeader == null
-              ? KeyScope.global()
-              : KeyScope.headerHash(options.scopeHeader))
-          .listener(log)
-          .build();
+      once = options.engine(store).listener(log).build();
     } catch (IllegalArgumentException e) {
+      // parse checked every engine flag on a builder of its own, so this is not expected
       throw new StartupException(USAGE, e.getMessage());
     }
     String type = StoreUrls.type(options.store);
