@@ -27,6 +27,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 final class ProxyServer {
   /** Time left after the upstream timeout for a request to write its 504 during a stop. */
   private static final Duration STOP_MARGIN = Duration.ofSeconds(2);
+  /** Time a client's connection may stay idle past the longest it may have to wait. */
+  private static final Duration IDLE_MARGIN = Duration.ofSeconds(5);
 
   private final Server server;
   private final ServerConnector connector;
@@ -66,8 +68,11 @@ final class ProxyServer {
       ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
       connector.setHost(options.listenHost);
       connector.setPort(options.listenPort);
-      // longer than the upstream may take, so a client waiting for it is never cut off first
-      connector.setIdleTimeout(Math.max(30_000, options.upstreamTimeout.toMillis() + 5_000));
+      // longer than a client may have to wait with nothing sent to it (the upstream's silence,
+      // a duplicate's wait for the replay), so the connector never cuts it off first
+      Duration quiet = once == null ? options.upstreamTimeout
+          : max(options.upstreamTimeout, once.maxWait());
+      connector.setIdleTimeout(Math.max(30_000, quiet.plus(IDLE_MARGIN).toMillis()));
       server.addConnector(connector);
 
       server.setErrorHandler(new ProblemErrorHandler());
@@ -79,11 +84,13 @@ final class ProxyServer {
         filter.setAsyncSupported(true);
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
       }
-      ServletHolder proxy = new ServletHolder("upstream", new UpstreamServlet(options.upstreamTimeout));
+      ServletHolder proxy = new ServletHolder("upstream",
+          new UpstreamServlet(once, options.upstreamTimeout, options.upstreamDeadline));
       proxy.setAsyncSupported(true);
       proxy.setInitParameter("proxyTo", upstream.toString());
       proxy.setInitParameter("viaHost", "once-proxy");
-      // silence from the upstream is bounded; a long stream that keeps flowing is not cut
+      // silence from the upstream is bounded; a long stream that keeps flowing is not cut (a
+      // keyed request's silence is timed by its KeyedCall, which sets its own idle timeout)
       proxy.setInitParameter("idleTimeout", Long.toString(options.upstreamTimeout.toMillis()));
       proxy.setInitParameter("timeout", "0");
       proxy.setInitParameter("maxConnections", "1024");
@@ -100,6 +107,10 @@ final class ProxyServer {
       stopQuietly(demo);
       throw e;
     }
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   private static QueuedThreadPool threadPool() {
