@@ -29,6 +29,14 @@ public final class OnceProxy {
   /** Exit status for a proxy that could not start (store unreachable, address taken). */
   static final int FAILED = 1;
 
+  /**
+   * The engine's own warnings, through {@code java.util.logging}: {@link StoreErrorLog} says the
+   * same in one line without the client's key, so they are turned off in the proxy's process.
+   * Held here because {@code java.util.logging} forgets the level of a logger nobody references.
+   */
+  private static final java.util.logging.Logger ENGINE_LOG =
+      java.util.logging.Logger.getLogger("dev.once");
+
   private OnceProxy() {}
 
   /**
@@ -37,6 +45,7 @@ public final class OnceProxy {
    * @param args the flags
    */
   public static void main(String[] args) {
+    ENGINE_LOG.setLevel(java.util.logging.Level.OFF);
     System.exit(run(args, System.getenv(), System.out, System.err, false));
   }
 
