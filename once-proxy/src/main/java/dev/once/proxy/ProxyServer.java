@@ -27,6 +27,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 final class ProxyServer {
   /** Time left after the upstream timeout for a request to write its 504 during a stop. */
   private static final Duration STOP_MARGIN = Duration.ofSeconds(2);
+  /** The shortest time a connection to the upstream may sit idle in the pool. */
+  private static final Duration POOL_IDLE_MIN = Duration.ofSeconds(1);
   /** Time a client's connection may stay idle past the longest it may have to wait. */
   private static final Duration IDLE_MARGIN = Duration.ofSeconds(5);
 
@@ -89,9 +91,11 @@ final class ProxyServer {
       proxy.setAsyncSupported(true);
       proxy.setInitParameter("proxyTo", upstream.toString());
       proxy.setInitParameter("viaHost", "once-proxy");
-      // silence from the upstream is bounded; a long stream that keeps flowing is not cut (a
-      // keyed request's silence is timed by its KeyedCall, which sets its own idle timeout)
-      proxy.setInitParameter("idleTimeout", Long.toString(options.upstreamTimeout.toMillis()));
+      // how long a connection to the upstream may sit idle in the pool; never under a second, so
+      // a connection being opened is not timed out before a request is on it (the silence of
+      // a request is bounded per request: UpstreamServlet, KeyedCall)
+      proxy.setInitParameter("idleTimeout",
+          Long.toString(Math.max(POOL_IDLE_MIN.toMillis(), options.upstreamTimeout.toMillis())));
       proxy.setInitParameter("timeout", "0");
       proxy.setInitParameter("maxConnections", "1024");
       context.addServlet(proxy, "/*");

@@ -16,6 +16,7 @@ import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.Request;
@@ -82,6 +83,8 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
       HttpServletResponse proxyResponse, Request proxyRequest) {
     Exchange exchange = OnceFilter.exchange(clientRequest);
     if (exchange == null) {
+      // silence from the upstream is bounded; a long stream that keeps flowing is not cut
+      proxyRequest.idleTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
       super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
       return;
     }

@@ -108,6 +108,26 @@ class ProxyFailureTest {
     }
   }
 
+  /** A request without a key is Jetty's proxy as it is: 504, and nothing listens after it. */
+  @Test
+  void aRequestWithoutAKeyWhoseUpstreamIsSilentGets504() throws Exception {
+    CountDownLatch answer = new CountDownLatch(1);
+    try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) -> {
+      answer.await(60, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
+            "--upstream-timeout", "500ms")) {
+
+      HttpResponse<String> silent = postKeyed(proxy.uri("/payments"), null, "{}");
+
+      assertProblem(silent, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+      assertThat(silent.body()).contains("the upstream sent nothing for 500ms");
+    } finally {
+      answer.countDown();
+    }
+  }
+
   @Test
   void anUpstream500IsPassedOnButNotKeptSoTheRetryRunsAgain() throws Exception {
     try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) ->

@@ -313,6 +313,79 @@ class ProxyKeyedCallTest {
   }
 
   @Test
+  void anUpstreamThatStallsAfterItsClientHungUpIsGivenUpAtTheDeadlineAndNeverRunsTwice()
+      throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      exchange.sendResponseHeaders(201, 100);
+      exchange.getResponseBody().write("abc".getBytes(StandardCharsets.US_ASCII));
+      exchange.getResponseBody().flush();
+      release.await(60, TimeUnit.SECONDS);
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "30s", "--upstream-deadline", "1s");
+    String key = newKey();
+
+    try (Socket client = RawClient.post(proxy.port(), "/payments", key, "{}")) {
+      assertThat(RawClient.readUntil(client.getInputStream(), "abc")).startsWith("HTTP/1.1 201");
+      RawClient.hangUp(client);
+    }
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    for (int i = 0; i < 3000 && retry.body().contains(ProblemType.REQUEST_IN_PROGRESS.uri());
+        i++) {
+      Thread.sleep(10);
+      retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    }
+
+    assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void anUpstreamThatBreaksOffInTheMiddleOfItsLateAnswerIsNeverRunTwice() throws Exception {
+    String head = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n";
+    RawUpstream.Behaviour late = (socket, out) -> {
+      try {
+        release.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      RawUpstream.breakOffAfter(head, 10).answer(socket, out);
+    };
+    try (RawUpstream upstream = new RawUpstream(late);
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
+            "--upstream-timeout", "500ms", "--max-wait", "30s")) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      release.countDown();
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+      assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+      assertThat(upstream.requests()).isEqualTo(1);
+    }
+  }
+
+  /** The shortest upstream timeout there is: every client gets 504, every answer is still kept. */
+  @Test
+  void withTheShortestUpstreamTimeoutTheAnswerIsStillKeptForTheRetry() throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      release.await(60, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "1ms", "--max-wait", "30s");
+    String key = newKey();
+
+    HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+    release.countDown();
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("{\"run\":1}");
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
   void aChunkedAnswerIsKeptAndARetrySentTheMomentItEndedIsReplayed() throws Exception {
     Upstream upstream = upstream("/payments", (exchange, run) -> {
       exchange.sendResponseHeaders(201, 0); // chunked: no Content-Length
