@@ -21,6 +21,7 @@ import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -312,11 +313,24 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
   /** The response's body ended: the record is finished first, then the client has the end. */
   private void reportEnd() {
     endReported = true;
-    exchange.bodyEnded(response(capture.bytes()))
+    Exchange.Response whole = response(capture.bytes());
+    clientSide(exchange.bodyEnded(whole), whole)
         .whenComplete((completion, error) -> invoker.run(() -> {
           endKept = true;
           pump();
         }));
+  }
+
+  /**
+   * The stage of an event of the client's side, or, if the exchange ignored it because the client
+   * was detached meanwhile (the container reports a failure on its own thread, and detaches the
+   * exchange there at once), the same answer reported as the upstream's, which is not ignored.
+   */
+  private CompletionStage<Completion> clientSide(CompletionStage<Completion> reported,
+      Exchange.Response answer) {
+    return reported.thenCompose(completion -> completion == null && exchange.isDetached()
+        ? exchange.upstreamAnsweredLate(answer)
+        : CompletableFuture.completedFuture(completion));
   }
 
   private void ended(Result result) {
@@ -359,7 +373,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     if (was == Side.STREAMING) {
       boolean cut = client.isCommitted();
       Problem problem = silenceAbort ? silentMidBody() : brokeOff();
-      exchange.failedAfterCommit(failure, response(null))
+      clientSide(exchange.failedAfterCommit(failure, response(null)), response(null))
           .whenComplete((completion, error) -> invoker.run(() -> {
             if (cut) {
               servlet.cut(clientRequest, client);
@@ -397,7 +411,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
           "the upstream sent nothing for " + Values.format(timeout) + "; the proxy goes on"
               + " listening to it for up to " + Values.format(deadline) + " and keeps its"
               + " answer for a retry with the same " + once.header()
-              + ", which gets 409 until then"));
+              + ", which gets 409 (or waits) until then"));
       schedule(deadline.toNanos(), this::deadlinePassed);
     } else {
       silenceAbort = true;

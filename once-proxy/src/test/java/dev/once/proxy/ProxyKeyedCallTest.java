@@ -312,22 +312,32 @@ class ProxyKeyedCallTest {
     }
   }
 
+  /**
+   * The proxy learns that a client hung up when it next writes to it; from then on it listens to
+   * the upstream for the retry, up to the deadline, and not a moment longer.
+   */
   @Test
   void anUpstreamThatStallsAfterItsClientHungUpIsGivenUpAtTheDeadlineAndNeverRunsTwice()
       throws Exception {
+    CountDownLatch hungUp = new CountDownLatch(1);
     Upstream upstream = upstream("/payments", (exchange, run) -> {
       exchange.sendResponseHeaders(201, 100);
-      exchange.getResponseBody().write("abc".getBytes(StandardCharsets.US_ASCII));
-      exchange.getResponseBody().flush();
+      OutputStream out = exchange.getResponseBody();
+      out.write("abc".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      hungUp.await(60, TimeUnit.SECONDS);
+      out.write("def".getBytes(StandardCharsets.US_ASCII)); // the proxy finds the client gone
+      out.flush();
       release.await(60, TimeUnit.SECONDS);
     });
-    TestProxy proxy = proxy(upstream, "--upstream-timeout", "30s", "--upstream-deadline", "1s");
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "60s", "--upstream-deadline", "1s");
     String key = newKey();
 
     try (Socket client = RawClient.post(proxy.port(), "/payments", key, "{}")) {
       assertThat(RawClient.readUntil(client.getInputStream(), "abc")).startsWith("HTTP/1.1 201");
       RawClient.hangUp(client);
     }
+    hungUp.countDown();
     HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
     for (int i = 0; i < 3000 && retry.body().contains(ProblemType.REQUEST_IN_PROGRESS.uri());
         i++) {
