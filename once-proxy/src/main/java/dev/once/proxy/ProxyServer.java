@@ -27,6 +27,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 final class ProxyServer {
   /** Time left after the upstream timeout for a request to write its 504 during a stop. */
   private static final Duration STOP_MARGIN = Duration.ofSeconds(2);
+  /** Connections the kernel may hold for the proxy before it accepts them (as nginx's 511). */
+  private static final int ACCEPT_QUEUE = 1024;
   /** The shortest time a connection to the upstream may sit idle in the pool. */
   private static final Duration POOL_IDLE_MIN = Duration.ofSeconds(1);
   /** Time a client's connection may stay idle past the longest it may have to wait. */
@@ -70,6 +72,9 @@ final class ProxyServer {
       ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
       connector.setHost(options.listenHost);
       connector.setPort(options.listenPort);
+      // a burst of new connections (hundreds of clients retrying at once) waits to be accepted
+      // instead of overflowing the JDK's default backlog of 50
+      connector.setAcceptQueueSize(ACCEPT_QUEUE);
       // longer than a client may have to wait with nothing sent to it (the upstream's silence,
       // a duplicate's wait for the replay), so the connector never cuts it off first
       Duration quiet = once == null ? options.upstreamTimeout
