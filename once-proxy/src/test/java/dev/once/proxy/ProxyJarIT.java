@@ -130,6 +130,10 @@ class ProxyJarIT {
         + " milliseconds (it is renewed every third), but was PT0.001S");
     refused.put(List.of("--max-body", "4GiB"), "once-proxy: --max-body 4GiB: maxBodyBytes must be"
         + " between 0 and 2147483639, but was 4294967296");
+    refused.put(List.of("--max-response", "2GiB"), "once-proxy: --max-response 2GiB:"
+        + " maxResponseBytes must be between 0 and 2147483639, but was 2147483648");
+    refused.put(List.of("--ttl", "0s"), "once-proxy: --ttl 0s: ttl must be positive, but was"
+        + " PT0S");
     refused.put(List.of("--upstream-timeout", "36501d"), "once-proxy: --upstream-timeout 36501d:"
         + " upstream-timeout must be at most 36500 days (100 years), but was PT876024H");
     refused.put(List.of("--unknown-outcome", "sometimes"), "once-proxy: --unknown-outcome:"
