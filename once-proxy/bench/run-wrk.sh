@@ -10,6 +10,8 @@
 #
 # Run from the repository root:  bash once-proxy/bench/run-wrk.sh
 # Settings (environment): RUNS=5 DURATION=10s WARMUP=15s CONNECTIONS=32 THREADS=2
+# BEFORE_JAR=path/to/an/older/once-proxy.jar adds a fourth setup, "before": that jar's once-proxy
+# on the same upstream, interleaved with the others, for an A/B of a change in one run.
 # It installs wrk with apt-get if it is missing, and builds the jar if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -69,6 +71,14 @@ start plain PLAIN java $JAVA_OPTS -cp "$JAR" dev.once.proxy.PlainProxy \
 start once ONCE java $JAVA_OPTS -jar "$JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [once]=$ONCE)
 SETUPS=(direct plain once)
+if [ -n "${BEFORE_JAR:-}" ]; then
+  BEFORE=
+  # shellcheck disable=SC2086
+  start before BEFORE java $JAVA_OPTS -jar "$BEFORE_JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM"
+  URL[before]=$BEFORE
+  SETUPS+=(before)
+fi
+COUNT=${#SETUPS[@]}
 KINDS=(none hit unique)
 
 # measure SETUP KIND DURATION RUN: one wrk run; appends "SETUP KIND rps p50 p99 requests errors"
@@ -94,15 +104,15 @@ done
 for run in $(seq 1 "$RUNS"); do
   for kind in "${KINDS[@]}"; do
     # rotate the order so no setup always runs first or last
-    for i in 0 1 2; do
-      measure "${SETUPS[$(( (i + run) % 3 ))]}" "$kind" "$DURATION" "$run"
+    for i in $(seq 0 $((COUNT - 1))); do
+      measure "${SETUPS[$(( (i + run) % COUNT ))]}" "$kind" "$DURATION" "$run"
     done
   done
   echo "run $run of $RUNS done; load: $(uptime | sed 's/.*load average: //')" >&2
 done
 echo "load after: $(uptime)" >&2
 
-awk -v runs="$RUNS" '
+awk -v runs="$RUNS" -v setuplist="${SETUPS[*]}" '
 function median(list, n,   sorted, i, j, t) {
   for (i = 1; i <= n; i++) sorted[i] = list[i]
   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
@@ -113,11 +123,11 @@ function median(list, n,   sorted, i, j, t) {
   rps[k, n[k]] = $3; p50[k, n[k]] = $4; p99[k, n[k]] = $5; errors[k] += $7
 }
 END {
-  split("none hit unique", kinds, " "); split("direct plain once", setups, " ")
+  split("none hit unique", kinds, " "); count = split(setuplist, setups, " ")
   names["none"] = "no key"; names["hit"] = "cache hit"; names["unique"] = "unique key"
   printf "%-11s %-7s %12s %10s %10s %7s\n", "request", "setup", "requests/s", "p50 ms", "p99 ms", "errors"
   for (a = 1; a <= 3; a++) {
-    for (b = 1; b <= 3; b++) {
+    for (b = 1; b <= count; b++) {
       k = setups[b]; key = kinds[a] " " k; m = n[key]
       for (i = 1; i <= m; i++) { r[i] = rps[key, i]; q[i] = p50[key, i]; s[i] = p99[key, i] }
       med[key, "rps"] = median(r, m); med[key, "p50"] = median(q, m); med[key, "p99"] = median(s, m)
@@ -125,10 +135,14 @@ END {
     }
   }
   print ""
-  printf "%-11s %22s %22s\n", "request", "once/plain throughput", "once/direct throughput"
+  printf "%-11s %22s %22s", "request", "once/plain throughput", "once/direct throughput"
+  if (count > 3) printf " %22s", "once/before throughput"
+  printf "\n"
   for (a = 1; a <= 3; a++) {
-    o = kinds[a] " once"; p = kinds[a] " plain"; d = kinds[a] " direct"
-    printf "%-11s %22.2f %22.2f\n", names[kinds[a]], med[o, "rps"] / med[p, "rps"], med[o, "rps"] / med[d, "rps"]
+    o = kinds[a] " once"; p = kinds[a] " plain"; d = kinds[a] " direct"; f = kinds[a] " before"
+    printf "%-11s %22.2f %22.2f", names[kinds[a]], med[o, "rps"] / med[p, "rps"], med[o, "rps"] / med[d, "rps"]
+    if (count > 3) printf " %22.2f", med[o, "rps"] / med[f, "rps"]
+    printf "\n"
   }
   printf "(medians of %d runs)\n", runs
 }' "$WORK/results"
