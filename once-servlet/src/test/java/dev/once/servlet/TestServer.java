@@ -1,6 +1,7 @@
 package dev.once.servlet;
 
 import dev.once.Once;
+import dev.once.suite.RunningServer;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
@@ -31,7 +32,7 @@ import org.eclipse.jetty.server.ServerConnector;
  * A real servlet container, Jetty 12 or Tomcat 11, with {@link OnceFilter} in front of the test's
  * servlets.
  */
-final class TestServer implements AutoCloseable {
+final class TestServer implements RunningServer {
   /** The containers the filter is tested in. */
   enum Container {
     JETTY,
@@ -55,11 +56,13 @@ final class TestServer implements AutoCloseable {
     return new Builder(once, container);
   }
 
-  URI uri(String path) {
+  @Override
+  public URI uri(String path) {
     return URI.create("http://127.0.0.1:" + port + path);
   }
 
-  int port() {
+  @Override
+  public int port() {
     return port;
   }
 

@@ -1,0 +1,12 @@
+package dev.once.servlet;
+
+import dev.once.suite.OnceHttpSuite;
+import dev.once.suite.ServerFactory;
+
+/** The shared HTTP suite: {@link OnceFilter} in Jetty 12. */
+class OnceFilterJettySuiteTest extends OnceHttpSuite {
+  @Override
+  protected ServerFactory servers() {
+    return SuiteServlets.in(TestServer.Container.JETTY);
+  }
+}
