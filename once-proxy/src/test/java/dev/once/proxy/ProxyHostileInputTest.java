@@ -226,6 +226,72 @@ class ProxyHostileInputTest {
     }
   }
 
+  /**
+   * Framing tricks a request-smuggling attacker tries: each is refused before the upstream sees it,
+   * with a problem, and takes no key (the same key, sent well-formed, then runs); a body that never
+   * ends is answered at the body deadline.
+   */
+  @Test
+  void framingTricksAreRefusedBeforeTheUpstreamAndTakeNoKey() throws Exception {
+    Upstream upstream = upstream();
+    TestProxy proxy = proxy("--upstream", upstream.uri().toString(), "--body-timeout", "1s");
+    Map<String, String> refused = new java.util.LinkedHashMap<>();
+    refused.put("Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        "400 about:blank");
+    refused.put("Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}", "400 about:blank");
+    refused.put("Content-Length: 2, 2\r\n\r\n{}", "400 about:blank");
+    refused.put("Content-Length: +2\r\n\r\n{}", "400 about:blank");
+    refused.put("Transfer-Encoding: chunked, identity\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        "400 about:blank");
+    refused.put("Transfer-Encoding: xchunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", "400 about:blank");
+    refused.put("X-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\n{}", "400 about:blank");
+    refused.put("Host: another\r\nContent-Length: 2\r\n\r\n{}", "400 about:blank");
+    refused.put("Transfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n{}\r\n0\r\n\r\n",
+        "400 " + ProblemType.BODY_UNREADABLE.uri());
+    refused.put("Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n",
+        "408 " + ProblemType.BODY_TIMEOUT.uri());
+    List<String> keys = new ArrayList<>();
+
+    for (Map.Entry<String, String> trick : refused.entrySet()) {
+      String key = newKey();
+      keys.add(key);
+      String answer = Http.raw(proxy.port(), "POST /payments HTTP/1.1\r\nHost: localhost\r\n"
+          + "Idempotency-Key: " + key + "\r\nConnection: close\r\n" + trick.getKey());
+      String[] expected = trick.getValue().split(" ");
+
+      assertThat(answer).as(trick.getKey()).startsWith("HTTP/1.1 " + expected[0] + " ")
+          .contains("Content-Type: application/problem+json")
+          .contains("\"type\":\"" + expected[1] + "\"");
+      assertNoInsides(answer, upstream.port());
+    }
+    assertThat(runs).isEmpty();
+    for (String key : keys) {
+      HttpResponse<String> wellFormed = postKeyed(proxy.uri("/payments"), key, "{}");
+      assertThat(wellFormed.statusCode()).isEqualTo(201);
+      assertThat(wellFormed.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    }
+    assertThat(runs("POST", "/payments")).isEqualTo(keys.size());
+  }
+
+  /** A second request hidden after a keyed body is a request of its own, framed as Jetty reads it. */
+  @Test
+  void aRequestPipelinedBehindAKeyedBodyIsARequestOfItsOwn() throws Exception {
+    Upstream upstream = upstream();
+    TestProxy proxy = proxy("--upstream", upstream.uri().toString());
+    String key = newKey();
+
+    String answer = Http.raw(proxy.port(), "POST /payments HTTP/1.1\r\nHost: localhost\r\n"
+        + "Idempotency-Key: " + key + "\r\nContent-Length: 2\r\n\r\n{}"
+        + "POST /hidden HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n"
+        + "Connection: close\r\n\r\n{}");
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertThat(answer.split("HTTP/1\\.1 201 ", -1)).hasSize(3);
+    assertThat(runs("POST", "/payments")).isEqualTo(1);
+    assertThat(runs("POST", "/hidden")).isEqualTo(1);
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+  }
+
   @Test
   void theHealthEndpointAnswersAnotherMethodWithAProblem() throws Exception {
     Upstream upstream = upstream();
