@@ -10,9 +10,16 @@ import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.Part;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Enumeration;
+import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -71,9 +78,9 @@ final class BodyReader implements ReadListener, AsyncListener {
    *
    * @throws IOException if the request's input cannot be had
    */
-  static void start(ServletRequest request, ServletResponse response, Once engine)
+  static void start(HttpServletRequest request, ServletResponse response, Once engine)
       throws IOException {
-    AsyncContext async = request.startAsync(request, response);
+    AsyncContext async = request.startAsync(new Undecided(request), response);
     long safety = saturatedMillis(engine.bodyTimeout().plus(SAFETY_MARGIN));
     async.setTimeout(safety);
     BodyReader reader = new BodyReader(async, request.getInputStream(), engine.maxBodyBytes(),
@@ -86,6 +93,15 @@ final class BodyReader implements ReadListener, AsyncListener {
       // the scheduler was shut down: the container's end of the cycle bounds the read instead
     }
     reader.in.setReadListener(reader);
+  }
+
+  /**
+   * @param request the request of an {@code ASYNC} dispatch
+   * @return the request the filter goes on with: the one it was given, unwrapped from {@link
+   *     Undecided}
+   */
+  static ServletRequest decided(ServletRequest request) {
+    return request instanceof Undecided ? ((Undecided) request).getRequest() : request;
   }
 
   /**
@@ -182,6 +198,63 @@ final class BodyReader implements ReadListener, AsyncListener {
       async.dispatch();
     } catch (IllegalStateException e) {
       // the container ended the cycle already (the client is gone): nobody to answer
+    }
+  }
+
+  /**
+   * The request the {@code ASYNC} dispatch carries: the filter unwraps it and decides. If the
+   * filter is not registered for {@code ASYNC}, the handler gets it undecided, and it fails closed
+   * instead of serving a request no key was claimed for: its body cannot be had (a handler that
+   * does its work with the body never starts it).
+   */
+  static final class Undecided extends HttpServletRequestWrapper {
+    private static final String NOT_CALLED = "OnceFilter read this keyed request's body without"
+        + " blocking and was not called again in the ASYNC dispatch that followed, so no key was"
+        + " claimed for it: register the filter for DispatcherType.ASYNC as well as REQUEST, or"
+        + " use BodyReading.BLOCKING";
+
+    Undecided(HttpServletRequest request) {
+      super(request);
+    }
+
+    @Override
+    public jakarta.servlet.ServletInputStream getInputStream() {
+      throw new IllegalStateException(NOT_CALLED);
+    }
+
+    @Override
+    public BufferedReader getReader() {
+      throw new IllegalStateException(NOT_CALLED);
+    }
+
+    @Override
+    public String getParameter(String name) {
+      throw new IllegalStateException(NOT_CALLED);
+    }
+
+    @Override
+    public Map<String, String[]> getParameterMap() {
+      throw new IllegalStateException(NOT_CALLED);
+    }
+
+    @Override
+    public Enumeration<String> getParameterNames() {
+      throw new IllegalStateException(NOT_CALLED);
+    }
+
+    @Override
+    public String[] getParameterValues(String name) {
+      throw new IllegalStateException(NOT_CALLED);
+    }
+
+    @Override
+    public Collection<Part> getParts() {
+      throw new IllegalStateException(NOT_CALLED);
+    }
+
+    @Override
+    public Part getPart(String name) {
+      throw new IllegalStateException(NOT_CALLED);
     }
   }
 

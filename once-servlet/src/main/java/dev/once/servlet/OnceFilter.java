@@ -67,7 +67,10 @@ import java.util.concurrent.CompletionStage;
  *       ASYNC} dispatcher type as well as {@code REQUEST}, with async support on (it falls back to
  *       a blocking read for a request that does not support async), and the rest of the chain runs
  *       in that {@code ASYNC} dispatch, so every filter after this one must be registered for
- *       {@code ASYNC} too. {@code once-proxy} reads this way.
+ *       {@code ASYNC} too. Registered for {@code REQUEST} only, the filter is skipped by that
+ *       dispatch and the handler gets a request no key was claimed for; it fails closed: that
+ *       request's body, parameters and parts cannot be had ({@link IllegalStateException} saying
+ *       so). {@code once-proxy} reads this way.
  * </ul>
  *
  * <p>Register it for the {@code REQUEST} dispatcher type (and {@code ASYNC} for non-blocking body
@@ -179,6 +182,9 @@ public final class OnceFilter implements Filter {
     }
     Object bodyRead = req.getDispatcherType() == DispatcherType.ASYNC
         && req.getAttribute(KEYED_ATTRIBUTE) == null ? BodyReader.takeOutcome(req) : null;
+    if (bodyRead != null) {
+      req = BodyReader.decided(req);
+    }
     if (!(req instanceof HttpServletRequest)
         || !(res instanceof HttpServletResponse)
         || (req.getDispatcherType() != DispatcherType.REQUEST && bodyRead == null)
@@ -193,7 +199,7 @@ public final class OnceFilter implements Filter {
         : new OnceServletRequest((HttpServletRequest) req, engine, bodyRead);
     if (bodyRead == null && readsWithoutBlocking(engine, request)) {
       // the filter is called again, in an ASYNC dispatch, when the body is read
-      BodyReader.start(req, res, engine);
+      BodyReader.start((HttpServletRequest) req, res, engine);
       return;
     }
     Decision decision;

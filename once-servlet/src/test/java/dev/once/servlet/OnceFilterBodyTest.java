@@ -375,6 +375,24 @@ abstract class OnceFilterBodyTest {
     assertThat(runs).hasValue(1);
   }
 
+  /**
+   * Non-blocking reading with the filter registered for {@code REQUEST} only: the dispatch after the
+   * read skips the filter, so the handler gets a request no key was claimed for. It fails closed:
+   * its body cannot be had, and nothing was stored.
+   */
+  @Test
+  void readWithoutBlockingButNotRegisteredForAsyncTheHandlerCannotHaveTheBody() throws Exception {
+    TestServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING,
+        b -> b.dispatcherTypes(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST)));
+    String key = newKey();
+
+    HttpResponse<String> response = post(server, "/payments", key, "{\"amount\":1}");
+
+    assertThat(response.statusCode()).isEqualTo(500);
+    assertThat(response.body()).doesNotContain("read 12 bytes");
+    assertThat(store.peek(key)).isNull();
+  }
+
   /** A fake clock that says when it is first read: the filter starts timing a body. */
   private static final class StartedClock extends java.time.Clock {
     final CountDownLatch read = new CountDownLatch(1);

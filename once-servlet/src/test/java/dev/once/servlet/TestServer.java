@@ -95,6 +95,7 @@ final class TestServer implements AutoCloseable {
     private int maxThreads;
     private OnceFilter.BodyReading bodyReading = OnceFilter.BodyReading.BLOCKING;
     private long idleTimeoutMillis;
+    private EnumSet<DispatcherType> dispatcherTypes;
 
     private Builder(Once once, Container container) {
       this.once = once;
@@ -127,7 +128,16 @@ final class TestServer implements AutoCloseable {
       return this;
     }
 
+    /** Registers the filter for these dispatcher types only (a misconfiguration, say). */
+    Builder dispatcherTypes(EnumSet<DispatcherType> types) {
+      this.dispatcherTypes = types;
+      return this;
+    }
+
     private EnumSet<DispatcherType> dispatcherTypes() {
+      if (dispatcherTypes != null) {
+        return dispatcherTypes;
+      }
       return bodyReading == OnceFilter.BodyReading.NON_BLOCKING
           ? EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC)
           : EnumSet.of(DispatcherType.REQUEST);
