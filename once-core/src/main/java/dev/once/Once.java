@@ -657,7 +657,8 @@ public final class Once {
         + ", requireKey=" + requireKey + ", cacheableStatuses=" + cacheableStatuses
         + ", requestHashCheck=" + requestHashCheck + ", lease=" + lease + ", maxWait=" + maxWait
         + ", methods=" + methods + ", maxKeyLength=" + maxKeyLength + ", maxBodyBytes="
-        + maxBodyBytes + ", bodyTimeout=" + bodyTimeout + ", maxResponseBytes=" + maxResponseBytes + ", failOpen=" + failOpen
+        + maxBodyBytes + ", bodyTimeout=" + bodyTimeout + ", maxResponseBytes=" + maxResponseBytes
+        + ", failOpen=" + failOpen
         + ", excludedHeaders=" + excludedHeaders + ", unknownOutcome=" + unknownOutcome + "}";
   }
 

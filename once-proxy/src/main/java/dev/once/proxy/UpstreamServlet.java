@@ -68,8 +68,8 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
 
   /**
    * The upstream request, with the method as the client spelled it: Jetty's client upper-cases
-   * every method, so {@code post} would reach the upstream as {@code POST}, a request the client did
-   * not send (methods are case-sensitive; an upstream may refuse {@code post} or treat it as
+   * every method, so {@code post} would reach the upstream as {@code POST}, a request the client
+   * did not send (methods are case-sensitive; an upstream may refuse {@code post} or treat it as
    * {@code POST}, which is its own business; the proxy covers it with idempotency either way). Both
    * of Jetty's sides then agree on it: {@code head} is not {@code HEAD} to the server that took it
    * nor to the client that forwards it, so a response is framed the same way on both.

@@ -75,7 +75,7 @@ class ProxyHostileInputTest {
     return Http.send(request);
   }
 
-  /** A body, a path or a header of a response from the proxy that shows something of its insides. */
+  /** Nothing of the proxy's insides in an answer: no exception, class, frame, upstream address. */
   private static void assertNoInsides(String response, int upstreamPort) {
     assertThat(response)
         .doesNotContain("Exception")
@@ -208,7 +208,8 @@ class ProxyHostileInputTest {
   @Test
   void anUpstreamAnsweringGarbageGets502WithoutAnExceptionsName() throws Exception {
     RawUpstream upstream = new RawUpstream((socket, out) -> {
-      out.write("HTTP/1.1 2x1 NotAStatus\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.write("HTTP/1.1 2x1 NotAStatus\r\n\r\n"
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       out.flush();
     });
     closing.add(upstream);
@@ -273,7 +274,7 @@ class ProxyHostileInputTest {
     assertThat(runs("POST", "/payments")).isEqualTo(keys.size());
   }
 
-  /** A second request hidden after a keyed body is a request of its own, framed as Jetty reads it. */
+  /** A request hidden after a keyed body is a request of its own, framed as Jetty reads it. */
   @Test
   void aRequestPipelinedBehindAKeyedBodyIsARequestOfItsOwn() throws Exception {
     Upstream upstream = upstream();

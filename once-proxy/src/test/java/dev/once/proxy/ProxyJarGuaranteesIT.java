@@ -377,7 +377,8 @@ class ProxyJarGuaranteesIT {
     // the renewal due while it was stopped, or the completion if the upstream's answer is handled
     // before the scheduler runs that renewal: whichever comes first after SIGCONT is refused
     assertThat(jar.err()).filteredOn(line -> line.contains("lost its key")).first().asString()
-        .containsPattern("store memory: a request lost its key \\((renew|complete) refused; 1 time");
+        .containsPattern(
+            "store memory: a request lost its key \\((renew|complete) refused; 1 time");
     assertThat(String.join("\n", jar.err())).doesNotContain(key);
   }
 

@@ -50,7 +50,7 @@ final class BodyReader implements ReadListener, AsyncListener {
   /** The request attribute that carries the outcome into the {@code ASYNC} dispatch. */
   static final String OUTCOME_ATTRIBUTE = BodyReader.class.getName() + ".outcome";
 
-  /** The container's own end of the reading cycle, a safety net behind the timer: this much later. */
+  /** The container's own end of the reading cycle, a net behind the timer: this much later. */
   private static final Duration SAFETY_MARGIN = Duration.ofSeconds(30);
 
   private final AsyncContext async;

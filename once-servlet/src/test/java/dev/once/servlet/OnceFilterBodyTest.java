@@ -376,9 +376,9 @@ abstract class OnceFilterBodyTest {
   }
 
   /**
-   * Non-blocking reading with the filter registered for {@code REQUEST} only: the dispatch after the
-   * read skips the filter, so the handler gets a request no key was claimed for. It fails closed:
-   * its body cannot be had, and nothing was stored.
+   * Non-blocking reading with the filter registered for {@code REQUEST} only: the dispatch after
+   * the read skips the filter, so the handler gets a request no key was claimed for. It fails
+   * closed: its body cannot be had, and nothing was stored.
    */
   @Test
   void readWithoutBlockingButNotRegisteredForAsyncTheHandlerCannotHaveTheBody() throws Exception {
