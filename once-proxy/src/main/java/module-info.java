@@ -2,6 +2,7 @@
 module dev.once.proxy {
   requires dev.once.servlet;
   requires jakarta.servlet;
+  requires java.logging;
   requires jdk.unsupported;
   requires org.eclipse.jetty.client;
   requires org.eclipse.jetty.ee10.proxy;

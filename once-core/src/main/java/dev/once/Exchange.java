@@ -58,6 +58,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <tr><td>{@link #upstreamSilent}: the upstream was silent past its timeout and the adapter
  *       answered the client (504)</td><td>any thread</td><td>becomes DETACHED: the key stays
  *       held and renewed while the upstream works</td><td>nothing</td></tr>
+ *   <tr><td>{@link #clientDetached}: the client hung up while the upstream works, and the
+ *       adapter ends the client's side of the request now</td><td>any thread</td><td>becomes
+ *       DETACHED, as after {@code upstreamSilent}</td><td>nothing</td></tr>
  *   <tr><td>{@link #upstreamAnsweredLate}: the upstream's whole answer arrived after the client
  *       was answered</td><td>the upstream client's thread</td><td colspan="2">finishes, as
  *       {@code bodyEnded} with the upstream's response</td></tr>
@@ -229,6 +232,20 @@ public final class Exchange {
    * #upstreamUnreachable}.
    */
   public void upstreamSilent() {
+    state.compareAndSet(OPEN, DETACHED);
+  }
+
+  /**
+   * The client hung up while the upstream is still working, and the adapter ends the client's
+   * side of the request now instead of when the upstream answers (a proxy, so that the container
+   * can finish the client's request and no event it reports for it counts). As after {@link
+   * #upstreamSilent}, the key stays held and renewed, events of the client's side are ignored, and
+   * the exchange waits for {@link #upstreamAnsweredLate}, {@link #outcomeUnknown} or {@link
+   * #upstreamUnreachable}. An adapter that keeps the client's side until the answer comes reports
+   * {@link #clientGone} instead.
+   */
+  public void clientDetached() {
+    clientGone = true;
     state.compareAndSet(OPEN, DETACHED);
   }
 

@@ -191,6 +191,23 @@ class ExchangeTest {
   }
 
   @Test
+  void aClientDetachedWhileTheUpstreamWorksIgnoresTheClientsSideAndStoresTheUpstreamsAnswer()
+      throws Exception {
+    Exchange exchange = claim("k");
+
+    exchange.clientDetached();
+    Response cut = Response.of(201, JSON, utf8("{\"i"));
+    assertThat(join(exchange.failedAfterCommit(null, cut))).isNull();
+    assertThat(join(exchange.asyncCompleted(cut))).isNull();
+    scheduler.advance(LEASE.multipliedBy(3));
+    assertThat(retry("k").problem().status()).isEqualTo(409);
+    assertThat(join(exchange.upstreamAnsweredLate(CREATED))).isEqualTo(Completion.STORED);
+
+    assertThat(exchange.isClientGone()).isTrue();
+    assertThat(retry("k").response().body()).isEqualTo(CREATED.body());
+  }
+
+  @Test
   void theUpstreamsLateAnswerIsStoredAndReplayed() throws Exception {
     Exchange exchange = claim("k");
     exchange.upstreamSilent();
@@ -381,6 +398,10 @@ class ExchangeTest {
         },
         e -> {
           e.clientGone();
+          return null;
+        },
+        e -> {
+          e.clientDetached();
           return null;
         });
     ExecutorService pool = Executors.newFixedThreadPool(threads);

@@ -1,6 +1,5 @@
 package dev.once.proxy;
 
-import dev.once.KeyScope;
 import dev.once.Once;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreProvider;
@@ -30,6 +29,14 @@ public final class OnceProxy {
   /** Exit status for a proxy that could not start (store unreachable, address taken). */
   static final int FAILED = 1;
 
+  /**
+   * The engine's own warnings, through {@code java.util.logging}: {@link StoreErrorLog} says the
+   * same in one line without the client's key, so they are turned off in the proxy's process.
+   * Held here because {@code java.util.logging} forgets the level of a logger nobody references.
+   */
+  private static final java.util.logging.Logger ENGINE_LOG =
+      java.util.logging.Logger.getLogger("dev.once");
+
   private OnceProxy() {}
 
   /**
@@ -38,6 +45,7 @@ public final class OnceProxy {
    * @param args the flags
    */
   public static void main(String[] args) {
+    ENGINE_LOG.setLevel(java.util.logging.Level.OFF);
     System.exit(run(args, System.getenv(), System.out, System.err, false));
   }
 
@@ -109,23 +117,9 @@ public final class OnceProxy {
     StoreErrorLog log = new StoreErrorLog(StoreUrls.redact(options.store));
     Once once;
     try {
-      once = Once.builder(store)
-          .header(options.header)
-          .ttl(options.ttl)
-          .lease(options.lease)
-          .maxWait(options.maxWait)
-          .requireKey(options.requireKey)
-          .methods(options.methods)
-          .cacheableStatuses(options.cacheable)
-          .maxBodyBytes(options.maxBody)
-          .maxResponseBytes(options.maxResponse)
-          .failOpen(options.failOpen)
-          .keyScope(options.scopeHeader == null
-              ? KeyScope.global()
-              : KeyScope.headerHash(options.scopeHeader))
-          .listener(log)
-          .build();
+      once = options.engine(store).listener(log).build();
     } catch (IllegalArgumentException e) {
+      // parse checked every engine flag on a builder of its own, so this is not expected
       throw new StartupException(USAGE, e.getMessage());
     }
     String type = StoreUrls.type(options.store);

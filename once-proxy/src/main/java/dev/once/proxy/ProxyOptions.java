@@ -1,5 +1,10 @@
 package dev.once.proxy;
 
+import dev.once.KeyScope;
+import dev.once.MemoryStore;
+import dev.once.Once;
+import dev.once.UnknownOutcome;
+import dev.once.spi.IdempotencyStore;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -11,15 +16,20 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The proxy's configuration, from command-line flags and {@code ONCE_*} environment variables
  * (flags win). Immutable; {@link #parse} checks every value and reports the first bad one in one
  * line that names the flag or variable it came from.
+ *
+ * <p>The engine's options are not held here: each engine flag is bound straight onto {@link
+ * Once.Builder} through the builder's own method ({@link #engine}), so the defaults are the
+ * builder's and so are the checks; {@code parse} applies them to a builder once to refuse, with
+ * the builder's own reason, a value the engine would not accept (a ttl beyond the clock's range, a
+ * lease too short to renew). Only the proxy's own settings are fields.
  */
 final class ProxyOptions {
-  /** The largest body or response limit: what the engine can hold in one array. */
-  private static final long MAX_BYTES = Integer.MAX_VALUE - 8;
   private static final int HELP_INDENT = 30;
   private static final int HELP_WIDTH = 100;
 
@@ -34,10 +44,13 @@ final class ProxyOptions {
         "where records live: memory, or a URL of a store module in this build"
             + " (redis://, rediss://, redis-cluster://, jdbc:postgresql://)"),
     TTL("ttl", "DURATION", "24h", "how long a completed response is kept for replay"),
-    LEASE("lease", "DURATION", "60s",
-        "how long a key is held while its request runs; must be longer than --upstream-timeout"),
+    LEASE("lease", "DURATION", "30s",
+        "how long a key stays held after its proxy was last heard from; renewed every third of"
+            + " it while the request runs, so it only says how soon a crashed proxy's keys are"
+            + " free again"),
     MAX_WAIT("max-wait", "DURATION", "0s",
-        "how long a duplicate of an in-flight request waits for its replay before 409"),
+        "how long a duplicate of an in-flight request waits for its replay before 409; a"
+            + " waiting request holds no thread"),
     REQUIRE_KEY("require-key", null, "false",
         "refuse requests of the covered methods that have no key (400)"),
     HEADER("header", "NAME", "Idempotency-Key", "the request header that carries the key"),
@@ -52,9 +65,18 @@ final class ProxyOptions {
     SCOPE_HEADER("scope-header", "NAME", null,
         "scope keys by a hash of this request header (such as Authorization), so two clients'"
             + " equal keys never meet; without it keys are global"),
+    UNKNOWN_OUTCOME("unknown-outcome", "MODE", "retry",
+        "when the upstream had a request but its outcome is unknown (the connection broke, or"
+            + " no answer by --upstream-deadline): retry holds the key until its lease passes,"
+            + " then lets a retry run; keep answers every retry 502 for the ttl"),
     UPSTREAM_TIMEOUT("upstream-timeout", "DURATION", "30s",
-        "the longest the upstream may stay silent, before answering (then 504) or while"
-            + " sending; also the longest a SIGTERM waits for requests in flight"),
+        "the longest the upstream may stay silent while a client waits: before answering (then"
+            + " 504, and the proxy goes on listening) or while sending; also the longest a"
+            + " SIGTERM waits for requests in flight"),
+    UPSTREAM_DEADLINE("upstream-deadline", "DURATION", "5m",
+        "how long the proxy goes on listening to the upstream for a keyed request whose client"
+            + " is no longer waiting (answered 504, or hung up), to keep its answer for the"
+            + " retry; past it the outcome is unknown"),
     HELP("help", null, null, "print this help and exit");
 
     final String name;
@@ -97,19 +119,11 @@ final class ProxyOptions {
   final int listenPort;
   final URI upstream;
   final String store;
-  final Duration ttl;
-  final Duration lease;
-  final Duration maxWait;
-  final boolean requireKey;
-  final String header;
-  final List<String> methods;
-  final List<Integer> cacheable;
-  final long maxBody;
-  final long maxResponse;
-  final boolean failOpen;
-  final String scopeHeader;
   final Duration upstreamTimeout;
+  final Duration upstreamDeadline;
   final boolean help;
+  /** The engine flags that were given, each as the builder call it stands for, in flag order. */
+  private final List<Consumer<Once.Builder>> engine;
 
   private ProxyOptions(Raw values) {
     String[] listen = values.listen();
@@ -117,25 +131,26 @@ final class ProxyOptions {
     listenPort = Integer.parseInt(listen[1]);
     upstream = values.upstream();
     store = values.text(Flag.STORE);
-    ttl = values.positiveDuration(Flag.TTL);
-    lease = values.positiveDuration(Flag.LEASE);
-    maxWait = values.duration(Flag.MAX_WAIT);
-    requireKey = values.bool(Flag.REQUIRE_KEY);
-    header = values.token(Flag.HEADER);
-    methods = values.methods();
-    cacheable = values.statuses();
-    maxBody = values.size(Flag.MAX_BODY);
-    maxResponse = values.size(Flag.MAX_RESPONSE);
-    failOpen = values.bool(Flag.FAIL_OPEN);
-    scopeHeader = values.get(Flag.SCOPE_HEADER) == null ? null : values.token(Flag.SCOPE_HEADER);
-    upstreamTimeout = values.positiveDuration(Flag.UPSTREAM_TIMEOUT);
+    upstreamTimeout = values.proxyDuration(Flag.UPSTREAM_TIMEOUT);
+    upstreamDeadline = values.proxyDuration(Flag.UPSTREAM_DEADLINE);
     help = values.bool(Flag.HELP);
-    if (lease.compareTo(upstreamTimeout) <= 0) {
-      throw new UsageException(values.source(Flag.LEASE) + " " + Values.format(lease)
-          + " must be longer than " + values.source(Flag.UPSTREAM_TIMEOUT) + " "
-          + Values.format(upstreamTimeout) + ", or a retry could run while the first request is"
-          + " still at the upstream");
+    engine = values.engineSettings();
+  }
+
+  /**
+   * A builder of the engine these options configure: the proxy's own defaults (keys global unless
+   * {@code --scope-header} is given), then every engine flag that was given, through the builder's
+   * own methods.
+   *
+   * @param store where the records live
+   * @return a new builder; the caller adds what is not a flag (the listener) and builds
+   */
+  Once.Builder engine(IdempotencyStore store) {
+    Once.Builder builder = Once.builder(store).keyScope(KeyScope.global());
+    for (Consumer<Once.Builder> setting : engine) {
+      setting.accept(builder);
     }
+    return builder;
   }
 
   /**
@@ -293,25 +308,126 @@ final class ProxyOptions {
       }
     }
 
-    Duration positiveDuration(Flag flag) {
+    long size(Flag flag) {
+      try {
+        return Values.size(text(flag));
+      } catch (IllegalArgumentException e) {
+        throw bad(flag, e.getMessage());
+      }
+    }
+
+    /**
+     * A duration of the proxy's own, held to the engine's range: at least a millisecond, at most
+     * {@link Once.Builder#MAX_DURATION}, so every deadline made from it fits the clock.
+     */
+    Duration proxyDuration(Flag flag) {
       Duration value = duration(flag);
       if (value.toMillis() < 1) {
-        throw bad(flag, "must be at least 1ms, but was \"" + text(flag) + "\"");
+        throw refused(flag, flag.name + " must be at least 1 millisecond, but was " + value);
+      }
+      if (value.compareTo(Once.Builder.MAX_DURATION) > 0) {
+        throw refused(flag, flag.name + " must be at most " + Once.Builder.MAX_DURATION.toDays()
+            + " days (100 years), but was " + value);
       }
       return value;
     }
 
-    long size(Flag flag) {
-      long value;
+    /**
+     * @return a refusal of the flag's value by the engine (or by the proxy's own range), saying
+     *     the value as given and the reason
+     */
+    private UsageException refused(Flag flag, String reason) {
+      String given = sources.containsKey(flag) && sources.get(flag).startsWith("ONCE_")
+          ? flag.env() + "=" + text(flag)
+          : flag.flag() + " " + text(flag);
+      return new UsageException(given + ": " + reason);
+    }
+
+    /**
+     * Reads each engine flag that was given into the builder call it stands for, and makes those
+     * calls once on a builder of their own, so that a value the engine refuses stops the proxy
+     * here with the builder's own reason and the flag it came from.
+     */
+    List<Consumer<Once.Builder>> engineSettings() {
+      List<Consumer<Once.Builder>> settings = new ArrayList<>();
+      MemoryStore scratch = MemoryStore.create();
       try {
-        value = Values.size(text(flag));
-      } catch (IllegalArgumentException e) {
-        throw bad(flag, e.getMessage());
+        Once.Builder check = Once.builder(scratch);
+        for (Flag flag : Flag.values()) {
+          if (given.get(flag) == null) {
+            continue; // the builder's default
+          }
+          Consumer<Once.Builder> setting = setting(flag);
+          if (setting == null) {
+            continue; // a flag of the proxy's own
+          }
+          try {
+            setting.accept(check);
+          } catch (IllegalArgumentException e) {
+            throw refused(flag, e.getMessage());
+          }
+          settings.add(setting);
+        }
+      } finally {
+        scratch.close();
       }
-      if (value > MAX_BYTES) {
-        throw bad(flag, "must be at most " + MAX_BYTES + " bytes, but was \"" + text(flag) + "\"");
+      return List.copyOf(settings);
+    }
+
+    /** @return the builder call an engine flag stands for, or null for a flag of the proxy's own */
+    private Consumer<Once.Builder> setting(Flag flag) {
+      switch (flag) {
+        case TTL:
+          Duration ttl = duration(flag);
+          return builder -> builder.ttl(ttl);
+        case LEASE:
+          Duration lease = duration(flag);
+          return builder -> builder.lease(lease);
+        case MAX_WAIT:
+          Duration maxWait = duration(flag);
+          return builder -> builder.maxWait(maxWait);
+        case REQUIRE_KEY:
+          boolean requireKey = bool(flag);
+          return builder -> builder.requireKey(requireKey);
+        case HEADER:
+          String header = text(flag);
+          return builder -> builder.header(header);
+        case METHODS:
+          List<String> methods = methods();
+          return builder -> builder.methods(methods);
+        case CACHEABLE:
+          List<Integer> statuses = statuses();
+          return builder -> builder.cacheableStatuses(statuses);
+        case MAX_BODY:
+          long maxBody = size(flag);
+          return builder -> builder.maxBodyBytes(maxBody);
+        case MAX_RESPONSE:
+          long maxResponse = size(flag);
+          return builder -> builder.maxResponseBytes(maxResponse);
+        case FAIL_OPEN:
+          boolean failOpen = bool(flag);
+          return builder -> builder.failOpen(failOpen);
+        case SCOPE_HEADER:
+          String scope = token(flag);
+          return builder -> builder.keyScope(KeyScope.headerHash(scope));
+        case UNKNOWN_OUTCOME:
+          UnknownOutcome unknownOutcome = unknownOutcome();
+          return builder -> builder.unknownOutcome(unknownOutcome);
+        default:
+          return null;
       }
-      return value;
+    }
+
+    private UnknownOutcome unknownOutcome() {
+      String value = text(Flag.UNKNOWN_OUTCOME);
+      switch (value.toLowerCase(Locale.ROOT)) {
+        case "retry":
+          return UnknownOutcome.RETRY;
+        case "keep":
+          return UnknownOutcome.KEEP;
+        default:
+          throw bad(Flag.UNKNOWN_OUTCOME, "\"" + value + "\" is not retry or keep");
+      }
     }
 
     String token(Flag flag) {
@@ -325,9 +441,7 @@ final class ProxyOptions {
     List<String> methods() {
       Set<String> methods = new LinkedHashSet<>();
       for (String item : list(Flag.METHODS)) {
-        if (!isToken(item)) {
-          throw bad(Flag.METHODS, "\"" + item + "\" is not an HTTP method");
-        }
+        // methods match in any case; shown and logged as they are usually written
         methods.add(item.toUpperCase(Locale.ROOT));
       }
       return List.copyOf(methods);
@@ -336,16 +450,11 @@ final class ProxyOptions {
     List<Integer> statuses() {
       Set<Integer> statuses = new LinkedHashSet<>();
       for (String item : list(Flag.CACHEABLE)) {
-        int status;
         try {
-          status = Integer.parseInt(item);
+          statuses.add(Integer.parseInt(item));
         } catch (NumberFormatException e) {
-          status = -1;
-        }
-        if (status < 100 || status > 599) {
           throw bad(Flag.CACHEABLE, "\"" + item + "\" is not an HTTP status (100 to 599)");
         }
-        statuses.add(status);
       }
       return List.copyOf(statuses);
     }

@@ -27,6 +27,12 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 final class ProxyServer {
   /** Time left after the upstream timeout for a request to write its 504 during a stop. */
   private static final Duration STOP_MARGIN = Duration.ofSeconds(2);
+  /** Connections the kernel may hold for the proxy before it accepts them (as nginx's 511). */
+  private static final int ACCEPT_QUEUE = 1024;
+  /** The shortest time a connection to the upstream may sit idle in the pool. */
+  private static final Duration POOL_IDLE_MIN = Duration.ofSeconds(1);
+  /** Time a client's connection may stay idle past the longest it may have to wait. */
+  private static final Duration IDLE_MARGIN = Duration.ofSeconds(5);
 
   private final Server server;
   private final ServerConnector connector;
@@ -66,8 +72,14 @@ final class ProxyServer {
       ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
       connector.setHost(options.listenHost);
       connector.setPort(options.listenPort);
-      // longer than the upstream may take, so a client waiting for it is never cut off first
-      connector.setIdleTimeout(Math.max(30_000, options.upstreamTimeout.toMillis() + 5_000));
+      // a burst of new connections (hundreds of clients retrying at once) waits to be accepted
+      // instead of overflowing the JDK's default backlog of 50
+      connector.setAcceptQueueSize(ACCEPT_QUEUE);
+      // longer than a client may have to wait with nothing sent to it (the upstream's silence,
+      // a duplicate's wait for the replay), so the connector never cuts it off first
+      Duration quiet = once == null ? options.upstreamTimeout
+          : max(options.upstreamTimeout, once.maxWait());
+      connector.setIdleTimeout(Math.max(30_000, quiet.plus(IDLE_MARGIN).toMillis()));
       server.addConnector(connector);
 
       server.setErrorHandler(new ProblemErrorHandler());
@@ -79,12 +91,16 @@ final class ProxyServer {
         filter.setAsyncSupported(true);
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
       }
-      ServletHolder proxy = new ServletHolder("upstream", new UpstreamServlet(options.upstreamTimeout));
+      ServletHolder proxy = new ServletHolder("upstream",
+          new UpstreamServlet(once, options.upstreamTimeout, options.upstreamDeadline));
       proxy.setAsyncSupported(true);
       proxy.setInitParameter("proxyTo", upstream.toString());
       proxy.setInitParameter("viaHost", "once-proxy");
-      // silence from the upstream is bounded; a long stream that keeps flowing is not cut
-      proxy.setInitParameter("idleTimeout", Long.toString(options.upstreamTimeout.toMillis()));
+      // how long a connection to the upstream may sit idle in the pool; never under a second, so
+      // a connection being opened is not timed out before a request is on it (the silence of
+      // a request is bounded per request: UpstreamServlet, KeyedCall)
+      proxy.setInitParameter("idleTimeout",
+          Long.toString(Math.max(POOL_IDLE_MIN.toMillis(), options.upstreamTimeout.toMillis())));
       proxy.setInitParameter("timeout", "0");
       proxy.setInitParameter("maxConnections", "1024");
       context.addServlet(proxy, "/*");
@@ -100,6 +116,10 @@ final class ProxyServer {
       stopQuietly(demo);
       throw e;
     }
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   private static QueuedThreadPool threadPool() {

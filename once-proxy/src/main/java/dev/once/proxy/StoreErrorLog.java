@@ -3,24 +3,42 @@ package dev.once.proxy;
 import dev.once.OnceListener;
 import dev.once.spi.StoreException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Tells the operator when the store fails, at most one line a second so an outage cannot flood the
- * log; the line counts the failures it stands for. Keys are not logged: they are the clients'.
- * Thread-safe.
+ * Tells the operator, one line on standard error each, what the engine reports going wrong: the
+ * store failed (an operation threw or timed out), or a request lost its key (a lease renewal or a
+ * completion was refused because the lease had passed or another request had taken the key over,
+ * so that request may have run beside another). Each kind is said at most once a second, so an
+ * outage cannot flood the log; the line counts the events it stands for. Keys are not logged:
+ * they are the clients'. Thread-safe.
  */
 final class StoreErrorLog implements OnceListener {
   private static final Logger LOG = LoggerFactory.getLogger("dev.once.proxy");
   private static final long INTERVAL_NANOS = 1_000_000_000L;
 
   private final String store;
-  private final AtomicLong lastLine = new AtomicLong(System.nanoTime() - INTERVAL_NANOS);
-  private final AtomicLong unreported = new AtomicLong();
+  private final Consumer<String> log;
+  private final Throttle failures;
+  private final Throttle lost;
 
+  /** @param store the store as it may be shown (its URL without credentials) */
   StoreErrorLog(String store) {
+    this(store, LOG::warn, System::nanoTime);
+  }
+
+  /**
+   * @param log where each line goes
+   * @param nanoTime the monotonic time the lines are spaced by
+   */
+  StoreErrorLog(String store, Consumer<String> log, LongSupplier nanoTime) {
     this.store = store;
+    this.log = log;
+    this.failures = new Throttle(nanoTime);
+    this.lost = new Throttle(nanoTime);
   }
 
   @Override
@@ -28,15 +46,32 @@ final class StoreErrorLog implements OnceListener {
     report(operation, error);
   }
 
-  void report(String operation, RuntimeException error) {
-    long count = unreported.incrementAndGet();
-    long now = System.nanoTime();
-    long last = lastLine.get();
-    if (now - last >= INTERVAL_NANOS && lastLine.compareAndSet(last, now)) {
-      count = unreported.getAndSet(0);
-      LOG.warn("store {} failed ({} of {} failure{} since the last line): {}", store, operation,
-          count, count == 1 ? "" : "s", oneLine(error));
+  @Override
+  public void onOwnershipLost(String key, String operation) {
+    long count = lost.due();
+    if (count > 0) {
+      log.accept("store " + store + ": a request lost its key (" + operation + " refused; "
+          + count + " time" + (count == 1 ? "" : "s") + " since the last line): its lease had"
+          + " passed or another request had taken the key over, so it may have run beside"
+          + " another; is the store slow to answer, or was the proxy paused?");
     }
+  }
+
+  void report(String operation, RuntimeException error) {
+    long count = failures.due();
+    if (count > 0) {
+      log.accept("store " + store + " failed (" + operation + " of " + count + " failure"
+          + (count == 1 ? "" : "s") + " since the last line): " + withoutKey(error));
+    }
+  }
+
+  /** @return the failure on one line, without the key a store exception names */
+  private static String withoutKey(RuntimeException error) {
+    String line = oneLine(error);
+    if (error instanceof StoreException && ((StoreException) error).key() != null) {
+      line = line.replace(" (key " + ((StoreException) error).key() + ")", "");
+    }
+    return line;
   }
 
   /** @return the failure and its causes' messages on one line */
@@ -52,5 +87,28 @@ final class StoreErrorLog implements OnceListener {
       }
     }
     return line.toString().replaceAll("\\s*[\\r\\n]+\\s*", " ");
+  }
+
+  /** At most one line a second for one kind of event, counting the events in between. */
+  private static final class Throttle {
+    private final LongSupplier nanoTime;
+    private final AtomicLong lastLine;
+    private final AtomicLong unreported = new AtomicLong();
+
+    Throttle(LongSupplier nanoTime) {
+      this.nanoTime = nanoTime;
+      this.lastLine = new AtomicLong(nanoTime.getAsLong() - INTERVAL_NANOS);
+    }
+
+    /** @return how many events the line to write now stands for, or 0 if no line is due */
+    long due() {
+      unreported.incrementAndGet();
+      long now = nanoTime.getAsLong();
+      long last = lastLine.get();
+      if (now - last >= INTERVAL_NANOS && lastLine.compareAndSet(last, now)) {
+        return unreported.getAndSet(0);
+      }
+      return 0;
+    }
   }
 }

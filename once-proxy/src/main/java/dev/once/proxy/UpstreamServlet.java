@@ -1,11 +1,14 @@
 package dev.once.proxy;
 
+import dev.once.Exchange;
+import dev.once.Once;
 import dev.once.Problem;
 import dev.once.ProblemType;
 import dev.once.servlet.OnceFilter;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -13,7 +16,9 @@ import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
@@ -23,12 +28,16 @@ import org.eclipse.jetty.http.HttpHeader;
  * Forwards each request to the upstream with Jetty's non-blocking proxy servlet, behind {@link
  * OnceFilter}: every method, path, query, header and body, streamed both ways. On top of Jetty's
  * behaviour it sends {@code X-Forwarded-For} (appended to the client's own), {@code
- * X-Forwarded-Proto} and {@code X-Forwarded-Host}, and answers an upstream failure as a problem:
- * 502 when the upstream cannot be reached or breaks off before answering, 504 when it stays silent
- * past the upstream timeout. Those statuses are not cacheable, so the filter releases the key and a
- * retry runs again. When the failure comes after the response was committed, the client's response
- * is cut off and the filter is told ({@link OnceFilter#responseFailed}) so the half response is
- * never stored. Thread-safe, as every servlet.
+ * X-Forwarded-Proto} and {@code X-Forwarded-Host}, and answers an upstream failure as a problem.
+ *
+ * <p>A request the filter holds a key for is not left to Jetty's response handling, which aborts
+ * the upstream exchange on its idle timeout and when the client goes away: its body (already read
+ * to fingerprint it) is sent whole, and a {@link KeyedCall} of the proxy's own relays and copies
+ * the response, times the upstream's silence itself, and goes on listening to the upstream after
+ * the client got 504 or hung up, so the answer is stored for the retry. Other requests (no key, a
+ * method not covered, the store failed open) are Jetty's {@code AsyncProxyServlet} as it is: 502
+ * when the upstream cannot be reached or breaks off before answering, 504 when it stays silent
+ * past the upstream timeout. Thread-safe, as every servlet.
  */
 final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   private static final long serialVersionUID = 1L;
@@ -38,10 +47,66 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   /** The problem type of a 504: the upstream sent nothing for the upstream timeout. */
   static final String UPSTREAM_TIMEOUT = ProblemType.URI_PREFIX + "upstream-timeout";
 
+  private final transient Once once;
   private final Duration timeout;
+  private final Duration deadline;
 
-  UpstreamServlet(Duration timeout) {
+  /**
+   * @param once the engine, or null for a plain proxy (no request is keyed)
+   * @param timeout the longest the upstream may stay silent while a client waits
+   * @param deadline how long the upstream is listened to once its client no longer waits
+   */
+  UpstreamServlet(Once once, Duration timeout, Duration deadline) {
+    this.once = once;
     this.timeout = timeout;
+    this.deadline = deadline;
+  }
+
+  @Override
+  protected boolean expects100Continue(HttpServletRequest request) {
+    // a keyed request's body was read to fingerprint it (its 100 Continue was sent then)
+    return OnceFilter.exchange(request) == null && super.expects100Continue(request);
+  }
+
+  @Override
+  protected Request.Content proxyRequestContent(HttpServletRequest clientRequest,
+      HttpServletResponse proxyResponse, Request proxyRequest) throws IOException {
+    if (OnceFilter.exchange(clientRequest) == null) {
+      return super.proxyRequestContent(clientRequest, proxyResponse, proxyRequest);
+    }
+    // in memory already: the filter read it to fingerprint it
+    return new BytesRequestContent(clientRequest.getInputStream().readAllBytes());
+  }
+
+  @Override
+  protected void sendProxyRequest(HttpServletRequest clientRequest,
+      HttpServletResponse proxyResponse, Request proxyRequest) {
+    Exchange exchange = OnceFilter.exchange(clientRequest);
+    if (exchange == null) {
+      // silence from the upstream is bounded; a long stream that keeps flowing is not cut
+      proxyRequest.idleTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
+      return;
+    }
+    proxyRequest.headers(headers -> headers.remove(HttpHeader.EXPECT));
+    // the call reports every event to the exchange itself, so it writes past the filter's copy
+    HttpServletResponse client = proxyResponse;
+    while (client instanceof HttpServletResponseWrapper) {
+      client = (HttpServletResponse) ((HttpServletResponseWrapper) client).getResponse();
+    }
+    new KeyedCall(this, clientRequest, client, exchange, once, getHttpClient().getScheduler(),
+        timeout, deadline).send(proxyRequest);
+  }
+
+  /** Copies the upstream's response headers to the client's response, as Jetty's proxy does. */
+  void copyResponseHeaders(HttpServletRequest clientRequest, HttpServletResponse client,
+      Response upstreamResponse) {
+    onServerResponseHeaders(clientRequest, client, upstreamResponse);
+  }
+
+  /** Cuts off a response the client has part of, so it sees it was not whole, and ends it. */
+  void cut(HttpServletRequest clientRequest, HttpServletResponse client) {
+    sendProxyResponseError(clientRequest, client, 502);
   }
 
   @Override
@@ -68,8 +133,6 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   protected void onProxyResponseFailure(HttpServletRequest clientRequest,
       HttpServletResponse proxyResponse, Response serverResponse, Throwable failure) {
     if (proxyResponse.isCommitted()) {
-      // the client has part of the upstream's response: never store half of it, and cut it off
-      OnceFilter.responseFailed(clientRequest);
       super.onProxyResponseFailure(clientRequest, proxyResponse, serverResponse, failure);
       return;
     }
@@ -85,8 +148,7 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   private Problem problemFor(Throwable failure) {
     if (causedBy(failure, TimeoutException.class)) {
       return Problem.of(504, UPSTREAM_TIMEOUT, "Upstream timed out",
-          "the upstream sent nothing for " + Values.format(timeout)
-              + "; the request was not kept, a retry runs again");
+          "the upstream sent nothing for " + Values.format(timeout));
     }
     String what;
     if (causedBy(failure, ConnectException.class)) {
@@ -100,10 +162,10 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
       what = "could not be reached (" + failure.getClass().getSimpleName() + ")";
     }
     return Problem.of(502, UPSTREAM_UNAVAILABLE, "Upstream is unavailable",
-        "the upstream " + what + "; the request was not kept, a retry runs again");
+        "the upstream " + what);
   }
 
-  private static boolean causedBy(Throwable failure, Class<? extends Throwable> type) {
+  static boolean causedBy(Throwable failure, Class<? extends Throwable> type) {
     for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
       if (type.isInstance(t)) {
         return true;
@@ -112,7 +174,7 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
     return false;
   }
 
-  private static void writeProblem(HttpServletResponse response, Problem problem)
+  static void writeProblem(HttpServletResponse response, Problem problem)
       throws IOException {
     byte[] json = problem.toJsonBytes();
     response.reset(); // drops what the upstream's headers had set

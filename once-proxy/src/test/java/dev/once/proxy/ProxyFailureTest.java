@@ -60,7 +60,8 @@ class ProxyFailureTest {
   }
 
   @Test
-  void anUpstreamThatResetsBeforeAnsweringGets502AndARetryTriesAgain() throws Exception {
+  void anUpstreamThatResetsAfterTheRequestWasSentGets502OutcomeUnknownAndTheKeyStaysHeld()
+      throws Exception {
     try (RawUpstream upstream = new RawUpstream(RawUpstream::reset);
         TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
       String key = newKey();
@@ -68,34 +69,62 @@ class ProxyFailureTest {
       HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
       HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
 
-      assertProblem(first, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
-      assertProblem(retry, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
-      assertThat(upstream.requests()).isEqualTo(2);
+      assertProblem(first, 502, ProblemType.OUTCOME_UNKNOWN.uri());
+      assertThat(first.body()).contains("whether it was done is unknown")
+          .contains("gets 409 until the key's lease (30s) has passed");
+      assertProblem(retry, 409, ProblemType.REQUEST_IN_PROGRESS.uri());
+      assertThat(upstream.requests()).isEqualTo(1);
     }
   }
 
   @Test
-  void anUpstreamSilentPastTheTimeoutGets504AndTheKeyIsReleased() throws Exception {
-    CountDownLatch never = new CountDownLatch(1);
+  void anUpstreamSilentPastTheTimeoutGets504AndItsLateAnswerIsKeptForTheRetry()
+      throws Exception {
+    CountDownLatch answer = new CountDownLatch(1);
     try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) -> {
-      if (run == 1) {
-        never.await(30, TimeUnit.SECONDS); // silent until the test ends
-      }
+      answer.await(60, TimeUnit.SECONDS);
       Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
     });
         TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
-            "--upstream-timeout", "2s")) {
+            "--upstream-timeout", "1s", "--max-wait", "30s")) {
       String key = newKey();
 
       HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
-      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> during = Http.send(Http.post(proxy.uri("/payments"), key, "{}")
+          .header("Prefer", "wait=0"));
+      answer.countDown();
+      HttpResponse<String> after = postKeyed(proxy.uri("/payments"), key, "{}");
 
       assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
-      assertThat(first.body()).contains("sent nothing for 2s");
-      assertThat(retry.statusCode()).isEqualTo(201);
-      assertThat(retry.body()).isEqualTo("{\"run\":2}");
+      assertThat(first.body()).contains("sent nothing for 1s")
+          .contains("goes on listening to it for up to 5m");
+      assertProblem(during, 409, ProblemType.REQUEST_IN_PROGRESS.uri());
+      assertThat(after.statusCode()).isEqualTo(201);
+      assertThat(after.body()).isEqualTo("{\"run\":1}");
+      assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(upstream.hits("/payments")).isEqualTo(1);
     } finally {
-      never.countDown();
+      answer.countDown();
+    }
+  }
+
+  /** A request without a key is Jetty's proxy as it is: 504, and nothing listens after it. */
+  @Test
+  void aRequestWithoutAKeyWhoseUpstreamIsSilentGets504() throws Exception {
+    CountDownLatch answer = new CountDownLatch(1);
+    try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) -> {
+      answer.await(60, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
+            "--upstream-timeout", "500ms")) {
+
+      HttpResponse<String> silent = postKeyed(proxy.uri("/payments"), null, "{}");
+
+      assertProblem(silent, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+      assertThat(silent.body()).contains("the upstream sent nothing for 500ms");
+    } finally {
+      answer.countDown();
     }
   }
 
@@ -143,11 +172,16 @@ class ProxyFailureTest {
     }
   }
 
+  /**
+   * The upstream sent its status line and headers, so it did the request, then broke off before
+   * any of its body (which would have gone on to the client at once): the client gets 502, and the
+   * retry is told the response was not kept instead of running again.
+   */
   @Test
-  void anUpstreamThatBreaksOffBeforeTheResponseIsCommittedGets502AndTheKeyIsReleased()
+  void anUpstreamThatBreaksOffAfterItsHeadersGets502AndIsNeverRunTwice()
       throws Exception {
     String head = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n";
-    try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 10));
+    try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 0));
         TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
       String key = newKey();
 
@@ -155,8 +189,27 @@ class ProxyFailureTest {
       HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
 
       assertProblem(first, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+      assertThat(first.body()).contains("broke off its response (status 201)");
       assertThat(first.headers().firstValue("Content-Length")).hasValue(
           Integer.toString(first.body().getBytes(StandardCharsets.UTF_8).length));
+      assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+      assertThat(upstream.requests()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aNonCacheableStatusThatBreaksOffReleasesTheKey() throws Exception {
+    String head = "HTTP/1.1 500 Server Error\r\nContent-Type: text/plain\r\nContent-Length: 100"
+        + "\r\n\r\n";
+    try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 0));
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertProblem(first, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+      assertThat(first.body()).contains("a retry runs it again");
       assertProblem(retry, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
       assertThat(upstream.requests()).isEqualTo(2);
     }

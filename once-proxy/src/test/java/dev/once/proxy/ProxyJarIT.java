@@ -7,117 +7,42 @@ import static dev.once.proxy.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.ProblemType;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ConnectException;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The packaged jar, run as a process the way the README runs it. */
 class ProxyJarIT {
-  private static final Pattern READY =
-      Pattern.compile("once-proxy listening on http://127\\.0\\.0\\.1:(\\d+)");
-
-  private final List<Process> processes = new ArrayList<>();
+  private final List<ProxyJar> jars = new ArrayList<>();
 
   @AfterEach
   void killLeftovers() {
-    processes.forEach(Process::destroyForcibly);
+    jars.forEach(ProxyJar::close);
   }
 
-  /** The jar as a process, with its standard output and error read into lists as they come. */
-  private final class Jar {
-    final Process process;
-    final List<String> out = new ArrayList<>();
-    final List<String> err = new ArrayList<>();
-    final CompletableFuture<String> firstLine = new CompletableFuture<>();
-    private final Thread outReader;
-    private final Thread errReader;
-
-    Jar(String... args) throws IOException {
-      Path jar = Paths.get(System.getProperty("once.proxy.jar", "target/once-proxy.jar"));
-      assertThat(jar).as("the jar is built by mvn package").exists();
-      List<String> command = new ArrayList<>(List.of(
-          Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-          "-jar", jar.toString()));
-      command.addAll(List.of(args));
-      ProcessBuilder builder = new ProcessBuilder(command);
-      builder.environment().keySet().removeIf(name -> name.startsWith("ONCE_"));
-      process = builder.start();
-      processes.add(process);
-      outReader = reader(process.getInputStream(), out, true);
-      errReader = reader(process.getErrorStream(), err, false);
-    }
-
-    private Thread reader(java.io.InputStream stream, List<String> into, boolean first) {
-      Thread thread = new Thread(() -> {
-        try (BufferedReader lines = new BufferedReader(
-            new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-          for (String line; (line = lines.readLine()) != null; ) {
-            synchronized (into) {
-              into.add(line);
-            }
-            if (first) {
-              firstLine.complete(line);
-            }
-          }
-        } catch (IOException e) {
-          // the process ended
-        }
-        firstLine.complete(null);
-      });
-      thread.setDaemon(true);
-      thread.start();
-      return thread;
-    }
-
-    /** @return the port from the ready line */
-    int awaitReady() throws Exception {
-      String line = firstLine.get(120, TimeUnit.SECONDS);
-      assertThat(line).as("stdout's first line (stderr: %s)", err).isNotNull();
-      Matcher ready = READY.matcher(line);
-      assertThat(ready.matches()).as("the ready line: %s", line).isTrue();
-      return Integer.parseInt(ready.group(1));
-    }
-
-    /**
-     * Sends SIGTERM. Not {@link Process#destroy()}: it closes the streams, so what the process
-     * writes while it stops would be lost.
-     */
-    void sigterm() {
-      assertThat(process.toHandle().supportsNormalTermination()).isTrue();
-      assertThat(process.toHandle().destroy()).isTrue();
-    }
-
-    /** Waits for the process to end and its output to be read. */
-    int awaitExit() throws Exception {
-      assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("the process ended").isTrue();
-      outReader.join(10_000);
-      errReader.join(10_000);
-      return process.exitValue();
-    }
+  private ProxyJar jar(String... args) throws IOException {
+    ProxyJar jar = ProxyJar.start(args);
+    jars.add(jar);
+    return jar;
   }
 
   @Test
   void withoutAnUpstreamItServesTheDemoAndTheReadmeSessionHoldsThenSigtermExits0()
       throws Exception {
-    Jar jar = new Jar("--listen", "127.0.0.1:0");
+    ProxyJar jar = jar("--listen", "127.0.0.1:0");
     int port = jar.awaitReady();
     URI payments = URI.create("http://127.0.0.1:" + port + "/payments");
 
@@ -154,7 +79,7 @@ class ProxyJarIT {
       release.await(30, TimeUnit.SECONDS);
       Upstream.respond(exchange, 201, "{\"slow\":" + run + "}");
     })) {
-      Jar jar = new Jar("--listen", "127.0.0.1:0", "--upstream", upstream.uri().toString(),
+      ProxyJar jar = jar("--listen", "127.0.0.1:0", "--upstream", upstream.uri().toString(),
           "--upstream-timeout", "20s");
       int port = jar.awaitReady();
       CompletableFuture<HttpResponse<String>> inFlight = Http.CLIENT.sendAsync(
@@ -184,7 +109,7 @@ class ProxyJarIT {
 
   @Test
   void aBadFlagExitsNonZeroWithOneLineOnStandardError() throws Exception {
-    Jar jar = new Jar("--ttl", "5x");
+    ProxyJar jar = jar("--ttl", "5x");
 
     assertThat(jar.awaitExit()).isEqualTo(2);
     assertThat(jar.out).isEmpty();
@@ -192,9 +117,51 @@ class ProxyJarIT {
         + " 30s, 5m, 24h, 1h30m or ISO-8601 like PT30S)");
   }
 
+  /** Every value is held to what the engine accepts before the proxy opens its store. */
+  @Test
+  void aValueBeyondWhatTheEngineAcceptsStopsTheProxyAtStartWithOneLineAndStatus2()
+      throws Exception {
+    Map<List<String>, String> refused = new LinkedHashMap<>();
+    refused.put(List.of("--ttl", "200000d"), "once-proxy: --ttl 200000d: ttl must be at most"
+        + " 36500 days (100 years), but was PT4800000H");
+    refused.put(List.of("--max-wait", "200000000000d"), "once-proxy: --max-wait 200000000000d:"
+        + " maxWait must be at most 36500 days (100 years), but was PT4800000000000H");
+    refused.put(List.of("--lease", "1ms"), "once-proxy: --lease 1ms: lease must be at least 3"
+        + " milliseconds (it is renewed every third), but was PT0.001S");
+    refused.put(List.of("--max-body", "4GiB"), "once-proxy: --max-body 4GiB: maxBodyBytes must be"
+        + " between 0 and 2147483639, but was 4294967296");
+    refused.put(List.of("--max-response", "2GiB"), "once-proxy: --max-response 2GiB:"
+        + " maxResponseBytes must be between 0 and 2147483639, but was 2147483648");
+    refused.put(List.of("--ttl", "0s"), "once-proxy: --ttl 0s: ttl must be positive, but was"
+        + " PT0S");
+    refused.put(List.of("--upstream-timeout", "36501d"), "once-proxy: --upstream-timeout 36501d:"
+        + " upstream-timeout must be at most 36500 days (100 years), but was PT876024H");
+    refused.put(List.of("--unknown-outcome", "sometimes"), "once-proxy: --unknown-outcome:"
+        + " \"sometimes\" is not retry or keep");
+    Map<List<String>, ProxyJar> started = new LinkedHashMap<>();
+    for (List<String> args : refused.keySet()) {
+      List<String> line = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));
+      line.addAll(args);
+      started.put(args, jar(line.toArray(new String[0])));
+    }
+    ProxyJar fromEnvironment = ProxyJar.start(Map.of("ONCE_UPSTREAM_DEADLINE", "0"),
+        "--listen", "127.0.0.1:0");
+    jars.add(fromEnvironment);
+
+    for (Map.Entry<List<String>, ProxyJar> run : started.entrySet()) {
+      ProxyJar jar = run.getValue();
+      assertThat(jar.awaitExit()).as("%s", run.getKey()).isEqualTo(2);
+      assertThat(jar.out).as("%s", run.getKey()).isEmpty();
+      assertThat(jar.err).containsExactly(refused.get(run.getKey()));
+    }
+    assertThat(fromEnvironment.awaitExit()).isEqualTo(2);
+    assertThat(fromEnvironment.err).containsExactly("once-proxy: ONCE_UPSTREAM_DEADLINE=0:"
+        + " upstream-deadline must be at least 1 millisecond, but was PT0S");
+  }
+
   @Test
   void aStoreThisBuildLacksExitsNonZeroWithOneLineOnStandardError() throws Exception {
-    Jar jar = new Jar("--listen", "127.0.0.1:0", "--store", "nosuchstore://:secret@db:1");
+    ProxyJar jar = jar("--listen", "127.0.0.1:0", "--store", "nosuchstore://:secret@db:1");
 
     assertThat(jar.awaitExit()).isEqualTo(2);
     assertThat(jar.out).isEmpty();
@@ -207,8 +174,8 @@ class ProxyJarIT {
 
   @Test
   void anUnreachableSharedStoreExitsNonZeroWithOneLineOnStandardError() throws Exception {
-    Jar redis = new Jar("--listen", "127.0.0.1:0", "--store", "redis://:secret@127.0.0.1:1");
-    Jar postgres = new Jar("--listen", "127.0.0.1:0", "--store",
+    ProxyJar redis = jar("--listen", "127.0.0.1:0", "--store", "redis://:secret@127.0.0.1:1");
+    ProxyJar postgres = jar("--listen", "127.0.0.1:0", "--store",
         "jdbc:postgresql://127.0.0.1:1/db?user=once&password=secret");
 
     assertThat(redis.awaitExit()).isEqualTo(1);
@@ -223,7 +190,7 @@ class ProxyJarIT {
 
   @Test
   void helpListsTheFlagsAndExits0() throws Exception {
-    Jar jar = new Jar("--help");
+    ProxyJar jar = jar("--help");
 
     assertThat(jar.awaitExit()).isZero();
     assertThat(String.join("\n", jar.out)).isEqualTo(ProxyOptions.help().stripTrailing());

@@ -44,6 +44,23 @@ class ProxyKeyOptionsTest {
         .header("Authorization", authorization));
   }
 
+  /** Every duration and size at the top of its range still makes deadlines the clock can hold. */
+  @Test
+  void withTheLargestValueOfEveryRangeARequestRunsOnceAndIsReplayed() throws Exception {
+    String key = newKey();
+    try (TestProxy proxy = proxy("--ttl", "36500d", "--lease", "36500d", "--max-wait",
+        "36500d", "--upstream-timeout", "36500d", "--upstream-deadline", "36500d", "--max-body",
+        "2147483639", "--max-response", "2147483639")) {
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{\"amount\":1}");
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{\"amount\":1}");
+
+      assertThat(first.statusCode()).isEqualTo(201);
+      assertThat(retry.body()).isEqualTo(first.body());
+      assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(upstream.hits("/payments")).isEqualTo(1);
+    }
+  }
+
   @Test
   void withScopeHeaderTwoClientsWithTheSameKeyNeverShareARecord() throws Exception {
     String key = newKey();

@@ -3,8 +3,13 @@ package dev.once.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.once.MemoryStore;
+import dev.once.Once;
+import dev.once.UnknownOutcome;
+import dev.once.testing.TestRequest;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -25,27 +30,61 @@ class ProxyOptionsTest {
     assertRefused(Map.of(), message, args);
   }
 
+  /** The engine the options configure, over a store that is never used. */
+  private static Once engine(ProxyOptions options) {
+    return options.engine(MemoryStore.create()).build();
+  }
+
   @Test
   void withNoFlagsEveryOptionHasItsDocumentedDefault() {
     ProxyOptions options = parse();
+    Once engine = engine(options);
 
     assertThat(options.listenHost).isEqualTo("127.0.0.1");
     assertThat(options.listenPort).isEqualTo(8080);
     assertThat(options.upstream).isNull();
     assertThat(options.store).isEqualTo("memory");
-    assertThat(options.ttl).isEqualTo(Duration.ofHours(24));
-    assertThat(options.lease).isEqualTo(Duration.ofSeconds(60));
-    assertThat(options.maxWait).isEqualTo(Duration.ZERO);
-    assertThat(options.requireKey).isFalse();
-    assertThat(options.header).isEqualTo("Idempotency-Key");
-    assertThat(options.methods).containsExactly("POST", "PATCH");
-    assertThat(options.cacheable).containsExactly(200, 201, 204);
-    assertThat(options.maxBody).isEqualTo(1 << 20);
-    assertThat(options.maxResponse).isEqualTo(1 << 20);
-    assertThat(options.failOpen).isFalse();
-    assertThat(options.scopeHeader).isNull();
     assertThat(options.upstreamTimeout).isEqualTo(Duration.ofSeconds(30));
+    assertThat(options.upstreamDeadline).isEqualTo(Duration.ofMinutes(5));
     assertThat(options.help).isFalse();
+    assertThat(engine.ttl()).isEqualTo(Duration.ofHours(24));
+    assertThat(engine.lease()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(engine.maxWait()).isEqualTo(Duration.ZERO);
+    assertThat(engine.requireKey()).isFalse();
+    assertThat(engine.header()).isEqualTo("Idempotency-Key");
+    assertThat(engine.methods()).containsExactlyInAnyOrder("POST", "PATCH");
+    assertThat(engine.cacheableStatuses()).containsExactly(200, 201, 204);
+    assertThat(engine.maxBodyBytes()).isEqualTo(1 << 20);
+    assertThat(engine.maxResponseBytes()).isEqualTo(1 << 20);
+    assertThat(engine.failOpen()).isFalse();
+    assertThat(engine.unknownOutcome()).isEqualTo(UnknownOutcome.RETRY);
+    assertThat(engine.keyScope().scopeOf(TestRequest.post("k").header("Authorization", "a")))
+        .as("keys are global by default").isEmpty();
+  }
+
+  @Test
+  void theDefaultsTheHelpShowsAreTheEnginesOwn() {
+    List<String> args = new ArrayList<>();
+    for (ProxyOptions.Flag flag : ProxyOptions.Flag.values()) {
+      if (flag.defaultValue != null && flag != ProxyOptions.Flag.LISTEN) {
+        args.add(flag.flag() + "=" + flag.defaultValue);
+      }
+    }
+
+    Once shown = engine(parse(args.toArray(new String[0])));
+    Once unset = engine(parse());
+
+    assertThat(shown.header()).isEqualTo(unset.header());
+    assertThat(shown.ttl()).isEqualTo(unset.ttl());
+    assertThat(shown.lease()).isEqualTo(unset.lease());
+    assertThat(shown.maxWait()).isEqualTo(unset.maxWait());
+    assertThat(shown.requireKey()).isEqualTo(unset.requireKey());
+    assertThat(shown.methods()).containsExactlyInAnyOrderElementsOf(unset.methods());
+    assertThat(shown.cacheableStatuses()).isEqualTo(unset.cacheableStatuses());
+    assertThat(shown.maxBodyBytes()).isEqualTo(unset.maxBodyBytes());
+    assertThat(shown.maxResponseBytes()).isEqualTo(unset.maxResponseBytes());
+    assertThat(shown.failOpen()).isEqualTo(unset.failOpen());
+    assertThat(shown.unknownOutcome()).isEqualTo(unset.unknownOutcome());
   }
 
   @Test
@@ -54,23 +93,29 @@ class ProxyOptionsTest {
         "--store", "memory", "--ttl", "1h", "--lease", "2m", "--max-wait", "500ms", "--require-key",
         "--header", "X-Request-Id", "--methods", "post, put", "--cacheable", "200,201",
         "--max-body", "512KiB", "--max-response", "2MiB", "--fail-open", "--scope-header",
-        "Authorization", "--upstream-timeout", "PT10S");
+        "Authorization", "--unknown-outcome", "keep", "--upstream-timeout", "PT10S",
+        "--upstream-deadline", "1h");
+    Once engine = engine(options);
 
     assertThat(options.listenHost).isEqualTo("0.0.0.0");
     assertThat(options.listenPort).isZero();
     assertThat(options.upstream).isEqualTo(URI.create("https://api.internal:8443/v1"));
-    assertThat(options.ttl).isEqualTo(Duration.ofHours(1));
-    assertThat(options.lease).isEqualTo(Duration.ofMinutes(2));
-    assertThat(options.maxWait).isEqualTo(Duration.ofMillis(500));
-    assertThat(options.requireKey).isTrue();
-    assertThat(options.header).isEqualTo("X-Request-Id");
-    assertThat(options.methods).containsExactly("POST", "PUT");
-    assertThat(options.cacheable).containsExactly(200, 201);
-    assertThat(options.maxBody).isEqualTo(512 * 1024);
-    assertThat(options.maxResponse).isEqualTo(2 << 20);
-    assertThat(options.failOpen).isTrue();
-    assertThat(options.scopeHeader).isEqualTo("Authorization");
     assertThat(options.upstreamTimeout).isEqualTo(Duration.ofSeconds(10));
+    assertThat(options.upstreamDeadline).isEqualTo(Duration.ofHours(1));
+    assertThat(engine.ttl()).isEqualTo(Duration.ofHours(1));
+    assertThat(engine.lease()).isEqualTo(Duration.ofMinutes(2));
+    assertThat(engine.maxWait()).isEqualTo(Duration.ofMillis(500));
+    assertThat(engine.requireKey()).isTrue();
+    assertThat(engine.header()).isEqualTo("X-Request-Id");
+    assertThat(engine.methods()).containsExactly("POST", "PUT");
+    assertThat(engine.cacheableStatuses()).containsExactly(200, 201);
+    assertThat(engine.maxBodyBytes()).isEqualTo(512 * 1024);
+    assertThat(engine.maxResponseBytes()).isEqualTo(2 << 20);
+    assertThat(engine.failOpen()).isTrue();
+    assertThat(engine.unknownOutcome()).isEqualTo(UnknownOutcome.KEEP);
+    assertThat(engine.keyScope().scopeOf(TestRequest.post("k").header("Authorization", "a")))
+        .isNotEqualTo(engine.keyScope().scopeOf(
+            TestRequest.post("k").header("Authorization", "b")));
   }
 
   @Test
@@ -78,9 +123,9 @@ class ProxyOptionsTest {
     ProxyOptions options = parse("--ttl=5m", "--fail-open=false", "--require-key=true",
         "--listen=[::1]:9000");
 
-    assertThat(options.ttl).isEqualTo(Duration.ofMinutes(5));
-    assertThat(options.failOpen).isFalse();
-    assertThat(options.requireKey).isTrue();
+    assertThat(engine(options).ttl()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(engine(options).failOpen()).isFalse();
+    assertThat(engine(options).requireKey()).isTrue();
     assertThat(options.listenHost).isEqualTo("::1");
     assertThat(options.listenPort).isEqualTo(9000);
   }
@@ -100,10 +145,9 @@ class ProxyOptionsTest {
     ProxyOptions options = ProxyOptions.parse(new String[] {"--ttl", "10m"}, env);
 
     assertThat(options.upstream).isEqualTo(URI.create("http://upstream:9000"));
-    assertThat(options.ttl).isEqualTo(Duration.ofMinutes(10));
-    assertThat(options.maxWait).isEqualTo(Duration.ofSeconds(3));
-    assertThat(options.requireKey).isTrue();
-    assertThat(options.scopeHeader).isEqualTo("Authorization");
+    assertThat(engine(options).ttl()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(engine(options).maxWait()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(engine(options).requireKey()).isTrue();
     assertThat(options.listenPort).as("an empty variable is unset").isEqualTo(8080);
   }
 
@@ -116,17 +160,71 @@ class ProxyOptionsTest {
     assertRefused(Map.of("ONCE_FAIL_OPEN", "maybe"), "ONCE_FAIL_OPEN: \"maybe\" is not true or false");
     assertRefused("--max-body: \"1.5MiB\" is not a size (use 512KiB, 1MiB, 1GiB or a number of"
         + " bytes)", "--max-body", "1.5MiB");
-    assertRefused("--max-response: must be at most 2147483639 bytes, but was \"4GiB\"",
-        "--max-response", "4GiB");
-    assertRefused("--ttl: must be at least 1ms, but was \"0s\"", "--ttl", "0s");
     assertRefused("--cacheable: \"2xx\" is not an HTTP status (100 to 599)", "--cacheable", "2xx");
-    assertRefused("--cacheable: \"600\" is not an HTTP status (100 to 599)", "--cacheable", "600");
     assertRefused("--methods: needs at least one value, comma-separated (POST,PATCH)",
         "--methods", " , ");
-    assertRefused("--methods: \"PO ST\" is not an HTTP method", "--methods", "PO ST");
-    assertRefused("--header: \"Idempotency Key\" is not a header name", "--header",
-        "Idempotency Key");
     assertRefused("--scope-header: \"\" is not a header name", "--scope-header=");
+    assertRefused("--unknown-outcome: \"never\" is not retry or keep", "--unknown-outcome",
+        "never");
+  }
+
+  /**
+   * Every value is held to what the engine accepts, with the builder's own reason and the flag or
+   * variable it came from, before the proxy opens its store.
+   */
+  @Test
+  void aValueTheEngineRefusesIsNamedWithTheBuildersReason() {
+    assertRefused("--ttl 200000d: ttl must be at most 36500 days (100 years), but was"
+        + " PT4800000H", "--ttl", "200000d");
+    assertRefused(Map.of("ONCE_TTL", "200000d"), "ONCE_TTL=200000d: ttl must be at most 36500"
+        + " days (100 years), but was PT4800000H");
+    assertRefused("--max-wait 200000000000d: maxWait must be at most 36500 days (100 years), but"
+        + " was PT4800000000000H", "--max-wait", "200000000000d");
+    assertRefused("--lease 1ms: lease must be at least 3 milliseconds (it is renewed every third),"
+        + " but was PT0.001S", "--lease", "1ms");
+    assertRefused("--lease 0s: lease must be positive, but was PT0S", "--lease", "0s");
+    assertRefused("--ttl 0: ttl must be positive, but was PT0S", "--ttl", "0");
+    assertRefused("--ttl PT0.0001S: ttl must be at least 1 millisecond, but was PT0.0001S",
+        "--ttl", "PT0.0001S");
+    assertRefused("--max-body 2GiB: maxBodyBytes must be between 0 and 2147483639, but was"
+        + " 2147483648", "--max-body", "2GiB");
+    assertRefused("--max-response 4GiB: maxResponseBytes must be between 0 and 2147483639, but"
+        + " was 4294967296", "--max-response", "4GiB");
+    assertRefused("--cacheable 200,600: cacheableStatuses must be HTTP statuses from 100 to 599,"
+        + " but held 600", "--cacheable", "200,600");
+    assertRefused("--methods PO ST: methods must be HTTP method names, but held \"PO ST\"",
+        "--methods", "PO ST");
+    assertRefused("--header Idempotency Key: header must be a valid header name, but was"
+        + " \"Idempotency Key\"", "--header", "Idempotency Key");
+    assertRefused("--upstream-timeout 0s: upstream-timeout must be at least 1 millisecond, but was"
+        + " PT0S", "--upstream-timeout", "0s");
+    assertRefused("--upstream-deadline 36501d: upstream-deadline must be at most 36500 days (100"
+        + " years), but was PT876024H", "--upstream-deadline", "36501d");
+    assertRefused(Map.of("ONCE_UPSTREAM_DEADLINE", "0"), "ONCE_UPSTREAM_DEADLINE=0:"
+        + " upstream-deadline must be at least 1 millisecond, but was PT0S");
+    assertRefused("--ttl: \"99999999999999999999d\" is too long a duration", "--ttl",
+        "99999999999999999999d");
+  }
+
+  @Test
+  void valuesAtTheEdgeOfEveryRangeAreAccepted() {
+    Once engine = engine(parse("--ttl", "36500d", "--lease", "3ms", "--max-wait", "36500d",
+        "--max-body", "2147483639", "--max-response", "0", "--cacheable", "100,599",
+        "--upstream-timeout", "1ms", "--upstream-deadline", "36500d"));
+
+    assertThat(engine.ttl()).isEqualTo(Duration.ofDays(36_500));
+    assertThat(engine.lease()).isEqualTo(Duration.ofMillis(3));
+    assertThat(engine.maxWait()).isEqualTo(Duration.ofDays(36_500));
+    assertThat(engine.maxBodyBytes()).isEqualTo(Integer.MAX_VALUE - 8);
+    assertThat(engine.maxResponseBytes()).isZero();
+    assertThat(engine.cacheableStatuses()).containsExactly(100, 599);
+  }
+
+  /** The lease is renewed while a request runs, so it needs no relation to the upstream timeout. */
+  @Test
+  void theLeaseMayBeShorterThanTheUpstreamTimeout() {
+    assertThat(engine(parse("--lease", "1s", "--upstream-timeout", "1m")).lease())
+        .isEqualTo(Duration.ofSeconds(1));
   }
 
   @Test
@@ -155,16 +253,6 @@ class ProxyOptionsTest {
     assertRefused("unexpected argument \"http://upstream\" (flags start with --; see --help)",
         "http://upstream");
     assertRefused("unexpected argument \"-v\" (flags start with --; see --help)", "-v");
-  }
-
-  @Test
-  void theLeaseMustOutlastTheUpstreamTimeout() {
-    assertRefused("--lease 30s must be longer than --upstream-timeout 30s, or a retry could run"
-        + " while the first request is still at the upstream", "--lease", "30s");
-    assertRefused(Map.of("ONCE_UPSTREAM_TIMEOUT", "2m"), "--lease 1m must be longer than"
-        + " ONCE_UPSTREAM_TIMEOUT 2m, or a retry could run while the first request is still at"
-        + " the upstream");
-    assertThat(parse("--lease", "31s").lease).isEqualTo(Duration.ofSeconds(31));
   }
 
   @Test

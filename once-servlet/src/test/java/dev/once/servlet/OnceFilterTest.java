@@ -986,6 +986,17 @@ abstract class OnceFilterTest {
     }
     hangup.countDown();
     assertThat(handlerDone.await(30, TimeUnit.SECONDS)).isTrue();
+    // the handler is done; the filter finishes the record just after it returns
+    CountDownLatch never = new CountDownLatch(1);
+    for (int i = 0; i < 3000 && isInProgress(key); i++) {
+      never.await(10, TimeUnit.MILLISECONDS);
+    }
+    assertThat(isInProgress(key)).as("the record of the hung-up request is finished").isFalse();
+  }
+
+  private boolean isInProgress(String key) {
+    dev.once.spi.Claim record = store.peek(key);
+    return record != null && record.state() == dev.once.spi.Claim.State.IN_PROGRESS;
   }
 
   @Test

@@ -1,0 +1,583 @@
+package dev.once.proxy;
+
+import dev.once.Completion;
+import dev.once.Exchange;
+import dev.once.Once;
+import dev.once.Problem;
+import dev.once.ProblemType;
+import dev.once.StoredResponse.Header;
+import dev.once.UnknownOutcome;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.UnresolvedAddressException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.util.thread.Scheduler;
+import org.eclipse.jetty.util.thread.SerializedInvoker;
+
+/**
+ * One keyed request at the upstream, from the moment it is sent until its record is finished: the
+ * proxy's side of the engine's {@link Exchange}. It relays the upstream's response to the client
+ * (non-blocking both ways) while copying it, up to {@code maxResponseBytes}, and reports to the
+ * exchange what happened; the exchange decides what becomes of the record. It never aborts the
+ * upstream because of the client: a client that stops waiting (answered 504, or hung up) leaves
+ * the upstream exchange running, up to {@code --upstream-deadline}, so its answer is stored for the
+ * retry.
+ *
+ * <p>Design. Jetty's HTTP client (the head, each part of the body, the end), the servlet container
+ * (the client can be written to, the client failed) and one timer call it on their own threads;
+ * every call is run by one {@link SerializedInvoker}, so the state is only ever touched by one
+ * thread at a time and nothing is called out under a lock. The client's side is in one of five
+ * states:
+ *
+ * <table>
+ *   <caption>The client's side of a keyed call</caption>
+ *   <tr><th>state</th><th>what it means</th><th>what moves it on</th></tr>
+ *   <tr><td>WAITING</td><td>the client waits for the upstream's status line</td><td>the head
+ *       arrives: relayed, STREAMING; silence past {@code --upstream-timeout}: {@code
+ *       upstreamSilent}, 504, ANSWERED; the upstream fails: {@code upstreamUnreachable} (nothing
+ *       was sent) or {@code outcomeUnknown} (it was), then 502, DONE</td></tr>
+ *   <tr><td>STREAMING</td><td>the head was relayed; the body is streamed and copied</td><td>the
+ *       body's end: {@code bodyEnded}, reported before the client can have the last bytes, so a
+ *       retry sent the moment it has them is replayed; DONE. A failure or silence mid-body: {@code
+ *       failedAfterCommit} (a cacheable status keeps the record without its body), the client's
+ *       response cut (or a problem, if none of it was sent yet), DONE</td></tr>
+ *   <tr><td>ANSWERED</td><td>the client got 504; the upstream is listened to</td><td rowspan="2">
+ *       the upstream's whole answer: {@code upstreamAnsweredLate}; its status then a failure, or
+ *       the copy over the limit: {@code upstreamAnsweredLate} without a body (a cacheable status
+ *       keeps the record, not replayable); a failure before its status, or {@code
+ *       --upstream-deadline} with none: {@code outcomeUnknown} ({@code upstreamUnreachable} if
+ *       nothing was sent); DONE</td></tr>
+ *   <tr><td>GONE</td><td>the client hung up ({@code clientDetached}); the upstream is listened
+ *       to</td></tr>
+ *   <tr><td>DONE</td><td>the record is finished or being finished; the client's side has
+ *       ended</td><td>nothing: later events are ignored</td></tr>
+ * </table>
+ *
+ * <p>Silence is measured only while the proxy waits for the upstream (a slow client is the
+ * connector's idle timeout's business, not the upstream's). The exchange holds the key and renews
+ * its lease all along; this call holds the exchange, and Jetty's client holds this call until the
+ * upstream exchange ends.
+ */
+final class KeyedCall implements Response.Listener, WriteListener, AsyncListener {
+  private enum Side { WAITING, STREAMING, ANSWERED, GONE, DONE }
+
+  private final UpstreamServlet servlet;
+  private final HttpServletRequest clientRequest;
+  private final HttpServletResponse client;
+  private final AsyncContext async;
+  private final Exchange exchange;
+  private final Once once;
+  private final Scheduler scheduler;
+  private final Duration timeout;
+  private final Duration deadline;
+  private final Capture capture;
+  private final SerializedInvoker invoker = new SerializedInvoker(KeyedCall.class);
+
+  /**
+   * Set when the request starts to be written on a connection to the upstream: from then on the
+   * upstream may have it (set before the bytes leave, so a failure racing the write's own
+   * completion is never taken for a request that was not sent).
+   */
+  private volatile boolean delivered;
+  private Request request;
+
+  private Side side = Side.WAITING;
+  private Response head;
+  private List<Header> headHeaders;
+  private long declaredLength = -1;
+  private boolean upstreamEnded;
+  private boolean endReported;
+  private boolean endKept;
+  private boolean writing;
+  private boolean silenceAbort;
+  private Content.Chunk pending;
+  private Runnable pendingDemand;
+  private boolean awaiting;
+  private long awaitingSince;
+  private Scheduler.Task timer;
+
+  KeyedCall(UpstreamServlet servlet, HttpServletRequest clientRequest, HttpServletResponse client,
+      Exchange exchange, Once once, Scheduler scheduler, Duration timeout, Duration deadline) {
+    this.servlet = servlet;
+    this.clientRequest = clientRequest;
+    this.client = client;
+    this.async = clientRequest.getAsyncContext();
+    this.exchange = exchange;
+    this.once = once;
+    this.scheduler = scheduler;
+    this.timeout = timeout;
+    this.deadline = deadline;
+    this.capture = new Capture(once.maxResponseBytes());
+  }
+
+  /** Sends the request; from here on every event of it is this call's. */
+  void send(Request proxyRequest) {
+    request = proxyRequest;
+    async.addListener(this);
+    proxyRequest.onRequestBegin(sending -> delivered = true);
+    // the timers below bound silence and the deadline; Jetty's own idle timeout only as a net
+    proxyRequest.idleTimeout(saturatedMillis(timeout.plus(deadline).plusMinutes(1)),
+        TimeUnit.MILLISECONDS);
+    invoker.run(() -> {
+      awaitUpstream();
+      schedule(timeout.toNanos(), this::checkSilence);
+    });
+    proxyRequest.send(this);
+  }
+
+  @Override
+  public void onHeaders(Response response) {
+    invoker.run(() -> headers(response));
+  }
+
+  @Override
+  public void onContent(Response response, Content.Chunk chunk, Runnable demander) {
+    // kept past this call: it may wait its turn, or for the client
+    Content.Chunk kept;
+    if (chunk.canRetain()) {
+      chunk.retain();
+      kept = chunk;
+    } else {
+      ByteBuffer copy = ByteBuffer.allocate(chunk.remaining());
+      copy.put(chunk.getByteBuffer().duplicate()).flip();
+      kept = Content.Chunk.from(copy, chunk.isLast());
+    }
+    invoker.run(() -> content(kept, demander));
+  }
+
+  @Override
+  public void onComplete(Result result) {
+    invoker.run(() -> ended(result));
+  }
+
+  @Override
+  public void onWritePossible() {
+    invoker.run(this::pump);
+  }
+
+  @Override
+  public void onError(Throwable failure) {
+    // detached now, not when the invoker gets to it: the container ends the request next, and its
+    // end must not count as the record's
+    exchange.clientDetached();
+    invoker.run(() -> clientFailed());
+  }
+
+  @Override
+  public void onError(AsyncEvent event) {
+    exchange.clientDetached();
+    invoker.run(() -> clientFailed());
+  }
+
+  @Override
+  public void onTimeout(AsyncEvent event) {
+    exchange.clientDetached();
+    invoker.run(() -> clientFailed());
+  }
+
+  @Override
+  public void onComplete(AsyncEvent event) {
+    invoker.run(() -> {
+      if (side == Side.WAITING || side == Side.STREAMING) {
+        clientFailed(); // the container ended the client's request before the upstream answered
+      }
+    });
+  }
+
+  @Override
+  public void onStartAsync(AsyncEvent event) {
+    // the cycle is the proxy's own; it is never restarted
+  }
+
+  private void headers(Response response) {
+    head = response;
+    headHeaders = new ArrayList<>();
+    for (HttpField field : response.getHeaders()) {
+      headHeaders.add(new Header(field.getName(), field.getValue()));
+    }
+    declaredLength = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+    awaitUpstream();
+    if (side == Side.WAITING) {
+      side = Side.STREAMING;
+      client.setStatus(response.getStatus());
+      servlet.copyResponseHeaders(clientRequest, client, response);
+    }
+  }
+
+  private void content(Content.Chunk chunk, Runnable demander) {
+    awaiting = false;
+    capture.write(chunk.getByteBuffer());
+    switch (side) {
+      case STREAMING:
+        pending = chunk;
+        pendingDemand = demander;
+        if (!endReported && declaredLength >= 0 && capture.total() >= declaredLength) {
+          // these bytes end the response: the record is finished before the client has them
+          reportEnd();
+        } else {
+          pump();
+        }
+        return;
+      case ANSWERED:
+      case GONE:
+        chunk.release();
+        if (capture.isOverflowed()) {
+          // no answer to keep but its status: finish now rather than read the rest for nothing
+          finish();
+          exchange.upstreamAnsweredLate(response(null));
+          request.abort(new IOException("the upstream's answer is over --max-response and its"
+              + " client is no longer waiting for it"));
+        } else {
+          demand(demander);
+        }
+        return;
+      default:
+        chunk.release();
+    }
+  }
+
+  /** Writes what is pending to the client as far as it can take it, then asks for more. */
+  private void pump() {
+    if (side != Side.STREAMING || (endReported && !endKept)) {
+      return;
+    }
+    ServletOutputStream out;
+    try {
+      out = client.getOutputStream();
+      if (!writing) {
+        writing = true;
+        out.setWriteListener(this); // it calls onWritePossible, which pumps
+        return;
+      }
+      if (!out.isReady()) {
+        return; // onWritePossible pumps again
+      }
+      if (pending != null) {
+        ByteBuffer bytes = pending.getByteBuffer();
+        if (bytes.hasRemaining()) {
+          if (bytes.hasArray()) {
+            out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
+          } else {
+            byte[] copy = new byte[bytes.remaining()];
+            bytes.duplicate().get(copy);
+            out.write(copy);
+          }
+          if (!endReported && out.isReady()) {
+            // what the upstream streams reaches the client as it comes, not when a buffer fills
+            out.flush();
+          }
+        }
+        pending.release();
+        pending = null;
+        Runnable demand = pendingDemand;
+        pendingDemand = null;
+        if (!upstreamEnded) {
+          demand(demand);
+          return;
+        }
+        if (!out.isReady()) {
+          return; // the end once that write is done
+        }
+      }
+    } catch (IOException | IllegalStateException e) {
+      clientFailed();
+      return;
+    }
+    if (upstreamEnded && endKept) {
+      finish();
+      completeClient();
+    }
+  }
+
+  /** The response's body ended: the record is finished first, then the client has the end. */
+  private void reportEnd() {
+    endReported = true;
+    Exchange.Response whole = response(capture.bytes());
+    clientSide(exchange.bodyEnded(whole), whole)
+        .whenComplete((completion, error) -> invoker.run(() -> {
+          endKept = true;
+          pump();
+        }));
+  }
+
+  /**
+   * The stage of an event of the client's side, or, if the exchange ignored it because the client
+   * was detached meanwhile (the container reports a failure on its own thread, and detaches the
+   * exchange there at once), the same answer reported as the upstream's, which is not ignored.
+   */
+  private CompletionStage<Completion> clientSide(CompletionStage<Completion> reported,
+      Exchange.Response answer) {
+    return reported.thenCompose(completion -> completion == null && exchange.isDetached()
+        ? exchange.upstreamAnsweredLate(answer)
+        : CompletableFuture.completedFuture(completion));
+  }
+
+  private void ended(Result result) {
+    if (side == Side.DONE) {
+      releasePending();
+      return;
+    }
+    boolean whole = head != null && (result.getResponseFailure() == null
+        || (declaredLength >= 0 && capture.total() >= declaredLength));
+    if (whole) {
+      upstreamEnded = true;
+      if (side == Side.STREAMING) {
+        if (endReported) {
+          pump();
+        } else {
+          reportEnd();
+        }
+      } else {
+        finish();
+        exchange.upstreamAnsweredLate(response(capture.bytes()));
+      }
+      return;
+    }
+    Throwable failure = result.getFailure();
+    releasePending();
+    Side was = side;
+    finish();
+    if (head == null) {
+      boolean sent = delivered && !isUnreachable(failure);
+      CompletionStage<Completion> finished = sent
+          ? exchange.outcomeUnknown(failure)
+          : exchange.upstreamUnreachable(failure);
+      if (was == Side.WAITING) {
+        Problem problem = sent ? outcomeUnknown() : unreachable(failure);
+        // the record first: a retry sent the moment the client has the answer finds it finished
+        finished.whenComplete((completion, error) -> invoker.run(() -> answer(problem)));
+      }
+      return;
+    }
+    if (was == Side.STREAMING) {
+      boolean cut = client.isCommitted();
+      Problem problem = silenceAbort ? silentMidBody() : brokeOff();
+      clientSide(exchange.failedAfterCommit(failure, response(null)), response(null))
+          .whenComplete((completion, error) -> invoker.run(() -> {
+            if (cut) {
+              servlet.cut(clientRequest, client);
+            } else {
+              answer(problem);
+            }
+          }));
+    } else {
+      exchange.upstreamAnsweredLate(response(null));
+    }
+  }
+
+  private void checkSilence() {
+    if (side != Side.WAITING && side != Side.STREAMING) {
+      return; // the client is no longer waiting: only the deadline counts now
+    }
+    long wait = timeout.toNanos();
+    if (awaiting) {
+      long left = awaitingSince + wait - System.nanoTime();
+      if (left <= 0) {
+        silent();
+        return;
+      }
+      wait = left;
+    }
+    schedule(wait, this::checkSilence);
+  }
+
+  private void silent() {
+    if (side == Side.WAITING) {
+      // held, renewed, and listened to: the answer the upstream gives later is the retry's
+      exchange.upstreamSilent();
+      side = Side.ANSWERED;
+      answer(Problem.of(504, UpstreamServlet.UPSTREAM_TIMEOUT, "Upstream timed out",
+          "the upstream sent nothing for " + Values.format(timeout) + "; the proxy goes on"
+              + " listening to it for up to " + Values.format(deadline) + " and keeps its"
+              + " answer for a retry with the same " + once.header()
+              + ", which gets 409 (or waits) until then"));
+      schedule(deadline.toNanos(), this::deadlinePassed);
+    } else {
+      silenceAbort = true;
+      request.abort(new TimeoutException("the upstream sent nothing for "
+          + Values.format(timeout) + " in the middle of its response"));
+    }
+  }
+
+  private void deadlinePassed() {
+    if (side == Side.ANSWERED || side == Side.GONE) {
+      request.abort(new TimeoutException("the upstream did not answer within --upstream-deadline "
+          + Values.format(deadline)));
+    }
+  }
+
+  /** The client hung up, or the container ended its request: the upstream goes on for the retry. */
+  private void clientFailed() {
+    if (side != Side.WAITING && side != Side.STREAMING) {
+      return;
+    }
+    exchange.clientDetached();
+    side = Side.GONE;
+    Runnable demand = pendingDemand;
+    releasePending();
+    completeClient();
+    if (endReported || upstreamEnded) {
+      // the record has (or is being given) the whole answer, or the answer is whole here
+      finish();
+      if (!endReported) {
+        exchange.upstreamAnsweredLate(response(capture.bytes()));
+      } else if (!upstreamEnded) {
+        request.abort(new IOException("the client hung up after the whole response was kept"));
+      }
+      return;
+    }
+    if (head != null && capture.isOverflowed()) {
+      finish();
+      exchange.upstreamAnsweredLate(response(null));
+      request.abort(new IOException("the client hung up and the response is over --max-response"));
+      return;
+    }
+    cancelTimer();
+    schedule(deadline.toNanos(), this::deadlinePassed);
+    if (demand != null) {
+      demand(demand);
+    }
+  }
+
+  /** Answers the client with a problem (nothing of the upstream's response was sent) and ends it. */
+  private void answer(Problem problem) {
+    try {
+      ServletOutputStream out = client.getOutputStream();
+      if (writing && !out.isReady()) {
+        servlet.cut(clientRequest, client);
+        return;
+      }
+      UpstreamServlet.writeProblem(client, problem);
+    } catch (IOException | IllegalStateException e) {
+      // the client is gone: there is nobody to answer
+    }
+    completeClient();
+  }
+
+  private void demand(Runnable demander) {
+    awaitUpstream();
+    demander.run();
+  }
+
+  private void awaitUpstream() {
+    awaiting = true;
+    awaitingSince = System.nanoTime();
+  }
+
+  private void finish() {
+    side = Side.DONE;
+    cancelTimer();
+  }
+
+  private void completeClient() {
+    try {
+      async.complete();
+    } catch (IllegalStateException e) {
+      // the container has ended it already
+    }
+  }
+
+  private void releasePending() {
+    if (pending != null) {
+      pending.release();
+      pending = null;
+    }
+    pendingDemand = null;
+  }
+
+  private void schedule(long delayNanos, Runnable check) {
+    try {
+      timer = scheduler.schedule(() -> invoker.run(check), delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      // the proxy is stopping: stopping its HTTP client ends this call
+    }
+  }
+
+  private void cancelTimer() {
+    if (timer != null) {
+      timer.cancel();
+      timer = null;
+    }
+  }
+
+  private Exchange.Response response(byte[] body) {
+    return Exchange.Response.of(head.getStatus(), headHeaders, body);
+  }
+
+  private Problem unreachable(Throwable failure) {
+    String what = UpstreamServlet.causedBy(failure, java.net.ConnectException.class)
+        ? "refused the connection"
+        : isUnresolved(failure) ? "has a host name that does not resolve"
+        : "could not be reached (" + failure.getClass().getSimpleName() + ")";
+    return Problem.of(502, UpstreamServlet.UPSTREAM_UNAVAILABLE, "Upstream is unavailable",
+        "the upstream " + what + "; it never had the request, so a retry runs it");
+  }
+
+  private Problem outcomeUnknown() {
+    String after = once.unknownOutcome() == UnknownOutcome.KEEP
+        ? "it will not be run again under this " + once.header()
+        : "a retry with the same " + once.header() + " gets 409 until the key's lease ("
+            + Values.format(once.lease()) + ") has passed, then runs it again";
+    return Problem.of(ProblemType.OUTCOME_UNKNOWN, "the connection to the upstream broke after"
+        + " the request was sent and before it answered, so whether it was done is unknown; "
+        + after);
+  }
+
+  private Problem brokeOff() {
+    return Problem.of(502, UpstreamServlet.UPSTREAM_UNAVAILABLE, "Upstream is unavailable",
+        "the upstream broke off its response (status " + head.getStatus() + ") before it was"
+            + " whole; " + afterStatus());
+  }
+
+  private Problem silentMidBody() {
+    return Problem.of(504, UpstreamServlet.UPSTREAM_TIMEOUT, "Upstream timed out",
+        "the upstream sent its status (" + head.getStatus() + "), then nothing for "
+            + Values.format(timeout) + "; " + afterStatus());
+  }
+
+  private String afterStatus() {
+    return once.isCacheable(head.getStatus())
+        ? "it was done, so a retry with the same " + once.header() + " is told its response was"
+            + " not kept and does not run it again"
+        : "a retry runs it again";
+  }
+
+  private static boolean isUnreachable(Throwable failure) {
+    return UpstreamServlet.causedBy(failure, java.net.ConnectException.class)
+        || isUnresolved(failure);
+  }
+
+  private static boolean isUnresolved(Throwable failure) {
+    return UpstreamServlet.causedBy(failure, UnresolvedAddressException.class)
+        || UpstreamServlet.causedBy(failure, UnknownHostException.class);
+  }
+
+  private static long saturatedMillis(Duration duration) {
+    try {
+      return duration.toMillis();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+}

@@ -1,0 +1,451 @@
+package dev.once.proxy;
+
+import static dev.once.proxy.Http.assertProblem;
+import static dev.once.proxy.Http.newKey;
+import static dev.once.proxy.Http.postKeyed;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import dev.once.ProblemType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A keyed request whose client or upstream misbehaves: clients that hang up or read slowly,
+ * upstreams that stall, stream for longer than a lease, answer after the client got 504, or never.
+ * Every case counts the upstream's runs; none asserts a duration.
+ */
+class ProxyKeyedCallTest {
+  private final CountDownLatch release = new CountDownLatch(1);
+  private final List<AutoCloseable> closing = new ArrayList<>();
+
+  @AfterEach
+  void close() throws Exception {
+    release.countDown();
+    for (AutoCloseable c : closing) {
+      c.close();
+    }
+  }
+
+  private Upstream upstream(String path, Upstream.Handler handler) throws IOException {
+    Upstream upstream = Upstream.start().handle(path, handler);
+    closing.add(upstream);
+    return upstream;
+  }
+
+  private TestProxy proxy(Upstream upstream, String... flags) {
+    List<String> args = new ArrayList<>(List.of("--upstream", upstream.uri().toString()));
+    args.addAll(List.of(flags));
+    TestProxy proxy = TestProxy.start(args.toArray(new String[0]));
+    closing.add(0, proxy);
+    return proxy;
+  }
+
+  /** Answers 201 with a body of {@code length} bytes, one byte every {@code pauseMillis}. */
+  private static Upstream.Handler trickle(int length, long pauseMillis) {
+    return (exchange, run) -> {
+      exchange.sendResponseHeaders(201, length);
+      OutputStream out = exchange.getResponseBody();
+      for (int i = 0; i < length; i++) {
+        out.write('a' + i % 26);
+        out.flush();
+        Thread.sleep(pauseMillis);
+      }
+    };
+  }
+
+  private static String trickled(int length) {
+    StringBuilder body = new StringBuilder();
+    for (int i = 0; i < length; i++) {
+      body.append((char) ('a' + i % 26));
+    }
+    return body.toString();
+  }
+
+  private static void awaitHits(Upstream upstream, String path, int count) throws Exception {
+    for (int i = 0; i < 3000 && upstream.hits(path) < count; i++) {
+      Thread.sleep(10);
+    }
+    assertThat(upstream.hits(path)).as("requests at the upstream").isEqualTo(count);
+  }
+
+  @Test
+  void aClientThatHangsUpBeforeTheAnswerGetsItOnRetryAndTheUpstreamRanOnce() throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      release.await(60, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+    TestProxy proxy = proxy(upstream, "--max-wait", "30s");
+    String key = newKey();
+
+    try (Socket client = RawClient.post(proxy.port(), "/payments", key, "{}")) {
+      awaitHits(upstream, "/payments", 1);
+      RawClient.hangUp(client);
+    }
+    release.countDown();
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("{\"run\":1}");
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void aClientThatHangsUpMidBodyGetsTheWholeBodyOnRetryAndTheUpstreamRanOnce() throws Exception {
+    Upstream upstream = upstream("/payments", trickle(40, 50));
+    TestProxy proxy = proxy(upstream, "--max-wait", "30s");
+    String key = newKey();
+
+    try (Socket client = RawClient.post(proxy.port(), "/payments", key, "{}")) {
+      assertThat(RawClient.readUntil(client.getInputStream(), "abc")).startsWith("HTTP/1.1 201");
+      RawClient.hangUp(client);
+    }
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo(trickled(40));
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void aClientThatHangsUpOnAResponseTooLargeToKeepIsToldOnRetryAndNeverRunsTwice()
+      throws Exception {
+    Upstream upstream = upstream("/payments", trickle(60, 30));
+    TestProxy proxy = proxy(upstream, "--max-wait", "30s", "--max-response", "20");
+    String key = newKey();
+
+    try (Socket client = RawClient.post(proxy.port(), "/payments", key, "{}")) {
+      assertThat(RawClient.readUntil(client.getInputStream(), "ab")).startsWith("HTTP/1.1 201");
+      RawClient.hangUp(client);
+    }
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(retry.body()).contains("status 201");
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  /** The lease is renewed while the response streams: no retry runs beside it, however long. */
+  @Test
+  void aResponseStreamingPastManyLeasesRunsOnceAndRetriesMeanwhileGet409() throws Exception {
+    Upstream upstream = upstream("/payments", trickle(12, 150));
+    TestProxy proxy = proxy(upstream, "--lease", "300ms");
+    String key = newKey();
+
+    HttpResponse<InputStream> first = Http.CLIENT.send(
+        Http.post(proxy.uri("/payments"), key, "{}").build(), BodyHandlers.ofInputStream());
+    List<Integer> retries = new ArrayList<>();
+    StringBuilder body = new StringBuilder();
+    try (InputStream in = first.body()) {
+      for (int b; (b = in.read()) != -1; ) {
+        body.append((char) b);
+        if (body.length() < 12) {
+          retries.add(postKeyed(proxy.uri("/payments"), key, "{}").statusCode());
+        }
+      }
+    }
+    HttpResponse<String> after = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(body.toString()).isEqualTo(trickled(12));
+    assertThat(retries).hasSize(11).containsOnly(409);
+    assertThat(after.body()).isEqualTo(trickled(12));
+    assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void anUpstreamSilentInTheMiddleOfItsBodyCutsTheResponseAndIsNeverRunTwice()
+      throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      exchange.sendResponseHeaders(201, 100);
+      exchange.getResponseBody().write("abc".getBytes(StandardCharsets.US_ASCII));
+      exchange.getResponseBody().flush();
+      release.await(60, TimeUnit.SECONDS);
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "1s");
+    String key = newKey();
+
+    Throwable cut = catchThrowable(() -> Http.CLIENT.send(
+        Http.post(proxy.uri("/payments"), key, "{}").build(), BodyHandlers.ofString()));
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertThat(cut).as("the client must see the response was cut").isInstanceOf(IOException.class);
+    assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  /** A client that reads slowly holds the upstream back; that is not the upstream's silence. */
+  @Test
+  void aSlowClientIsNotCutOffByTheUpstreamTimeout() throws Exception {
+    byte[] large = new byte[8 << 20];
+    Arrays.fill(large, (byte) 'x');
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      exchange.sendResponseHeaders(201, large.length);
+      exchange.getResponseBody().write(large);
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "500ms", "--max-response", "16MiB");
+    String key = newKey();
+
+    HttpResponse<InputStream> first = Http.CLIENT.send(
+        Http.post(proxy.uri("/payments"), key, "{}").build(), BodyHandlers.ofInputStream());
+    byte[] got;
+    try (InputStream in = first.body()) {
+      int b = in.read();
+      Thread.sleep(2000); // the client stops reading for four upstream timeouts
+      got = in.readAllBytes();
+      assertThat(b).isEqualTo('x');
+    }
+    HttpResponse<byte[]> retry = Http.CLIENT.send(
+        Http.post(proxy.uri("/payments"), key, "{}").build(), BodyHandlers.ofByteArray());
+
+    assertThat(got.length + 1).isEqualTo(large.length);
+    assertThat(retry.body()).isEqualTo(large);
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void aLateAnswerTooLargeToKeepIsToldOnRetryAndNeverRunsTwice() throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      release.await(60, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "x".repeat(100));
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "500ms", "--max-response", "10",
+        "--max-wait", "30s");
+    String key = newKey();
+
+    HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+    release.countDown();
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+    assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void aLateAnswerThatIsNotCacheableReleasesTheKeyForTheRetry() throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      if (run == 1) {
+        release.await(60, TimeUnit.SECONDS);
+      }
+      Upstream.respond(exchange, run == 1 ? 500 : 201, "{\"run\":" + run + "}");
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "500ms");
+    String key = newKey();
+
+    HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+    HttpResponse<String> during = postKeyed(proxy.uri("/payments"), key, "{}");
+    release.countDown();
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    for (int i = 0; i < 1000 && retry.statusCode() == 409; i++) {
+      Thread.sleep(10);
+      retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    }
+
+    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+    assertProblem(during, 409, ProblemType.REQUEST_IN_PROGRESS.uri());
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("{\"run\":2}");
+    assertThat(upstream.hits("/payments")).isEqualTo(2);
+  }
+
+  @Test
+  void noAnswerByTheDeadlineIsAnUnknownOutcomeAndKeepNeverRunsItAgain() throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      release.await(60, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "300ms", "--upstream-deadline",
+        "700ms", "--unknown-outcome", "keep");
+    String key = newKey();
+
+    HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    for (int i = 0; i < 1000 && retry.statusCode() == 409; i++) {
+      Thread.sleep(10);
+      retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    }
+    release.countDown();
+    HttpResponse<String> later = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+    assertProblem(retry, 502, ProblemType.OUTCOME_UNKNOWN.uri());
+    assertProblem(later, 502, ProblemType.OUTCOME_UNKNOWN.uri());
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void anUnknownOutcomeHoldsTheKeyUntilItsLeasePassesThenARetryRuns() throws Exception {
+    try (RawUpstream upstream = new RawUpstream(RawUpstream::reset);
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
+            "--lease", "1s")) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+      int heldFor = 0;
+      while (retry.statusCode() == 409 && heldFor++ < 1000) {
+        Thread.sleep(10);
+        retry = postKeyed(proxy.uri("/payments"), key, "{}");
+      }
+
+      assertProblem(first, 502, ProblemType.OUTCOME_UNKNOWN.uri());
+      assertThat(heldFor).as("retries answered 409 while the key was held").isPositive();
+      assertProblem(retry, 502, ProblemType.OUTCOME_UNKNOWN.uri());
+      assertThat(upstream.requests()).isEqualTo(2);
+    }
+  }
+
+  /**
+   * The proxy learns that a client hung up when it next writes to it; from then on it listens to
+   * the upstream for the retry, up to the deadline, and not a moment longer.
+   */
+  @Test
+  void anUpstreamThatStallsAfterItsClientHungUpIsGivenUpAtTheDeadlineAndNeverRunsTwice()
+      throws Exception {
+    CountDownLatch hungUp = new CountDownLatch(1);
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      exchange.sendResponseHeaders(201, 100);
+      OutputStream out = exchange.getResponseBody();
+      out.write("abc".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      hungUp.await(60, TimeUnit.SECONDS);
+      out.write("def".getBytes(StandardCharsets.US_ASCII)); // the proxy finds the client gone
+      out.flush();
+      release.await(60, TimeUnit.SECONDS);
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "60s", "--upstream-deadline", "1s");
+    String key = newKey();
+
+    try (Socket client = RawClient.post(proxy.port(), "/payments", key, "{}")) {
+      assertThat(RawClient.readUntil(client.getInputStream(), "abc")).startsWith("HTTP/1.1 201");
+      RawClient.hangUp(client);
+    }
+    hungUp.countDown();
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    for (int i = 0; i < 3000 && retry.body().contains(ProblemType.REQUEST_IN_PROGRESS.uri());
+        i++) {
+      Thread.sleep(10);
+      retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    }
+
+    assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void anUpstreamThatBreaksOffInTheMiddleOfItsLateAnswerIsNeverRunTwice() throws Exception {
+    String head = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n";
+    RawUpstream.Behaviour late = (socket, out) -> {
+      try {
+        release.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      RawUpstream.breakOffAfter(head, 10).answer(socket, out);
+    };
+    try (RawUpstream upstream = new RawUpstream(late);
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
+            "--upstream-timeout", "500ms", "--max-wait", "30s")) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      release.countDown();
+      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+      assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+      assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+      assertThat(upstream.requests()).isEqualTo(1);
+    }
+  }
+
+  /** The shortest upstream timeout there is: every client gets 504, every answer is still kept. */
+  @Test
+  void withTheShortestUpstreamTimeoutTheAnswerIsStillKeptForTheRetry() throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      release.await(60, TimeUnit.SECONDS);
+      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
+    });
+    TestProxy proxy = proxy(upstream, "--upstream-timeout", "1ms", "--max-wait", "30s");
+    String key = newKey();
+
+    HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+    release.countDown();
+    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+
+    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo("{\"run\":1}");
+    assertThat(upstream.hits("/payments")).isEqualTo(1);
+  }
+
+  @Test
+  void aChunkedAnswerIsKeptAndARetrySentTheMomentItEndedIsReplayed() throws Exception {
+    Upstream upstream = upstream("/payments", (exchange, run) -> {
+      exchange.sendResponseHeaders(201, 0); // chunked: no Content-Length
+      exchange.getResponseBody().write(("{\"run\":" + run + "}").getBytes(StandardCharsets.UTF_8));
+    });
+    TestProxy proxy = proxy(upstream);
+    for (int i = 0; i < 5; i++) {
+      String key = newKey();
+
+      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = Http.postKeyedOnNewConnection(proxy.uri("/payments"), key, "{}");
+
+      assertThat(first.statusCode()).isEqualTo(201);
+      assertThat(retry.body()).isEqualTo(first.body());
+      assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    }
+    assertThat(upstream.hits("/payments")).isEqualTo(5);
+  }
+
+  /** Raw sockets, for clients that do what no HTTP client library does: hang up midway. */
+  static final class RawClient {
+    private RawClient() {}
+
+    static Socket post(int port, String path, String key, String body) throws IOException {
+      Socket socket = new Socket("127.0.0.1", port);
+      socket.setSoTimeout(30_000);
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n"
+          + "Idempotency-Key: " + key + "\r\nContent-Type: application/json\r\n"
+          + "Content-Length: " + bytes.length + "\r\n\r\n";
+      OutputStream out = socket.getOutputStream();
+      out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+      out.write(bytes);
+      out.flush();
+      return socket;
+    }
+
+    /** @return what was read, up to and including the first {@code marker} */
+    static String readUntil(InputStream in, String marker) throws IOException {
+      StringBuilder read = new StringBuilder();
+      for (int b; read.indexOf(marker) < 0 && (b = in.read()) != -1; ) {
+        read.append((char) b);
+      }
+      return read.toString();
+    }
+
+    /** Closes abruptly (a reset), as a client that crashed or lost its network does. */
+    static void hangUp(Socket socket) throws IOException {
+      socket.setSoLinger(true, 0);
+      socket.close();
+    }
+  }
+}
