@@ -204,6 +204,12 @@ class ProxyOptionsTest {
         + " upstream-deadline must be at least 1 millisecond, but was PT0S");
     assertRefused("--ttl: \"99999999999999999999d\" is too long a duration", "--ttl",
         "99999999999999999999d");
+    // found by ProxyFlagsFuzzTest: past a long of milliseconds, ArithmeticException escaped
+    assertRefused("--upstream-timeout 200000000000d: upstream-timeout must be at most 36500"
+        + " days (100 years), but was PT4800000000000H", "--upstream-timeout", "200000000000d");
+    assertRefused(Map.of("ONCE_UPSTREAM_DEADLINE", "PT4800000000000H"),
+        "ONCE_UPSTREAM_DEADLINE=PT4800000000000H: upstream-deadline must be at most 36500 days"
+            + " (100 years), but was PT4800000000000H");
   }
 
   @Test
