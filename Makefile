@@ -59,3 +59,16 @@ jcstress:
 
 jcstress-quick:
 	mvn -B -ntp -pl once-jcstress -am verify -Dsurefire.failIfNoSpecifiedTests=false -Dtest=none -Djcstress.mode=quick
+
+# ---- fuzzing (Jazzer; docs/FUZZING.md) ----------------------------------------------------
+# fuzz: every fuzz target for FUZZ_SECONDS each (default 600), one after another, each in a JVM of
+#       its own; TARGET=RecordCodecFuzzTest (a class name, or a pattern) runs only that one. A
+#       finding fails the run and is written beside the target's seeds as crash-<sha1>.
+FUZZ_SECONDS ?= 600
+TARGET ?= *FuzzTest
+FUZZ_MODULES := once-core,once-servlet,once-redis,once-jdbc,once-native,once-proxy
+.PHONY: fuzz
+
+fuzz:
+	mvn -B -ntp -pl $(FUZZ_MODULES) -am test -Dtest='$(TARGET)' \
+	  -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.seconds=$(FUZZ_SECONDS)
