@@ -178,13 +178,18 @@ final class RedisUrl {
     Duration duration = null;
     Matcher matcher = DURATION.matcher(value);
     if (matcher.matches()) {
-      long amount = Long.parseLong(matcher.group(1));
-      duration = switch (matcher.group(2)) {
-        case "ms" -> Duration.ofMillis(amount);
-        case "s" -> Duration.ofSeconds(amount);
-        case "m" -> Duration.ofMinutes(amount);
-        default -> Duration.ofHours(amount);
-      };
+      try {
+        long amount = Long.parseLong(matcher.group(1));
+        duration = switch (matcher.group(2)) {
+          case "ms" -> Duration.ofMillis(amount);
+          case "s" -> Duration.ofSeconds(amount);
+          case "m" -> Duration.ofMinutes(amount);
+          default -> Duration.ofHours(amount);
+        };
+      } catch (ArithmeticException | NumberFormatException e) {
+        throw new IllegalArgumentException(name + " is too long a duration: "" + value
+            + "" in store URL " + redactUrl(url));
+      }
     } else {
       try {
         duration = Duration.parse(value);

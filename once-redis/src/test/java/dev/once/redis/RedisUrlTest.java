@@ -143,6 +143,20 @@ class RedisUrlTest {
         .satisfies(e -> assertThat(e.getCause()).isNull());
   }
 
+  /** Found by RedisUrlFuzzTest: past a long of seconds, ArithmeticException escaped. */
+  @ParameterizedTest
+  @ValueSource(strings = {"0111111111111111111h", "9223372036854775807m",
+      "99999999999999999999ms"})
+  void aDurationTooLongForJavaIsRefusedAsTooLong(String value) {
+    assertThatThrownBy(() -> RedisUrl.parse("redis://:pw@h?commandTimeout=" + value))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("commandTimeout is too long a duration: \"" + value
+            + "\" in store URL redis://***@h?commandTimeout=" + value);
+    assertThatThrownBy(() -> RedisUrl.parse("redis://h?nearCacheBytes=1&nearCacheMaxAge=" + value))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("nearCacheMaxAge is too long a duration");
+  }
+
   @Test
   void anAtAfterTheQuestionMarkIsRefusedAsAmbiguous() {
     assertThatThrownBy(() -> RedisUrl.parse("redis://host?keyPrefix=a@b"))
