@@ -187,8 +187,8 @@ final class RedisUrl {
           default -> Duration.ofHours(amount);
         };
       } catch (ArithmeticException | NumberFormatException e) {
-        throw new IllegalArgumentException(name + " is too long a duration: "" + value
-            + "" in store URL " + redactUrl(url));
+        throw new IllegalArgumentException(name + " is too long a duration: \"" + value
+            + "\" in store URL " + redactUrl(url));
       }
     } else {
       try {
