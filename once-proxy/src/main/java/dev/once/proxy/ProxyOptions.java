@@ -354,7 +354,8 @@ final class ProxyOptions {
      */
     Duration proxyDuration(Flag flag) {
       Duration value = duration(flag);
-      if (value.toMillis() < 1) {
+      // compared, not converted: a duration past a long of milliseconds has no toMillis()
+      if (value.compareTo(Duration.ofMillis(1)) < 0) {
         throw refused(flag, flag.name + " must be at least 1 millisecond, but was " + value);
       }
       if (value.compareTo(Once.Builder.MAX_DURATION) > 0) {

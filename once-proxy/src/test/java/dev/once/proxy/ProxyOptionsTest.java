@@ -248,6 +248,12 @@ class ProxyOptionsTest {
         "--memory-max-bytes", "0");
     assertRefused(Map.of("ONCE_MEMORY_MAX_RECORDS", "-5"), "ONCE_MEMORY_MAX_RECORDS=-5:"
         + " maximumRecords must be positive, but was -5");
+    // found by ProxyFlagsFuzzTest: past a long of milliseconds, ArithmeticException escaped
+    assertRefused("--upstream-timeout 200000000000d: upstream-timeout must be at most 36500"
+        + " days (100 years), but was PT4800000000000H", "--upstream-timeout", "200000000000d");
+    assertRefused(Map.of("ONCE_UPSTREAM_DEADLINE", "PT4800000000000H"),
+        "ONCE_UPSTREAM_DEADLINE=PT4800000000000H: upstream-deadline must be at most 36500 days"
+            + " (100 years), but was PT4800000000000H");
   }
 
   @Test
