@@ -56,9 +56,13 @@ final class Answer {
   /** An {@code application/problem+json} response that no cache keeps. */
   static Answer problem(Problem problem) {
     byte[] json = problem.toJsonBytes();
-    List<Header> headers = new ArrayList<>(4);
+    List<Header> headers = new ArrayList<>(5);
     headers.add(new Header(HttpHeaders.CONTENT_TYPE, Problem.CONTENT_TYPE));
     headers.add(new Header(HttpHeaders.CACHE_CONTROL, "no-store"));
+    if (problem.status() == 408) {
+      // the rest of the body may still be on its way: the connection cannot carry another request
+      headers.add(new Header("Connection", "close"));
+    }
     if (problem.retryAfterSeconds() > 0) {
       headers.add(new Header(HttpHeaders.RETRY_AFTER,
           Integer.toString(problem.retryAfterSeconds())));

@@ -66,7 +66,7 @@ final class Gate {
     if (engine == null) {
       return;
     }
-    JaxrsRequest request = new JaxrsRequest(context);
+    JaxrsRequest request = new JaxrsRequest(context, engine);
     Decision decision;
     try {
       decision = engine.decide(request);

@@ -1,6 +1,8 @@
 package dev.once.jaxrs;
 
+import dev.once.Once;
 import dev.once.OnceRequest;
+import dev.once.RequestBodyTimeoutException;
 import dev.once.RequestTooLargeException;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.HttpHeaders;
@@ -10,22 +12,31 @@ import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.security.Principal;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The engine's view of a Jakarta REST request. Once the engine has read the body to fingerprint it,
  * the context's entity stream is replaced with the same bytes, so the resource method reads the
  * body as if nothing had.
+ *
+ * <p>The body is read blocking (Jakarta REST has no other way), within the engine's {@code
+ * bodyTimeout}: the time is looked at whenever a read returns, and a read that the server's own
+ * idle timeout ended counts as the body not arriving in time. A client that sends nothing at all
+ * holds the request thread until that idle timeout, as without the adapter.
  */
 final class JaxrsRequest implements OnceRequest {
   private final ContainerRequestContext context;
+  private final Once engine;
   private final URI uri;
   private byte[] body;
 
-  JaxrsRequest(ContainerRequestContext context) {
+  JaxrsRequest(ContainerRequestContext context, Once engine) {
     this.context = context;
+    this.engine = engine;
     this.uri = context.getUriInfo().getRequestUri();
   }
 
@@ -63,16 +74,36 @@ final class JaxrsRequest implements OnceRequest {
     if (body != null) {
       return body;
     }
+    long start = engine.nanoTime();
+    try {
+      body = read(maxBytes, start);
+    } catch (IOException e) {
+      if (isTimeout(e) || engine.nanoTime() - start > engine.bodyTimeout().toNanos()) {
+        throw new RequestBodyTimeoutException(engine.bodyTimeout());
+      }
+      throw e;
+    }
+    context.setEntityStream(new ByteArrayInputStream(body));
+    return body;
+  }
+
+  private byte[] read(long maxBytes, long start) throws IOException {
     long declared = declaredLength();
     if (declared > maxBytes) {
       throw new RequestTooLargeException(maxBytes);
     }
+    long limit = engine.bodyTimeout().toNanos();
     InputStream in = context.getEntityStream();
+    // a declared length is trusted only up to 64 KiB before the bytes have actually arrived
     ByteArrayOutputStream read = new ByteArrayOutputStream(
-        declared > 0 ? (int) declared : 256);
+        declared > 0 ? (int) Math.min(declared, 64 * 1024) : 256);
     if (in != null) {
       byte[] buffer = new byte[8192];
       for (int n; (n = in.read(buffer)) >= 0; ) {
+        // each read is bounded by the server's idle timeout, the whole body by this
+        if (engine.nanoTime() - start > limit) {
+          throw new RequestBodyTimeoutException(engine.bodyTimeout());
+        }
         read.write(buffer, 0, n);
         if (read.size() > maxBytes) {
           throw new RequestTooLargeException(maxBytes);
@@ -84,9 +115,21 @@ final class JaxrsRequest implements OnceRequest {
       throw new EOFException("the request body ended after " + read.size() + " of its "
           + declared + " bytes");
     }
-    body = read.toByteArray();
-    context.setEntityStream(new ByteArrayInputStream(body));
-    return body;
+    return read.toByteArray();
+  }
+
+  /**
+   * @return true if {@code failure} is a server's idle timeout ending a read ({@link
+   *     TimeoutException} from Grizzly, {@link SocketTimeoutException} from others): the client
+   *     sent nothing for that long
+   */
+  private static boolean isTimeout(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof TimeoutException || t instanceof SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private long declaredLength() {
