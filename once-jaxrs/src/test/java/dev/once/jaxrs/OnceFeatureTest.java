@@ -6,6 +6,7 @@ import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
 import dev.once.suite.RunningServer;
+import dev.once.testing.Concurrently;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
@@ -20,6 +21,8 @@ import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -31,9 +34,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * What only Jakarta REST has, on Jersey and on RESTEasy: {@link Idempotent} resources, the two
- * async result types on both runtimes, an entity-less response, and the parked-request resource.
- * The HTTP behaviour every adapter shares is {@link OnceFeatureJerseySuiteTest}'s and {@link
+ * What only Jakarta REST has, on Jersey and on RESTEasy: {@link Idempotent} resources (and only
+ * they) keyed by name binding, concurrent and waiting duplicates of one, the two async result
+ * types on both runtimes, an entity-less response, and the parked-request resource. Failures are
+ * {@link OnceFeatureFailureTest}'s, request bodies {@link OnceFeatureBodyTest}'s; the HTTP
+ * behaviour every adapter shares is {@link OnceFeatureJerseySuiteTest}'s and {@link
  * OnceFeatureResteasySuiteTest}'s.
  */
 class OnceFeatureTest {
@@ -155,6 +160,56 @@ class OnceFeatureTest {
     HttpResponse<String> replay = duplicate.get(30, TimeUnit.SECONDS);
     assertThat(first.get(30, TimeUnit.SECONDS).body()).isEqualTo("held 1");
     assertThat(replay.body()).isEqualTo("held 1");
+    assertThat(payments.runs).hasValue(1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(JaxrsServers.Runtime.class)
+  void ofTwoHundredConcurrentRequestsToAnIdempotentResourceWithOneKeyItRunsExactlyOnce(
+      JaxrsServers.Runtime runtime) throws Exception {
+    start(runtime, OnceFeature.annotated(Once.builder(store).build()));
+    String key = newKey();
+    AtomicInteger conflicts = new AtomicInteger();
+
+    // whichever request claims the key is held until the 199 others have been answered
+    List<HttpResponse<String>> responses = Concurrently.run(200, i -> {
+      HttpResponse<String> response = send("POST", "/held", key, "");
+      if (response.statusCode() == 409 && conflicts.incrementAndGet() == 199) {
+        payments.hold.countDown();
+      }
+      return response;
+    });
+
+    assertThat(payments.runs).hasValue(1);
+    assertThat(responses).filteredOn(r -> r.statusCode() == 409).hasSize(199)
+        .allSatisfy(r -> assertProblem(r, ProblemType.REQUEST_IN_PROGRESS));
+    assertThat(responses).filteredOn(r -> r.statusCode() != 409).singleElement()
+        .satisfies(r -> assertThat(r.body()).isEqualTo("held 1"));
+  }
+
+  @ParameterizedTest
+  @EnumSource(JaxrsServers.Runtime.class)
+  void fiftyWaitingDuplicatesOfAnIdempotentResourceAllGetTheReplayAndItRunsOnce(
+      JaxrsServers.Runtime runtime) throws Exception {
+    start(runtime, OnceFeature.annotated(
+        Once.builder(store).maxWait(Duration.ofSeconds(60)).build()));
+    String key = newKey();
+    CompletableFuture<HttpResponse<String>> first = sendAsync("/held", key);
+    awaitAtLeast(payments.runs, 1);
+    List<CompletableFuture<HttpResponse<String>>> duplicates = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      duplicates.add(sendAsync("/held", key));
+    }
+
+    payments.hold.countDown();
+
+    assertThat(first.get(60, TimeUnit.SECONDS).body()).isEqualTo("held 1");
+    for (CompletableFuture<HttpResponse<String>> duplicate : duplicates) {
+      HttpResponse<String> answer = duplicate.get(60, TimeUnit.SECONDS);
+      assertThat(answer.statusCode()).isEqualTo(200);
+      assertThat(answer.body()).isEqualTo("held 1");
+      assertThat(answer.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    }
     assertThat(payments.runs).hasValue(1);
   }
 
