@@ -1,4 +1,4 @@
-/** OnceFeature: idempotency keys for any Jakarta REST 3.1 runtime (Jersey, RESTEasy, Quarkus). */
+/** OnceFeature: idempotency keys for Jakarta REST 3.1 runtimes (tested on Jersey and RESTEasy). */
 module dev.once.jaxrs {
   requires transitive dev.once.core;
   requires transitive jakarta.ws.rs;

@@ -25,8 +25,8 @@ import java.util.concurrent.Executor;
  * waits for the request in flight.
  *
  * <p>How a waiting duplicate is parked, in order of preference: suspended in the filter, where the
- * runtime allows it ({@link Suspension}: RESTEasy, Quarkus REST), answered later with {@code
- * abortWith}; routed, when the filter is pre-matching, to {@link ParkedRequests}, which suspends it
+ * runtime allows it ({@link Suspension}: RESTEasy), answered later with {@code abortWith};
+ * routed, when the filter is pre-matching, to {@link ParkedRequests}, which suspends it
  * with an {@code AsyncResponse} (any runtime, Jersey included); else, only for a post-matching
  * filter on a runtime with neither, waited for on the request thread. The first two hold no thread
  * while the duplicate waits; its answer is written on the answering executor.

@@ -16,9 +16,9 @@ import java.util.function.Supplier;
  * On Jersey, finishes the record of a keyed request whose resource failed with an exception that no
  * mapper of the application maps, before Jersey's container answers it.
  *
- * <p>Jersey 3.1 hands such an exception (a synchronous method's, a failed {@code CompletionStage}'s,
- * an {@code AsyncResponse} resumed with it) to its container, which sends its own 500 error page at
- * once, and only then runs its default exception mapper, whose response then finds the request
+ * <p>Jersey 3.1 hands such an exception (a synchronous method's, a failed stage's, an {@code
+ * AsyncResponse} resumed with it) to its container, which sends its own 500 error page at once,
+ * and only then runs its default exception mapper, whose response then finds the request
  * answered: the response filter would see the end of a response the client already has, and a
  * retry sent at once would get 409 while the key is still held. Jersey announces each exception to
  * its request event listeners before it does anything with it; for one the application has no

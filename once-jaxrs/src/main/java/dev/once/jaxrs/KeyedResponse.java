@@ -18,8 +18,8 @@ import java.util.concurrent.CompletionStage;
  *
  * <p>When a write to the client fails, the client hung up: the exchange is told, later writes go to
  * the copy only, and the resource's writer goes on unaware, so its whole answer is stored for the
- * client's retry. Once the copy is over {@code maxResponseBytes} there is no answer to keep, and the
- * failure reaches the writer as it would without the adapter.
+ * client's retry. Once the copy is over {@code maxResponseBytes} there is no answer to keep,
+ * and the failure reaches the writer as it would without the adapter.
  */
 final class KeyedResponse implements Exchange.Response {
   private final Exchange exchange;
@@ -46,7 +46,7 @@ final class KeyedResponse implements Exchange.Response {
     this.response = context;
   }
 
-  /** The writer interceptor knows the entity's media type, which may be missing from the headers. */
+  /** The writer interceptor knows the entity's media type, which the headers may lack. */
   void writtenAs(MediaType type) {
     this.mediaType = type;
   }
