@@ -23,7 +23,8 @@ import java.util.Map;
  * each store given, by default {@code memory} and, when a Redis store provider is on the class
  * path, Redis on an embedded server), and drives each with {@code wrk} when it is installed, else
  * with a built-in Java load generator, for three workloads: no key, cache hit (one key, completed
- * before the run), and a unique key per request.
+ * before the run), and a unique key per request. With {@code --server jersey} the same handler is
+ * a Jersey 3.1 resource on Grizzly, bare and behind {@code OnceFeature}, a server per mode.
  *
  * <p>After a warm-up of every mode and workload, the runs are interleaved (each round runs every
  * workload against every mode, the order of modes turning from round to round) and repeated; the
@@ -36,7 +37,8 @@ import java.util.Map;
  * <pre>
  * java -cp once-benchmarks/target/benchmarks.jar dev.once.benchmarks.http.HttpBench \
  *     [--duration 5] [--warmup 3] [--rounds 3] [--connections 16] [--threads 1] \
- *     [--generator auto|wrk|java] [--store URL]... [--workloads nokey,hit,unique] [--out FILE]
+ *     [--generator auto|wrk|java] [--server jetty|jersey] [--store URL]...
+ *     [--workloads nokey,hit,unique] [--out FILE]
  * </pre>
  */
 public final class HttpBench {
@@ -101,7 +103,9 @@ public final class HttpBench {
       // records of the unique-key workload must not outlive the run by much
       stores.forEach((mode, store) ->
           engines.put(mode, Once.builder(store).ttl(Duration.ofMinutes(10)).build()));
-      try (BenchServer server = BenchServer.start(engines)) {
+      try (ServerUnderTest server = options.server.equals("jersey")
+          ? JerseyBenchServer.start(engines)
+          : BenchServer.start(engines)) {
         return measure(server, generator, storeUrls, new ArrayList<>(engines.keySet()));
       }
     } finally {
@@ -114,7 +118,7 @@ public final class HttpBench {
     }
   }
 
-  private Map<String, Object> measure(BenchServer server, LoadGenerator generator,
+  private Map<String, Object> measure(ServerUnderTest server, LoadGenerator generator,
       List<String> storeUrls, List<String> filtered) throws Exception {
     List<String> modes = new ArrayList<>();
     modes.add(BenchServer.BARE);
@@ -124,8 +128,9 @@ public final class HttpBench {
       check(server.uri(mode), mode, session);
     }
     String loadBefore = loadAverage();
-    log("generator: " + generator.describe() + "; modes " + modes + "; workloads "
-        + options.workloads.stream().map(w -> w.id).toList() + "; load average " + loadBefore);
+    log("server: " + options.server + "; generator: " + generator.describe() + "; modes " + modes
+        + "; workloads " + options.workloads.stream().map(w -> w.id).toList() + "; load average "
+        + loadBefore);
     for (Workload workload : options.workloads) {
       for (String mode : modes) {
         generator.run(server.uri(mode), workload, keyPrefix(session, workload, "w", mode),
@@ -207,6 +212,7 @@ public final class HttpBench {
     settings.put("rounds", options.rounds);
     settings.put("connections", options.connections);
     settings.put("wrk_threads", options.threads);
+    settings.put("server", options.server);
     settings.put("stores", storeUrls);
     settings.put("body", BODY);
     report.put("settings", settings);
@@ -356,6 +362,9 @@ public final class HttpBench {
         "  --connections N        concurrent connections (default 16)",
         "  --threads N            wrk threads (default 1)",
         "  --generator G          auto (wrk if installed), wrk or java (default auto)",
+        "  --server S             jetty (OnceFilter on Jetty 12) or jersey (OnceFeature on Jersey"
+            + " 3.1",
+        "                         and Grizzly, a server per mode) (default jetty)",
         "  --store URL            a store to put behind OnceFilter, repeatable (default: memory,"
             + " and Redis",
         "                         on an embedded server when a Redis store provider is on the"
@@ -371,6 +380,7 @@ public final class HttpBench {
     int connections = 16;
     int threads = 1;
     String generator = "auto";
+    String server = "jetty";
     final List<String> stores = new ArrayList<>();
     List<Workload> workloads = List.of(Workload.values());
     Path out = Files.isDirectory(Path.of("once-benchmarks"))
@@ -414,6 +424,13 @@ public final class HttpBench {
                   "--generator must be auto, wrk or java, but was \"" + value + "\"");
             }
             options.generator = value;
+            break;
+          case "--server":
+            if (!List.of("jetty", "jersey").contains(value)) {
+              throw new IllegalArgumentException(
+                  "--server must be jetty or jersey, but was \"" + value + "\"");
+            }
+            options.server = value;
             break;
           case "--store":
             options.stores.add(value);

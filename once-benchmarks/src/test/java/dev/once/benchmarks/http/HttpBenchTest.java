@@ -44,11 +44,34 @@ class HttpBenchTest {
   }
 
   @Test
+  void onJerseyTheBareServerAndTheOnceServerAnswerEveryWorkload(@TempDir Path dir)
+      throws Exception {
+    Path out = dir.resolve("http-bench.json");
+    HttpBench.main(new String[] {"--server", "jersey", "--store", "memory", "--generator", "java",
+        "--duration", "1", "--warmup", "1", "--rounds", "1", "--connections", "2",
+        "--out", out.toString()});
+
+    String json = Files.readString(out, StandardCharsets.UTF_8);
+    assertThat(json).contains("\"server\": \"jersey\"");
+    Matcher rows = Pattern.compile("\"mode\": \"(\\w+)\",\\s*\"workload\": \"(\\w+)\",[^}]*?"
+        + "\"errors\": (\\d+)").matcher(json);
+    StringBuilder seen = new StringBuilder();
+    while (rows.find()) {
+      seen.append(rows.group(1)).append('/').append(rows.group(2)).append(' ');
+      assertThat(rows.group(3)).as("errors and unexpected statuses").isEqualTo("0");
+    }
+    assertThat(seen.toString().trim().split(" ")).containsExactly(
+        "bare/nokey", "memory/nokey", "bare/hit", "memory/hit", "bare/unique", "memory/unique");
+  }
+
+  @Test
   void badOptionsAreRefusedWithMessagesNamingThem() {
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--rounds", "0"}))
         .hasMessage("--rounds must be a positive integer, but was \"0\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--generator", "ab"}))
         .hasMessage("--generator must be auto, wrk or java, but was \"ab\"");
+    assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--server", "tomcat"}))
+        .hasMessage("--server must be jetty or jersey, but was \"tomcat\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--workloads", "hit,miss"}))
         .hasMessage("--workloads takes nokey, hit and unique, but held \"miss\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--duration"}))
