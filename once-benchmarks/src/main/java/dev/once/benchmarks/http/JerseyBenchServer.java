@@ -60,7 +60,7 @@ final class JerseyBenchServer implements ServerUnderTest {
   }
 
   private static HttpServer start(ResourceConfig application) throws IOException {
-    application.register(new Payments())
+    application.register(Payments.class)
         .property(ServerProperties.WADL_FEATURE_DISABLE, true)
         .property(CommonProperties.PROVIDER_DEFAULT_DISABLE, "DATASOURCE");
     HttpServer server = GrizzlyHttpServerFactory.createHttpServer(
