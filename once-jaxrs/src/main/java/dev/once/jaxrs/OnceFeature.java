@@ -35,9 +35,10 @@ import java.util.concurrent.Executor;
  * routed to a resource of this feature that suspends it with an {@code AsyncResponse}. Only an
  * {@link #annotated} filter on a runtime that offers neither (Jersey) waits on its request thread.
  *
- * <p>Not supported: Quarkus REST, whose request filters are not handed the request body through
- * {@code getEntityStream()}, which this feature reads (a keyed request was never answered in a
- * trial on Quarkus 3.33); server-sent events ({@code SseEventSink}), which are not captured.
+ * <p>Not supported: Quarkus REST (a keyed request was never answered in a trial on Quarkus 3.33,
+ * likely because its request filters get the body by its own {@code readBody} filters, not by
+ * {@code getEntityStream()}, which this feature reads); server-sent events ({@code
+ * SseEventSink}), which are not captured.
  *
  * <pre>{@code
  * Once once = Once.builder(MemoryStore.create()).build();
