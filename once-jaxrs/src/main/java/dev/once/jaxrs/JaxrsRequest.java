@@ -8,13 +8,13 @@ import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.SecurityContext;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.security.Principal;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 
@@ -29,6 +29,9 @@ import java.util.concurrent.TimeoutException;
  * holds the request thread until that idle timeout, as without the adapter.
  */
 final class JaxrsRequest implements OnceRequest {
+  /** The largest array a JVM is sure to allocate. */
+  private static final int MAX_ARRAY = Integer.MAX_VALUE - 8;
+
   private final ContainerRequestContext context;
   private final Once engine;
   private final URI uri;
@@ -94,28 +97,48 @@ final class JaxrsRequest implements OnceRequest {
     }
     long limit = engine.bodyTimeout().toNanos();
     InputStream in = context.getEntityStream();
-    // a declared length is trusted only up to 64 KiB before the bytes have actually arrived
-    ByteArrayOutputStream read = new ByteArrayOutputStream(
-        declared > 0 ? (int) Math.min(declared, 64 * 1024) : 256);
-    if (in != null) {
-      byte[] buffer = new byte[8192];
-      for (int n; (n = in.read(buffer)) >= 0; ) {
-        // each read is bounded by the server's idle timeout, the whole body by this
-        if (engine.nanoTime() - start > limit) {
-          throw new RequestBodyTimeoutException(engine.bodyTimeout());
+    // read straight into the body's own array: sized by Content-Length when it is declared (so a
+    // typical body is read with no copy and no scratch buffer), grown when it is not; a declared
+    // length is trusted only up to 64 KiB before the bytes have actually arrived
+    byte[] buffer = new byte[(int) (declared >= 0 ? Math.min(declared, 64 * 1024) : 1024)];
+    int count = 0;
+    while (in != null) {
+      int n;
+      if (count == buffer.length) {
+        // full: one more byte tells whether the body ended exactly here
+        int next = in.read();
+        n = next < 0 ? -1 : 1;
+        if (n > 0) {
+          if (count + 1L > maxBytes) {
+            throw new RequestTooLargeException(maxBytes);
+          }
+          buffer = Arrays.copyOf(buffer, (int) Math.min(Math.max(count + 1L,
+              Math.min(2L * count + 1024, maxBytes + 1)), MAX_ARRAY));
+          buffer[count++] = (byte) next;
         }
-        read.write(buffer, 0, n);
-        if (read.size() > maxBytes) {
-          throw new RequestTooLargeException(maxBytes);
+      } else {
+        n = in.read(buffer, count, buffer.length - count);
+        if (n > 0) {
+          count += n;
         }
       }
+      // each read is bounded by the server's idle timeout, the whole body by this
+      if (engine.nanoTime() - start > limit) {
+        throw new RequestBodyTimeoutException(engine.bodyTimeout());
+      }
+      if (n < 0) {
+        break;
+      }
+      if (count > maxBytes) {
+        throw new RequestTooLargeException(maxBytes);
+      }
     }
-    if (declared >= 0 && read.size() != declared) {
+    if (declared >= 0 && count != declared) {
       // a runtime that reads a cut-off body as a short one must not have it fingerprinted
-      throw new EOFException("the request body ended after " + read.size() + " of its "
-          + declared + " bytes");
+      throw new EOFException("the request body ended after " + count + " of its " + declared
+          + " bytes");
     }
-    return read.toByteArray();
+    return count == buffer.length ? buffer : Arrays.copyOf(buffer, count);
   }
 
   /**
