@@ -1,0 +1,64 @@
+package dev.once.webflux;
+
+import dev.once.Once;
+import dev.once.Problem;
+import dev.once.StoredResponse;
+import dev.once.StoredResponse.Header;
+import java.util.Set;
+import java.util.TreeSet;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import reactor.core.publisher.Mono;
+
+/** The answers the filter writes itself: replays and problems. Stateless. */
+final class Responses {
+  private Responses() {}
+
+  /**
+   * Writes a stored response: its status, its headers (the first value of each replaces whatever
+   * the server or an earlier filter set), {@code Idempotent-Replayed: true}, a {@code Date} of now
+   * and the body's {@code Content-Length}.
+   */
+  static Mono<Void> replay(ServerHttpResponse response, StoredResponse stored) {
+    response.setStatusCode(HttpStatusCode.valueOf(stored.status()));
+    HttpHeaders headers = response.getHeaders();
+    Set<String> written = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    for (Header header : stored.headers()) {
+      if (written.add(header.name())) {
+        headers.set(header.name(), header.value());
+      } else {
+        headers.add(header.name(), header.value());
+      }
+    }
+    headers.set(Once.REPLAYED_HEADER, "true");
+    // the stored Date is not kept: a replay is a response of now (RFC 9110, 6.6.1)
+    headers.setDate(System.currentTimeMillis());
+    headers.setContentLength(stored.bodyLength());
+    if (stored.bodyLength() == 0) {
+      return response.setComplete();
+    }
+    return response.writeWith(
+        Mono.fromSupplier(() -> response.bufferFactory().wrap(stored.bodyBuffer())));
+  }
+
+  /**
+   * Writes {@code problem} as an {@code application/problem+json} response with {@code
+   * Cache-Control: no-store} and its {@code Retry-After}, unless the response is committed.
+   */
+  static Mono<Void> problem(ServerHttpResponse response, Problem problem) {
+    if (response.isCommitted()) {
+      return Mono.empty();
+    }
+    byte[] json = problem.toJsonBytes();
+    response.setStatusCode(HttpStatusCode.valueOf(problem.status()));
+    HttpHeaders headers = response.getHeaders();
+    headers.set(HttpHeaders.CONTENT_TYPE, Problem.CONTENT_TYPE);
+    headers.set(HttpHeaders.CACHE_CONTROL, "no-store");
+    if (problem.retryAfterSeconds() > 0) {
+      headers.set(HttpHeaders.RETRY_AFTER, Integer.toString(problem.retryAfterSeconds()));
+    }
+    headers.setContentLength(json.length);
+    return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(json)));
+  }
+}
