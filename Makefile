@@ -67,3 +67,24 @@ jcstress:
 
 jcstress-quick:
 	mvn -B -ntp -pl once-jcstress -am verify -Dsurefire.failIfNoSpecifiedTests=false -Dtest=none -Djcstress.mode=quick
+
+# ---- fuzzing (Jazzer; docs/FUZZING.md) ----------------------------------------------------
+# fuzz: every fuzz target for FUZZ_SECONDS each (default 600), one after another, each in a build
+#       and a JVM of its own, so a finding in one does not stop the others (the run fails at the
+#       end, naming them); TARGET="RecordCodecFuzzTest RedisUrlFuzzTest" runs only those. A
+#       finding is written beside the target's seeds as crash-<sha1>.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS := RequestHeadersFuzzTest RequestBodyFuzzTest RecordCodecFuzzTest RedisUrlFuzzTest \
+  HeaderCodecFuzzTest JdbcStoreUrlFuzzTest NativeBridgeFuzzTest ProxyFlagsFuzzTest
+TARGET ?= $(FUZZ_TARGETS)
+FUZZ_MODULES := once-core,once-servlet,once-redis,once-jdbc,once-native,once-proxy
+.PHONY: fuzz
+
+fuzz:
+	@failed=""; for target in $(TARGET); do \
+	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
+	  mvn -B -ntp -pl $(FUZZ_MODULES) -am test -Dtest=$$target \
+	    -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.seconds=$(FUZZ_SECONDS) \
+	    || failed="$$failed $$target"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "== findings (or failures) in:$$failed"; exit 1; fi

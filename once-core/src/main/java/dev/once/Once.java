@@ -26,7 +26,7 @@ import java.util.function.Supplier;
 
 /**
  * The idempotency engine and its configuration: turns each request into a {@link Decision} (run
- * the handler, replay, 409, 422, 400, 413, 503) against an {@link IdempotencyStore}.
+ * the handler, replay, 409, 422, 400, 408, 413, 503) against an {@link IdempotencyStore}.
  *
  * <p>Built once with {@link #builder(IdempotencyStore)}, then immutable and thread-safe: one
  * instance serves every request of an application. Adapters (the Servlet filter, the proxy) call
@@ -47,6 +47,8 @@ public final class Once {
   public static final String REPLAYED_HEADER = "Idempotent-Replayed";
   /** The default lease: 30 seconds, renewed every 10 while the request runs. */
   public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
+  /** The default time a keyed request's body has to arrive: 30 seconds. */
+  public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
 
   /** The clock an engine built without one uses; waits are then timed by {@link System#nanoTime}. */
   private static final Clock SYSTEM_CLOCK = Clock.systemUTC();
@@ -77,6 +79,7 @@ public final class Once {
   private final KeyScope keyScope;
   private final int maxKeyLength;
   private final long maxBodyBytes;
+  private final Duration bodyTimeout;
   private final long maxResponseBytes;
   private final boolean failOpen;
   private final Set<String> excludedHeaders;
@@ -106,6 +109,7 @@ public final class Once {
     keyScope = builder.keyScope;
     maxKeyLength = builder.maxKeyLength;
     maxBodyBytes = builder.maxBodyBytes;
+    bodyTimeout = builder.bodyTimeout;
     maxResponseBytes = builder.maxResponseBytes;
     failOpen = builder.failOpen;
     excludedHeaders = caseInsensitive(builder.excludedHeaders);
@@ -250,6 +254,11 @@ public final class Once {
             "a request with an " + header + " may have a body of at most " + maxBodyBytes
                 + " bytes",
             null);
+      } catch (RequestBodyTimeoutException e) {
+        return reject(Outcome.REJECTED, ProblemType.BODY_TIMEOUT,
+            "the request body did not arrive within " + describe(bodyTimeout) + "; nothing was"
+                + " run and the " + header + " was not taken, so the request may be sent again",
+            null);
       }
       // "post" and "POST" are the same request: a server that takes one takes the other
       fingerprint = Fingerprint.of(request.method().toUpperCase(Locale.ROOT), request.path(),
@@ -259,6 +268,43 @@ public final class Once {
     // keys hold no spaces, so "scope key" splits at its last space: scopes can never collide
     String scopedKey = scope.isEmpty() ? key : scope + ' ' + key;
     return new Keyed(scopedKey, key, fingerprint, waitNanos(request));
+  }
+
+  /**
+   * Whether {@link #decide} reads this request's body: its method is covered, it carries exactly
+   * one well-formed key, and the request hash is checked. An adapter that must not block (one that
+   * reads bodies with non-blocking reads, so a client sending slowly holds no thread) reads the
+   * body first when this is true, within {@link #bodyTimeout()}, and then decides; otherwise it
+   * decides at once and the body is never read (a request without a key streams through).
+   * Reports nothing to the listener; thread-safe.
+   *
+   * @param request the request
+   * @return true if deciding it reads its body
+   */
+  public boolean readsBody(OnceRequest request) {
+    if (!requestHashCheck || !appliesTo(request.method())) {
+      return false;
+    }
+    List<String> values = request.headers(header);
+    if (values.size() != 1) {
+      return false;
+    }
+    try {
+      IdempotencyKey.parse(values.get(0), maxKeyLength);
+      return true;
+    } catch (InvalidKeyException e) {
+      return false;
+    }
+  }
+
+  /** @return {@code duration} as people write it: {@code 30 seconds}, {@code 250 milliseconds} */
+  private static String describe(Duration duration) {
+    long millis = duration.toMillis();
+    if (millis % 1000 != 0 || millis == 0) {
+      return millis + (millis == 1 ? " millisecond" : " milliseconds");
+    }
+    long seconds = millis / 1000;
+    return seconds + (seconds == 1 ? " second" : " seconds");
   }
 
   /**
@@ -439,8 +485,14 @@ public final class Once {
     }
   }
 
-  /** Monotonic nanoseconds: the fake clock's in tests, else {@link System#nanoTime()}. */
-  long nanoTime() {
+  /**
+   * The engine's monotonic time, for adapters that time the engine's own limits (the body's
+   * deadline): {@link System#nanoTime()}, or the time of the clock given to the builder (a test's
+   * fake clock). Only differences between two readings mean anything.
+   *
+   * @return nanoseconds
+   */
+  public long nanoTime() {
     if (clock == SYSTEM_CLOCK) {
       return System.nanoTime();
     }
@@ -553,6 +605,14 @@ public final class Once {
     return maxBodyBytes;
   }
 
+  /**
+   * @return the longest a keyed request's body may take to arrive once the adapter starts reading
+   *     it; past it the request gets 408 and no key is taken
+   */
+  public Duration bodyTimeout() {
+    return bodyTimeout;
+  }
+
   /** @return the largest response body that is kept for replay */
   public long maxResponseBytes() {
     return maxResponseBytes;
@@ -576,7 +636,7 @@ public final class Once {
     return listener;
   }
 
-  /** @return the clock that times waits */
+  /** @return the clock that times waits and the body's deadline */
   public Clock clock() {
     return clock;
   }
@@ -597,7 +657,8 @@ public final class Once {
         + ", requireKey=" + requireKey + ", cacheableStatuses=" + cacheableStatuses
         + ", requestHashCheck=" + requestHashCheck + ", lease=" + lease + ", maxWait=" + maxWait
         + ", methods=" + methods + ", maxKeyLength=" + maxKeyLength + ", maxBodyBytes="
-        + maxBodyBytes + ", maxResponseBytes=" + maxResponseBytes + ", failOpen=" + failOpen
+        + maxBodyBytes + ", bodyTimeout=" + bodyTimeout + ", maxResponseBytes=" + maxResponseBytes
+        + ", failOpen=" + failOpen
         + ", excludedHeaders=" + excludedHeaders + ", unknownOutcome=" + unknownOutcome + "}";
   }
 
@@ -634,6 +695,7 @@ public final class Once {
     private KeyScope keyScope = KeyScope.principal();
     private int maxKeyLength = 255;
     private long maxBodyBytes = 1 << 20;
+    private Duration bodyTimeout = DEFAULT_BODY_TIMEOUT;
     private long maxResponseBytes = 1 << 20;
     private boolean failOpen;
     private Set<String> excludedHeaders = Set.of();
@@ -659,6 +721,7 @@ public final class Once {
       keyScope = once.keyScope;
       maxKeyLength = once.maxKeyLength;
       maxBodyBytes = once.maxBodyBytes;
+      bodyTimeout = once.bodyTimeout;
       maxResponseBytes = once.maxResponseBytes;
       failOpen = once.failOpen;
       excludedHeaders = once.excludedHeaders;
@@ -876,6 +939,27 @@ public final class Once {
     }
 
     /**
+     * The longest a keyed request's body may take to arrive, from when the adapter starts reading
+     * it to its last byte; past it the request is answered 408 ({@code request-body-timeout}) and
+     * no key is taken, so a client that sends its body slowly (or stops) never holds a key, and
+     * its retry runs. Default 30 seconds.
+     *
+     * <p>How it is kept depends on how the adapter reads: one that reads without blocking (the
+     * proxy, {@code OnceFilter} with non-blocking body reading) answers at the deadline; one that
+     * reads blocking (a servlet filter in its default mode) can only look at the time whenever a
+     * read returns, so a client that sends nothing at all is held until the container's own idle
+     * timeout ends the read, and then gets 408.
+     *
+     * @param bodyTimeout a positive duration, at most {@link #MAX_DURATION}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code bodyTimeout} is not positive or too long
+     */
+    public Builder bodyTimeout(Duration bodyTimeout) {
+      this.bodyTimeout = positive("bodyTimeout", bodyTimeout);
+      return this;
+    }
+
+    /**
      * The largest response body kept for replay. A larger response is still sent in full, and a
      * retry is told it was not kept (409) rather than running the handler again. Default 1 MiB.
      *
@@ -948,7 +1032,8 @@ public final class Once {
     }
 
     /**
-     * The clock that times {@code maxWait}. Default the system's monotonic time source; tests pass
+     * The clock that times {@code maxWait} (and {@code bodyTimeout}, for an adapter that reads
+     * bodies blocking). Default the system's monotonic time source; tests pass
      * a fake clock to time waits without sleeping.
      *
      * @param clock the clock

@@ -36,6 +36,8 @@ public interface OnceRequest {
    * @param maxBytes the most bytes to read
    * @return the body; empty when there is none
    * @throws RequestTooLargeException if the body is longer than {@code maxBytes}
+   * @throws RequestBodyTimeoutException if the body did not arrive within the engine's {@code
+   *     bodyTimeout} (adapters that time the body throw it)
    * @throws IOException if the body cannot be read
    */
   byte[] body(long maxBytes) throws IOException;

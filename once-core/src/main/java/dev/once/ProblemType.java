@@ -11,6 +11,11 @@ public enum ProblemType {
   KEY_INVALID(400, "idempotency-key-invalid", "Idempotency-Key header is not a valid key"),
   /** The body could not be read to fingerprint it (the client stopped sending, or it was cut). */
   BODY_UNREADABLE(400, "request-body-unreadable", "Request body could not be read"),
+  /**
+   * The body did not arrive within {@code bodyTimeout} (a client sending it slowly, or not at
+   * all): nothing was claimed or run, and the same request may be sent again.
+   */
+  BODY_TIMEOUT(408, "request-body-timeout", "Request body was not received in time"),
   /** The body is over the limit up to which it is fingerprinted. */
   REQUEST_TOO_LARGE(413, "request-too-large", "Request body is too large"),
   /** A request with this key is still running; retry later. */

@@ -31,6 +31,7 @@ class OnceBuilderTest {
     assertThat(once.methods()).containsExactlyInAnyOrder("POST", "PATCH");
     assertThat(once.maxKeyLength()).isEqualTo(255);
     assertThat(once.maxBodyBytes()).isEqualTo(1 << 20);
+    assertThat(once.bodyTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(once.maxResponseBytes()).isEqualTo(1 << 20);
     assertThat(once.failOpen()).isFalse();
     assertThat(once.excludedHeaders()).isEmpty();
@@ -54,6 +55,7 @@ class OnceBuilderTest {
         .keyScope(scope)
         .maxKeyLength(64)
         .maxBodyBytes(10)
+        .bodyTimeout(Duration.ofMillis(1500))
         .maxResponseBytes(20)
         .failOpen(true)
         .excludedHeaders("X-Trace")
@@ -71,6 +73,7 @@ class OnceBuilderTest {
     assertThat(once.keyScope()).isSameAs(scope);
     assertThat(once.maxKeyLength()).isEqualTo(64);
     assertThat(once.maxBodyBytes()).isEqualTo(10);
+    assertThat(once.bodyTimeout()).isEqualTo(Duration.ofMillis(1500));
     assertThat(once.maxResponseBytes()).isEqualTo(20);
     assertThat(once.failOpen()).isTrue();
     assertThat(once.excludedHeaders()).containsExactly("X-Trace");
@@ -96,6 +99,12 @@ class OnceBuilderTest {
     assertThatThrownBy(() -> builder.lease(Duration.ofMillis(2)))
         .hasMessage("lease must be at least 3 milliseconds (it is renewed every third), but was"
             + " PT0.002S");
+    assertThatThrownBy(() -> builder.bodyTimeout(Duration.ofDays(36_501)))
+        .hasMessageStartingWith("bodyTimeout must be at most 36500 days");
+    assertThatThrownBy(() -> builder.bodyTimeout(Duration.ZERO))
+        .hasMessage("bodyTimeout must be positive, but was PT0S");
+    assertThatThrownBy(() -> builder.bodyTimeout(Duration.ofNanos(999_999)))
+        .hasMessage("bodyTimeout must be at least 1 millisecond, but was PT0.000999999S");
 
     Once longest = builder.ttl(Once.Builder.MAX_DURATION).lease(Once.Builder.MAX_DURATION)
         .maxWait(Once.Builder.MAX_DURATION).build();
@@ -156,6 +165,7 @@ class OnceBuilderTest {
         .keyScope(scope)
         .maxKeyLength(64)
         .maxBodyBytes(10)
+        .bodyTimeout(Duration.ofSeconds(7))
         .maxResponseBytes(20)
         .failOpen(true)
         .excludedHeaders("X-Trace")
@@ -179,6 +189,7 @@ class OnceBuilderTest {
     assertThat(derived.keyScope()).isSameAs(scope);
     assertThat(derived.maxKeyLength()).isEqualTo(64);
     assertThat(derived.maxBodyBytes()).isEqualTo(10);
+    assertThat(derived.bodyTimeout()).isEqualTo(Duration.ofSeconds(7));
     assertThat(derived.maxResponseBytes()).isEqualTo(20);
     assertThat(derived.failOpen()).isTrue();
     assertThat(derived.excludedHeaders()).containsExactly("X-Trace");

@@ -219,6 +219,69 @@ class OnceTest {
   }
 
   @Test
+  void aBodyThatDidNotArriveInTimeGets408AndTakesNoKeySoTheRetryRuns() throws Exception {
+    Once timed = Once.builder(store).bodyTimeout(Duration.ofSeconds(3)).listener(listener).build();
+    TestRequest sent = TestRequest.post("k1").body("a");
+    OnceRequest slow = new OnceRequest() {
+      @Override
+      public String method() {
+        return sent.method();
+      }
+
+      @Override
+      public String path() {
+        return sent.path();
+      }
+
+      @Override
+      public String query() {
+        return sent.query();
+      }
+
+      @Override
+      public List<String> headers(String name) {
+        return sent.headers(name);
+      }
+
+      @Override
+      public String principal() {
+        return null;
+      }
+
+      @Override
+      public byte[] body(long maxBytes) {
+        throw new RequestBodyTimeoutException(Duration.ofSeconds(3));
+      }
+    };
+
+    Decision decision = timed.decide(slow);
+
+    assertThat(decision.kind()).isEqualTo(Kind.REJECT);
+    assertThat(decision.problem().status()).isEqualTo(408);
+    assertThat(decision.problem().type()).isEqualTo(ProblemType.BODY_TIMEOUT.uri());
+    assertThat(decision.problem().detail()).isEqualTo("the request body did not arrive within 3"
+        + " seconds; nothing was run and the Idempotency-Key was not taken, so the request may be"
+        + " sent again");
+    assertThat(listener.outcomes).containsExactly(Outcome.REJECTED);
+    assertThat(timed.decide(TestRequest.post("k1").body("a")).kind()).isEqualTo(Kind.EXECUTE);
+  }
+
+  @Test
+  void theBodyIsReadOnlyForACoveredMethodWithOneWellFormedKeyAndTheHashChecked() {
+    assertThat(once.readsBody(TestRequest.post("k1"))).isTrue();
+    assertThat(once.readsBody(TestRequest.post("\"k1\"").method("post"))).isTrue();
+    assertThat(once.readsBody(TestRequest.post())).isFalse();
+    assertThat(once.readsBody(TestRequest.post("k1").method("GET"))).isFalse();
+    assertThat(once.readsBody(TestRequest.post("k1").header("Idempotency-Key", "k2"))).isFalse();
+    assertThat(once.readsBody(TestRequest.post(""))).isFalse();
+    assertThat(once.readsBody(TestRequest.post("k\u00e9"))).isFalse();
+    assertThat(once.readsBody(TestRequest.post("x".repeat(256)))).isFalse();
+    assertThat(once.toBuilder().requestHashCheck(false).build().readsBody(TestRequest.post("k1")))
+        .isFalse();
+    assertThat(listener.outcomes).isEmpty();
+  }
+
+  @Test
   void aNonCacheableStatusReleasesTheKeySoTheRetryRunsAgain() throws Exception {
     runToCompletion(once, TestRequest.post("k1").body("a"), 500, "{\"error\":1}");
 

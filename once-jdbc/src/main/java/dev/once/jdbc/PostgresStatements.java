@@ -142,7 +142,8 @@ final class PostgresStatements {
     String unqualified = table.substring(table.lastIndexOf('.') + 1);
     String index = unqualified + "_expires_at";
     if (index.length() > 63) {
-      index = unqualified.substring(0, 63 - "_expires".length()) + "_expires";
+      index = unqualified.substring(0, Math.min(unqualified.length(), 63 - "_expires".length()))
+          + "_expires";
     }
     String sql = resource("postgresql.sql");
     // the index name contains the table name, so it is replaced first, through a marker

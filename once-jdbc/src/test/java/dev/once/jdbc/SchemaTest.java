@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The shipped DDL, how it is renamed, the table names accepted, and the README that shows them. */
 class SchemaTest {
@@ -55,6 +57,23 @@ class SchemaTest {
 
     assertThat(JdbcStore.createTableSql(table))
         .contains("CREATE INDEX IF NOT EXISTS \"" + "t".repeat(55) + "_expires\" ON");
+  }
+
+  /** Found by JdbcStoreUrlFuzzTest: names of 53 and 54 characters threw out of bounds. */
+  @ParameterizedTest
+  @ValueSource(ints = {52, 53, 54, 55, 56, 62, 63})
+  void everyTableNameUpToPostgresLimitGetsAnIndexNameWithinIt(int length) {
+    String table = "t".repeat(length);
+
+    String sql = JdbcStore.createTableSql(table);
+
+    String index = sql.substring(sql.indexOf("CREATE INDEX IF NOT EXISTS \"") + 28);
+    index = index.substring(0, index.indexOf('"'));
+    assertThat(index).isEqualTo(length <= 52
+        ? table + "_expires_at"
+        : "t".repeat(Math.min(length, 55)) + "_expires");
+    assertThat(index.length()).isLessThanOrEqualTo(63);
+    assertThat(JdbcStore.createTableSql("s." + table)).contains("\"" + index + "\"");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.once.proxy;
 
+import dev.once.Problem;
 import dev.once.spi.IdempotencyStore;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +39,13 @@ final class HealthHandler extends Handler.Wrapper {
     }
     if (!HttpMethod.GET.is(request.getMethod()) && !HttpMethod.HEAD.is(request.getMethod())) {
       response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
-      write(request, response, callback, 405, "{\"error\":\"use GET\"}");
+      byte[] json = Problem.of(405, "about:blank", "Method Not Allowed",
+          PATH + " answers GET and HEAD").toJsonBytes();
+      response.setStatus(405);
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
+      response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, json.length);
+      response.write(true, ByteBuffer.wrap(json), callback);
       return true;
     }
     boolean up;

@@ -529,7 +529,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     String what = UpstreamServlet.causedBy(failure, java.net.ConnectException.class)
         ? "refused the connection"
         : isUnresolved(failure) ? "has a host name that does not resolve"
-        : "could not be reached (" + failure.getClass().getSimpleName() + ")";
+        : "could not be reached";
     return Problem.of(502, UpstreamServlet.UPSTREAM_UNAVAILABLE, "Upstream is unavailable",
         "the upstream " + what + "; it never had the request, so a retry runs it");
   }

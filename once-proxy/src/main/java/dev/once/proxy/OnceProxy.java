@@ -98,7 +98,9 @@ public final class OnceProxy {
    * @throws StartupException if the store is unknown or unreachable, or the proxy cannot listen
    */
   static Running start(ProxyOptions options) {
-    IdempotencyStore store = openStore(options.store);
+    IdempotencyStore store = options.isMemoryStore()
+        ? options.memoryStore()
+        : openStore(options.store);
     try {
       return start(options, store, true);
     } catch (RuntimeException | Error e) {

@@ -43,6 +43,13 @@ final class ProxyOptions {
     STORE("store", "URL", "memory",
         "where records live: memory, or a URL of a store module in this build"
             + " (redis://, rediss://, redis-cluster://, jdbc:postgresql://)"),
+    MEMORY_MAX_BYTES("memory-max-bytes", "SIZE", "64MiB",
+        "with --store memory: the bound on the responses kept; past it the responses least"
+            + " likely to be replayed are dropped and their records kept (a retry gets 409"
+            + " response-not-replayable, never a second run)"),
+    MEMORY_MAX_RECORDS("memory-max-records", "N", "500000",
+        "with --store memory: the bound on the records; when it is reached a new key gets 503"
+            + " store-full with Retry-After, and no live record is forgotten"),
     TTL("ttl", "DURATION", "24h", "how long a completed response is kept for replay"),
     LEASE("lease", "DURATION", "30s",
         "how long a key stays held after its proxy was last heard from; renewed every third of"
@@ -58,6 +65,9 @@ final class ProxyOptions {
     CACHEABLE("cacheable", "LIST", "200,201,204",
         "statuses whose responses are kept; any other releases the key"),
     MAX_BODY("max-body", "SIZE", "1MiB", "the largest keyed request body (413 beyond)"),
+    BODY_TIMEOUT("body-timeout", "DURATION", "30s",
+        "the longest a keyed request's body may take to arrive; it is read without holding a"
+            + " thread, and past this it is answered 408 and no key is taken"),
     MAX_RESPONSE("max-response", "SIZE", "1MiB",
         "the largest response kept for replay; a larger one is still sent in full"),
     FAIL_OPEN("fail-open", null, "false",
@@ -124,6 +134,8 @@ final class ProxyOptions {
   final boolean help;
   /** The engine flags that were given, each as the builder call it stands for, in flag order. */
   private final List<Consumer<Once.Builder>> engine;
+  /** The memory store's flags that were given, each as the builder call it stands for. */
+  private final List<Consumer<MemoryStore.Builder>> memory;
 
   private ProxyOptions(Raw values) {
     String[] listen = values.listen();
@@ -135,6 +147,26 @@ final class ProxyOptions {
     upstreamDeadline = values.proxyDuration(Flag.UPSTREAM_DEADLINE);
     help = values.bool(Flag.HELP);
     engine = values.engineSettings();
+    memory = values.memorySettings();
+  }
+
+  /** @return true if records live in the proxy's memory ({@code --store memory}) */
+  boolean isMemoryStore() {
+    return StoreUrls.type(store).equals("memory");
+  }
+
+  /**
+   * The memory store these options configure: the store's own defaults, then every {@code
+   * --memory-*} flag that was given, through its builder's own methods.
+   *
+   * @return a new memory store
+   */
+  MemoryStore memoryStore() {
+    MemoryStore.Builder builder = MemoryStore.builder();
+    for (Consumer<MemoryStore.Builder> setting : memory) {
+      setting.accept(builder);
+    }
+    return builder.build();
   }
 
   /**
@@ -322,7 +354,8 @@ final class ProxyOptions {
      */
     Duration proxyDuration(Flag flag) {
       Duration value = duration(flag);
-      if (value.toMillis() < 1) {
+      // compared, not converted: a duration past a long of milliseconds has no toMillis()
+      if (value.compareTo(Duration.ofMillis(1)) < 0) {
         throw refused(flag, flag.name + " must be at least 1 millisecond, but was " + value);
       }
       if (value.compareTo(Once.Builder.MAX_DURATION) > 0) {
@@ -374,6 +407,51 @@ final class ProxyOptions {
       return List.copyOf(settings);
     }
 
+    /**
+     * Reads each {@code --memory-*} flag that was given into the memory store's builder call it
+     * stands for, and makes those calls once on a builder of their own, so that a value the store
+     * refuses stops the proxy here with the builder's own reason. They mean nothing to another
+     * store, so with one they are refused.
+     */
+    List<Consumer<MemoryStore.Builder>> memorySettings() {
+      List<Consumer<MemoryStore.Builder>> settings = new ArrayList<>();
+      MemoryStore.Builder check = MemoryStore.builder();
+      for (Flag flag : List.of(Flag.MEMORY_MAX_BYTES, Flag.MEMORY_MAX_RECORDS)) {
+        if (given.get(flag) == null) {
+          continue;
+        }
+        String store = text(Flag.STORE);
+        if (!StoreUrls.type(store).equals("memory")) {
+          throw bad(flag, "applies only to --store memory, but the store is "
+              + StoreUrls.redact(store));
+        }
+        Consumer<MemoryStore.Builder> setting;
+        if (flag == Flag.MEMORY_MAX_BYTES) {
+          long bytes = size(flag);
+          setting = builder -> builder.maximumWeightBytes(bytes);
+        } else {
+          long records = count(flag);
+          setting = builder -> builder.maximumRecords(records);
+        }
+        try {
+          setting.accept(check);
+        } catch (IllegalArgumentException e) {
+          throw refused(flag, e.getMessage());
+        }
+        settings.add(setting);
+      }
+      return List.copyOf(settings);
+    }
+
+    long count(Flag flag) {
+      String value = text(flag);
+      try {
+        return Long.parseLong(value.replace("_", ""));
+      } catch (NumberFormatException e) {
+        throw bad(flag, "\"" + value + "\" is not a whole number");
+      }
+    }
+
     /** @return the builder call an engine flag stands for, or null for a flag of the proxy's own */
     private Consumer<Once.Builder> setting(Flag flag) {
       switch (flag) {
@@ -401,6 +479,9 @@ final class ProxyOptions {
         case MAX_BODY:
           long maxBody = size(flag);
           return builder -> builder.maxBodyBytes(maxBody);
+        case BODY_TIMEOUT:
+          Duration bodyTimeout = duration(flag);
+          return builder -> builder.bodyTimeout(bodyTimeout);
         case MAX_RESPONSE:
           long maxResponse = size(flag);
           return builder -> builder.maxResponseBytes(maxResponse);

@@ -76,9 +76,10 @@ final class ProxyServer {
       // instead of overflowing the JDK's default backlog of 50
       connector.setAcceptQueueSize(ACCEPT_QUEUE);
       // longer than a client may have to wait with nothing sent to it (the upstream's silence,
-      // a duplicate's wait for the replay), so the connector never cuts it off first
+      // a duplicate's wait for the replay), and than a keyed body may take to arrive, so the
+      // connector never cuts a client off before the proxy answers it
       Duration quiet = once == null ? options.upstreamTimeout
-          : max(options.upstreamTimeout, once.maxWait());
+          : max(max(options.upstreamTimeout, once.maxWait()), once.bodyTimeout());
       connector.setIdleTimeout(Math.max(30_000, quiet.plus(IDLE_MARGIN).toMillis()));
       server.addConnector(connector);
 
@@ -87,9 +88,12 @@ final class ProxyServer {
       context.setContextPath("/");
       context.setErrorHandler(new ProblemErrorHandler.Servlet());
       if (once != null) {
-        FilterHolder filter = new FilterHolder(new OnceFilter(once));
+        // keyed bodies are read without holding a thread; the request then goes on in an ASYNC
+        // dispatch, which the filter must see too
+        FilterHolder filter =
+            new FilterHolder(new OnceFilter(once, OnceFilter.BodyReading.NON_BLOCKING));
         filter.setAsyncSupported(true);
-        context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
+        context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
       }
       ServletHolder proxy = new ServletHolder("upstream",
           new UpstreamServlet(once, options.upstreamTimeout, options.upstreamDeadline));

@@ -13,18 +13,16 @@ final class StoreUrls {
   /**
    * @param url a store URL
    * @return the URL with its user info and any password-like query parameter replaced by {@code
-   *     ***}, for messages
+   *     ***}, for messages. The user info is all from {@code ://} to the last {@code @}: a
+   *     password may hold a {@code /}, {@code ?} or {@code #} nobody percent-encoded, and an
+   *     {@code @} in a path or a parameter hides a little more than it needed to, never less
    */
   static String redact(String url) {
     String shown = url.trim();
     int authority = shown.indexOf("://");
     if (authority >= 0) {
       int start = authority + 3;
-      int end = start;
-      while (end < shown.length() && "/?#".indexOf(shown.charAt(end)) < 0) {
-        end++;
-      }
-      int at = shown.lastIndexOf('@', end - 1);
+      int at = shown.lastIndexOf('@');
       if (at >= start) {
         shown = shown.substring(0, start) + "***" + shown.substring(at);
       }

@@ -12,15 +12,19 @@ import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.transport.HttpConversation;
+import org.eclipse.jetty.client.transport.HttpRequest;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpHeader;
 
@@ -60,6 +64,73 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
     this.once = once;
     this.timeout = timeout;
     this.deadline = deadline;
+  }
+
+  /**
+   * The upstream request, with the method as the client spelled it: Jetty's client upper-cases
+   * every method, so {@code post} would reach the upstream as {@code POST}, a request the client
+   * did not send (methods are case-sensitive; an upstream may refuse {@code post} or treat it as
+   * {@code POST}, which is its own business; the proxy covers it with idempotency either way). Both
+   * of Jetty's sides then agree on it: {@code head} is not {@code HEAD} to the server that took it
+   * nor to the client that forwards it, so a response is framed the same way on both.
+   */
+  @Override
+  protected Request newProxyRequest(HttpServletRequest request, String rewrittenTarget) {
+    String method = request.getMethod();
+    if (method.equals(method.toUpperCase(Locale.ROOT))) {
+      return super.newProxyRequest(request, rewrittenTarget);
+    }
+    HttpRequest asSent = new HttpRequest(getHttpClient(), new HttpConversation(),
+        URI.create(rewrittenTarget)) {
+      @Override
+      public String getMethod() {
+        return method;
+      }
+    };
+    return asSent.method(method).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
+  }
+
+  /**
+   * Drops an upstream's own {@code Idempotent-Replayed} from the answer to a keyed request: on a
+   * first response it would tell the client the proxy replayed what the upstream just did; on a
+   * replay the proxy sets its own. Requests the proxy does not key pass it on as they pass
+   * everything.
+   */
+  @Override
+  protected String filterServerResponseHeader(HttpServletRequest clientRequest,
+      Response serverResponse, String headerName, String headerValue) {
+    if (Once.REPLAYED_HEADER.equalsIgnoreCase(headerName)
+        && OnceFilter.exchange(clientRequest) != null) {
+      return null;
+    }
+    return super.filterServerResponseHeader(clientRequest, serverResponse, headerName,
+        headerValue);
+  }
+
+  /**
+   * The upstream's URI for the request, or null (answered 400 by {@link #onProxyRewriteFailed})
+   * when {@link URI} refuses it: Jetty's server takes a query with a malformed escape ({@code
+   * ?a=%zz}) that {@code URI.create} throws on, which would otherwise fail the request with a 500.
+   */
+  @Override
+  protected String rewriteTarget(HttpServletRequest clientRequest) {
+    try {
+      return super.rewriteTarget(clientRequest);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  @Override
+  protected void onProxyRewriteFailed(HttpServletRequest clientRequest,
+      HttpServletResponse proxyResponse) {
+    try {
+      writeProblem(proxyResponse, Problem.of(400, "about:blank", "Bad Request",
+          "the request's target is not a valid URI (a malformed %-escape?); it was not"
+              + " forwarded"));
+    } catch (IOException | RuntimeException e) {
+      // the client is gone: there is nobody to answer
+    }
   }
 
   @Override
@@ -159,7 +230,7 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
     } else if (causedBy(failure, EOFException.class)) {
       what = "closed the connection before it answered";
     } else {
-      what = "could not be reached (" + failure.getClass().getSimpleName() + ")";
+      what = "could not be reached";
     }
     return Problem.of(502, UPSTREAM_UNAVAILABLE, "Upstream is unavailable",
         "the upstream " + what);

@@ -134,9 +134,10 @@ class ProxyHttpTableTest {
         400, ProblemType.KEY_INVALID.uri());
     String raw = Http.raw(proxy.port(), "POST /payments HTTP/1.1\r\nHost: x\r\n"
         + "Idempotency-Key: a\u0001b\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
-    // Jetty refuses a control character in a header before the filter sees it, as a problem too
+    // Jetty refuses a control character in a header before the filter sees it, as a problem too,
+    // which says what the client can do about it, not the parser's account of the bytes
     assertThat(raw).startsWith("HTTP/1.1 400").contains("application/problem+json")
-        .contains("Illegal character");
+        .contains("\"detail\":\"the request is not valid HTTP").doesNotContain("Illegal character");
     assertThat(upstream.hits("/payments")).isZero();
   }
 

@@ -138,6 +138,14 @@ class ProxyJarIT {
         + " upstream-timeout must be at most 36500 days (100 years), but was PT876024H");
     refused.put(List.of("--unknown-outcome", "sometimes"), "once-proxy: --unknown-outcome:"
         + " \"sometimes\" is not retry or keep");
+    refused.put(List.of("--body-timeout", "0s"), "once-proxy: --body-timeout 0s: bodyTimeout"
+        + " must be positive, but was PT0S");
+    refused.put(List.of("--memory-max-records", "0"), "once-proxy: --memory-max-records 0:"
+        + " maximumRecords must be positive, but was 0");
+    // refused before the store is opened: nothing listens there
+    refused.put(List.of("--store", "redis://127.0.0.1:1", "--memory-max-bytes", "1GiB"),
+        "once-proxy: --memory-max-bytes: applies only to --store memory, but the store is"
+            + " redis://127.0.0.1:1");
     Map<List<String>, ProxyJar> started = new LinkedHashMap<>();
     for (List<String> args : refused.keySet()) {
       List<String> line = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));

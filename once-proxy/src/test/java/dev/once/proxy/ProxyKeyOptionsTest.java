@@ -50,7 +50,9 @@ class ProxyKeyOptionsTest {
     String key = newKey();
     try (TestProxy proxy = proxy("--ttl", "36500d", "--lease", "36500d", "--max-wait",
         "36500d", "--upstream-timeout", "36500d", "--upstream-deadline", "36500d", "--max-body",
-        "2147483639", "--max-response", "2147483639")) {
+        "2147483639", "--max-response", "2147483639", "--body-timeout", "36500d",
+        "--memory-max-bytes", "9223372036854775807", "--memory-max-records",
+        "9223372036854775807")) {
       HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{\"amount\":1}");
       HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{\"amount\":1}");
 

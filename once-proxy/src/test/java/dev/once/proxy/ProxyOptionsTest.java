@@ -55,11 +55,13 @@ class ProxyOptionsTest {
     assertThat(engine.methods()).containsExactlyInAnyOrder("POST", "PATCH");
     assertThat(engine.cacheableStatuses()).containsExactly(200, 201, 204);
     assertThat(engine.maxBodyBytes()).isEqualTo(1 << 20);
+    assertThat(engine.bodyTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(engine.maxResponseBytes()).isEqualTo(1 << 20);
     assertThat(engine.failOpen()).isFalse();
     assertThat(engine.unknownOutcome()).isEqualTo(UnknownOutcome.RETRY);
     assertThat(engine.keyScope().scopeOf(TestRequest.post("k").header("Authorization", "a")))
         .as("keys are global by default").isEmpty();
+    assertThat(options.isMemoryStore()).isTrue();
   }
 
   @Test
@@ -82,6 +84,7 @@ class ProxyOptionsTest {
     assertThat(shown.methods()).containsExactlyInAnyOrderElementsOf(unset.methods());
     assertThat(shown.cacheableStatuses()).isEqualTo(unset.cacheableStatuses());
     assertThat(shown.maxBodyBytes()).isEqualTo(unset.maxBodyBytes());
+    assertThat(shown.bodyTimeout()).isEqualTo(unset.bodyTimeout());
     assertThat(shown.maxResponseBytes()).isEqualTo(unset.maxResponseBytes());
     assertThat(shown.failOpen()).isEqualTo(unset.failOpen());
     assertThat(shown.unknownOutcome()).isEqualTo(unset.unknownOutcome());
@@ -94,7 +97,8 @@ class ProxyOptionsTest {
         "--header", "X-Request-Id", "--methods", "post, put", "--cacheable", "200,201",
         "--max-body", "512KiB", "--max-response", "2MiB", "--fail-open", "--scope-header",
         "Authorization", "--unknown-outcome", "keep", "--upstream-timeout", "PT10S",
-        "--upstream-deadline", "1h");
+        "--upstream-deadline", "1h", "--body-timeout", "5s", "--memory-max-bytes", "8MiB",
+        "--memory-max-records", "1000");
     Once engine = engine(options);
 
     assertThat(options.listenHost).isEqualTo("0.0.0.0");
@@ -110,9 +114,11 @@ class ProxyOptionsTest {
     assertThat(engine.methods()).containsExactly("POST", "PUT");
     assertThat(engine.cacheableStatuses()).containsExactly(200, 201);
     assertThat(engine.maxBodyBytes()).isEqualTo(512 * 1024);
+    assertThat(engine.bodyTimeout()).isEqualTo(Duration.ofSeconds(5));
     assertThat(engine.maxResponseBytes()).isEqualTo(2 << 20);
     assertThat(engine.failOpen()).isTrue();
     assertThat(engine.unknownOutcome()).isEqualTo(UnknownOutcome.KEEP);
+    assertThat(options.isMemoryStore()).isTrue();
     assertThat(engine.keyScope().scopeOf(TestRequest.post("k").header("Authorization", "a")))
         .isNotEqualTo(engine.keyScope().scopeOf(
             TestRequest.post("k").header("Authorization", "b")));
@@ -166,6 +172,36 @@ class ProxyOptionsTest {
     assertRefused("--scope-header: \"\" is not a header name", "--scope-header=");
     assertRefused("--unknown-outcome: \"never\" is not retry or keep", "--unknown-outcome",
         "never");
+    assertRefused("--memory-max-records: \"many\" is not a whole number",
+        "--memory-max-records", "many");
+    assertRefused(Map.of("ONCE_BODY_TIMEOUT", "soon"), "ONCE_BODY_TIMEOUT: \"soon\" is not a"
+        + " duration (use 500ms, 30s, 5m, 24h, 1h30m or ISO-8601 like PT30S)");
+  }
+
+  @Test
+  void theMemoryStoreIsBuiltWithTheRecordBoundGiven() {
+    MemoryStore store = parse("--memory-max-records", "2").memoryStore();
+    try {
+      store.claim("a", null, Duration.ofMinutes(1));
+      store.claim("b", null, Duration.ofMinutes(1));
+
+      assertThatThrownBy(() -> store.claim("c", null, Duration.ofMinutes(1)))
+          .isInstanceOf(dev.once.spi.StoreFullException.class);
+    } finally {
+      store.close();
+    }
+  }
+
+  /** The memory store's bounds mean nothing to a shared store: given with one, they are refused. */
+  @Test
+  void theMemoryStoresBoundsAreRefusedWithAnotherStore() {
+    assertRefused("--memory-max-bytes: applies only to --store memory, but the store is"
+        + " redis://***@cache:6379/0", "--store", "redis://:secret@cache:6379/0",
+        "--memory-max-bytes", "1GiB");
+    assertRefused(Map.of("ONCE_STORE", "jdbc:postgresql://db/once?password=secret",
+        "ONCE_MEMORY_MAX_RECORDS", "10"), "ONCE_MEMORY_MAX_RECORDS: applies only to --store"
+        + " memory, but the store is jdbc:postgresql://db/once?password=***");
+    assertThat(parse("--store", "memory", "--memory-max-records", "10").isMemoryStore()).isTrue();
   }
 
   /**
@@ -204,13 +240,33 @@ class ProxyOptionsTest {
         + " upstream-deadline must be at least 1 millisecond, but was PT0S");
     assertRefused("--ttl: \"99999999999999999999d\" is too long a duration", "--ttl",
         "99999999999999999999d");
+    assertRefused("--body-timeout 0s: bodyTimeout must be positive, but was PT0S",
+        "--body-timeout", "0s");
+    assertRefused("--body-timeout 36501d: bodyTimeout must be at most 36500 days (100 years), but"
+        + " was PT876024H", "--body-timeout", "36501d");
+    assertRefused("--memory-max-bytes 0: maximumWeightBytes must be positive, but was 0",
+        "--memory-max-bytes", "0");
+    assertRefused(Map.of("ONCE_MEMORY_MAX_RECORDS", "-5"), "ONCE_MEMORY_MAX_RECORDS=-5:"
+        + " maximumRecords must be positive, but was -5");
+    // found by ProxyFlagsFuzzTest: past a long of milliseconds, ArithmeticException escaped
+    assertRefused("--upstream-timeout 200000000000d: upstream-timeout must be at most 36500"
+        + " days (100 years), but was PT4800000000000H", "--upstream-timeout", "200000000000d");
+    assertRefused(Map.of("ONCE_UPSTREAM_DEADLINE", "PT4800000000000H"),
+        "ONCE_UPSTREAM_DEADLINE=PT4800000000000H: upstream-deadline must be at most 36500 days"
+            + " (100 years), but was PT4800000000000H");
   }
 
   @Test
   void valuesAtTheEdgeOfEveryRangeAreAccepted() {
-    Once engine = engine(parse("--ttl", "36500d", "--lease", "3ms", "--max-wait", "36500d",
+    ProxyOptions options = parse("--ttl", "36500d", "--lease", "3ms", "--max-wait", "36500d",
         "--max-body", "2147483639", "--max-response", "0", "--cacheable", "100,599",
-        "--upstream-timeout", "1ms", "--upstream-deadline", "36500d"));
+        "--upstream-timeout", "1ms", "--upstream-deadline", "36500d", "--body-timeout", "1ms",
+        "--memory-max-bytes", "1", "--memory-max-records", "9223372036854775807");
+    Once engine = engine(options);
+    assertThat(options.memoryStore()).isNotNull();
+    assertThat(engine(parse("--body-timeout", "36500d")).bodyTimeout())
+        .isEqualTo(Duration.ofDays(36_500));
+    assertThat(engine.bodyTimeout()).isEqualTo(Duration.ofMillis(1));
 
     assertThat(engine.ttl()).isEqualTo(Duration.ofDays(36_500));
     assertThat(engine.lease()).isEqualTo(Duration.ofMillis(3));

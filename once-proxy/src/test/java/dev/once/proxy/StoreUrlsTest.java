@@ -14,8 +14,19 @@ class StoreUrlsTest {
         .isEqualTo("jdbc:postgresql://db:5432/app?user=once&password=***&ssl=true");
     assertThat(StoreUrls.redact("redis://cache:6379/0?token=abc"))
         .isEqualTo("redis://cache:6379/0?token=***");
-    assertThat(StoreUrls.redact("redis://cache:6379/a@b")).isEqualTo("redis://cache:6379/a@b");
     assertThat(StoreUrls.redact("memory")).isEqualTo("memory");
+  }
+
+  /** Found by ProxyFlagsFuzzTest: a password holding a '/', '?' or '#' was shown. */
+  @Test
+  void userInformationEndsAtTheLastAtWhateverItHolds() {
+    assertThat(StoreUrls.redact("rediss://u:pa55/w0rd@cache:6380"))
+        .isEqualTo("rediss://***@cache:6380");
+    assertThat(StoreUrls.redact("redis://:pa55?w0rd@cache:6379/0"))
+        .isEqualTo("redis://***@cache:6379/0");
+    assertThat(StoreUrls.redact("redis://:pa55#w0rd@cache")).isEqualTo("redis://***@cache");
+    // an '@' that is not the user information's hides more than it needed to, never less
+    assertThat(StoreUrls.redact("redis://cache:6379/a@b")).isEqualTo("redis://***@b");
   }
 
   @Test

@@ -285,7 +285,7 @@ public final class RedisStore implements IdempotencyStore {
       builder = builder(client);
       shutdown = () -> shutDown(client::shutdown, resources);
     }
-    builder.description = RedisUrl.redact(url.trim());
+    builder.description = RedisUrl.redactUrl(url.trim());
     builder.owned = shutdown;
     if (parsed.keyPrefix != null) {
       builder.keyPrefix(parsed.keyPrefix);

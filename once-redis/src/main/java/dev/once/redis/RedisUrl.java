@@ -66,7 +66,13 @@ final class RedisUrl {
     String scheme = scheme(url);
     if (scheme == null || !(STANDALONE.contains(scheme) || CLUSTER.contains(scheme))) {
       throw new IllegalArgumentException(
-          "a Redis store URL starts with one of " + SCHEMES + ", but was " + redact(url));
+          "a Redis store URL starts with one of " + SCHEMES + ", but was " + redactUrl(url));
+    }
+    if (url.indexOf('?') >= 0 && url.indexOf('?') < url.lastIndexOf('@')) {
+      // either a parameter holds an '@' or the password a '?': which is which cannot be told, so
+      // nothing after the '?' is quoted, lest it be part of the password
+      throw new IllegalArgumentException("the store URL " + redactUrl(url) + " has an '@' after its"
+          + " '?': percent-encode an '@' in a parameter (%40), and a '?' in a password (%3F)");
     }
     String rest = url.substring(url.indexOf("://") + 3);
     String query = "";
@@ -95,7 +101,7 @@ final class RedisUrl {
         default -> {
           if (!LETTUCE_PARAMETERS.contains(name)) {
             throw new IllegalArgumentException("unknown parameter \"" + name + "\" in store URL "
-                + redact(url) + " (known: " + OWN_PARAMETERS + ", and Lettuce's "
+                + redactUrl(url) + " (known: " + OWN_PARAMETERS + ", and Lettuce's "
                 + String.join(", ", LETTUCE_PARAMETERS.stream().sorted().toList()) + ")");
           }
           passedOn.add(parameter);
@@ -104,7 +110,7 @@ final class RedisUrl {
     }
     if (nearCacheMaxAge != null && nearCacheBytes == 0) {
       throw new IllegalArgumentException(
-          "nearCacheMaxAge needs nearCacheBytes in store URL " + redact(url));
+          "nearCacheMaxAge needs nearCacheBytes in store URL " + redactUrl(url));
     }
     String lettuceQuery = passedOn.isEmpty() ? "" : "?" + String.join("&", passedOn);
     String nodeScheme = scheme.startsWith("rediss") ? "rediss" : "redis";
@@ -123,13 +129,13 @@ final class RedisUrl {
     String path = slash < 0 ? "" : rest.substring(slash);
     if (!path.isEmpty() && !path.equals("/") && !path.equals("/0")) {
       throw new IllegalArgumentException(
-          "a Redis Cluster has only database 0, but the store URL " + redact(url) + " names "
+          "a Redis Cluster has only database 0, but the store URL " + redactUrl(url) + " names "
               + path.substring(1));
     }
     List<RedisURI> nodes = new ArrayList<>();
     for (String host : hosts.split(",", -1)) {
       if (host.isBlank()) {
-        throw new IllegalArgumentException("an empty host in store URL " + redact(url)
+        throw new IllegalArgumentException("an empty host in store URL " + redactUrl(url)
             + "; list the seed nodes as redis-cluster://host1:port1,host2:port2");
       }
       nodes.add(redisUri(url, scheme + "://" + userInfo + host.trim() + query));
@@ -142,11 +148,14 @@ final class RedisUrl {
     try {
       uri = RedisURI.create(lettuceUrl);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException(
-          "malformed store URL " + redact(url) + ": " + redact(String.valueOf(e.getMessage())), e);
+      // without the cause, whose message may quote the password
+      throw new IllegalArgumentException("malformed store URL " + redactUrl(url) + ": "
+          + (hasPlainUserInfo(url)
+              ? withoutUserInfo(url, String.valueOf(e.getMessage()))
+              : "percent-encode the user name and the password"));
     }
     if (uri.getHost() == null || uri.getHost().isEmpty()) {
-      throw new IllegalArgumentException("no host in store URL " + redact(url));
+      throw new IllegalArgumentException("no host in store URL " + redactUrl(url));
     }
     return uri;
   }
@@ -161,7 +170,7 @@ final class RedisUrl {
       return URLDecoder.decode(value, StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          name + " is not URL-encoded correctly in store URL " + redact(url), e);
+          name + " is not URL-encoded correctly in store URL " + redactUrl(url), e);
     }
   }
 
@@ -169,13 +178,18 @@ final class RedisUrl {
     Duration duration = null;
     Matcher matcher = DURATION.matcher(value);
     if (matcher.matches()) {
-      long amount = Long.parseLong(matcher.group(1));
-      duration = switch (matcher.group(2)) {
-        case "ms" -> Duration.ofMillis(amount);
-        case "s" -> Duration.ofSeconds(amount);
-        case "m" -> Duration.ofMinutes(amount);
-        default -> Duration.ofHours(amount);
-      };
+      try {
+        long amount = Long.parseLong(matcher.group(1));
+        duration = switch (matcher.group(2)) {
+          case "ms" -> Duration.ofMillis(amount);
+          case "s" -> Duration.ofSeconds(amount);
+          case "m" -> Duration.ofMinutes(amount);
+          default -> Duration.ofHours(amount);
+        };
+      } catch (ArithmeticException | NumberFormatException e) {
+        throw new IllegalArgumentException(name + " is too long a duration: \"" + value
+            + "\" in store URL " + redactUrl(url));
+      }
     } else {
       try {
         duration = Duration.parse(value);
@@ -185,7 +199,7 @@ final class RedisUrl {
     }
     if (duration == null || duration.isNegative() || duration.isZero()) {
       throw new IllegalArgumentException(name + " must be a positive duration such as 500ms, 2s,"
-          + " 1m or PT2S, but was \"" + value + "\" in store URL " + redact(url));
+          + " 1m or PT2S, but was \"" + value + "\" in store URL " + redactUrl(url));
     }
     return duration;
   }
@@ -208,17 +222,92 @@ final class RedisUrl {
       }
     }
     throw new IllegalArgumentException(name + " must be a positive number of bytes such as"
-        + " 16777216 or 16MiB, but was \"" + value + "\" in store URL " + redact(url));
+        + " 16777216 or 16MiB, but was \"" + value + "\" in store URL " + redactUrl(url));
   }
 
   /**
-   * @param text a URL, or a message that may hold one
-   * @return it with the user information of every URL in it replaced by {@code ***}
+   * @param url a store URL
+   * @return it with its user information replaced by {@code ***}: all from its {@code ://} to its
+   *     last {@code @}, whatever is between (a password that holds a {@code /}, a {@code ?} or a
+   *     {@code ://} is still a password)
+   */
+  static String redactUrl(String url) {
+    if (url == null) {
+      return "null";
+    }
+    int start = url.indexOf("://");
+    int at = url.lastIndexOf('@');
+    if (start < 0 || at < start + 3) {
+      return url;
+    }
+    return url.substring(0, start + 3) + "***" + url.substring(at);
+  }
+
+  /**
+   * @param text a message that may hold URLs
+   * @return it with the user information of every URL in it replaced by {@code ***}: from its
+   *     {@code ://} to the last {@code @} before the next {@code ://}
    */
   static String redact(String text) {
     if (text == null) {
       return "null";
     }
-    return text.replaceAll("://[^@/?#\\s]*@", "://***@");
+    StringBuilder redacted = new StringBuilder(text.length());
+    int from = 0;
+    while (true) {
+      int start = text.indexOf("://", from);
+      if (start < 0) {
+        return redacted.append(text, from, text.length()).toString();
+      }
+      start += 3;
+      int next = text.indexOf("://", start);
+      int end = next < 0 ? text.length() : next;
+      int at = text.lastIndexOf('@', end - 1);
+      redacted.append(text, from, start);
+      if (at >= start) {
+        redacted.append("***");
+        from = at;
+      } else {
+        from = start;
+      }
+    }
+  }
+
+  /**
+   * @return true if the user information of {@code url}, if any, holds nothing that could end it
+   *     early for a URL parser (whose message could then quote a part of the password)
+   */
+  private static boolean hasPlainUserInfo(String url) {
+    int start = url.indexOf("://") + 3;
+    int at = url.lastIndexOf('@');
+    return at < start || url.substring(start, at).chars()
+        .noneMatch(c -> c == '/' || c == '?' || c == '#' || c == '@' || Character.isWhitespace(c));
+  }
+
+  /**
+   * @return {@code text} redacted, and without the user information of {@code url} or its
+   *     password, as written or decoded, wherever they show (a parser's message may quote them)
+   */
+  private static String withoutUserInfo(String url, String text) {
+    String scrubbed = redact(text);
+    int start = url.indexOf("://") + 3;
+    int at = url.lastIndexOf('@');
+    if (at < start) {
+      return scrubbed;
+    }
+    String userInfo = url.substring(start, at);
+    String password = userInfo.substring(userInfo.indexOf(':') + 1);
+    String decoded;
+    try {
+      decoded = URLDecoder.decode(password, StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      decoded = password;
+    }
+    for (String secret : List.of(userInfo, password, decoded)) {
+      if (!secret.isEmpty()) {
+        scrubbed = scrubbed.replace(secret, "***");
+      }
+    }
+    return scrubbed;
   }
 }

@@ -10,6 +10,8 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.SslVerifyMode;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RedisUrlTest {
   private static RedisCredentials credentials(RedisURI uri) {
@@ -122,6 +124,46 @@ class RedisUrlTest {
   void credentialsNeverAppearInMessages() {
     assertThat(RedisUrl.redact("redis://user:pa55@h:1/0 and rediss://:x@y"))
         .isEqualTo("redis://***@h:1/0 and rediss://***@y");
+  }
+
+  /** Found by RedisUrlFuzzTest: a password holding "://", "?", "/" or a space was quoted. */
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "rediss-cluster://app:pa55://h?nearCacheB w0rd=999999999999@99999999GiBtery-",
+      "redis://:pa55?w0rd@host:6379",
+      "redis://:pa55/w0rd@host:6379",
+      "redis://:pa55 w0rd@host:6379?bogus=1",
+      "redis-cluster://user:pa55/w0rd@a:1,,b:2",
+      "redis-cluster://user:pa55/w0rd@a:1,b:2",
+      "redis://:pa55%2Fw0rd/x@host:6379/0"})
+  void aPasswordHoldingWhatEndsUserInformationElsewhereIsNeverQuoted(String url) {
+    assertThatThrownBy(() -> RedisUrl.parse(url))
+        .isInstanceOf(IllegalArgumentException.class)
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("pa55", "w0rd"))
+        .satisfies(e -> assertThat(e.getCause()).isNull());
+  }
+
+  /** Found by RedisUrlFuzzTest: past a long of seconds, ArithmeticException escaped. */
+  @ParameterizedTest
+  @ValueSource(strings = {"0111111111111111111h", "9223372036854775807m",
+      "99999999999999999999ms"})
+  void aDurationTooLongForJavaIsRefusedAsTooLong(String value) {
+    assertThatThrownBy(() -> RedisUrl.parse("redis://:pw@h?commandTimeout=" + value))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("commandTimeout is too long a duration: \"" + value
+            + "\" in store URL redis://***@h?commandTimeout=" + value);
+    assertThatThrownBy(() -> RedisUrl.parse("redis://h?nearCacheBytes=1&nearCacheMaxAge=" + value))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("nearCacheMaxAge is too long a duration");
+  }
+
+  @Test
+  void anAtAfterTheQuestionMarkIsRefusedAsAmbiguous() {
+    assertThatThrownBy(() -> RedisUrl.parse("redis://host?keyPrefix=a@b"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("the store URL redis://***@b has an '@' after its '?': percent-encode an '@'"
+            + " in a parameter (%40), and a '?' in a password (%3F)");
+    assertThat(RedisUrl.parse("redis://host?keyPrefix=a%40b").keyPrefix).isEqualTo("a@b");
   }
 
   @Test

@@ -29,7 +29,7 @@ import java.util.concurrent.CompletionStage;
  * <p>For each request of a covered method that carries a key, the filter asks the {@link Once}
  * engine what to do: run the rest of the chain once and store its response, replay the stored
  * response with {@code Idempotent-Replayed: true}, or answer an {@code application/problem+json}
- * error (400, 409, 413, 422, 502, 503). Other requests pass through untouched.
+ * error (400, 408, 409, 413, 422, 502, 503). Other requests pass through untouched.
  *
  * <p>The filter decides nothing about a record's end: it reports what happens to the request to
  * the engine's {@link Exchange}, which finishes the record. What it reports: the body reached its
@@ -46,9 +46,36 @@ import java.util.concurrent.CompletionStage;
  * finishes (or the wait runs out) its answer is written from a container thread. Hundreds of such
  * duplicates cost no threads.
  *
- * <p>Register it for the {@code REQUEST} dispatcher type with async support on; it lets other
- * dispatches (async, error, forward) of a request it handles pass. Thread-safe: one instance
- * serves all requests.
+ * <p>A keyed request's body is read (up to {@code maxBodyBytes}) to fingerprint it before the key
+ * is claimed, within the engine's {@code bodyTimeout}; a body that does not arrive in time is
+ * answered 408 ({@code request-body-timeout}) and takes no key. How it is read is the filter's
+ * {@link BodyReading}:
+ *
+ * <ul>
+ *   <li>{@link BodyReading#BLOCKING} (the default): on the request's thread, as a servlet reads.
+ *       The container bounds each read by its idle timeout (Jetty's connector {@code idleTimeout},
+ *       30 seconds by default; Tomcat's {@code connectionTimeout}, 60 seconds unless set, 20 in the
+ *       shipped {@code server.xml}), not the whole body: a client that sends a byte just within
+ *       each idle timeout holds the thread for as long as it likes. The filter bounds the whole
+ *       body by {@code bodyTimeout}, looking at the time whenever a read returns (a blocking read
+ *       cannot be interrupted); a client that sends nothing at all is held until the idle timeout
+ *       ends the read, which also gets 408. Either way the thread is held while the client sends.
+ *   <li>{@link BodyReading#NON_BLOCKING}: with the Servlet API's non-blocking reads, before the
+ *       claim, so a slow client holds no thread, and 408 comes at the deadline. The request is put
+ *       in async mode while its body arrives, then dispatched again ({@link
+ *       jakarta.servlet.AsyncContext#dispatch()}): the filter must be registered for the {@code
+ *       ASYNC} dispatcher type as well as {@code REQUEST}, with async support on (it falls back to
+ *       a blocking read for a request that does not support async), and the rest of the chain runs
+ *       in that {@code ASYNC} dispatch, so every filter after this one must be registered for
+ *       {@code ASYNC} too. Registered for {@code REQUEST} only, the filter is skipped by that
+ *       dispatch and the handler gets a request no key was claimed for; it fails closed: that
+ *       request's body, parameters and parts cannot be had ({@link IllegalStateException} saying
+ *       so). {@code once-proxy} reads this way.
+ * </ul>
+ *
+ * <p>Register it for the {@code REQUEST} dispatcher type (and {@code ASYNC} for non-blocking body
+ * reading) with async support on; it lets other dispatches (async, error, forward) of a request it
+ * handles pass. Thread-safe: one instance serves all requests.
  *
  * <pre>{@code
  * Once once = Once.builder(MemoryStore.create()).ttl(Duration.ofHours(1)).build();
@@ -66,24 +93,59 @@ public final class OnceFilter implements Filter {
   public static final String DEFAULT_ONCE_ATTRIBUTE = Once.class.getName();
   /** The init parameter naming the servlet context attribute that holds the {@link Once}. */
   public static final String ONCE_ATTRIBUTE_PARAM = "once-attribute";
+  /**
+   * The init parameter choosing how a filter made with the no-argument constructor reads keyed
+   * bodies: {@code blocking} (the default) or {@code non-blocking} (see {@link BodyReading}).
+   */
+  public static final String BODY_READING_PARAM = "body-reading";
 
   private static final String KEYED_ATTRIBUTE = OnceFilter.class.getName() + ".exchange";
 
+  /** How the filter reads a keyed request's body before it claims the key. */
+  public enum BodyReading {
+    /**
+     * On the request's thread, with blocking reads: each read bounded by the container's idle
+     * timeout, the whole body by {@code bodyTimeout} whenever a read returns.
+     */
+    BLOCKING,
+    /**
+     * With the Servlet API's non-blocking reads: no thread is held while the body arrives, and a
+     * body not there by {@code bodyTimeout} is answered 408 at that moment. The rest of the chain
+     * runs in an {@code ASYNC} dispatch; register the filter (and those after it) for {@code
+     * ASYNC} too.
+     */
+    NON_BLOCKING
+  }
+
   private volatile Once once;
+  private volatile BodyReading bodyReading;
 
   /**
-   * A filter applying {@code once}.
+   * A filter applying {@code once}, reading keyed bodies blocking.
    *
    * @param once the engine and its configuration
    * @throws NullPointerException if {@code once} is null
    */
   public OnceFilter(Once once) {
+    this(once, BodyReading.BLOCKING);
+  }
+
+  /**
+   * A filter applying {@code once}, reading keyed bodies as {@code bodyReading} says.
+   *
+   * @param once the engine and its configuration
+   * @param bodyReading how keyed request bodies are read
+   * @throws NullPointerException if an argument is null
+   */
+  public OnceFilter(Once once, BodyReading bodyReading) {
     this.once = Objects.requireNonNull(once, "once");
+    this.bodyReading = Objects.requireNonNull(bodyReading, "bodyReading");
   }
 
   /**
    * A filter that takes its {@link Once} from a servlet context attribute when it is initialized,
-   * for containers that create filters from {@code web.xml}.
+   * for containers that create filters from {@code web.xml}; the init parameter {@value
+   * #BODY_READING_PARAM} chooses how it reads bodies.
    */
   public OnceFilter() {}
 
@@ -91,6 +153,15 @@ public final class OnceFilter implements Filter {
   public void init(FilterConfig config) throws ServletException {
     if (once != null) {
       return;
+    }
+    String reading = config.getInitParameter(BODY_READING_PARAM);
+    if (reading == null || reading.isBlank() || reading.trim().equals("blocking")) {
+      bodyReading = BodyReading.BLOCKING;
+    } else if (reading.trim().equals("non-blocking")) {
+      bodyReading = BodyReading.NON_BLOCKING;
+    } else {
+      throw new ServletException("OnceFilter's init parameter " + BODY_READING_PARAM
+          + " must be blocking or non-blocking, but was \"" + reading + "\"");
     }
     String param = config.getInitParameter(ONCE_ATTRIBUTE_PARAM);
     String attribute = param == null ? DEFAULT_ONCE_ATTRIBUTE : param;
@@ -109,16 +180,28 @@ public final class OnceFilter implements Filter {
     if (engine == null) {
       throw new ServletException("OnceFilter was not initialized with a dev.once.Once");
     }
+    Object bodyRead = req.getDispatcherType() == DispatcherType.ASYNC
+        && req.getAttribute(KEYED_ATTRIBUTE) == null ? BodyReader.takeOutcome(req) : null;
+    if (bodyRead != null) {
+      req = BodyReader.decided(req);
+    }
     if (!(req instanceof HttpServletRequest)
         || !(res instanceof HttpServletResponse)
-        || req.getDispatcherType() != DispatcherType.REQUEST
+        || (req.getDispatcherType() != DispatcherType.REQUEST && bodyRead == null)
         || req.getAttribute(KEYED_ATTRIBUTE) != null
         || !engine.appliesTo(((HttpServletRequest) req).getMethod())) {
       chain.doFilter(req, res);
       return;
     }
     HttpServletResponse response = (HttpServletResponse) res;
-    OnceServletRequest request = new OnceServletRequest((HttpServletRequest) req);
+    OnceServletRequest request = bodyRead == null
+        ? new OnceServletRequest((HttpServletRequest) req, engine)
+        : new OnceServletRequest((HttpServletRequest) req, engine, bodyRead);
+    if (bodyRead == null && readsWithoutBlocking(engine, request)) {
+      // the filter is called again, in an ASYNC dispatch, when the body is read
+      BodyReader.start((HttpServletRequest) req, res, engine);
+      return;
+    }
     Decision decision;
     try {
       decision = engine.decide(request);
@@ -144,6 +227,20 @@ public final class OnceFilter implements Filter {
       default:
         chain.doFilter(request.isBodyBuffered() ? request : req, res);
     }
+  }
+
+  /**
+   * @return true if this request's body is to be read with non-blocking reads before the engine
+   *     decides: the filter reads so, the engine will read this body, and there is a body the
+   *     engine would read (one declared longer than the limit is refused unread)
+   */
+  private boolean readsWithoutBlocking(Once engine, OnceServletRequest request) {
+    if (bodyReading != BodyReading.NON_BLOCKING || !request.isAsyncSupported()
+        || !engine.readsBody(request)) {
+      return false;
+    }
+    long declared = request.getContentLengthLong();
+    return declared != 0 && declared <= engine.maxBodyBytes();
   }
 
   private static void execute(Once engine, OnceServletRequest request,
@@ -276,6 +373,10 @@ public final class OnceFilter implements Filter {
     response.setStatus(problem.status());
     response.setContentType(Problem.CONTENT_TYPE);
     response.setHeader("Cache-Control", "no-store");
+    if (problem.status() == 408) {
+      // the rest of the body may still be on its way: the connection cannot carry another request
+      response.setHeader("Connection", "close");
+    }
     if (problem.retryAfterSeconds() > 0) {
       response.setHeader("Retry-After", Integer.toString(problem.retryAfterSeconds()));
     }

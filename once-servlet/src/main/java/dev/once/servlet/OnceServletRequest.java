@@ -1,6 +1,8 @@
 package dev.once.servlet;
 
+import dev.once.Once;
 import dev.once.OnceRequest;
+import dev.once.RequestBodyTimeoutException;
 import dev.once.RequestTooLargeException;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncListener;
@@ -28,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -36,11 +39,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code getReader} and, for URL-encoded forms, {@code getParameter} all work as if nothing had
  * read them. While the handler runs it also makes sure an async cycle started by the handler is
  * watched, so the record is finished when the response really is.
+ *
+ * <p>The body is read blocking here, within the engine's {@code bodyTimeout}: the time is looked
+ * at whenever a read returns (a blocking read cannot be interrupted), and a read the container's
+ * idle timeout ends counts as the body not arriving in time. Or it was read before, without
+ * blocking, by {@link BodyReader}, whose outcome this request is given.
  */
 final class OnceServletRequest extends HttpServletRequestWrapper implements OnceRequest {
   private static final String FORM = "application/x-www-form-urlencoded";
 
+  private final Once engine;
   private byte[] body;
+  private Exception bodyFailure;
   private BodyStream stream;
   private BufferedReader reader;
   private Map<String, String[]> parameters;
@@ -50,8 +60,23 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   private EndingAsyncContext asyncContext;
   private boolean asyncWatched;
 
-  OnceServletRequest(HttpServletRequest request) {
+  OnceServletRequest(HttpServletRequest request, Once engine) {
     super(request);
+    this.engine = engine;
+  }
+
+  /**
+   * A request whose body {@link BodyReader} read already.
+   *
+   * @param outcome the read's outcome: the body's bytes, or the exception {@link #body} throws
+   */
+  OnceServletRequest(HttpServletRequest request, Once engine, Object outcome) {
+    this(request, engine);
+    if (outcome instanceof byte[]) {
+      body = (byte[]) outcome;
+    } else {
+      bodyFailure = (Exception) outcome;
+    }
   }
 
   @Override
@@ -98,6 +123,39 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     if (body != null) {
       return body;
     }
+    if (bodyFailure instanceof IOException) {
+      throw (IOException) bodyFailure;
+    }
+    if (bodyFailure != null) {
+      throw (RuntimeException) bodyFailure;
+    }
+    long start = engine.nanoTime();
+    try {
+      return read(maxBytes, start);
+    } catch (IOException e) {
+      if (isTimeout(e) || engine.nanoTime() - start > engine.bodyTimeout().toNanos()) {
+        throw new RequestBodyTimeoutException(engine.bodyTimeout());
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * @param failure why a read failed
+   * @return true if it was the container's idle timeout (Jetty's {@link TimeoutException},
+   *     Tomcat's {@link java.net.SocketTimeoutException}): the client sent nothing for that long
+   */
+  static boolean isTimeout(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private byte[] read(long maxBytes, long start) throws IOException {
+    long limit = engine.bodyTimeout().toNanos();
     long declared = getContentLengthLong();
     if (declared > maxBytes) {
       throw new RequestTooLargeException(maxBytes);
@@ -108,7 +166,11 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     byte[] buffer = new byte[(int) (declared >= 0 ? Math.min(declared, 64 * 1024) : 1024)];
     int count = 0;
     InputStream in = super.getInputStream();
-    while (true) {
+    for (int reads = 0; ; reads++) {
+      if (reads > 0 && engine.nanoTime() - start > limit) {
+        // each read is bounded by the container's idle timeout, the whole body by this
+        throw new RequestBodyTimeoutException(engine.bodyTimeout());
+      }
       if (count == buffer.length) {
         // full: one more byte tells whether the body ended exactly here
         int next = in.read();

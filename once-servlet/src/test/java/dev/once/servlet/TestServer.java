@@ -96,6 +96,9 @@ final class TestServer implements RunningServer {
     private final Container container;
     private final Map<String, Handler> handlers = new LinkedHashMap<>();
     private int maxThreads;
+    private OnceFilter.BodyReading bodyReading = OnceFilter.BodyReading.BLOCKING;
+    private long idleTimeoutMillis;
+    private EnumSet<DispatcherType> dispatcherTypes;
 
     private Builder(Once once, Container container) {
       this.once = once;
@@ -111,6 +114,36 @@ final class TestServer implements RunningServer {
     Builder maxThreads(int maxThreads) {
       this.maxThreads = maxThreads;
       return this;
+    }
+
+    /**
+     * How the filter reads keyed bodies; non-blocking registers it for the {@code ASYNC}
+     * dispatcher type too, as it must be.
+     */
+    Builder bodyReading(OnceFilter.BodyReading bodyReading) {
+      this.bodyReading = bodyReading;
+      return this;
+    }
+
+    /** Sets the container's idle timeout, which bounds each blocking read. */
+    Builder idleTimeout(long millis) {
+      this.idleTimeoutMillis = millis;
+      return this;
+    }
+
+    /** Registers the filter for these dispatcher types only (a misconfiguration, say). */
+    Builder dispatcherTypes(EnumSet<DispatcherType> types) {
+      this.dispatcherTypes = types;
+      return this;
+    }
+
+    private EnumSet<DispatcherType> dispatcherTypes() {
+      if (dispatcherTypes != null) {
+        return dispatcherTypes;
+      }
+      return bodyReading == OnceFilter.BodyReading.NON_BLOCKING
+          ? EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC)
+          : EnumSet.of(DispatcherType.REQUEST);
     }
 
     TestServer start() throws Exception {
@@ -129,18 +162,23 @@ final class TestServer implements RunningServer {
         connector.setProperty("minSpareThreads", "2");
         connector.setProperty("maxConnections", "2000");
       }
+      if (idleTimeoutMillis > 0) {
+        connector.setProperty("connectionTimeout", Long.toString(idleTimeoutMillis));
+      }
       tomcat.getService().addConnector(connector);
       tomcat.setConnector(connector);
       Context context = tomcat.addContext("", base.toString());
       FilterDef filter = new FilterDef();
       filter.setFilterName("once");
-      filter.setFilter(new OnceFilter(once));
+      filter.setFilter(new OnceFilter(once, bodyReading));
       filter.setAsyncSupported("true");
       context.addFilterDef(filter);
       FilterMap mapping = new FilterMap();
       mapping.setFilterName("once");
       mapping.addURLPattern("/*");
-      mapping.setDispatcher(DispatcherType.REQUEST.name());
+      for (DispatcherType type : dispatcherTypes()) {
+        mapping.setDispatcher(type.name());
+      }
       context.addFilterMap(mapping);
       int[] index = {0};
       handlers.forEach((path, handler) -> {
@@ -179,12 +217,15 @@ final class TestServer implements RunningServer {
       ServerConnector connector = new ServerConnector(server);
       connector.setHost("127.0.0.1");
       connector.setPort(0);
+      if (idleTimeoutMillis > 0) {
+        connector.setIdleTimeout(idleTimeoutMillis);
+      }
       server.addConnector(connector);
       ServletContextHandler context = new ServletContextHandler();
       context.setContextPath("/");
-      FilterHolder filter = new FilterHolder(new OnceFilter(once));
+      FilterHolder filter = new FilterHolder(new OnceFilter(once, bodyReading));
       filter.setAsyncSupported(true);
-      context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST));
+      context.addFilter(filter, "/*", dispatcherTypes());
       handlers.forEach((path, handler) -> {
         ServletHolder holder = new ServletHolder(servlet(handler));
         holder.setAsyncSupported(true);

@@ -114,11 +114,13 @@ public final class OnceAutoConfiguration {
 
   /**
    * @param binding the properties
-   * @return a memory store bounded by {@code once.memory.maximum-weight}
+   * @return a memory store bounded by {@code once.memory.maximum-weight} and {@code
+   *     once.memory.maximum-records}
    * @throws InvalidOncePropertyException if the bound is not positive
    */
   static MemoryStore memoryStore(OnceBinding binding) {
-    return MemoryStore.builder().maximumWeightBytes(binding.memoryMaximumWeight()).build();
+    return MemoryStore.builder().maximumWeightBytes(binding.memoryMaximumWeight())
+        .maximumRecords(binding.memoryMaximumRecords()).build();
   }
 
   @Bean

@@ -46,6 +46,7 @@ final class OnceBinding {
       option("request-hash-check", Bindable.of(Boolean.class), Once.Builder::requestHashCheck),
       option("lease", Bindable.of(Duration.class), Once.Builder::lease),
       option("max-wait", Bindable.of(Duration.class), Once.Builder::maxWait),
+      option("body-timeout", Bindable.of(Duration.class), Once.Builder::bodyTimeout),
       option("methods", Bindable.listOf(String.class),
           (builder, methods) -> builder.methods(upperCase(methods))),
       option("max-key-length", Bindable.of(Integer.class), Once.Builder::maxKeyLength),
@@ -59,7 +60,7 @@ final class OnceBinding {
 
   /** The starter's own properties, besides the builder options. */
   static final List<String> STARTER_PROPERTIES = List.of("enabled", "store",
-      "memory.maximum-weight", "url-patterns", "filter-order", "key-scope",
+      "memory.maximum-weight", "memory.maximum-records", "url-patterns", "filter-order", "key-scope",
       "redis.key-prefix", "redis.command-timeout", "redis.near-cache.maximum-weight",
       "redis.near-cache.max-age",
       "jdbc.table-name", "jdbc.create-table", "jdbc.sweep-interval", "jdbc.sweep-batch-size",
@@ -108,6 +109,17 @@ final class OnceBinding {
       // the store's own check, so the message is the store's
       MemoryStore.builder().maximumWeightBytes(size.toBytes());
       result[0] = size.toBytes();
+    });
+    return result[0];
+  }
+
+  /** @return the bound on a memory store's number of records */
+  long memoryMaximumRecords() {
+    long[] result = {MemoryStore.DEFAULT_MAXIMUM_RECORDS};
+    bind("memory.maximum-records", Bindable.of(Long.class), records -> {
+      // the store's own check, so the message is the store's
+      MemoryStore.builder().maximumRecords(records);
+      result[0] = records;
     });
     return result[0];
   }

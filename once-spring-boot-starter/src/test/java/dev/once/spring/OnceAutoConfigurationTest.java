@@ -1,6 +1,7 @@
 package dev.once.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.Completion;
 import dev.once.Exchange;
@@ -182,6 +183,23 @@ class OnceAutoConfigurationTest {
     runner.withPropertyValues("once.memory.maximum-weight=0B")
         .run(context -> assertThat(startupFailure(context).reason())
             .isEqualTo("maximumWeightBytes must be positive, but was 0"));
+  }
+
+  @Test
+  void theMemoryStoresRecordBoundAndTheBodyTimeoutAreBound() throws Exception {
+    runner.withPropertyValues("once.store=memory", "once.memory.maximum-records=1",
+            "once.body-timeout=5s")
+        .run(context -> {
+          Once once = context.getBean(Once.class);
+          assertThat(once.bodyTimeout()).isEqualTo(java.time.Duration.ofSeconds(5));
+          MemoryStore store = context.getBean(MemoryStore.class);
+          store.claim("first", null, java.time.Duration.ofMinutes(1));
+          assertThatThrownBy(() -> store.claim("second", null, java.time.Duration.ofMinutes(1)))
+              .isInstanceOf(dev.once.spi.StoreFullException.class);
+        });
+    runner.withPropertyValues("once.memory.maximum-records=0")
+        .run(context -> assertThat(startupFailure(context).reason())
+            .isEqualTo("maximumRecords must be positive, but was 0"));
   }
 
   @Test

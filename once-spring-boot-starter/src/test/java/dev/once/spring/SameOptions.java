@@ -18,6 +18,7 @@ final class SameOptions {
         .isEqualTo(expected.requestHashCheck());
     assertThat(actual.lease()).as("lease").isEqualTo(expected.lease());
     assertThat(actual.maxWait()).as("maxWait").isEqualTo(expected.maxWait());
+    assertThat(actual.bodyTimeout()).as("bodyTimeout").isEqualTo(expected.bodyTimeout());
     assertThat(actual.methods()).as("methods").isEqualTo(expected.methods());
     assertThat(actual.maxKeyLength()).as("maxKeyLength").isEqualTo(expected.maxKeyLength());
     assertThat(actual.maxBodyBytes()).as("maxBodyBytes").isEqualTo(expected.maxBodyBytes());

@@ -1,0 +1,107 @@
+package dev.once.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.once.MemoryStore;
+import dev.once.Once;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Fuzzes what the proxy reads from its command line and environment: whole command lines ({@link
+ * ProxyOptions#parse}, whose only failure is a {@link UsageException}, and whose every accepted
+ * configuration builds an engine), durations and sizes ({@link Values}: an {@link
+ * IllegalArgumentException} or a value in range, durations read back from their own form), and
+ * store URLs as messages show them ({@link StoreUrls#redact}: never the password).
+ *
+ * <p>Input: its last byte chooses; the text is at the start (a command line one argument a line).
+ * Seeds in {@code ProxyFlagsFuzzTestInputs/flags}; docs/FUZZING.md says how to run it.
+ */
+class ProxyFlagsFuzzTest {
+  private static final ProxyOptions.Flag[] FLAGS = ProxyOptions.Flag.values();
+
+  @FuzzTest
+  void flags(FuzzedDataProvider data) {
+    switch (data.consumeInt(0, 3)) {
+      case 0 -> commandLine(data);
+      case 1 -> duration(data.consumeRemainingAsString());
+      case 2 -> size(data.consumeRemainingAsString());
+      default -> storeUrl(data);
+    }
+  }
+
+  private static void commandLine(FuzzedDataProvider data) {
+    Map<String, String> env = new HashMap<>();
+    for (int i = data.consumeInt(0, 3); i > 0; i--) {
+      env.put(FLAGS[data.consumeInt(0, FLAGS.length - 1)].env(), data.consumeString(40));
+    }
+    String line = data.consumeRemainingAsString();
+    String[] args = line.isEmpty() ? new String[0] : line.split("\n", -1);
+    ProxyOptions options;
+    try {
+      options = ProxyOptions.parse(args, env);
+    } catch (UsageException e) {
+      assertThat(e.getMessage()).isNotBlank();
+      return;
+    }
+    if (options.help) {
+      return;
+    }
+    assertThat(options.listenPort).isBetween(0, 65535);
+    assertThat(options.listenHost).isNotEmpty();
+    if (options.upstream != null) {
+      assertThat(options.upstream.getScheme()).matches("(?i)https?");
+      assertThat(options.upstream.getHost()).isNotNull();
+    }
+    assertThat(options.upstreamTimeout).isPositive().isLessThanOrEqualTo(Once.Builder.MAX_DURATION);
+    assertThat(options.upstreamDeadline).isPositive()
+        .isLessThanOrEqualTo(Once.Builder.MAX_DURATION);
+    try (MemoryStore store = MemoryStore.create()) {
+      assertThat(options.engine(store).build()).isNotNull();
+    }
+  }
+
+  private static void duration(String text) {
+    Duration duration;
+    try {
+      duration = Values.duration(text);
+    } catch (IllegalArgumentException e) {
+      assertThat(e.getMessage()).isNotBlank();
+      return;
+    }
+    assertThat(duration.isNegative()).isFalse();
+    if (duration.compareTo(Once.Builder.MAX_DURATION) <= 0) {
+      Duration millis = Duration.ofMillis(duration.toMillis());
+      assertThat(Values.duration(Values.format(duration))).isEqualTo(millis);
+    }
+  }
+
+  private static void size(String text) {
+    long size;
+    try {
+      size = Values.size(text);
+    } catch (IllegalArgumentException e) {
+      assertThat(e.getMessage()).isNotBlank();
+      return;
+    }
+    assertThat(size).isNotNegative();
+  }
+
+  /** Whatever the password holds, the URL as shown does not hold it. */
+  private static void storeUrl(FuzzedDataProvider data) {
+    String scheme = data.consumeString(20);
+    String user = data.consumeString(20);
+    String password = data.consumeString(40);
+    String rest = data.consumeRemainingAsString();
+    String url = scheme + "://" + user + ":" + password + "@" + rest;
+    String shown = StoreUrls.redact(url);
+    String elsewhere = url.replace(":" + password + "@", ":@");
+    if (password.length() >= 4 && !elsewhere.contains(password)) {
+      assertThat(shown).as("the URL %s as shown", url).doesNotContain(password);
+    }
+    assertThat(StoreUrls.type(url)).isNotNull();
+  }
+}
