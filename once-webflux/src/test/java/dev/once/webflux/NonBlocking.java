@@ -16,6 +16,7 @@ final class NonBlocking {
 
   static {
     BlockHound.builder()
+        .loadIntegrations()
         .blockingMethodCallback(method -> {
           VIOLATIONS.add(method + " on " + Thread.currentThread().getName() + "\n"
               + stack(new Throwable()));

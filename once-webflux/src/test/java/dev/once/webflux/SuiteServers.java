@@ -13,6 +13,7 @@ import org.springframework.core.io.buffer.DataBufferFactory;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.codec.ServerCodecConfigurer;
 import org.springframework.http.server.reactive.HttpHandler;
 import org.springframework.http.server.reactive.ReactorHttpHandlerAdapter;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -51,6 +52,9 @@ final class SuiteServers {
     Scheduler blocking = Schedulers.newBoundedElastic(threads, 100_000, "suite-handler");
     HttpHandler http = WebHttpHandlerBuilder.webHandler(routes(spec.routes(), blocking))
         .filter(new OnceWebFilter(spec.once()))
+        // made here, as Spring Boot makes it at start: its first use reads the codecs' defaults
+        // from a class path resource, which on an event loop BlockHound rightly calls blocking
+        .codecConfigurer(ServerCodecConfigurer.create())
         .build();
     DisposableServer server = HttpServer.create()
         .host("127.0.0.1")
