@@ -1,9 +1,12 @@
 package dev.once.webflux;
 
 import dev.once.OnceRequest;
+import dev.once.RequestBodyTimeoutException;
 import dev.once.RequestTooLargeException;
 import java.io.IOException;
 import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.TimeoutException;
 import java.util.List;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferFactory;
@@ -17,9 +20,10 @@ import reactor.core.publisher.Mono;
 /**
  * The engine's view of a keyed WebFlux request, and the request the handler sees. The body is read
  * before the engine is asked ({@link #read}), without blocking: the request's {@code DataBuffer}s
- * are joined up to {@code maxBodyBytes} and copied once into an array, and every buffer is
- * released, also when the body is too large or breaks off. The handler is then served the same
- * bytes as a body of its own, which it may subscribe to any number of times.
+ * are joined up to {@code maxBodyBytes}, within {@code bodyTimeout}, and copied once into an
+ * array, and every buffer is released, also when the body is too large, breaks off or is late.
+ * The handler is then served the same bytes as a body of its own, which it may subscribe to any
+ * number of times.
  *
  * <p>Immutable once read; {@link #body} is called by the engine on the thread that asks it.
  */
@@ -29,15 +33,17 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
   private final byte[] body;
   private final IOException failure;
   private final long tooLargeFor;
+  private final Duration lateBy;
   private final String principal;
   private final DataBufferFactory buffers;
 
   private KeyedRequest(ServerHttpRequest request, byte[] body, IOException failure,
-      long tooLargeFor, String principal, DataBufferFactory buffers) {
+      long tooLargeFor, Duration lateBy, String principal, DataBufferFactory buffers) {
     super(request);
     this.body = body;
     this.failure = failure;
     this.tooLargeFor = tooLargeFor;
+    this.lateBy = lateBy;
     this.principal = principal;
     this.buffers = buffers;
   }
@@ -47,21 +53,24 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
    * hash), and the handler reads the request's own.
    */
   static KeyedRequest unread(ServerHttpRequest request, String principal) {
-    return new KeyedRequest(request, null, null, -1, principal, null);
+    return new KeyedRequest(request, null, null, -1, null, principal, null);
   }
 
   /**
-   * Reads the body, at most {@code maxBytes} of it, without blocking.
+   * Reads the body, at most {@code maxBytes} of it, within {@code timeout}, without blocking: the
+   * deadline is a timer on Reactor's parallel scheduler, and when it passes the read is cancelled
+   * and the buffers it took are released.
    *
-   * @return the request with its body read; never an error: a body too large or unreadable is
-   *     what {@link #body} says when the engine asks
+   * @return the request with its body read; never an error: a body too large, late or unreadable
+   *     is what {@link #body} says when the engine asks
    */
-  static Mono<KeyedRequest> read(ServerHttpRequest request, long maxBytes, String principal,
-      DataBufferFactory buffers) {
+  static Mono<KeyedRequest> read(ServerHttpRequest request, long maxBytes, Duration timeout,
+      String principal, DataBufferFactory buffers) {
     if (request.getHeaders().getContentLength() > maxBytes) {
-      return Mono.just(new KeyedRequest(request, null, null, maxBytes, principal, buffers));
+      return Mono.just(new KeyedRequest(request, null, null, maxBytes, null, principal, buffers));
     }
-    // join releases every buffer it took when the limit is passed or the body fails
+    // join releases every buffer it took when the limit is passed, the body fails or the read is
+    // cancelled (the timeout cancels it)
     return DataBufferUtils.join(request.getBody(), (int) maxBytes)
         .map(joined -> {
           try {
@@ -73,11 +82,15 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
           }
         })
         .defaultIfEmpty(EMPTY)
-        .map(bytes -> new KeyedRequest(request, bytes, null, -1, principal, buffers))
-        .onErrorResume(DataBufferLimitException.class, e ->
-            Mono.just(new KeyedRequest(request, null, null, maxBytes, principal, buffers)))
+        .timeout(timeout)
+        .map(bytes -> new KeyedRequest(request, bytes, null, -1, null, principal, buffers))
+        .onErrorResume(DataBufferLimitException.class, e -> Mono.just(
+            new KeyedRequest(request, null, null, maxBytes, null, principal, buffers)))
+        .onErrorResume(TimeoutException.class, e -> Mono.just(
+            new KeyedRequest(request, null, null, -1, timeout, principal, buffers)))
         .onErrorResume(e -> Mono.just(new KeyedRequest(request, null,
-            new IOException("the request body could not be read", e), -1, principal, buffers)));
+            new IOException("the request body could not be read", e), -1, null, principal,
+            buffers)));
   }
 
   @Override
@@ -110,6 +123,9 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
   public byte[] body(long maxBytes) throws IOException {
     if (tooLargeFor >= 0) {
       throw new RequestTooLargeException(tooLargeFor);
+    }
+    if (lateBy != null) {
+      throw new RequestBodyTimeoutException(lateBy);
     }
     if (failure != null) {
       throw failure;

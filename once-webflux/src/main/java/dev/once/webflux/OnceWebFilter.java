@@ -22,11 +22,12 @@ import reactor.core.publisher.Mono;
  * end to end.
  *
  * <p>For each request of a covered method that carries a key, the filter reads the body (up to
- * {@code maxBodyBytes}, as {@code DataBuffer}s joined and released, holding no thread) and asks
+ * {@code maxBodyBytes}, within {@code bodyTimeout}, as {@code DataBuffer}s joined and released,
+ * holding no thread; a body not there by the deadline gets 408 and takes no key) and asks
  * the engine with {@link Once#decideAsync}, whose store calls are the store's asynchronous ones:
  * run the rest of the chain once and store its response, replay the stored response with {@code
- * Idempotent-Replayed: true}, or answer an {@code application/problem+json} error (400, 409, 413,
- * 422, 502, 503). Other requests pass through untouched, their bodies unread.
+ * Idempotent-Replayed: true}, or answer an {@code application/problem+json} error (400, 408, 409,
+ * 413, 422, 502, 503). Other requests pass through untouched, their bodies unread.
  *
  * <p>The filter decides nothing about a record's end: it reports what happens to the request to
  * the engine's {@link Exchange}, which finishes the record. The response is copied from the {@code
@@ -79,14 +80,15 @@ public final class OnceWebFilter implements WebFilter {
     if (!keyed && !once.requireKey()) {
       return chain.filter(exchange);
     }
-    boolean readBody = keyed && once.requestHashCheck();
+    // a key the engine refuses (malformed, sent twice) is answered without reading the body
+    boolean readBody = once.readsBody(KeyedRequest.unread(request, null));
     return exchange.<Principal>getPrincipal()
         .map(principal -> principal.getName() == null ? "" : principal.getName())
         .defaultIfEmpty("")
         .flatMap(name -> {
           String principal = name.isEmpty() ? null : name;
           return readBody
-              ? KeyedRequest.read(request, once.maxBodyBytes(), principal,
+              ? KeyedRequest.read(request, once.maxBodyBytes(), once.bodyTimeout(), principal,
                   exchange.getResponse().bufferFactory())
               : Mono.just(KeyedRequest.unread(request, principal));
         })
@@ -99,7 +101,8 @@ public final class OnceWebFilter implements WebFilter {
     CompletionStage<Decision> stage = once.decideAsync(request);
     AtomicBoolean taken = new AtomicBoolean();
     // decideAsync fails only when the body could not be read
-    return Mono.fromCompletionStage(stage.handle((decision, error) -> Optional.ofNullable(decision)))
+    return Mono.fromCompletionStage(
+            stage.handle((decision, error) -> Optional.ofNullable(decision)))
         .flatMap(decision -> {
           if (!taken.compareAndSet(false, true)) {
             return Mono.empty();

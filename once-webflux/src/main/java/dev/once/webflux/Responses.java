@@ -44,7 +44,8 @@ final class Responses {
 
   /**
    * Writes {@code problem} as an {@code application/problem+json} response with {@code
-   * Cache-Control: no-store} and its {@code Retry-After}, unless the response is committed.
+   * Cache-Control: no-store}, its {@code Retry-After}, and {@code Connection: close} for a 408,
+   * unless the response is committed.
    */
   static Mono<Void> problem(ServerHttpResponse response, Problem problem) {
     if (response.isCommitted()) {
@@ -55,6 +56,10 @@ final class Responses {
     HttpHeaders headers = response.getHeaders();
     headers.set(HttpHeaders.CONTENT_TYPE, Problem.CONTENT_TYPE);
     headers.set(HttpHeaders.CACHE_CONTROL, "no-store");
+    if (problem.status() == 408) {
+      // the rest of the body may still be on its way: the connection cannot carry another request
+      headers.set(HttpHeaders.CONNECTION, "close");
+    }
     if (problem.retryAfterSeconds() > 0) {
       headers.set(HttpHeaders.RETRY_AFTER, Integer.toString(problem.retryAfterSeconds()));
     }
