@@ -1,5 +1,6 @@
 package dev.once.webflux;
 
+import dev.once.spi.Token;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import reactor.blockhound.BlockHound;
@@ -15,6 +16,10 @@ final class NonBlocking {
   private static final List<String> VIOLATIONS = new CopyOnWriteArrayList<>();
 
   static {
+    // the owner tokens' per-process salt comes from SecureRandom, whose first use reads the
+    // system's seed file: once per process, wherever the first key is claimed. Done here, before
+    // the watch starts, so that one read does not fail whichever test claims first
+    Token.random();
     BlockHound.builder()
         .loadIntegrations()
         .blockingMethodCallback(method -> {
