@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.RequestTooLargeException;
 import jakarta.servlet.ReadListener;
@@ -33,6 +34,7 @@ class RequestBodyFuzzTest {
   private static final String[] CONTENT_TYPES = {null, "application/json",
       "text/plain; charset=UTF-8", "application/x-www-form-urlencoded",
       "application/x-www-form-urlencoded; charset=ISO-8859-1", "text/plain; charset=bogus"};
+  private static final Once ENGINE = Once.builder(MemoryStore.create()).build();
 
   @FuzzTest
   void bodies(FuzzedDataProvider data) throws IOException {
@@ -59,7 +61,8 @@ class RequestBodyFuzzTest {
     maxBytes = Math.max(0, maxBytes);
 
     ChunkedStream stream = new ChunkedStream(sent, chunk, failAt);
-    OnceServletRequest request = new OnceServletRequest(request(stream, declared, contentType));
+    OnceServletRequest request =
+        new OnceServletRequest(request(stream, declared, contentType), ENGINE);
     byte[] body;
     try {
       body = request.body(maxBytes);

@@ -190,7 +190,15 @@ final class TestServer implements RunningServer {
       return new TestServer(() -> {
         tomcat.stop();
         tomcat.destroy();
+        deleteTree(base);
       }, connector.getLocalPort());
+    }
+
+    /** Tomcat's base directory, which it leaves behind: a test run made hundreds. */
+    private static void deleteTree(Path root) throws java.io.IOException {
+      try (java.util.stream.Stream<Path> paths = Files.walk(root)) {
+        paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+      }
     }
 
     private static HttpServlet servlet(Handler handler) {
