@@ -6,6 +6,7 @@ import dev.once.RequestTooLargeException;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
 import java.util.List;
 import org.springframework.core.io.buffer.DataBuffer;
@@ -57,9 +58,10 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
   }
 
   /**
-   * Reads the body, at most {@code maxBytes} of it, within {@code timeout}, without blocking: the
-   * deadline is a timer on Reactor's parallel scheduler, and when it passes the read is cancelled
-   * and the buffers it took are released.
+   * Reads the body, at most {@code maxBytes} of it, within {@code timeout}, without blocking. A
+   * body that is whole as soon as it is asked for (a small one arrives with the headers) is taken
+   * at once; only one still on its way arms the deadline, a timer on Reactor's parallel scheduler,
+   * and when that passes the read is cancelled and the buffers it took are released.
    *
    * @return the request with its body read; never an error: a body too large, late or unreadable
    *     is what {@link #body} says when the engine asks
@@ -70,19 +72,25 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
       return Mono.just(new KeyedRequest(request, null, null, maxBytes, null, principal, buffers));
     }
     // join releases every buffer it took when the limit is passed, the body fails or the read is
-    // cancelled (the timeout cancels it)
-    return DataBufferUtils.join(request.getBody(), (int) maxBytes)
-        .map(joined -> {
+    // cancelled (the deadline cancels it)
+    Mono<byte[]> joined = DataBufferUtils.join(request.getBody(), (int) maxBytes)
+        .map(buffer -> {
           try {
-            byte[] bytes = new byte[joined.readableByteCount()];
-            joined.read(bytes);
+            byte[] bytes = new byte[buffer.readableByteCount()];
+            buffer.read(bytes);
             return bytes;
           } finally {
-            DataBufferUtils.release(joined);
+            DataBufferUtils.release(buffer);
           }
         })
-        .defaultIfEmpty(EMPTY)
-        .timeout(timeout)
+        .defaultIfEmpty(EMPTY);
+    return Mono.defer(() -> {
+          CompletableFuture<byte[]> reading = joined.toFuture();
+          // cancelling the future cancels the read
+          return reading.isDone()
+              ? Mono.fromFuture(reading)
+              : Mono.fromFuture(reading, false).timeout(timeout);
+        })
         .map(bytes -> new KeyedRequest(request, bytes, null, -1, null, principal, buffers))
         .onErrorResume(DataBufferLimitException.class, e -> Mono.just(
             new KeyedRequest(request, null, null, maxBytes, null, principal, buffers)))

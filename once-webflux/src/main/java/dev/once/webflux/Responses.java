@@ -4,6 +4,10 @@ import dev.once.Once;
 import dev.once.Problem;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import org.springframework.http.HttpHeaders;
@@ -11,8 +15,13 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import reactor.core.publisher.Mono;
 
-/** The answers the filter writes itself: replays and problems. Stateless. */
+/** The answers the filter writes itself: replays and problems. Thread-safe. */
 final class Responses {
+  /** The format of {@code HttpHeaders.setDate}: RFC 9110's IMF-fixdate. */
+  private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter
+      .ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
+  private static volatile DateText lastDate = new DateText(Long.MIN_VALUE, "");
+
   private Responses() {}
 
   /**
@@ -33,13 +42,38 @@ final class Responses {
     }
     headers.set(Once.REPLAYED_HEADER, "true");
     // the stored Date is not kept: a replay is a response of now (RFC 9110, 6.6.1)
-    headers.setDate(System.currentTimeMillis());
+    headers.set(HttpHeaders.DATE, httpDate(System.currentTimeMillis()));
     headers.setContentLength(stored.bodyLength());
     if (stored.bodyLength() == 0) {
       return response.setComplete();
     }
     return response.writeWith(
         Mono.fromSupplier(() -> response.bufferFactory().wrap(stored.bodyBuffer())));
+  }
+
+  /**
+   * @return {@code millis} as an HTTP date, formatted once a second: every replay of that second
+   *     shares the text
+   */
+  static String httpDate(long millis) {
+    long second = Math.floorDiv(millis, 1000);
+    DateText date = lastDate;
+    if (date.second != second) {
+      date = new DateText(second, HTTP_DATE.format(Instant.ofEpochSecond(second)));
+      lastDate = date;
+    }
+    return date.text;
+  }
+
+  /** One second's HTTP date, immutable, so a racing writer only formats it twice. */
+  private static final class DateText {
+    final long second;
+    final String text;
+
+    DateText(long second, String text) {
+      this.second = second;
+      this.text = text;
+    }
   }
 
   /**

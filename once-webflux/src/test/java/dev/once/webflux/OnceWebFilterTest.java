@@ -158,6 +158,31 @@ class OnceWebFilterTest {
   }
 
   @Test
+  void aBodyThatArrivesInPartsWithinTheTimeoutIsReadWholeAndItsBuffersReleased() {
+    List<NettyDataBuffer> sent = new CopyOnWriteArrayList<>();
+    Flux<DataBuffer> slow = pooledBody(sent, "{\"amount\":", "100", "}")
+        .delayElements(Duration.ofMillis(50));
+    MockServerWebExchange exchange = keyed("parts", slow);
+
+    filter(Once.builder(store).bodyTimeout(Duration.ofSeconds(10)).build(), exchange, echo())
+        .block(Duration.ofSeconds(10));
+
+    assertThat(exchange.getResponse().getStatusCode()).isEqualTo(HttpStatus.CREATED);
+    assertThat(exchange.getResponse().getBodyAsString().block()).isEqualTo("{\"amount\":100}");
+    assertThat(sent).hasSize(3).allSatisfy(buffer ->
+        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
+  }
+
+  @Test
+  void aReplayCarriesADateOfNowInTheHttpFormat() {
+    long now = 1_764_770_400_000L; // Wed, 03 Dec 2025 14:00:00 GMT
+
+    assertThat(Responses.httpDate(now)).isEqualTo("Wed, 03 Dec 2025 14:00:00 GMT");
+    assertThat(Responses.httpDate(now + 999)).isEqualTo("Wed, 03 Dec 2025 14:00:00 GMT");
+    assertThat(Responses.httpDate(now + 1000)).isEqualTo("Wed, 03 Dec 2025 14:00:01 GMT");
+  }
+
+  @Test
   void aMalformedKeyIsRefusedWith400WithoutReadingTheBody() {
     AtomicInteger subscribed = new AtomicInteger();
     Flux<DataBuffer> body =
