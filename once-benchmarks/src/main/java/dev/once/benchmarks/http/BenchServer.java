@@ -25,7 +25,7 @@ import org.eclipse.jetty.server.ServerConnector;
  * OnceFilter} for each configured engine. One server for every mode, so the modes share the
  * connector, thread pool and JIT, and differ only by the filter.
  */
-final class BenchServer implements AutoCloseable {
+final class BenchServer implements ModeServer {
   static final String BARE = "bare";
   static final byte[] CREATED = "{\"status\":\"created\"}".getBytes(StandardCharsets.UTF_8);
 
@@ -63,8 +63,8 @@ final class BenchServer implements AutoCloseable {
     return new BenchServer(server, connector.getLocalPort());
   }
 
-  /** @return the URL of a mode's handler */
-  URI uri(String mode) {
+  @Override
+  public URI uri(String mode) {
     return URI.create("http://127.0.0.1:" + port + path(mode));
   }
 

@@ -19,7 +19,8 @@ import java.util.Map;
 
 /**
  * The HTTP load harness: what {@code OnceFilter} costs in a real server. It starts one Jetty 12
- * server with a trivial POST handler in several modes at once (bare; behind {@code OnceFilter} on
+ * server ({@code --server webflux}: one Spring WebFlux stack on Reactor Netty, with {@code
+ * OnceWebFilter}) with a trivial POST handler in several modes at once (bare; behind {@code OnceFilter} on
  * each store given, by default {@code memory} and, when a Redis store provider is on the class
  * path, Redis on an embedded server), and drives each with {@code wrk} when it is installed, else
  * with a built-in Java load generator, for three workloads: no key, cache hit (one key, completed
@@ -36,7 +37,8 @@ import java.util.Map;
  * <pre>
  * java -cp once-benchmarks/target/benchmarks.jar dev.once.benchmarks.http.HttpBench \
  *     [--duration 5] [--warmup 3] [--rounds 3] [--connections 16] [--threads 1] \
- *     [--generator auto|wrk|java] [--store URL]... [--workloads nokey,hit,unique] [--out FILE]
+ *     [--generator auto|wrk|java] [--server jetty|webflux] [--store URL]...
+ *     [--workloads nokey,hit,unique] [--out FILE]
  * </pre>
  */
 public final class HttpBench {
@@ -101,7 +103,11 @@ public final class HttpBench {
       // records of the unique-key workload must not outlive the run by much
       stores.forEach((mode, store) ->
           engines.put(mode, Once.builder(store).ttl(Duration.ofMinutes(10)).build()));
-      try (BenchServer server = BenchServer.start(engines)) {
+      try (ModeServer server = options.server.equals("webflux")
+          ? WebFluxBenchServer.start(engines)
+          : BenchServer.start(engines)) {
+        log("server: " + (options.server.equals("webflux")
+            ? "Spring WebFlux on Reactor Netty, OnceWebFilter" : "Jetty 12, OnceFilter"));
         return measure(server, generator, storeUrls, new ArrayList<>(engines.keySet()));
       }
     } finally {
@@ -114,7 +120,7 @@ public final class HttpBench {
     }
   }
 
-  private Map<String, Object> measure(BenchServer server, LoadGenerator generator,
+  private Map<String, Object> measure(ModeServer server, LoadGenerator generator,
       List<String> storeUrls, List<String> filtered) throws Exception {
     List<String> modes = new ArrayList<>();
     modes.add(BenchServer.BARE);
@@ -207,6 +213,7 @@ public final class HttpBench {
     settings.put("rounds", options.rounds);
     settings.put("connections", options.connections);
     settings.put("wrk_threads", options.threads);
+    settings.put("server", options.server);
     settings.put("stores", storeUrls);
     settings.put("body", BODY);
     report.put("settings", settings);
@@ -356,6 +363,8 @@ public final class HttpBench {
         "  --connections N        concurrent connections (default 16)",
         "  --threads N            wrk threads (default 1)",
         "  --generator G          auto (wrk if installed), wrk or java (default auto)",
+        "  --server S             jetty (OnceFilter on Jetty 12) or webflux (OnceWebFilter in",
+        "                         Spring WebFlux on Reactor Netty) (default jetty)",
         "  --store URL            a store to put behind OnceFilter, repeatable (default: memory,"
             + " and Redis",
         "                         on an embedded server when a Redis store provider is on the"
@@ -371,6 +380,7 @@ public final class HttpBench {
     int connections = 16;
     int threads = 1;
     String generator = "auto";
+    String server = "jetty";
     final List<String> stores = new ArrayList<>();
     List<Workload> workloads = List.of(Workload.values());
     Path out = Files.isDirectory(Path.of("once-benchmarks"))
@@ -414,6 +424,13 @@ public final class HttpBench {
                   "--generator must be auto, wrk or java, but was \"" + value + "\"");
             }
             options.generator = value;
+            break;
+          case "--server":
+            if (!List.of("jetty", "webflux").contains(value)) {
+              throw new IllegalArgumentException(
+                  "--server must be jetty or webflux, but was \"" + value + "\"");
+            }
+            options.server = value;
             break;
           case "--store":
             options.stores.add(value);
