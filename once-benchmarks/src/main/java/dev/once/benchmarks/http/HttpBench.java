@@ -20,9 +20,9 @@ import java.util.Map;
 /**
  * The HTTP load harness: what {@code OnceFilter} costs in a real server. It starts one Jetty 12
  * server ({@code --server webflux}: one Spring WebFlux stack on Reactor Netty, with {@code
- * OnceWebFilter}) with a trivial POST handler in several modes at once (bare; behind {@code OnceFilter} on
- * each store given, by default {@code memory} and, when a Redis store provider is on the class
- * path, Redis on an embedded server), and drives each with {@code wrk} when it is installed, else
+ * OnceWebFilter}) with a trivial POST handler in several modes at once (bare; behind {@code
+ * OnceFilter} on each store given, by default {@code memory} and, when a Redis store provider is
+ * on the class path, Redis on an embedded server), and drives each with {@code wrk} when it is installed, else
  * with a built-in Java load generator, for three workloads: no key, cache hit (one key, completed
  * before the run), and a unique key per request.
  *
