@@ -269,8 +269,10 @@ class OnceWebFilterTest {
       }
     };
     Once once = Once.builder(counted).maxWait(Duration.ofSeconds(30)).build();
+    CompletableFuture<Void> entered = new CompletableFuture<>();
     Function<ServerWebExchange, Mono<Void>> handler = ex -> {
       runs.incrementAndGet();
+      entered.complete(null);
       ex.getResponse().setStatusCode(HttpStatus.CREATED);
       // the first answers once every duplicate is parked; a parked one holding a thread would
       // leave none of the parallel scheduler's for the rest
@@ -281,6 +283,8 @@ class OnceWebFilterTest {
     MockServerWebExchange first = keyed("wait", Flux.empty());
     CompletableFuture<Void> firstDone =
         filter(once, first, handler).subscribeOn(Schedulers.parallel()).toFuture();
+    // the first holds the key before any duplicate is sent
+    entered.get(30, TimeUnit.SECONDS);
     List<MockServerWebExchange> retries = new ArrayList<>();
     List<CompletableFuture<Void>> done = new ArrayList<>();
     for (int i = 0; i < duplicates; i++) {
@@ -295,6 +299,8 @@ class OnceWebFilterTest {
     try {
       assertThat(runs).hasValue(1);
       assertThat(waiting).hasValue(duplicates);
+      assertThat(first.getResponse().getHeaders().getFirst("Idempotent-Replayed")).isNull();
+      assertThat(first.getResponse().getBodyAsString().block()).isEqualTo("charged");
       assertThat(retries).allSatisfy(retry -> {
         assertThat(retry.getResponse().getStatusCode()).isEqualTo(HttpStatus.CREATED);
         assertThat(retry.getResponse().getHeaders().getFirst("Idempotent-Replayed"))
