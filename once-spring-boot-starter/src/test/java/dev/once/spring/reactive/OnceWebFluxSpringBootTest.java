@@ -210,6 +210,22 @@ class OnceWebFluxSpringBootTest {
   }
 
   @Test
+  void anAnnotatedMethodUnderTheUrlPatternsIsAnsweredByItsOwnFilterAlone() throws Exception {
+    String key = newKey();
+    int before = controller.charges.get();
+
+    HttpResponse<String> first = post("/payments/annotated", key, "{\"amount\":3}");
+    HttpResponse<String> retry = post("/payments/annotated", key, "{\"amount\":3}");
+
+    // a second filter on the same request would find the key in flight and answer 409
+    assertThat(first.statusCode()).as(first.body()).isEqualTo(201);
+    assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(retry.body()).isEqualTo(first.body()).isEqualTo("charge " + (before + 1));
+    assertThat(controller.charges.get()).isEqualTo(before + 1);
+  }
+
+  @Test
   void anEndpointNeitherAnnotatedNorInTheUrlPatternsRunsEveryTime() throws Exception {
     String key = newKey();
     int before = controller.free.get();

@@ -55,6 +55,14 @@ public class ReactivePaymentsController {
         .body("charge " + charges.incrementAndGet() + " of " + form.getFirst("amount")));
   }
 
+  /** Both annotated and under the URL patterns: answered by the annotation's filter alone. */
+  @PostMapping("/payments/annotated")
+  @Idempotent(ttl = "5m")
+  public Mono<ResponseEntity<String>> payAnnotated(@RequestBody String payment) {
+    return Mono.fromSupplier(() -> ResponseEntity.status(HttpStatus.CREATED)
+        .body("charge " + charges.incrementAndGet()));
+  }
+
   @PostMapping("/orders")
   @Idempotent(requireKey = true)
   public Mono<ResponseEntity<String>> order(@RequestBody String order) {
