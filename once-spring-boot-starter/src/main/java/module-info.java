@@ -1,6 +1,7 @@
 /**
- * Spring Boot auto-configuration for once: the servlet filter, the {@code once.*} properties,
- * {@code @Idempotent}, Micrometer meters and a health contributor.
+ * Spring Boot auto-configuration for once: the servlet filter, or the {@code WebFilter} in a
+ * WebFlux application, the {@code once.*} properties, {@code @Idempotent}, Micrometer meters and
+ * a health contributor.
  */
 module dev.once.spring {
   requires transitive dev.once.servlet;
@@ -12,6 +13,9 @@ module dev.once.spring {
   requires static jakarta.servlet;
   requires static transitive spring.web;
   requires static spring.webmvc;
+  requires static dev.once.webflux;
+  requires static spring.webflux;
+  requires static reactor.core;
   requires static micrometer.core;
   requires static spring.boot.health;
   requires static spring.security.core;

@@ -91,6 +91,9 @@ public final class Once {
   private final long renewalIntervalNanos;
 
   private Once(Builder builder) {
+    // the owner tokens' per-process salt comes from SecureRandom, which may read the system's
+    // seed: here, at build time, not on the first claim's thread (a Netty event loop, say)
+    dev.once.spi.Token.random();
     store = builder.store;
     header = builder.header;
     ttl = builder.ttl;

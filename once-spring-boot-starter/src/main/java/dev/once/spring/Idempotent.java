@@ -7,14 +7,16 @@ import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
 /**
- * Marks a Spring MVC handler method (or every handler method of a controller) as idempotent: a
- * request to it that carries an {@code Idempotency-Key} runs the method once, and its retries get
- * the stored response, as {@link dev.once.servlet.OnceFilter} does for the configured URL patterns.
+ * Marks a Spring MVC or Spring WebFlux handler method (or every handler method of a controller)
+ * as idempotent: a request to it that carries an {@code Idempotency-Key} runs the method once, and
+ * its retries get the stored response, as {@link dev.once.servlet.OnceFilter} (or, in a WebFlux
+ * application, {@code OnceWebFilter}) does for the configured URL patterns.
  *
  * <p>The starter's filter resolves each request's handler before the {@code DispatcherServlet}
- * runs (with the same handler mappings, in the same order), so the annotation works whatever the
- * URL and whatever {@code once.url-patterns} says. A request whose handler carries this annotation
- * is answered with the annotation's settings only; the URL-pattern filter leaves it alone.
+ * (or WebFlux's {@code DispatcherHandler}) runs, with the same handler mappings in the same order,
+ * so the annotation works whatever the URL and whatever {@code once.url-patterns} says. A request
+ * whose handler carries this annotation is answered with the annotation's settings only; the
+ * URL-pattern filter leaves it alone.
  *
  * <p>The endpoint's settings are the application's {@code once.*} settings, with these changes:
  * the HTTP methods are those the handler is mapped to ({@code @PutMapping} makes {@code PUT}

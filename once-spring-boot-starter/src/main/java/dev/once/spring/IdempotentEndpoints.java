@@ -119,7 +119,7 @@ final class IdempotentEndpoints implements SmartInitializingSingleton {
     Map<Method, Once> engines = new HashMap<>();
     Set<String> allMethods = new HashSet<>();
     annotated.forEach((method, methods) -> {
-      Once engine = engineFor(method, annotations.get(method), methods);
+      Once engine = engineFor(once, method, annotations.get(method), methods);
       engines.put(method, engine);
       endpoints.put(method, new OnceFilter(engine));
       allMethods.addAll(methods);
@@ -130,7 +130,8 @@ final class IdempotentEndpoints implements SmartInitializingSingleton {
     return new Index(mappings, endpoints, engines, allMethods);
   }
 
-  private static Idempotent findAnnotation(HandlerMethod handler) {
+  /** @return the annotation on the handler's method, else on its bean's type; null if neither */
+  static Idempotent findAnnotation(HandlerMethod handler) {
     Idempotent annotation =
         AnnotatedElementUtils.findMergedAnnotation(handler.getMethod(), Idempotent.class);
     return annotation != null
@@ -138,7 +139,15 @@ final class IdempotentEndpoints implements SmartInitializingSingleton {
         : AnnotatedElementUtils.findMergedAnnotation(handler.getBeanType(), Idempotent.class);
   }
 
-  private Once engineFor(Method method, Idempotent annotation, Set<String> methods) {
+  /**
+   * @param once the application's engine
+   * @param method the annotated handler method
+   * @param annotation its annotation
+   * @param methods the HTTP methods it is mapped to
+   * @return the endpoint's engine: the application's, with the endpoint's methods and settings
+   * @throws InvalidOncePropertyException if the annotation's ttl cannot be used
+   */
+  static Once engineFor(Once once, Method method, Idempotent annotation, Set<String> methods) {
     String where = "@Idempotent on " + method.getDeclaringClass().getName() + "."
         + method.getName();
     Once.Builder builder = once.toBuilder().methods(methods);

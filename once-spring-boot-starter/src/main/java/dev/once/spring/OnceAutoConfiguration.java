@@ -37,7 +37,8 @@ import org.springframework.web.servlet.DispatcherServlet;
 /**
  * Auto-configuration of once: an {@link IdempotencyStore}, a {@link Once} engine bound to the
  * {@code once.*} properties, and, in a servlet web application, the {@link OnceFilter} for {@code
- * once.url-patterns} and the filter for {@link Idempotent} handler methods.
+ * once.url-patterns} and the filter for {@link Idempotent} handler methods ({@link
+ * OnceWebFluxAutoConfiguration} does the same in a reactive one, with the same engine).
  *
  * <p>Every bean backs off when the application defines its own: an {@code IdempotencyStore} bean
  * always wins over {@code once.store}; a {@code KeyScope} bean replaces {@code once.key-scope}; a

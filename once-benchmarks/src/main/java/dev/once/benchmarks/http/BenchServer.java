@@ -25,7 +25,7 @@ import org.eclipse.jetty.server.ServerConnector;
  * OnceFilter} for each configured engine. One server for every mode, so the modes share the
  * connector, thread pool and JIT, and differ only by the filter.
  */
-final class BenchServer implements ServerUnderTest {
+final class BenchServer implements ModeServer {
   static final String BARE = "bare";
   static final byte[] CREATED = "{\"status\":\"created\"}".getBytes(StandardCharsets.UTF_8);
 

@@ -19,9 +19,10 @@ import java.util.Map;
 
 /**
  * The HTTP load harness: what {@code OnceFilter} costs in a real server. It starts one Jetty 12
- * server with a trivial POST handler in several modes at once (bare; behind {@code OnceFilter} on
- * each store given, by default {@code memory} and, when a Redis store provider is on the class
- * path, Redis on an embedded server), and drives each with {@code wrk} when it is installed, else
+ * server ({@code --server webflux}: one Spring WebFlux stack on Reactor Netty, with {@code
+ * OnceWebFilter}) with a trivial POST handler in several modes at once (bare; behind {@code
+ * OnceFilter} on each store given, by default {@code memory} and, when a Redis store provider is
+ * on the class path, Redis on an embedded server), and drives each with {@code wrk} when it is installed, else
  * with a built-in Java load generator, for three workloads: no key, cache hit (one key, completed
  * before the run), and a unique key per request. With {@code --server jersey} the same handler is
  * a Jersey 3.1 resource on Grizzly, bare and behind {@code OnceFeature}, a server per mode.
@@ -37,7 +38,7 @@ import java.util.Map;
  * <pre>
  * java -cp once-benchmarks/target/benchmarks.jar dev.once.benchmarks.http.HttpBench \
  *     [--duration 5] [--warmup 3] [--rounds 3] [--connections 16] [--threads 1] \
- *     [--generator auto|wrk|java] [--server jetty|jersey] [--store URL]...
+ *     [--generator auto|wrk|java] [--server jetty|webflux|jersey] [--store URL]...
  *     [--workloads nokey,hit,unique] [--out FILE]
  * </pre>
  */
@@ -103,9 +104,7 @@ public final class HttpBench {
       // records of the unique-key workload must not outlive the run by much
       stores.forEach((mode, store) ->
           engines.put(mode, Once.builder(store).ttl(Duration.ofMinutes(10)).build()));
-      try (ServerUnderTest server = options.server.equals("jersey")
-          ? JerseyBenchServer.start(engines)
-          : BenchServer.start(engines)) {
+      try (ModeServer server = startServer(engines)) {
         return measure(server, generator, storeUrls, new ArrayList<>(engines.keySet()));
       }
     } finally {
@@ -118,7 +117,21 @@ public final class HttpBench {
     }
   }
 
-  private Map<String, Object> measure(ServerUnderTest server, LoadGenerator generator,
+  private ModeServer startServer(Map<String, Once> engines) throws Exception {
+    switch (options.server) {
+      case "webflux":
+        log("server: Spring WebFlux on Reactor Netty, OnceWebFilter");
+        return WebFluxBenchServer.start(engines);
+      case "jersey":
+        log("server: Jersey 3.1 on Grizzly, OnceFeature (a server per mode)");
+        return JerseyBenchServer.start(engines);
+      default:
+        log("server: Jetty 12, OnceFilter");
+        return BenchServer.start(engines);
+    }
+  }
+
+  private Map<String, Object> measure(ModeServer server, LoadGenerator generator,
       List<String> storeUrls, List<String> filtered) throws Exception {
     List<String> modes = new ArrayList<>();
     modes.add(BenchServer.BARE);
@@ -128,9 +141,8 @@ public final class HttpBench {
       check(server.uri(mode), mode, session);
     }
     String loadBefore = loadAverage();
-    log("server: " + options.server + "; generator: " + generator.describe() + "; modes " + modes
-        + "; workloads " + options.workloads.stream().map(w -> w.id).toList() + "; load average "
-        + loadBefore);
+    log("generator: " + generator.describe() + "; modes " + modes + "; workloads "
+        + options.workloads.stream().map(w -> w.id).toList() + "; load average " + loadBefore);
     for (Workload workload : options.workloads) {
       for (String mode : modes) {
         generator.run(server.uri(mode), workload, keyPrefix(session, workload, "w", mode),
@@ -362,9 +374,9 @@ public final class HttpBench {
         "  --connections N        concurrent connections (default 16)",
         "  --threads N            wrk threads (default 1)",
         "  --generator G          auto (wrk if installed), wrk or java (default auto)",
-        "  --server S             jetty (OnceFilter on Jetty 12) or jersey (OnceFeature on Jersey"
-            + " 3.1",
-        "                         and Grizzly, a server per mode) (default jetty)",
+        "  --server S             jetty (OnceFilter on Jetty 12), webflux (OnceWebFilter in",
+        "                         Spring WebFlux on Reactor Netty) or jersey (OnceFeature on",
+        "                         Jersey 3.1 and Grizzly, a server per mode) (default jetty)",
         "  --store URL            a store to put behind OnceFilter, repeatable (default: memory,"
             + " and Redis",
         "                         on an embedded server when a Redis store provider is on the"
@@ -426,9 +438,9 @@ public final class HttpBench {
             options.generator = value;
             break;
           case "--server":
-            if (!List.of("jetty", "jersey").contains(value)) {
+            if (!List.of("jetty", "webflux", "jersey").contains(value)) {
               throw new IllegalArgumentException(
-                  "--server must be jetty or jersey, but was \"" + value + "\"");
+                  "--server must be jetty, webflux or jersey, but was \"" + value + "\"");
             }
             options.server = value;
             break;

@@ -26,7 +26,7 @@ import org.glassfish.jersey.server.ServerProperties;
  * Jersey application has one set of providers; they run in one JVM, so they share its JIT, and the
  * harness loads one at a time.
  */
-final class JerseyBenchServer implements ServerUnderTest {
+final class JerseyBenchServer implements ModeServer {
   /** Grizzly and Jersey announce each server at INFO. */
   private static final Logger GLASSFISH = Logger.getLogger("org.glassfish");
 

@@ -71,7 +71,7 @@ class HttpBenchTest {
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--generator", "ab"}))
         .hasMessage("--generator must be auto, wrk or java, but was \"ab\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--server", "tomcat"}))
-        .hasMessage("--server must be jetty or jersey, but was \"tomcat\"");
+        .hasMessage("--server must be jetty, webflux or jersey, but was \"tomcat\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--workloads", "hit,miss"}))
         .hasMessage("--workloads takes nokey, hit and unique, but held \"miss\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--duration"}))

@@ -124,7 +124,7 @@ class FirstHourDocsTest {
     Pattern block = Pattern.compile("^ {4,}(?:\\$ )?(" + tool + " .+)$");
     List<Path> docs = new ArrayList<>(List.of(ROOT.resolve("README.md"),
         ROOT.resolve("examples/servlet/README.md"), ROOT.resolve("examples/spring-boot/README.md"),
-        ROOT.resolve("examples/jaxrs/README.md")));
+        ROOT.resolve("examples/jaxrs/README.md"), ROOT.resolve("examples/webflux/README.md")));
     try (Stream<Path> files = Files.list(ROOT.resolve("docs"))) {
       files.filter(file -> file.toString().endsWith(".md")).sorted().forEach(docs::add);
     }
