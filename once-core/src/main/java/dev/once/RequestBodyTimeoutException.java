@@ -11,6 +11,7 @@ import java.time.Duration;
 public final class RequestBodyTimeoutException extends OnceException {
   private static final long serialVersionUID = 1L;
 
+  /** The time the body had to arrive in. */
   private final Duration timeout;
 
   /** @param timeout the time the body had to arrive in */
