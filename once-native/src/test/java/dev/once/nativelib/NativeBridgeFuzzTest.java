@@ -114,7 +114,12 @@ class NativeBridgeFuzzTest {
       }
       assertThat(outcome).isEqualTo(NativeBridge.COMPLETED);
       assertThat(out.getInt(NativeBridge.OUT_STATUS)).isEqualTo(status);
-      assertThat(out.getInt(NativeBridge.OUT_REPLAYABLE)).isEqualTo(1);
+      if (out.getInt(NativeBridge.OUT_REPLAYABLE) == 0) {
+        // past the memory store's byte bound it drops responses and keeps their records (a
+        // 10-minute run reached it): still done, never run again, but nothing to compare
+        assertThat(out.getInt(NativeBridge.OUT_BODY_LEN)).isZero();
+        return;
+      }
       assertThat(out.getInt(NativeBridge.OUT_BODY_LEN)).isEqualTo(body.length);
       assertThat(out.getInt(NativeBridge.OUT_HEADERS_LEN)).isEqualTo(headers.length);
       assertThat(out.getInt(NativeBridge.OUT_HEADER_COUNT)).isEqualTo(headerCount);
