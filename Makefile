@@ -57,6 +57,15 @@ bench-http: bench-jar
 	java -cp $(BENCH_JAR) dev.once.benchmarks.http.HttpBench $(HTTP_ARGS)
 	@uptime
 
+# ---- Redis high availability (docs/REDIS.md) ----------------------------------------------
+# ha-test: every Sentinel failover test of once-redis (about two minutes), the long ones the build
+#          leaves out (@Tag("ha")) included
+.PHONY: ha-test
+
+ha-test:
+	mvn -B -ntp -pl once-redis -am verify -Dtest=SentinelFailoverTest \
+	  -Dsurefire.failIfNoSpecifiedTests=false -Dha.excluded=none -Dfuzz.skip -Djcstress.skip=true
+
 # ---- concurrency proofs (once-jcstress; docs/BENCHMARKS.md) ------------------------------------
 # jcstress:       every stress test in jcstress's default mode (an hour or more on 2 cores)
 # jcstress-quick: the same in quick mode (10 to 20 minutes); the build runs the sanity mode
@@ -73,6 +82,7 @@ jcstress-quick:
 #       and a JVM of its own, so a finding in one does not stop the others (the run fails at the
 #       end, naming them); TARGET="RecordCodecFuzzTest RedisUrlFuzzTest" runs only those. A
 #       finding is written beside the target's seeds as crash-<sha1>.
+#       Each run draws its own libFuzzer seed (the build fixes one: fuzz.seed).
 FUZZ_SECONDS ?= 600
 FUZZ_TARGETS := RequestHeadersFuzzTest RequestBodyFuzzTest RecordCodecFuzzTest RedisUrlFuzzTest \
   HeaderCodecFuzzTest JdbcStoreUrlFuzzTest NativeBridgeFuzzTest ProxyFlagsFuzzTest
@@ -84,7 +94,7 @@ fuzz:
 	@failed=""; for target in $(TARGET); do \
 	  echo "== fuzzing $$target for $(FUZZ_SECONDS) s"; \
 	  mvn -B -ntp -pl $(FUZZ_MODULES) -am test -Dtest=$$target \
-	    -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.seconds=$(FUZZ_SECONDS) \
+	    -Dsurefire.failIfNoSpecifiedTests=false -Dfuzz.seconds=$(FUZZ_SECONDS) -Dfuzz.seed=0 \
 	    || failed="$$failed $$target"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "== findings (or failures) in:$$failed"; exit 1; fi

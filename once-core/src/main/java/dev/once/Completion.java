@@ -19,8 +19,17 @@ public enum Completion {
   HELD_OUTCOME_UNKNOWN,
   /** The outcome is unknown and the engine keeps it so: every retry gets 502 for the ttl. */
   KEPT_OUTCOME_UNKNOWN,
-  /** The exchange no longer owned the record (its lease passed, it was taken over): nothing kept. */
+  /**
+   * The exchange no longer owned the record (its lease passed, it was taken over): nothing kept.
+   */
   LOST,
   /** The store failed while keeping or releasing: the record frees itself when its lease passes. */
-  STORE_FAILED
+  STORE_FAILED,
+  /**
+   * A store that commits the record with the handler's work failed to commit: the work was undone
+   * with the record ({@link dev.once.spi.WorkUndoneException}), and a retry runs again. The
+   * adapter does not let the handler's answer reach the client whole: 503 if nothing was sent
+   * yet, else the response is broken off.
+   */
+  WORK_UNDONE
 }

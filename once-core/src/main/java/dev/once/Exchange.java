@@ -1,9 +1,9 @@
 package dev.once;
 
 import dev.once.StoredResponse.Header;
-import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
+import dev.once.spi.WorkUndoneException;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +15,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One keyed request that owns its record, from the claim that acquired the key to the moment the
@@ -98,17 +100,19 @@ public final class Exchange {
       CompletableFuture.completedFuture(null);
 
   private final Once once;
+  private final Attempt attempt;
   private final String key;
   private final Token token;
   private final AtomicInteger state = new AtomicInteger(OPEN);
   private final CompletableFuture<Completion> finished = new CompletableFuture<>();
   private volatile boolean clientGone;
   private volatile boolean ownershipLost;
-  private volatile ScheduledFuture<?> renewal;
+  private volatile @Nullable ScheduledFuture<?> renewal;
 
-  Exchange(Once once, String key, Token token) {
+  Exchange(Once once, Attempt attempt, Token token) {
     this.once = once;
-    this.key = key;
+    this.attempt = attempt;
+    this.key = attempt.key();
     this.token = token;
   }
 
@@ -154,7 +158,7 @@ public final class Exchange {
    * @return a stage that completes when the record is finished
    */
   public CompletionStage<Completion> bodyEnded(Response response) {
-    return finishWith(response, false);
+    return finishWith(response, false, false);
   }
 
   /**
@@ -165,7 +169,7 @@ public final class Exchange {
    * @return a stage that completes when the record is finished
    */
   public CompletionStage<Completion> handlerReturned(Response response) {
-    return finishWith(response, false);
+    return finishWith(response, false, false);
   }
 
   /**
@@ -176,7 +180,7 @@ public final class Exchange {
    * @return a stage that completes when the record is finished
    */
   public CompletionStage<Completion> asyncCompleted(Response response) {
-    return finishWith(response, false);
+    return finishWith(response, false, false);
   }
 
   /**
@@ -186,11 +190,8 @@ public final class Exchange {
    * @param cause what failed, for the record; may be null
    * @return a stage that completes when the record is finished
    */
-  public CompletionStage<Completion> failedBeforeCommit(Throwable cause) {
-    if (!begin(false)) {
-      return ignoredOrPending();
-    }
-    return release(Completion.RELEASED_ON_FAILURE, 0);
+  public CompletionStage<Completion> failedBeforeCommit(@Nullable Throwable cause) {
+    return releaseUnrun(false);
   }
 
   /**
@@ -203,17 +204,9 @@ public final class Exchange {
    * @param response the response as far as it was sent (its body is not kept)
    * @return a stage that completes when the record is finished
    */
-  public CompletionStage<Completion> failedAfterCommit(Throwable cause, Response response) {
-    Objects.requireNonNull(response, "response");
-    if (!begin(false)) {
-      return ignoredOrPending();
-    }
-    int status = response.status();
-    if (!once.isCacheable(status)) {
-      return release(Completion.RELEASED_ON_FAILURE, status);
-    }
-    return complete(StoredResponse.notReplayable(status, replayed(response.headers())),
-        Completion.STORED_NOT_REPLAYABLE, status);
+  public CompletionStage<Completion> failedAfterCommit(
+      @Nullable Throwable cause, Response response) {
+    return finishWith(response, false, true);
   }
 
   /**
@@ -258,7 +251,7 @@ public final class Exchange {
    * @return a stage that completes when the record is finished
    */
   public CompletionStage<Completion> upstreamAnsweredLate(Response response) {
-    return finishWith(response, true);
+    return finishWith(response, true, false);
   }
 
   /**
@@ -268,11 +261,8 @@ public final class Exchange {
    * @param cause what failed, for the record; may be null
    * @return a stage that completes when the record is finished
    */
-  public CompletionStage<Completion> upstreamUnreachable(Throwable cause) {
-    if (!begin(true)) {
-      return ignoredOrPending();
-    }
-    return release(Completion.RELEASED_ON_FAILURE, 0);
+  public CompletionStage<Completion> upstreamUnreachable(@Nullable Throwable cause) {
+    return releaseUnrun(true);
   }
 
   /**
@@ -285,7 +275,7 @@ public final class Exchange {
    * @param cause what happened, for the record; may be null
    * @return a stage that completes when the record is finished
    */
-  public CompletionStage<Completion> outcomeUnknown(Throwable cause) {
+  public CompletionStage<Completion> outcomeUnknown(@Nullable Throwable cause) {
     if (!begin(true)) {
       return ignoredOrPending();
     }
@@ -296,21 +286,36 @@ public final class Exchange {
     return done(Completion.HELD_OUTCOME_UNKNOWN, 0);
   }
 
-  private CompletionStage<Completion> finishWith(Response response, boolean upstream) {
+  /**
+   * Finishes with the response as it was sent, if the event may finish the exchange: a status
+   * that is not cacheable releases the key; otherwise the record is completed, without the body
+   * if there is none to keep (over the limit, or the response {@code brokeOff} after its status).
+   */
+  private CompletionStage<Completion> finishWith(
+      Response response, boolean upstream, boolean brokeOff) {
     Objects.requireNonNull(response, "response");
     if (!begin(upstream)) {
       return ignoredOrPending();
     }
     int status = response.status();
     if (!once.isCacheable(status)) {
-      return release(Completion.RELEASED_NOT_CACHEABLE, status);
+      return release(brokeOff ? Completion.RELEASED_ON_FAILURE : Completion.RELEASED_NOT_CACHEABLE,
+          status);
     }
-    byte[] body = response.body();
+    byte[] body = brokeOff ? null : response.body();
     List<Header> headers = replayed(response.headers());
     return body == null
         ? complete(StoredResponse.notReplayable(status, headers),
             Completion.STORED_NOT_REPLAYABLE, status)
         : complete(StoredResponse.wrap(status, headers, body), Completion.STORED, status);
+  }
+
+  /** Releases the key of a request that did not run, if the event may finish the exchange. */
+  private CompletionStage<Completion> releaseUnrun(boolean upstream) {
+    if (!begin(upstream)) {
+      return ignoredOrPending();
+    }
+    return release(Completion.RELEASED_ON_FAILURE, 0);
   }
 
   /**
@@ -349,50 +354,46 @@ public final class Exchange {
 
   private CompletionStage<Completion> complete(
       StoredResponse response, Completion ifKept, int status) {
-    IdempotencyStore store = once.store();
-    CompletionStage<Boolean> stage;
-    try {
-      stage = store.completeAsync(key, token, response, once.ttl());
-    } catch (RuntimeException e) {
-      stage = CompletableFuture.failedFuture(e);
-    }
-    return stage.handle((kept, error) -> {
-      if (error != null) {
-        once.reportStoreError("complete", key, unwrap(error));
-        return done(Completion.STORE_FAILED, status);
-      }
-      if (!kept) {
-        lost("complete");
-        return done(Completion.LOST, status);
-      }
-      return done(ifKept, status);
-    }).thenCompose(stageOf -> stageOf);
+    return finish("complete", () -> once.store().completeAsync(key, token, response, once.ttl()),
+        ifKept, status);
   }
 
   private CompletionStage<Completion> release(Completion ifReleased, int status) {
-    IdempotencyStore store = once.store();
+    return finish("release", () -> once.store().releaseAsync(key, token), ifReleased, status);
+  }
+
+  /**
+   * Finishes with the store's last operation on the record, {@code complete} or {@code release}:
+   * {@code ifDone} when the store did it, {@link Completion#LOST} when the record was no longer
+   * this request's, {@link Completion#STORE_FAILED} when the store failed (reported).
+   */
+  private CompletionStage<Completion> finish(String operation,
+      Supplier<CompletionStage<Boolean>> call, Completion ifDone, int status) {
     CompletionStage<Boolean> stage;
     try {
-      stage = store.releaseAsync(key, token);
+      once.reportStoreCall(attempt, operation);
+      stage = call.get();
     } catch (RuntimeException e) {
       stage = CompletableFuture.failedFuture(e);
     }
-    return stage.handle((released, error) -> {
+    return stage.handle((done, error) -> {
       if (error != null) {
-        once.reportStoreError("release", key, unwrap(error));
-        return done(Completion.STORE_FAILED, status);
+        RuntimeException failure = unwrap(error);
+        once.reportStoreError(operation, key, failure);
+        return done(failure instanceof WorkUndoneException
+            ? Completion.WORK_UNDONE : Completion.STORE_FAILED, status);
       }
-      if (!released) {
-        lost("release");
+      if (!done) {
+        lost(operation);
         return done(Completion.LOST, status);
       }
-      return done(ifReleased, status);
+      return done(ifDone, status);
     }).thenCompose(stageOf -> stageOf);
   }
 
   private CompletionStage<Completion> done(Completion completion, int status) {
     state.set(FINISHED);
-    once.reportFinished(key, completion, status);
+    once.reportFinished(attempt, completion, status);
     finished.complete(completion);
     return finished.minimalCompletionStage();
   }
@@ -432,6 +433,7 @@ public final class Exchange {
     }
     CompletionStage<Boolean> stage;
     try {
+      once.reportStoreCall(attempt, "renew");
       stage = once.store().renewAsync(key, token, once.lease());
     } catch (RuntimeException e) {
       stage = CompletableFuture.failedFuture(e);
@@ -500,14 +502,16 @@ public final class Exchange {
     /** @return the HTTP status */
     int status();
 
-    /** @return every header as sent, in order; those not to be replayed are dropped by the engine */
+    /**
+     * @return every header as sent, in order; those not to be replayed are dropped by the engine
+     */
     List<Header> headers();
 
     /**
      * @return the whole body, or null if it was over {@code maxResponseBytes} and not kept; the
      *     engine keeps the array without copying it
      */
-    byte[] body();
+    byte @Nullable [] body();
 
     /**
      * A response made of these parts.
@@ -517,7 +521,7 @@ public final class Exchange {
      * @param body the body, or null if it was over the limit
      * @return the response
      */
-    static Response of(int status, List<Header> headers, byte[] body) {
+    static Response of(int status, List<Header> headers, byte @Nullable [] body) {
       Objects.requireNonNull(headers, "headers");
       return new Response() {
         @Override
@@ -531,7 +535,7 @@ public final class Exchange {
         }
 
         @Override
-        public byte[] body() {
+        public byte @Nullable [] body() {
           return body;
         }
       };

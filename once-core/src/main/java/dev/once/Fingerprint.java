@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The SHA-256 fingerprint of a request: its method, path, query and body. Two requests with the
@@ -48,7 +49,7 @@ public final class Fingerprint {
    * @throws IndexOutOfBoundsException if {@code offset} and {@code length} do not fit {@code body}
    */
   public static Fingerprint of(
-      String method, String path, String query, byte[] body, int offset, int length) {
+      String method, String path, @Nullable String query, byte[] body, int offset, int length) {
     Objects.checkFromIndexSize(offset, length, body.length);
     MessageDigest digest = newDigest();
     update(digest, method.getBytes(StandardCharsets.UTF_8));
@@ -70,7 +71,8 @@ public final class Fingerprint {
    * @return the fingerprint
    * @throws NullPointerException if {@code method}, {@code path} or {@code body} is null
    */
-  public static Fingerprint of(String method, String path, String query, byte[] body) {
+  public static Fingerprint of(
+      String method, String path, @Nullable String query, byte[] body) {
     return of(method, path, query, body, 0, body.length);
   }
 

@@ -8,7 +8,7 @@ package dev.once;
  * Either way the key must be 1 to {@code maxLength} visible ASCII characters (0x21 to 0x7E);
  * whitespace around the value is ignored. Stateless and thread-safe.
  */
-public final class IdempotencyKey {
+final class IdempotencyKey {
   private IdempotencyKey() {}
 
   /**
@@ -21,7 +21,7 @@ public final class IdempotencyKey {
    *     act on
    * @throws NullPointerException if {@code value} is null
    */
-  public static String parse(String value, int maxLength) {
+  static String parse(String value, int maxLength) {
     int start = 0;
     int end = value.length();
     while (start < end && isWhitespace(value.charAt(start))) {

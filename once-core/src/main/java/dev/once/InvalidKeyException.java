@@ -5,7 +5,7 @@ package dev.once;
  * ASCII, or a malformed quoted string. It is the client's error (HTTP 400), so no stack trace is
  * captured.
  */
-public final class InvalidKeyException extends OnceException {
+final class InvalidKeyException extends OnceException {
   private static final long serialVersionUID = 1L;
 
   /** The header value as received, possibly shortened. */
@@ -15,13 +15,13 @@ public final class InvalidKeyException extends OnceException {
    * @param value the header value as received (may be shortened for the message)
    * @param reason why it is not a valid key
    */
-  public InvalidKeyException(String value, String reason) {
+  InvalidKeyException(String value, String reason) {
     super(reason, null, false);
     this.value = value;
   }
 
   /** @return the header value as received */
-  public String value() {
+  String value() {
     return value;
   }
 }

@@ -52,12 +52,14 @@ public interface KeyScope {
    * @param headerName the header, such as {@code Authorization}
    * @return the scope
    * @throws NullPointerException if {@code headerName} is null
-   * @throws IllegalArgumentException if {@code headerName} is blank
+   * @throws IllegalArgumentException if {@code headerName} is not a header name (an HTTP token),
+   *     which no request could carry
    */
   static KeyScope headerHash(String headerName) {
     Objects.requireNonNull(headerName, "headerName");
-    if (headerName.isBlank()) {
-      throw new IllegalArgumentException("headerName must not be blank");
+    if (!Once.Builder.isToken(headerName)) {
+      throw new IllegalArgumentException(
+          "headerName must be a valid header name, but was \"" + headerName + "\"");
     }
     return request -> {
       List<String> values = request.headers(headerName);

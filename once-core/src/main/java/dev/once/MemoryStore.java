@@ -4,12 +4,14 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
-import com.github.benmanes.caffeine.cache.Ticker;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
+import dev.once.spi.Deletion;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.RecordInfo;
 import dev.once.spi.StoreException;
 import dev.once.spi.StoreFullException;
+import dev.once.spi.Ticker;
 import dev.once.spi.Token;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -19,6 +21,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,13 +30,16 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An {@link IdempotencyStore} in this JVM's heap: for a single instance, for tests, and as the
  * near tier of other stores.
  *
  * <p>Design. A record lives in one of two maps. An in-progress record (owner token, fingerprint,
- * lease deadline) is in a {@link ConcurrentHashMap}; a completed one (fingerprint, response, expiry)
+ * lease deadline) is in a {@link ConcurrentHashMap}; a completed one (fingerprint, response,
+ * expiry)
  * is in a Caffeine cache bounded by bytes. Each state change is one atomic operation on the
  * in-progress map, so it is atomic with respect to every other operation on that key:
  *
@@ -45,7 +51,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@code renew} is a {@code computeIfPresent} that, only if the record is still owned by the
  *       token and within its lease, moves its deadline (the one mutable field of an in-progress
  *       record, written only under its lock), so waiters parked on the record stay parked.
- *   <li>{@code complete} is a {@code computeIfPresent} on the in-progress record that, only if it is
+ *   <li>{@code complete} is a {@code computeIfPresent} on the in-progress record that, only if it
+ * is
  *       still owned by the token and within its lease, puts the completed record in the cache and
  *       removes the in-progress one, holding the record's lock throughout.
  *   <li>{@code release} removes the in-progress record if it is still that owner's ({@code
@@ -75,7 +82,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ul>
  *
  * In-progress records are never evicted; there are as many as requests running, plus abandoned ones
- * until their lease passes: a claim sweeps those out at most once a second. Waiters for an in-progress record park on a future the record creates on first
+ * until their lease passes: a claim sweeps those out at most once a second. Waiters for an
+ * in-progress record park on a future the record creates on first
  * demand; it is completed when the record is completed, released, swept or taken over, so a
  * duplicate wakes as soon as the owner finishes, without polling, and at the lease's end at the
  * latest.
@@ -105,27 +113,33 @@ public final class MemoryStore implements IdempotencyStore {
   private final ConcurrentMap<String, Completed> stripped;
   private final long maximumRecords;
   private final Ticker ticker;
+  /** Turns the ticker's readings into instants, for {@link #inspect}. */
+  private final Clock wallClock;
   private final AtomicLong nextSweep;
+  private final LongAdder evictions = new LongAdder();
   private volatile boolean closed;
 
   private MemoryStore(Builder builder) {
     Clock clock = builder.clock;
-    this.ticker = clock == null ? Ticker.systemTicker() : () -> nanos(clock.instant());
+    this.ticker = clock == null ? Ticker.system() : Ticker.of(clock);
+    this.wallClock = clock == null ? Clock.systemUTC() : clock;
     this.cache = Caffeine.newBuilder()
-        .ticker(ticker)
+        .ticker(ticker::read)
         .maximumWeight(builder.maximumWeightBytes)
         .weigher((String key, Completed record) -> record.weight(key))
         .expireAfter(new DeadlineExpiry())
-        .evictionListener((String key, Completed record, RemovalCause cause) -> {
+        .evictionListener(
+            (@Nullable String key, @Nullable Completed record, RemovalCause cause) -> {
           if (cause == RemovalCause.SIZE && key != null && record != null) {
             // atomically with the eviction: a claim finds the record in one cache or the other
             stripped().put(key, record.withoutResponse());
+            evictions.increment();
           }
         })
         .build();
     this.completed = cache.asMap();
     this.strippedCache = Caffeine.newBuilder()
-        .ticker(ticker)
+        .ticker(ticker::read)
         .expireAfter(new DeadlineExpiry())
         .build();
     this.stripped = strippedCache.asMap();
@@ -154,7 +168,7 @@ public final class MemoryStore implements IdempotencyStore {
    * atomic insert into a hash map.
    */
   @Override
-  public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
+  public Claim claim(String key, @Nullable Fingerprint fingerprint, Duration lease) {
     checkOpen(key);
     Completed done = completedRecord(key);
     if (done != null) {
@@ -169,7 +183,7 @@ public final class MemoryStore implements IdempotencyStore {
       throw new StoreFullException("the memory store holds its maximum of " + maximumRecords
           + " records", key, FULL_RETRY_AFTER_SECONDS);
     }
-    InFlight fresh = new InFlight(Token.random(), fingerprint, saturatedAdd(now, lease));
+    InFlight fresh = new InFlight(Token.random(), fingerprint, now, saturatedAdd(now, lease));
     current = inFlight.putIfAbsent(key, fresh);
     if (current != null) {
       if (current.isLive(now)) {
@@ -214,7 +228,8 @@ public final class MemoryStore implements IdempotencyStore {
         return record;
       }
       // put before the in-progress record goes, under its lock: no claim can see neither
-      completed.put(k, new Completed(record.claim.fingerprint(), response, saturatedAdd(now, ttl)));
+      completed.put(k, new Completed(
+          record.claim.fingerprint(), response, record.created, saturatedAdd(now, ttl)));
       finished[0] = record;
       return null;
     });
@@ -258,7 +273,7 @@ public final class MemoryStore implements IdempotencyStore {
    * <p>Lock-free reads; it allocates nothing.
    */
   @Override
-  public Claim peek(String key) {
+  public @Nullable Claim peek(String key) {
     checkOpen(key);
     Completed done = completedRecord(key);
     if (done != null) {
@@ -270,6 +285,83 @@ public final class MemoryStore implements IdempotencyStore {
     }
     done = completedRecord(key); // completed since the first read
     return done == null ? null : done.claim;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Lock-free reads. The times are this JVM's clock (the builder's, if one was given); the
+   * stored bytes are the body's plus the headers' names and values (UTF-16, as held in memory).
+   */
+  @Override
+  public Optional<RecordInfo> inspect(String key) {
+    checkOpen(key);
+    Completed done = completedRecord(key);
+    long now = ticker.read();
+    if (done == null) {
+      InFlight record = inFlight.get(key);
+      if (record != null && record.isLive(now)) {
+        long deadline = record.deadline;
+        return Optional.of(RecordInfo.inProgress(instant(record.created, now),
+            instant(deadline, now), Duration.ofNanos(deadline - now)));
+      }
+      done = completedRecord(key); // completed since the first read
+      if (done == null) {
+        return Optional.empty();
+      }
+    }
+    StoredResponse response = done.response();
+    return Optional.of(RecordInfo.completed(instant(done.created, now),
+        instant(done.deadline, now), Duration.ofNanos(Math.max(0, done.deadline - now)),
+        response.status(), done.storedBytes(), response.isReplayable()));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Each step is one atomic removal from one map; a completion moves a record from the
+   * in-progress map to the completed cache under the in-progress record's lock, so a deletion that
+   * misses it in one finds it in the other, and looks again if it changed meanwhile.
+   */
+  @Override
+  public Deletion delete(String key, boolean force) {
+    checkOpen(key);
+    while (true) {
+      if (removeCompleted(key)) {
+        return Deletion.DELETED;
+      }
+      long now = ticker.read();
+      InFlight record = inFlight.get(key);
+      if (record != null && record.isLive(now)) {
+        if (!force) {
+          return Deletion.IN_PROGRESS;
+        }
+        if (inFlight.remove(key, record)) {
+          record.settle();
+          return Deletion.FORCED;
+        }
+        continue; // completed, released or taken over meanwhile
+      }
+      if (removeCompleted(key)) {
+        return Deletion.DELETED; // completed between the first look and the second
+      }
+      if (record == null) {
+        return Deletion.ABSENT;
+      }
+      if (inFlight.remove(key, record)) {
+        record.settle(); // its lease had passed: it was no live record
+        return Deletion.ABSENT;
+      }
+    }
+  }
+
+  private boolean removeCompleted(String key) {
+    return completed.remove(key) != null | stripped.remove(key) != null;
+  }
+
+  /** @return the instant of the ticker reading {@code nanos}, read at {@code now} */
+  private Instant instant(long nanos, long now) {
+    return wallClock.instant().plusNanos(nanos - now);
   }
 
   /**
@@ -337,6 +429,28 @@ public final class MemoryStore implements IdempotencyStore {
     return strippedCache.estimatedSize();
   }
 
+  /**
+   * The weight of the responses kept: finishes the cache's pending upkeep first (evictions that
+   * were due), so it is never over {@code maximumWeightBytes}. For statistics, not for each
+   * request.
+   *
+   * @return the estimated bytes of the completed records kept with their responses, the weight
+   *     that {@code maximumWeightBytes} bounds
+   */
+  public long weightBytes() {
+    cache.cleanUp();
+    return cache.policy().eviction().map(eviction -> eviction.weightedSize().orElse(0L))
+        .orElse(0L);
+  }
+
+  /**
+   * @return how many responses were dropped to stay within {@code maximumWeightBytes} since the
+   *     store was built (each record was kept without its response)
+   */
+  public long evictionCount() {
+    return evictions.sum();
+  }
+
   /** Counts again after expired records are really removed, before a claim is refused. */
   private boolean isFullAfterCleanUp(long now) {
     cache.cleanUp();
@@ -350,7 +464,7 @@ public final class MemoryStore implements IdempotencyStore {
   }
 
   /** @return the completed record of {@code key}, with its response or without, or null */
-  private Completed completedRecord(String key) {
+  private @Nullable Completed completedRecord(String key) {
     Completed done = completed.get(key);
     return done != null ? done : stripped.get(key);
   }
@@ -401,10 +515,6 @@ public final class MemoryStore implements IdempotencyStore {
     return ((now ^ sum) & (nanos ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 
-  private static long nanos(Instant instant) {
-    return instant.getEpochSecond() * 1_000_000_000L + instant.getNano();
-  }
-
   /** Expires each completed record at its own deadline; a read never extends it. */
   private static final class DeadlineExpiry implements Expiry<String, Completed> {
     @Override
@@ -428,30 +538,48 @@ public final class MemoryStore implements IdempotencyStore {
   /** A completed record: what a claim that finds it returns, made once. */
   private static final class Completed {
     final Claim claim;
+    /** The ticker's reading when the key was claimed. */
+    final long created;
     final long deadline;
 
-    Completed(Fingerprint fingerprint, StoredResponse response, long deadline) {
+    Completed(@Nullable Fingerprint fingerprint, StoredResponse response, long created,
+        long deadline) {
       this.claim = Claim.completed(fingerprint, response);
+      this.created = created;
       this.deadline = deadline;
     }
 
     /** @return this record without its response: it marks the request done, nothing to replay */
     Completed withoutResponse() {
-      StoredResponse response = claim.response();
+      StoredResponse response = response();
       if (!response.isReplayable()) {
         return this;
       }
       return new Completed(claim.fingerprint(),
-          StoredResponse.notReplayable(response.status(), List.of()), deadline);
+          StoredResponse.notReplayable(response.status(), List.of()), created, deadline);
+    }
+
+    /** @return the bytes of the body and of the headers' names and values, as held in memory */
+    long storedBytes() {
+      StoredResponse response = response();
+      long bytes = response.bodyLength();
+      for (Header header : response.headers()) {
+        bytes += 2L * (header.name().length() + header.value().length());
+      }
+      return bytes;
     }
 
     int weight(String key) {
-      StoredResponse response = claim.response();
+      StoredResponse response = response();
       long bytes = 160L + 2L * key.length() + response.bodyLength();
       for (Header header : response.headers()) {
         bytes += 48L + 2L * (header.name().length() + header.value().length());
       }
       return (int) Math.min(Integer.MAX_VALUE, bytes);
+    }
+
+    StoredResponse response() {
+      return Objects.requireNonNull(claim.response(), "a completed claim has a response");
     }
   }
 
@@ -472,14 +600,17 @@ public final class MemoryStore implements IdempotencyStore {
     /** What a claim that finds this record returns, made once. */
     final Claim claim;
     final Token token;
+    /** The ticker's reading when the key was claimed. */
+    final long created;
     /** Moved only by a renewal, under the map's lock on the record. */
     volatile long deadline;
     @SuppressWarnings("unused") // accessed through WAITERS
-    private volatile CompletableFuture<Void> waiters;
+    private volatile @Nullable CompletableFuture<Void> waiters;
 
-    InFlight(Token token, Fingerprint fingerprint, long deadline) {
+    InFlight(Token token, @Nullable Fingerprint fingerprint, long created, long deadline) {
       this.claim = Claim.inProgress(fingerprint);
       this.token = token;
+      this.created = created;
       this.deadline = deadline;
     }
 
@@ -517,7 +648,7 @@ public final class MemoryStore implements IdempotencyStore {
   public static final class Builder {
     private long maximumWeightBytes = DEFAULT_MAXIMUM_WEIGHT_BYTES;
     private long maximumRecords = DEFAULT_MAXIMUM_RECORDS;
-    private Clock clock;
+    private @Nullable Clock clock;
 
     private Builder() {}
 
@@ -531,10 +662,7 @@ public final class MemoryStore implements IdempotencyStore {
      * @throws IllegalArgumentException if {@code bytes} is not positive
      */
     public Builder maximumWeightBytes(long bytes) {
-      if (bytes <= 0) {
-        throw new IllegalArgumentException("maximumWeightBytes must be positive, but was " + bytes);
-      }
-      this.maximumWeightBytes = bytes;
+      this.maximumWeightBytes = positive("maximumWeightBytes", bytes);
       return this;
     }
 
@@ -550,10 +678,7 @@ public final class MemoryStore implements IdempotencyStore {
      * @throws IllegalArgumentException if {@code records} is not positive
      */
     public Builder maximumRecords(long records) {
-      if (records <= 0) {
-        throw new IllegalArgumentException("maximumRecords must be positive, but was " + records);
-      }
-      this.maximumRecords = records;
+      this.maximumRecords = positive("maximumRecords", records);
       return this;
     }
 
@@ -572,6 +697,13 @@ public final class MemoryStore implements IdempotencyStore {
     /** @return a new store */
     public MemoryStore build() {
       return new MemoryStore(this);
+    }
+
+    private static long positive(String name, long value) {
+      if (value <= 0) {
+        throw new IllegalArgumentException(name + " must be positive, but was " + value);
+      }
+      return value;
     }
   }
 }

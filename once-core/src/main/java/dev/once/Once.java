@@ -1,13 +1,16 @@
 package dev.once;
 
 import dev.once.spi.Claim;
+import dev.once.spi.Deletion;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.RecordInfo;
 import dev.once.spi.StoreException;
 import dev.once.spi.StoreFullException;
+import dev.once.spi.Ticker;
+import dev.once.spi.Token;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
@@ -15,6 +18,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -23,6 +27,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The idempotency engine and its configuration: turns each request into a {@link Decision} (run
@@ -41,6 +46,7 @@ import java.util.function.Supplier;
  * long response never lets a retry run beside it; only a crashed owner lets its lease pass.
  */
 public final class Once {
+  private static final System.Logger LOG = System.getLogger("dev.once");
   /** The header the draft standard names, and the default. */
   public static final String DEFAULT_HEADER = "Idempotency-Key";
   /** The header every replayed response carries. */
@@ -50,7 +56,10 @@ public final class Once {
   /** The default time a keyed request's body has to arrive: 30 seconds. */
   public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(30);
 
-  /** The clock an engine built without one uses; waits are then timed by {@link System#nanoTime}. */
+  private static final Decision PASS_THROUGH = new Decision.PassThrough(Outcome.PASSED_THROUGH);
+  private static final Decision FAILED_OPEN = new Decision.PassThrough(Outcome.FAILED_OPEN);
+
+  /** The clock an engine built without one uses: waits are then timed by {@link Ticker#system}. */
   private static final Clock SYSTEM_CLOCK = Clock.systemUTC();
 
   /**
@@ -85,6 +94,7 @@ public final class Once {
   private final Set<String> excludedHeaders;
   private final OnceListener listener;
   private final Clock clock;
+  private final Ticker ticker;
   private final UnknownOutcome unknownOutcome;
   private final ScheduledExecutorService scheduler;
   private final long maxWaitNanos;
@@ -118,6 +128,7 @@ public final class Once {
     excludedHeaders = caseInsensitive(builder.excludedHeaders);
     listener = builder.listener;
     clock = builder.clock;
+    ticker = Ticker.of(clock);
     unknownOutcome = builder.unknownOutcome;
     scheduler = builder.scheduler == null ? Scheduling.shared() : builder.scheduler;
     maxWaitNanos = maxWait.toNanos();
@@ -150,13 +161,13 @@ public final class Once {
    * Decides what to do with a request. For a request with a key this reads the body (when the
    * request hash is checked) and makes one blocking store round trip, the claim. A duplicate of a
    * request in flight that may wait ({@code maxWait}, shortened by the client's {@code Prefer:
-   * wait=N}) is not waited for here: the decision is {@link Decision.Kind#WAIT}, whose {@link
-   * Decision#next()} completes when the first request finishes or the wait runs out, with no
+   * wait=N}) is not waited for here: the decision is a {@link Decision.Wait}, whose {@link
+   * Decision.Wait#next()} completes when the first request finishes or the wait runs out, with no
    * thread held meanwhile. Thread-safe.
    *
    * @param request the request
-   * @return the decision; when its kind is {@link Decision.Kind#EXECUTE} the caller owns the key
-   *     and must report the request's events to the {@link Decision#exchange()}
+   * @return the decision; when it is a {@link Decision.Execute} the caller owns the key and must
+   *     report the request's events to its {@link Decision.Execute#exchange()}
    * @throws IOException if the request body cannot be read
    */
   public Decision decide(OnceRequest request) throws IOException {
@@ -166,11 +177,12 @@ public final class Once {
     }
     Keyed keyed = (Keyed) prepared;
     Claim claim;
+    reportStoreCall(keyed.attempt, "claim");
     try {
       claim = store.claim(keyed.scopedKey, keyed.fingerprint, lease);
     } catch (RuntimeException e) {
       reportStoreError("claim", keyed.scopedKey, e);
-      return storeFailure(keyed.scopedKey, e, true);
+      return storeFailure(keyed.attempt, e, true);
     }
     Decision decision = interpret(keyed, claim);
     if (decision != null) {
@@ -179,7 +191,7 @@ public final class Once {
     if (keyed.waitNanos <= 0) {
       return conflict(keyed);
     }
-    return Decision.waiting(waitFor(keyed, nanoTime() + keyed.waitNanos));
+    return new Decision.Wait(waiting(keyed, nanoTime() + keyed.waitNanos));
   }
 
   /**
@@ -187,7 +199,7 @@ public final class Once {
    * every look at a record in flight use the store's asynchronous operations, and a duplicate that
    * waits is parked on the store's change signal. The request's body is read on the calling thread
    * (when the request hash is checked): an adapter that must not block reads it first. The stage
-   * never holds a {@link Decision.Kind#WAIT}. Thread-safe.
+   * never holds a {@link Decision.Wait}. Thread-safe.
    *
    * @param request the request
    * @return the decision; it completes exceptionally only with the {@link IOException} of a body
@@ -205,18 +217,19 @@ public final class Once {
     }
     Keyed keyed = (Keyed) prepared;
     long deadline = nanoTime() + keyed.waitNanos;
+    reportStoreCall(keyed.attempt, "claim");
     return storeStage(() -> store.claimAsync(keyed.scopedKey, keyed.fingerprint, lease))
         .handle((claim, error) -> {
           if (error != null) {
             RuntimeException failure = unwrap(error);
             reportStoreError("claim", keyed.scopedKey, failure);
-            return done(storeFailure(keyed.scopedKey, failure, true));
+            return done(storeFailure(keyed.attempt, failure, true));
           }
           Decision decision = interpret(keyed, claim);
           if (decision != null) {
             return done(decision);
           }
-          return keyed.waitNanos <= 0 ? done(conflict(keyed)) : waitFor(keyed, deadline);
+          return keyed.waitNanos <= 0 ? done(conflict(keyed)) : waiting(keyed, deadline);
         })
         .thenCompose(stage -> stage);
   }
@@ -227,14 +240,14 @@ public final class Once {
    */
   private Object prepare(OnceRequest request) throws IOException {
     if (!appliesTo(request.method())) {
-      return report(Decision.PASS_THROUGH, null);
+      return report(PASS_THROUGH, null);
     }
     List<String> values = request.headers(header);
     if (values.isEmpty()) {
       return requireKey
           ? reject(Outcome.REJECTED, ProblemType.KEY_MISSING,
               "this endpoint requires an " + header + " header", null)
-          : report(Decision.PASS_THROUGH, null);
+          : report(PASS_THROUGH, null);
     }
     if (values.size() > 1) {
       return reject(Outcome.REJECTED, ProblemType.KEY_INVALID,
@@ -267,9 +280,7 @@ public final class Once {
       fingerprint = Fingerprint.of(request.method().toUpperCase(Locale.ROOT), request.path(),
           request.query(), body);
     }
-    String scope = keyScope.scopeOf(request);
-    // keys hold no spaces, so "scope key" splits at its last space: scopes can never collide
-    String scopedKey = scope.isEmpty() ? key : scope + ' ' + key;
+    String scopedKey = scoped(keyScope.scopeOf(request), key);
     return new Keyed(scopedKey, key, fingerprint, waitNanos(request));
   }
 
@@ -329,10 +340,11 @@ public final class Once {
    * @return the decision a claim (or a look at the record) leads to, or null when the record is
    *     in progress
    */
-  private Decision interpret(Keyed keyed, Claim claim) {
+  private @Nullable Decision interpret(Keyed keyed, Claim claim) {
     if (claim.state() == Claim.State.ACQUIRED) {
-      return report(Decision.execute(new Exchange(this, keyed.scopedKey, claim.token()).start()),
-          keyed.scopedKey);
+      Token token = Objects.requireNonNull(claim.token(), "an acquired claim has a token");
+      return report(new Decision.Execute(
+          new Exchange(this, keyed.attempt, token).start()), keyed.attempt);
     }
     if (keyed.fingerprint != null
         && claim.fingerprint() != null
@@ -340,26 +352,48 @@ public final class Once {
       return reject(Outcome.MISMATCH, ProblemType.KEY_REUSED,
           header + " \"" + keyed.key + "\" was first used for a request with another method, path,"
               + " query or body; use a new key for a new request",
-          keyed.scopedKey);
+          keyed.attempt);
     }
     if (claim.state() == Claim.State.IN_PROGRESS) {
       return null;
     }
-    StoredResponse response = claim.response();
+    StoredResponse response =
+        Objects.requireNonNull(claim.response(), "a completed claim has a response");
     if (response.isReplayable()) {
-      return report(Decision.replay(response), keyed.scopedKey);
+      return report(new Decision.Replay(response), keyed.attempt);
     }
     if (response.isOutcomeUnknown()) {
       return reject(Outcome.OUTCOME_UNKNOWN, ProblemType.OUTCOME_UNKNOWN,
           "the request with " + header + " \"" + keyed.key + "\" reached the upstream, but whether"
               + " it was done is unknown (the connection broke or no answer came); it will not be"
               + " run again under this key",
-          keyed.scopedKey);
+          keyed.attempt);
     }
     return reject(Outcome.NOT_REPLAYABLE, ProblemType.RESPONSE_NOT_REPLAYABLE,
         "the request with " + header + " \"" + keyed.key + "\" was done (status "
             + response.status() + "), but its response was too large to keep for replay",
-        keyed.scopedKey);
+        keyed.attempt);
+  }
+
+  /**
+   * Starts the wait of a duplicate for the request in flight, reporting its start and its end
+   * (after its outcome) to the listener.
+   */
+  private CompletionStage<Decision> waiting(Keyed keyed, long deadline) {
+    long start = nanoTime();
+    try {
+      listener.onWaitStarted(keyed.scopedKey);
+    } catch (RuntimeException ignored) {
+      // a listener must not change how a request is answered
+    }
+    return waitFor(keyed, deadline).whenComplete((decision, error) -> {
+      Outcome ended = decision == null ? Outcome.STORE_ERROR : Decision.outcomeOf(decision);
+      try {
+        listener.onWaitEnded(keyed.scopedKey, ended, Duration.ofNanos(nanoTime() - start));
+      } catch (RuntimeException ignored) {
+        // a listener must not change how a request is answered
+      }
+    });
   }
 
   /**
@@ -373,33 +407,38 @@ public final class Once {
     if (remaining <= 0) {
       return done(conflict(keyed));
     }
+    reportStoreCall(keyed.attempt, "await");
     return storeStage(() -> store.awaitChangeAsync(keyed.scopedKey, Duration.ofNanos(remaining)))
-        .thenCompose(changed -> storeStage(() -> store.peekAsync(keyed.scopedKey)))
+        .thenCompose(changed -> {
+          reportStoreCall(keyed.attempt, "peek");
+          return storeStage(() -> store.peekAsync(keyed.scopedKey));
+        })
         .handle((claim, error) -> {
           if (error != null) {
             RuntimeException failure = unwrap(error);
             reportStoreError("await", keyed.scopedKey, failure);
             // never fail open here: running a known duplicate of a request in flight is a
             // certain second run
-            return done(storeFailure(keyed.scopedKey, failure, false));
+            return done(storeFailure(keyed.attempt, failure, false));
           }
           if (claim == null) {
-            return done(report(Decision.reject(Outcome.CONFLICT,
+            return done(report(new Decision.Reject(Outcome.CONFLICT,
                 Problem.of(ProblemType.REQUEST_IN_PROGRESS, "the request with " + header + " \""
                     + keyed.key + "\" ended without a response to replay (it failed, or its"
                     + " owner stopped); send it again to run it").withRetryAfter(1)),
-                keyed.scopedKey));
+                keyed.attempt));
           }
-          Decision decision = claim.state() == Claim.State.ACQUIRED ? null : interpret(keyed, claim);
+          Decision decision =
+              claim.state() == Claim.State.ACQUIRED ? null : interpret(keyed, claim);
           return decision != null ? done(decision) : waitFor(keyed, deadline);
         })
         .thenCompose(stage -> stage);
   }
 
   private Decision conflict(Keyed keyed) {
-    return report(Decision.reject(Outcome.CONFLICT, Problem.of(ProblemType.REQUEST_IN_PROGRESS,
+    return report(new Decision.Reject(Outcome.CONFLICT, Problem.of(ProblemType.REQUEST_IN_PROGRESS,
             "a request with " + header + " \"" + keyed.key + "\" is still in progress; retry later")
-        .withRetryAfter(1)), keyed.scopedKey);
+        .withRetryAfter(1)), keyed.attempt);
   }
 
   private static CompletionStage<Decision> done(Decision decision) {
@@ -424,38 +463,52 @@ public final class Once {
         : new StoreException("the store failed", null, cause);
   }
 
-  private Decision storeFailure(String scopedKey, RuntimeException error, boolean mayFailOpen) {
+  private Decision storeFailure(Attempt attempt, RuntimeException error, boolean mayFailOpen) {
     if (error instanceof StoreFullException) {
       // the store works and refuses to forget a live record: never run without idempotency
-      return report(Decision.reject(Outcome.STORE_ERROR, Problem.of(ProblemType.STORE_FULL,
+      return report(new Decision.Reject(Outcome.STORE_ERROR, Problem.of(ProblemType.STORE_FULL,
           "the idempotency store holds as many records as it may, so the request was not run;"
               + " retry later").withRetryAfter(((StoreFullException) error).retryAfterSeconds())),
-          scopedKey);
+          attempt);
     }
     if (failOpen && mayFailOpen) {
-      return report(Decision.FAILED_OPEN, scopedKey);
+      return report(FAILED_OPEN, attempt);
     }
     return reject(Outcome.STORE_ERROR, ProblemType.STORE_UNAVAILABLE,
         "the idempotency store cannot be reached, so the request was not run; retry later",
-        scopedKey);
+        attempt);
   }
 
-  private Decision reject(Outcome outcome, ProblemType type, String detail, String scopedKey) {
-    return report(Decision.reject(outcome, Problem.of(type, detail)), scopedKey);
+  private Decision reject(
+      Outcome outcome, ProblemType type, String detail, @Nullable Attempt attempt) {
+    return report(new Decision.Reject(outcome, Problem.of(type, detail)), attempt);
   }
 
-  private Decision report(Decision decision, String scopedKey) {
+  /** Reports a decision: with its request's identity when it carries a key, else without. */
+  private Decision report(Decision decision, @Nullable Attempt attempt) {
     try {
-      listener.onOutcome(decision.outcome(), scopedKey);
+      if (attempt == null) {
+        listener.onOutcome(Decision.outcomeOf(decision), null);
+      } else {
+        listener.onOutcome(attempt, Decision.outcomeOf(decision));
+      }
     } catch (RuntimeException ignored) {
       // a listener must not change how a request is answered
     }
     return decision;
   }
 
-  void reportFinished(String key, Completion completion, int status) {
+  void reportStoreCall(Attempt attempt, String operation) {
     try {
-      listener.onFinished(key, completion, status);
+      listener.onStoreCall(attempt, operation);
+    } catch (RuntimeException ignored) {
+      // a listener must not change how a request is answered
+    }
+  }
+
+  void reportFinished(Attempt attempt, Completion completion, int status) {
+    try {
+      listener.onFinished(attempt, completion, status);
     } catch (RuntimeException ignored) {
       // a listener must not change how a request is answered
     }
@@ -490,17 +543,14 @@ public final class Once {
 
   /**
    * The engine's monotonic time, for adapters that time the engine's own limits (the body's
-   * deadline): {@link System#nanoTime()}, or the time of the clock given to the builder (a test's
-   * fake clock). Only differences between two readings mean anything.
+   * deadline): the clock given to the builder read as a {@link Ticker#of(Clock) ticker}, so
+   * {@link System#nanoTime()} for the system clock. Only differences between two readings mean
+   * anything.
    *
    * @return nanoseconds
    */
   public long nanoTime() {
-    if (clock == SYSTEM_CLOCK) {
-      return System.nanoTime();
-    }
-    Instant now = clock.instant();
-    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    return ticker.read();
   }
 
   /** @return how often an open exchange renews its lease: a third of it */
@@ -512,11 +562,13 @@ public final class Once {
   private static final class Keyed {
     final String scopedKey;
     final String key;
-    final Fingerprint fingerprint;
+    final @Nullable Fingerprint fingerprint;
     final long waitNanos;
+    final Attempt attempt;
 
-    Keyed(String scopedKey, String key, Fingerprint fingerprint, long waitNanos) {
+    Keyed(String scopedKey, String key, @Nullable Fingerprint fingerprint, long waitNanos) {
       this.scopedKey = scopedKey;
+      this.attempt = new Attempt(scopedKey);
       this.key = key;
       this.fingerprint = fingerprint;
       this.waitNanos = waitNanos;
@@ -546,6 +598,73 @@ public final class Once {
    */
   public boolean appliesTo(String method) {
     return method != null && (methods.contains(method) || methodsUpper.contains(method));
+  }
+
+  /**
+   * Describes the live record of a client's key, for an operator: state, created and expiry
+   * times, lease left, and once completed the response's status, size and whether it replays;
+   * never the response's body or headers. Only reads. Thread-safe.
+   *
+   * @param scope the key's scope, as {@link #keyScope()} derives it from a request ({@code ""}
+   *     when keys are not scoped)
+   * @param key the key as a client sends it in the {@link #header()} header, checked as a request's
+   *     is
+   * @return the record's description, or empty when the key has no live record
+   * @throws IllegalArgumentException if {@code key} is not a valid key (empty, too long, or with a
+   *     character outside visible ASCII)
+   * @throws NullPointerException if {@code scope} or {@code key} is null
+   * @throws StoreException if the store cannot answer
+   * @throws UnsupportedOperationException if the store does not implement {@link
+   *     IdempotencyStore#inspect}
+   */
+  public Optional<RecordInfo> inspect(String scope, String key) {
+    return store.inspect(scopedKey(scope, key));
+  }
+
+  /**
+   * Deletes the live record of a client's key, for an operator who must clear it: a completed
+   * record always, so the next request with the key runs again; an in-progress one only if {@code
+   * force}, since its request may still be running: a retry may then run beside it, which is
+   * logged as a warning ({@code System.Logger} {@code dev.once}). Atomic; thread-safe.
+   *
+   * @param scope the key's scope ({@code ""} when keys are not scoped)
+   * @param key the key as a client sends it, checked as a request's is
+   * @param force whether to delete an in-progress record too
+   * @return what was done
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws NullPointerException if {@code scope} or {@code key} is null
+   * @throws StoreException if the store cannot answer
+   * @throws UnsupportedOperationException if the store does not implement {@link
+   *     IdempotencyStore#delete}
+   */
+  public Deletion delete(String scope, String key, boolean force) {
+    String scopedKey = scopedKey(scope, key);
+    Deletion deletion = store.delete(scopedKey, force);
+    if (deletion == Deletion.FORCED) {
+      LOG.log(System.Logger.Level.WARNING, () -> "once: the in-progress record of key \""
+          + scopedKey + "\" was deleted by force; its request may still be running, and a retry"
+          + " with the key now runs beside it");
+    }
+    return deletion;
+  }
+
+  /** @return the key a store knows a client's key by in {@code scope}, once the key is checked */
+  private String scopedKey(String scope, String key) {
+    Objects.requireNonNull(scope, "scope");
+    Objects.requireNonNull(key, "key");
+    String parsed;
+    try {
+      parsed = IdempotencyKey.parse(key, maxKeyLength);
+    } catch (InvalidKeyException e) {
+      throw new IllegalArgumentException("key is not a valid key: " + e.getMessage(), e);
+    }
+    return scoped(scope, parsed);
+  }
+
+  /** @return {@code key} in {@code scope}: {@code "scope key"}, or the key alone without a scope */
+  private static String scoped(String scope, String key) {
+    // keys hold no spaces, so "scope key" splits at its last space: scopes can never collide
+    return scope.isEmpty() ? key : scope + ' ' + key;
   }
 
   /** @return the store */
@@ -705,7 +824,7 @@ public final class Once {
     private OnceListener listener = OnceListener.NOOP;
     private Clock clock = SYSTEM_CLOCK;
     private UnknownOutcome unknownOutcome = UnknownOutcome.RETRY;
-    private ScheduledExecutorService scheduler;
+    private @Nullable ScheduledExecutorService scheduler;
 
     private Builder(IdempotencyStore store) {
       this.store = Objects.requireNonNull(store, "store");
@@ -1108,7 +1227,8 @@ public final class Once {
       return value;
     }
 
-    private static boolean isToken(String value) {
+    /** @return true if {@code value} is an HTTP token: a method or a header name */
+    static boolean isToken(String value) {
       if (value.isEmpty()) {
         return false;
       }

@@ -1,5 +1,7 @@
 package dev.once;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The root of every exception this library throws. Catching it catches them all; its subclasses
  * carry the idempotency key and the state that caused them.
@@ -18,7 +20,7 @@ public class OnceException extends RuntimeException {
    * @param message what went wrong, naming the key when there is one
    * @param cause the underlying failure
    */
-  public OnceException(String message, Throwable cause) {
+  public OnceException(String message, @Nullable Throwable cause) {
     super(message, cause);
   }
 
@@ -29,7 +31,8 @@ public class OnceException extends RuntimeException {
    * @param cause the underlying failure, or null
    * @param writableStackTrace false to skip the cost of filling in the stack trace
    */
-  protected OnceException(String message, Throwable cause, boolean writableStackTrace) {
+  protected OnceException(
+      String message, @Nullable Throwable cause, boolean writableStackTrace) {
     super(message, cause, false, writableStackTrace);
   }
 }

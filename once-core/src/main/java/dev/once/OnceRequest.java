@@ -2,6 +2,7 @@ package dev.once;
 
 import java.io.IOException;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The engine's view of an HTTP request, implemented by each adapter (Servlet filter, proxy, JAX-RS)
@@ -16,7 +17,7 @@ public interface OnceRequest {
   String path();
 
   /** @return the query string as received, or null when there is none */
-  String query();
+  @Nullable String query();
 
   /**
    * The values of every header with this name, in the order received.
@@ -27,7 +28,7 @@ public interface OnceRequest {
   List<String> headers(String name);
 
   /** @return the name of the authenticated principal, or null when the request has none */
-  String principal();
+  @Nullable String principal();
 
   /**
    * Reads the whole body, at most {@code maxBytes} of it. The adapter keeps the bytes so the

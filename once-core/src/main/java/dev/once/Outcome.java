@@ -1,6 +1,9 @@
 package dev.once;
 
-/** How the engine answered a request; reported to {@link OnceListener#onOutcome}. */
+/**
+ * How the engine answered a request; reported to {@link OnceListener#onOutcome}. A duplicate that
+ * waits ({@link Decision.Wait}) is reported once, with the outcome its wait ends in.
+ */
 public enum Outcome {
   /** Not an idempotent request (another method, or no key where none is required): handler ran. */
   PASSED_THROUGH,
@@ -21,11 +24,5 @@ public enum Outcome {
   /** The store failed and the engine fails closed: 503. */
   STORE_ERROR,
   /** The store failed and the engine fails open: the handler ran without idempotency. */
-  FAILED_OPEN,
-  /**
-   * Not a final outcome: a duplicate parked to wait for the request in flight ({@link
-   * Decision.Kind#WAIT}). Never reported to {@link OnceListener#onOutcome}; the outcome the wait
-   * ends in is.
-   */
-  WAITING
+  FAILED_OPEN
 }

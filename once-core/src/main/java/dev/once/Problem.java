@@ -1,21 +1,32 @@
 package dev.once;
 
+import dev.once.adapter.JsonStrings;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
  * An RFC 9457 problem response ({@code application/problem+json}): the answer for every request
- * the engine refuses. Immutable and thread-safe.
+ * the engine refuses. It is the whole response: its {@link #status()}, its {@link #headers()} and
+ * its body ({@link #toJsonBytes()}), so every adapter writes a problem the same way (the servlet
+ * adapter's {@code ProblemResponse}, the Spring starter's {@code OnceProblemDetails}). Immutable
+ * and thread-safe.
  */
 public final class Problem {
   /** The media type of a problem response body. */
   public static final String CONTENT_TYPE = "application/problem+json";
+
+  /** 408 Request Timeout: the request's body may still be on its way. */
+  private static final int REQUEST_TIMEOUT = 408;
 
   private final int status;
   private final String type;
   private final String title;
   private final String detail;
   private final int retryAfterSeconds;
+  private final Map<String, String> headers;
 
   private Problem(int status, String type, String title, String detail, int retryAfterSeconds) {
     if (status < 400 || status > 599) {
@@ -26,6 +37,23 @@ public final class Problem {
     this.title = Objects.requireNonNull(title, "title");
     this.detail = Objects.requireNonNull(detail, "detail");
     this.retryAfterSeconds = retryAfterSeconds;
+    this.headers = headers(status, retryAfterSeconds);
+  }
+
+  private static Map<String, String> headers(int status, int retryAfterSeconds) {
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("Content-Type", CONTENT_TYPE);
+    // the answer to this one request: no cache may hand it to another
+    headers.put("Cache-Control", "no-store");
+    if (retryAfterSeconds > 0) {
+      headers.put("Retry-After", Integer.toString(retryAfterSeconds));
+    }
+    if (status == REQUEST_TIMEOUT) {
+      // the rest of the body may still be on its way: the connection cannot carry another request
+      // (RFC 9110, 15.5.9)
+      headers.put("Connection", "close");
+    }
+    return Collections.unmodifiableMap(headers);
   }
 
   /**
@@ -62,7 +90,8 @@ public final class Problem {
    */
   public Problem withRetryAfter(int seconds) {
     if (seconds < 1) {
-      throw new IllegalArgumentException("retry-after must be at least 1 second, but was " + seconds);
+      throw new IllegalArgumentException(
+          "retry-after must be at least 1 second, but was " + seconds);
     }
     return new Problem(status, type, title, detail, seconds);
   }
@@ -92,16 +121,27 @@ public final class Problem {
     return retryAfterSeconds;
   }
 
+  /**
+   * The headers of a response that carries this problem, besides its {@code Content-Length}:
+   * {@code Content-Type: application/problem+json}; {@code Cache-Control: no-store}; {@code
+   * Retry-After} when the problem has one; {@code Connection: close} for a 408.
+   *
+   * @return the header names and values, unmodifiable, in the order to write them
+   */
+  public Map<String, String> headers() {
+    return headers;
+  }
+
   /** @return the problem as a JSON object */
   public String toJson() {
     StringBuilder json = new StringBuilder(128 + detail.length());
     json.append("{\"type\":");
-    appendString(json, type);
+    JsonStrings.append(json, type);
     json.append(",\"title\":");
-    appendString(json, title);
+    JsonStrings.append(json, title);
     json.append(",\"status\":").append(status);
     json.append(",\"detail\":");
-    appendString(json, detail);
+    JsonStrings.append(json, detail);
     return json.append('}').toString();
   }
 
@@ -113,36 +153,5 @@ public final class Problem {
   @Override
   public String toString() {
     return status + " " + type + ": " + detail;
-  }
-
-  private static void appendString(StringBuilder json, String value) {
-    json.append('"');
-    for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      switch (c) {
-        case '"':
-          json.append("\\\"");
-          break;
-        case '\\':
-          json.append("\\\\");
-          break;
-        case '\n':
-          json.append("\\n");
-          break;
-        case '\r':
-          json.append("\\r");
-          break;
-        case '\t':
-          json.append("\\t");
-          break;
-        default:
-          if (c < 0x20 || c == 0x2028 || c == 0x2029) {
-            json.append(String.format("\\u%04x", (int) c));
-          } else {
-            json.append(c);
-          }
-      }
-    }
-    json.append('"');
   }
 }

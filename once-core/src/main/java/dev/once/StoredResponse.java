@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a completed record holds: a response kept for replay (status, headers and body), or one of
@@ -107,7 +108,7 @@ public final class StoredResponse {
    * @param name a header name, compared without regard to case
    * @return its first value, or null
    */
-  public String header(String name) {
+  public @Nullable String header(String name) {
     for (Header header : headers) {
       if (header.name().equalsIgnoreCase(name)) {
         return header.value();

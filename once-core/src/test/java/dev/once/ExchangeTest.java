@@ -1,22 +1,27 @@
 package dev.once;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.outcome;
+import static dev.once.testing.Decisions.problem;
+import static dev.once.testing.Decisions.replayed;
+import static dev.once.testing.Responses.CREATED;
+import static dev.once.testing.Responses.JSON;
+import static dev.once.testing.Responses.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.once.Decision.Kind;
 import dev.once.Exchange.Response;
-import dev.once.StoredResponse.Header;
-import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.Token;
+import dev.once.testing.DelegatingStore;
 import dev.once.testing.FailingStore;
 import dev.once.testing.FakeClock;
 import dev.once.testing.ManualScheduler;
 import dev.once.testing.RecordingListener;
 import dev.once.testing.TestRequest;
 import java.lang.ref.WeakReference;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
@@ -33,8 +38,6 @@ import org.junit.jupiter.api.Test;
 /** The exchange's table of events, row by row, on a fake clock and a manual scheduler. */
 class ExchangeTest {
   private static final Duration LEASE = Duration.ofSeconds(30);
-  private static final List<Header> JSON = List.of(new Header("Content-Type", "application/json"));
-  private static final Response CREATED = Response.of(201, JSON, utf8("{\"id\":1}"));
 
   private final FakeClock clock = new FakeClock();
   private final ManualScheduler scheduler = new ManualScheduler(clock);
@@ -49,14 +52,10 @@ class ExchangeTest {
     memory.close();
   }
 
-  private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
   private Exchange claim(Once engine, String key) throws Exception {
     Decision decision = engine.decide(TestRequest.post(key));
-    assertThat(decision.kind()).isEqualTo(Kind.EXECUTE);
-    return decision.exchange();
+    assertThat(decision).isInstanceOf(Decision.Execute.class);
+    return exchange(decision);
   }
 
   private Exchange claim(String key) throws Exception {
@@ -78,9 +77,9 @@ class ExchangeTest {
     assertThat(join(exchange.bodyEnded(CREATED))).isEqualTo(Completion.STORED);
 
     Decision retry = retry("k");
-    assertThat(retry.kind()).isEqualTo(Kind.REPLAY);
-    assertThat(retry.response().status()).isEqualTo(201);
-    assertThat(retry.response().body()).isEqualTo(utf8("{\"id\":1}"));
+    assertThat(retry).isInstanceOf(Decision.Replay.class);
+    assertThat(replayed(retry).status()).isEqualTo(201);
+    assertThat(replayed(retry).body()).isEqualTo(utf8("{\"id\":1}"));
     assertThat(exchange.isFinished()).isTrue();
   }
 
@@ -90,7 +89,7 @@ class ExchangeTest {
 
     assertThat(join(exchange.handlerReturned(CREATED))).isEqualTo(Completion.STORED);
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.REPLAY);
+    assertThat(retry("k")).isInstanceOf(Decision.Replay.class);
   }
 
   @Test
@@ -99,7 +98,7 @@ class ExchangeTest {
 
     assertThat(join(exchange.asyncCompleted(CREATED))).isEqualTo(Completion.STORED);
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.REPLAY);
+    assertThat(retry("k")).isInstanceOf(Decision.Replay.class);
   }
 
   @Test
@@ -109,7 +108,7 @@ class ExchangeTest {
     assertThat(join(exchange.handlerReturned(Response.of(500, JSON, utf8("{}")))))
         .isEqualTo(Completion.RELEASED_NOT_CACHEABLE);
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry("k")).isInstanceOf(Decision.Execute.class);
     assertThat(listener.completions).containsExactly(Completion.RELEASED_NOT_CACHEABLE);
   }
 
@@ -120,7 +119,7 @@ class ExchangeTest {
     assertThat(join(exchange.bodyEnded(Response.of(201, JSON, null))))
         .isEqualTo(Completion.STORED_NOT_REPLAYABLE);
 
-    assertThat(retry("k").problem().type())
+    assertThat(problem(retry("k")).type())
         .isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
   }
 
@@ -131,7 +130,7 @@ class ExchangeTest {
     assertThat(join(exchange.failedBeforeCommit(new IllegalStateException("boom"))))
         .isEqualTo(Completion.RELEASED_ON_FAILURE);
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry("k")).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -143,8 +142,8 @@ class ExchangeTest {
         .isEqualTo(Completion.STORED_NOT_REPLAYABLE);
 
     Decision retry = retry("k");
-    assertThat(retry.problem().status()).isEqualTo(409);
-    assertThat(retry.problem().type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(problem(retry).status()).isEqualTo(409);
+    assertThat(problem(retry).type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
   }
 
   @Test
@@ -154,7 +153,7 @@ class ExchangeTest {
     assertThat(join(exchange.failedAfterCommit(null, Response.of(500, JSON, null))))
         .isEqualTo(Completion.RELEASED_ON_FAILURE);
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry("k")).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -163,11 +162,11 @@ class ExchangeTest {
 
     exchange.clientGone();
     scheduler.advance(LEASE.multipliedBy(3));
-    assertThat(retry("k").problem().status()).isEqualTo(409);
+    assertThat(problem(retry("k")).status()).isEqualTo(409);
     join(exchange.handlerReturned(CREATED));
 
     assertThat(exchange.isClientGone()).isTrue();
-    assertThat(retry("k").kind()).isEqualTo(Kind.REPLAY);
+    assertThat(retry("k")).isInstanceOf(Decision.Replay.class);
   }
 
   @Test
@@ -186,7 +185,7 @@ class ExchangeTest {
 
     assertThat(exchange.isDetached()).isTrue();
     assertThat(exchange.isFinished()).isFalse();
-    assertThat(retry("k").problem().status()).isEqualTo(409);
+    assertThat(problem(retry("k")).status()).isEqualTo(409);
     assertThat(store.finishes).hasValue(0);
   }
 
@@ -200,11 +199,11 @@ class ExchangeTest {
     assertThat(join(exchange.failedAfterCommit(null, cut))).isNull();
     assertThat(join(exchange.asyncCompleted(cut))).isNull();
     scheduler.advance(LEASE.multipliedBy(3));
-    assertThat(retry("k").problem().status()).isEqualTo(409);
+    assertThat(problem(retry("k")).status()).isEqualTo(409);
     assertThat(join(exchange.upstreamAnsweredLate(CREATED))).isEqualTo(Completion.STORED);
 
     assertThat(exchange.isClientGone()).isTrue();
-    assertThat(retry("k").response().body()).isEqualTo(CREATED.body());
+    assertThat(replayed(retry("k")).body()).isEqualTo(CREATED.body());
   }
 
   @Test
@@ -215,7 +214,7 @@ class ExchangeTest {
 
     assertThat(join(exchange.upstreamAnsweredLate(CREATED))).isEqualTo(Completion.STORED);
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.REPLAY);
+    assertThat(retry("k")).isInstanceOf(Decision.Replay.class);
   }
 
   @Test
@@ -230,8 +229,8 @@ class ExchangeTest {
     assertThat(join(detached.upstreamUnreachable(null)))
         .isEqualTo(Completion.RELEASED_ON_FAILURE);
 
-    assertThat(retry("k1").kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(retry("k2").kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry("k1")).isInstanceOf(Decision.Execute.class);
+    assertThat(retry("k2")).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -241,10 +240,10 @@ class ExchangeTest {
 
     assertThat(join(exchange.outcomeUnknown(null))).isEqualTo(Completion.HELD_OUTCOME_UNKNOWN);
     scheduler.advance(LEASE.minusSeconds(1));
-    assertThat(retry("k").problem().status()).isEqualTo(409);
+    assertThat(problem(retry("k")).status()).isEqualTo(409);
     scheduler.advance(Duration.ofSeconds(2));
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry("k")).isInstanceOf(Decision.Execute.class);
     assertThat(store.finishes).hasValue(0);
   }
 
@@ -259,10 +258,10 @@ class ExchangeTest {
     scheduler.advance(LEASE.multipliedBy(10));
     for (int i = 0; i < 3; i++) {
       Decision retry = keeping.decide(TestRequest.post("k"));
-      assertThat(retry.kind()).isEqualTo(Kind.REJECT);
-      assertThat(retry.problem().status()).isEqualTo(502);
-      assertThat(retry.problem().type()).isEqualTo(ProblemType.OUTCOME_UNKNOWN.uri());
-      assertThat(retry.outcome()).isEqualTo(Outcome.OUTCOME_UNKNOWN);
+      assertThat(retry).isInstanceOf(Decision.Reject.class);
+      assertThat(problem(retry).status()).isEqualTo(502);
+      assertThat(problem(retry).type()).isEqualTo(ProblemType.OUTCOME_UNKNOWN.uri());
+      assertThat(outcome(retry)).isEqualTo(Outcome.OUTCOME_UNKNOWN);
     }
   }
 
@@ -272,11 +271,11 @@ class ExchangeTest {
 
     for (int i = 0; i < 10; i++) {
       scheduler.advance(LEASE);
-      assertThat(retry("k").problem().status()).isEqualTo(409);
+      assertThat(problem(retry("k")).status()).isEqualTo(409);
     }
     join(exchange.bodyEnded(CREATED));
 
-    assertThat(retry("k").kind()).isEqualTo(Kind.REPLAY);
+    assertThat(retry("k")).isInstanceOf(Decision.Replay.class);
     assertThat(listener.renewals).hasSize(30);
     assertThat(listener.ownershipLost).isEmpty();
   }
@@ -306,7 +305,7 @@ class ExchangeTest {
     assertThat(join(paused.bodyEnded(Response.of(201, JSON, utf8("{\"from\":\"paused\"}")))))
         .isEqualTo(Completion.LOST);
     join(takeover.bodyEnded(CREATED));
-    assertThat(retry("k").response().body()).isEqualTo(utf8("{\"id\":1}"));
+    assertThat(replayed(retry("k")).body()).isEqualTo(utf8("{\"id\":1}"));
     assertThat(listener.ownershipLost).containsExactly("renew", "complete");
   }
 
@@ -325,7 +324,7 @@ class ExchangeTest {
     scheduler.advance(Duration.ofSeconds(25));
 
     assertThat(listener.storeErrors).containsExactly("renew");
-    assertThat(engine.decide(TestRequest.post("k")).problem().status()).isEqualTo(409);
+    assertThat(problem(engine.decide(TestRequest.post("k"))).status()).isEqualTo(409);
     assertThat(join(exchange.bodyEnded(CREATED))).isEqualTo(Completion.STORED);
   }
 
@@ -341,9 +340,9 @@ class ExchangeTest {
 
     failing.failing(false);
     scheduler.advance(LEASE.minusSeconds(1));
-    assertThat(retry("k").problem().status()).isEqualTo(409);
+    assertThat(problem(retry("k")).status()).isEqualTo(409);
     scheduler.advance(Duration.ofSeconds(2));
-    assertThat(retry("k").kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry("k")).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -372,7 +371,7 @@ class ExchangeTest {
     scheduler.advance(LEASE.plusSeconds(1));
 
     assertThat(store.renewals).hasValue(0);
-    assertThat(retry("k").kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry("k")).isInstanceOf(Decision.Execute.class);
   }
 
   /**
@@ -414,8 +413,10 @@ class ExchangeTest {
           done.add(pool.submit(() -> {
             barrier.await(10, TimeUnit.SECONDS);
             ThreadLocalRandom random = ThreadLocalRandom.current();
-            events.get(random.nextInt(events.size())).apply(exchange);
-            return events.get(random.nextInt(events.size())).apply(exchange);
+            // two events, one after the other: what each returned (a stage, or null)
+            return Arrays.asList(
+                events.get(random.nextInt(events.size())).apply(exchange),
+                events.get(random.nextInt(events.size())).apply(exchange));
           }));
         }
         for (Future<?> f : done) {
@@ -439,18 +440,12 @@ class ExchangeTest {
   }
 
   /** Counts the operations that finish or renew a record. */
-  private static final class CountingStore extends ForwardingIdempotencyStore {
-    final IdempotencyStore delegate;
+  private static final class CountingStore extends DelegatingStore {
     final AtomicInteger finishes = new AtomicInteger();
     final AtomicInteger renewals = new AtomicInteger();
 
     CountingStore(IdempotencyStore delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    protected IdempotencyStore delegate() {
-      return delegate;
+      super(delegate);
     }
 
     @Override

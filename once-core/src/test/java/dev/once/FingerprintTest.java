@@ -1,17 +1,13 @@
 package dev.once;
 
+import static dev.once.testing.Responses.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import org.junit.jupiter.api.Test;
 
 class FingerprintTest {
-  private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
   @Test
   void theSameRequestHasTheSameFingerprint() {
     assertThat(Fingerprint.of("POST", "/p", "a=1", utf8("body")))

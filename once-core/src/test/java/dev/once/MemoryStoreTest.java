@@ -1,5 +1,7 @@
 package dev.once;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.problem;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,11 +9,14 @@ import dev.once.spi.Claim;
 import dev.once.spi.StoreFullException;
 import dev.once.spi.Token;
 import dev.once.testing.FakeClock;
+import dev.once.testing.PeekRace;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -168,11 +173,11 @@ class MemoryStoreTest {
 
     Decision refused = once.decide(dev.once.testing.TestRequest.post("c"));
 
-    assertThat(refused.kind()).isEqualTo(Decision.Kind.REJECT);
-    assertThat(refused.problem().status()).isEqualTo(503);
-    assertThat(refused.problem().type()).isEqualTo(ProblemType.STORE_FULL.uri());
-    assertThat(refused.problem().retryAfterSeconds()).isPositive();
-    assertThat(once.decide(dev.once.testing.TestRequest.post("a")).problem().status())
+    assertThat(refused).isInstanceOf(Decision.Reject.class);
+    assertThat(problem(refused).status()).isEqualTo(503);
+    assertThat(problem(refused).type()).isEqualTo(ProblemType.STORE_FULL.uri());
+    assertThat(problem(refused).retryAfterSeconds()).isPositive();
+    assertThat(problem(once.decide(dev.once.testing.TestRequest.post("a"))).status())
         .isEqualTo(409);
     bounded.close();
   }
@@ -198,10 +203,10 @@ class MemoryStoreTest {
     for (int i = 0; i < 3; i++) {
       Decision retry = once.decide(dev.once.testing.TestRequest.post("a" + i)
           .header("Authorization", "alice"));
-      assertThat(retry.kind()).as("alice's retry " + i).isIn(Decision.Kind.REPLAY,
-          Decision.Kind.REJECT);
-      if (retry.kind() == Decision.Kind.REJECT) {
-        assertThat(retry.problem().type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+      assertThat(retry).as("alice's retry " + i)
+          .isInstanceOfAny(Decision.Replay.class, Decision.Reject.class);
+      if (retry instanceof Decision.Reject) {
+        assertThat(problem(retry).type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
       }
     }
     assertThat(small.withoutResponseCount()).isGreaterThanOrEqualTo(40);
@@ -213,10 +218,19 @@ class MemoryStoreTest {
       AtomicInteger executions) throws Exception {
     Decision decision = once.decide(dev.once.testing.TestRequest.post(key)
         .header("Authorization", who));
-    if (decision.kind() == Decision.Kind.EXECUTE) {
+    if (decision instanceof Decision.Execute) {
       executions.incrementAndGet();
-      decision.exchange().handlerReturned(Exchange.Response.of(201, List.of(), body))
+      exchange(decision).handlerReturned(Exchange.Response.of(201, List.of(), body))
           .toCompletableFuture().join();
     }
+  }
+
+  @Test
+  void peeksNeverMakeAConcurrentClaimFindTheKeyInProgress() throws Exception {
+    List<String> keys = IntStream.range(0, 100).mapToObj(i -> "race-" + i).toList();
+    Fingerprint fingerprint =
+        Fingerprint.of("POST", "/", null, "{}".getBytes(StandardCharsets.UTF_8));
+
+    PeekRace.assertPeeksNeverMakeAClaimFindTheKeyInProgress(store, keys, fingerprint);
   }
 }

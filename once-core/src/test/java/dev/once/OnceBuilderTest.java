@@ -1,8 +1,10 @@
 package dev.once;
 
+import static dev.once.testing.Decisions.exchange;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -10,6 +12,9 @@ import org.junit.jupiter.api.Test;
 
 class OnceBuilderTest {
   private final MemoryStore store = MemoryStore.create();
+  private final KeyScope scope = KeyScope.global();
+  private final OnceListener listener = new OnceListener() {};
+  private final Clock clock = Clock.systemDefaultZone();
 
   @AfterEach
   void close() {
@@ -42,45 +47,11 @@ class OnceBuilderTest {
 
   @Test
   void everyOptionIsKept() {
-    KeyScope scope = KeyScope.global();
-    Once once = Once.builder(store)
-        .header("X-Request-Key")
-        .ttl(Duration.ofMinutes(5))
-        .requireKey(true)
-        .cacheableStatuses(200, 202)
-        .requestHashCheck(false)
-        .lease(Duration.ofSeconds(5))
-        .maxWait(Duration.ofSeconds(2))
-        .methods("POST", "PUT")
-        .keyScope(scope)
-        .maxKeyLength(64)
-        .maxBodyBytes(10)
-        .bodyTimeout(Duration.ofMillis(1500))
-        .maxResponseBytes(20)
-        .failOpen(true)
-        .excludedHeaders("X-Trace")
-        .unknownOutcome(UnknownOutcome.KEEP)
-        .build();
+    Once once = everyOption().build();
 
-    assertThat(once.header()).isEqualTo("X-Request-Key");
     assertThat(once.ttl()).isEqualTo(Duration.ofMinutes(5));
     assertThat(once.requireKey()).isTrue();
-    assertThat(once.cacheableStatuses()).containsExactly(200, 202);
-    assertThat(once.requestHashCheck()).isFalse();
-    assertThat(once.lease()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(once.maxWait()).isEqualTo(Duration.ofSeconds(2));
-    assertThat(once.methods()).containsExactly("POST", "PUT");
-    assertThat(once.keyScope()).isSameAs(scope);
-    assertThat(once.maxKeyLength()).isEqualTo(64);
-    assertThat(once.maxBodyBytes()).isEqualTo(10);
-    assertThat(once.bodyTimeout()).isEqualTo(Duration.ofMillis(1500));
-    assertThat(once.maxResponseBytes()).isEqualTo(20);
-    assertThat(once.failOpen()).isTrue();
-    assertThat(once.excludedHeaders()).containsExactly("X-Trace");
-    assertThat(once.isReplayedHeader("x-trace")).isFalse();
-    assertThat(once.isReplayedHeader("Set-Cookie")).isFalse();
-    assertThat(once.isReplayedHeader("X-Other")).isTrue();
-    assertThat(once.unknownOutcome()).isEqualTo(UnknownOutcome.KEEP);
+    assertTheOtherOptionsOfEveryOption(once);
   }
 
   @Test
@@ -118,11 +89,11 @@ class OnceBuilderTest {
     dev.once.testing.TestRequest request = dev.once.testing.TestRequest.post("k");
 
     Decision first = longest.decide(request);
-    first.exchange().handlerReturned(Exchange.Response.of(201, List.of(), new byte[0]))
+    exchange(first).handlerReturned(Exchange.Response.of(201, List.of(), new byte[0]))
         .toCompletableFuture().join();
 
-    assertThat(longest.decide(dev.once.testing.TestRequest.post("k")).kind())
-        .isEqualTo(Decision.Kind.REPLAY);
+    assertThat(longest.decide(dev.once.testing.TestRequest.post("k")))
+        .isInstanceOf(Decision.Replay.class);
   }
 
   @Test
@@ -151,12 +122,24 @@ class OnceBuilderTest {
 
   @Test
   void toBuilderKeepsEveryOptionAndChangesOnlyWhatIsSetAgain() {
-    KeyScope scope = KeyScope.global();
-    OnceListener listener = new OnceListener() {};
-    java.time.Clock clock = java.time.Clock.systemDefaultZone();
-    Once original = Once.builder(store)
+    Once original = everyOption().build();
+
+    Once derived = original.toBuilder().ttl(Duration.ofMinutes(1)).requireKey(false).build();
+
+    assertThat(derived.ttl()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(derived.requireKey()).isFalse();
+    assertThat(original.ttl()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(original.requireKey()).isTrue();
+    assertThat(derived.store()).isSameAs(store);
+    assertTheOtherOptionsOfEveryOption(derived);
+  }
+
+  /** @return a builder with every option set, each to a value other than its default */
+  private Once.Builder everyOption() {
+    return Once.builder(store)
         .header("X-Request-Key")
         .ttl(Duration.ofMinutes(5))
+        .requireKey(true)
         .cacheableStatuses(200, 202)
         .requestHashCheck(false)
         .lease(Duration.ofSeconds(5))
@@ -165,37 +148,36 @@ class OnceBuilderTest {
         .keyScope(scope)
         .maxKeyLength(64)
         .maxBodyBytes(10)
-        .bodyTimeout(Duration.ofSeconds(7))
+        .bodyTimeout(Duration.ofMillis(1500))
         .maxResponseBytes(20)
         .failOpen(true)
         .excludedHeaders("X-Trace")
+        .unknownOutcome(UnknownOutcome.KEEP)
         .listener(listener)
-        .clock(clock)
-        .build();
+        .clock(clock);
+  }
 
-    Once derived = original.toBuilder().ttl(Duration.ofMinutes(1)).requireKey(true).build();
-
-    assertThat(derived.ttl()).isEqualTo(Duration.ofMinutes(1));
-    assertThat(derived.requireKey()).isTrue();
-    assertThat(original.ttl()).isEqualTo(Duration.ofMinutes(5));
-    assertThat(original.requireKey()).isFalse();
-    assertThat(derived.store()).isSameAs(store);
-    assertThat(derived.header()).isEqualTo("X-Request-Key");
-    assertThat(derived.cacheableStatuses()).containsExactly(200, 202);
-    assertThat(derived.requestHashCheck()).isFalse();
-    assertThat(derived.lease()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(derived.maxWait()).isEqualTo(Duration.ofSeconds(2));
-    assertThat(derived.methods()).containsExactly("POST", "PUT");
-    assertThat(derived.keyScope()).isSameAs(scope);
-    assertThat(derived.maxKeyLength()).isEqualTo(64);
-    assertThat(derived.maxBodyBytes()).isEqualTo(10);
-    assertThat(derived.bodyTimeout()).isEqualTo(Duration.ofSeconds(7));
-    assertThat(derived.maxResponseBytes()).isEqualTo(20);
-    assertThat(derived.failOpen()).isTrue();
-    assertThat(derived.excludedHeaders()).containsExactly("X-Trace");
-    assertThat(derived.isReplayedHeader("x-trace")).isFalse();
-    assertThat(derived.listener()).isSameAs(listener);
-    assertThat(derived.clock()).isSameAs(clock);
+  /** Asserts every option {@link #everyOption} sets, but its ttl and requireKey. */
+  private void assertTheOtherOptionsOfEveryOption(Once once) {
+    assertThat(once.header()).isEqualTo("X-Request-Key");
+    assertThat(once.cacheableStatuses()).containsExactly(200, 202);
+    assertThat(once.requestHashCheck()).isFalse();
+    assertThat(once.lease()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(once.maxWait()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(once.methods()).containsExactly("POST", "PUT");
+    assertThat(once.keyScope()).isSameAs(scope);
+    assertThat(once.maxKeyLength()).isEqualTo(64);
+    assertThat(once.maxBodyBytes()).isEqualTo(10);
+    assertThat(once.bodyTimeout()).isEqualTo(Duration.ofMillis(1500));
+    assertThat(once.maxResponseBytes()).isEqualTo(20);
+    assertThat(once.failOpen()).isTrue();
+    assertThat(once.excludedHeaders()).containsExactly("X-Trace");
+    assertThat(once.isReplayedHeader("x-trace")).isFalse();
+    assertThat(once.isReplayedHeader("Set-Cookie")).isFalse();
+    assertThat(once.isReplayedHeader("X-Other")).isTrue();
+    assertThat(once.unknownOutcome()).isEqualTo(UnknownOutcome.KEEP);
+    assertThat(once.listener()).isSameAs(listener);
+    assertThat(once.clock()).isSameAs(clock);
   }
 
   @Test
@@ -234,5 +216,14 @@ class OnceBuilderTest {
         .isInstanceOf(NullPointerException.class).hasMessage("store");
     assertThatThrownBy(() -> MemoryStore.builder().maximumWeightBytes(0))
         .hasMessage("maximumWeightBytes must be positive, but was 0");
+  }
+
+  @Test
+  void aHeaderScopeRefusesANameNoRequestCouldCarry() {
+    assertThatThrownBy(() -> KeyScope.headerHash("Idempotency Key"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("headerName must be a valid header name, but was \"Idempotency Key\"");
+    assertThatThrownBy(() -> KeyScope.headerHash(""))
+        .hasMessage("headerName must be a valid header name, but was \"\"");
   }
 }

@@ -1,28 +1,29 @@
 package dev.once;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.next;
+import static dev.once.testing.Decisions.outcome;
+import static dev.once.testing.Decisions.problem;
+import static dev.once.testing.Decisions.replayed;
+import static dev.once.testing.Responses.JSON;
+import static dev.once.testing.Responses.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.once.Decision.Kind;
 import dev.once.StoredResponse.Header;
-import dev.once.spi.ForwardingIdempotencyStore;
-import dev.once.spi.IdempotencyStore;
 import dev.once.testing.Concurrently;
 import dev.once.testing.FailingStore;
 import dev.once.testing.FakeClock;
 import dev.once.testing.RecordingListener;
 import dev.once.testing.TestRequest;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 class OnceTest {
-  private static final List<Header> JSON = List.of(new Header("Content-Type", "application/json"));
 
   private final FakeClock clock = new FakeClock();
   private final MemoryStore store = MemoryStore.builder().clock(clock).build();
@@ -44,15 +45,11 @@ class OnceTest {
     return exchange.finished().toCompletableFuture().getNow(null);
   }
 
-  private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
   private Decision runToCompletion(Once engine, TestRequest request, int status, String body)
       throws Exception {
     Decision decision = engine.decide(request);
-    assertThat(decision.kind()).isEqualTo(Kind.EXECUTE);
-    end(decision.exchange(), status, JSON, utf8(body));
+    assertThat(decision).isInstanceOf(Decision.Execute.class);
+    end(exchange(decision), status, JSON, utf8(body));
     return decision;
   }
 
@@ -60,9 +57,8 @@ class OnceTest {
   void firstRequestWithAKeyExecutes() throws Exception {
     Decision decision = once.decide(TestRequest.post("k1").body("{\"amount\":100}"));
 
-    assertThat(decision.kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(decision.outcome()).isEqualTo(Outcome.EXECUTED);
-    assertThat(decision.exchange().key()).isEqualTo("k1");
+    assertThat(decision).isInstanceOf(Decision.Execute.class);
+    assertThat(exchange(decision).key()).isEqualTo("k1");
   }
 
   @Test
@@ -71,10 +67,10 @@ class OnceTest {
 
     Decision retry = once.decide(TestRequest.post("k1").body("{\"amount\":100}"));
 
-    assertThat(retry.kind()).isEqualTo(Kind.REPLAY);
-    assertThat(retry.response().status()).isEqualTo(201);
-    assertThat(retry.response().body()).isEqualTo(utf8("{\"id\":7}"));
-    assertThat(retry.response().headers()).isEqualTo(JSON);
+    assertThat(retry).isInstanceOf(Decision.Replay.class);
+    assertThat(replayed(retry).status()).isEqualTo(201);
+    assertThat(replayed(retry).body()).isEqualTo(utf8("{\"id\":7}"));
+    assertThat(replayed(retry).headers()).isEqualTo(JSON);
     assertThat(listener.outcomes).containsExactly(Outcome.EXECUTED, Outcome.REPLAYED);
     assertThat(listener.completions).containsExactly(Completion.STORED);
   }
@@ -85,11 +81,11 @@ class OnceTest {
 
     Decision duplicate = once.decide(TestRequest.post("k1").body("a"));
 
-    assertThat(duplicate.kind()).isEqualTo(Kind.REJECT);
-    assertThat(duplicate.problem().status()).isEqualTo(409);
-    assertThat(duplicate.problem().type()).isEqualTo(ProblemType.REQUEST_IN_PROGRESS.uri());
-    assertThat(duplicate.problem().retryAfterSeconds()).isEqualTo(1);
-    assertThat(duplicate.outcome()).isEqualTo(Outcome.CONFLICT);
+    assertThat(duplicate).isInstanceOf(Decision.Reject.class);
+    assertThat(problem(duplicate).status()).isEqualTo(409);
+    assertThat(problem(duplicate).type()).isEqualTo(ProblemType.REQUEST_IN_PROGRESS.uri());
+    assertThat(problem(duplicate).retryAfterSeconds()).isEqualTo(1);
+    assertThat(outcome(duplicate)).isEqualTo(Outcome.CONFLICT);
   }
 
   @Test
@@ -98,10 +94,10 @@ class OnceTest {
 
     Decision retry = once.decide(TestRequest.post("k1").body("{\"amount\":999}"));
 
-    assertThat(retry.kind()).isEqualTo(Kind.REJECT);
-    assertThat(retry.problem().status()).isEqualTo(422);
-    assertThat(retry.problem().type()).isEqualTo(ProblemType.KEY_REUSED.uri());
-    assertThat(retry.outcome()).isEqualTo(Outcome.MISMATCH);
+    assertThat(retry).isInstanceOf(Decision.Reject.class);
+    assertThat(problem(retry).status()).isEqualTo(422);
+    assertThat(problem(retry).type()).isEqualTo(ProblemType.KEY_REUSED.uri());
+    assertThat(outcome(retry)).isEqualTo(Outcome.MISMATCH);
   }
 
   @Test
@@ -110,18 +106,18 @@ class OnceTest {
 
     Decision duplicate = once.decide(TestRequest.post("k1").body("b"));
 
-    assertThat(duplicate.problem().status()).isEqualTo(422);
+    assertThat(problem(duplicate).status()).isEqualTo(422);
   }
 
   @Test
   void theSameKeyOnAnotherPathOrQueryOrMethodGets422() throws Exception {
     runToCompletion(once, TestRequest.post("k1").body("a"), 200, "{}");
 
-    assertThat(once.decide(TestRequest.post("k1").path("/refunds").body("a")).problem().status())
+    assertThat(problem(once.decide(TestRequest.post("k1").path("/refunds").body("a"))).status())
         .isEqualTo(422);
-    assertThat(once.decide(TestRequest.post("k1").query("x=1").body("a")).problem().status())
+    assertThat(problem(once.decide(TestRequest.post("k1").query("x=1").body("a"))).status())
         .isEqualTo(422);
-    assertThat(once.decide(TestRequest.post("k1").method("PATCH").body("a")).problem().status())
+    assertThat(problem(once.decide(TestRequest.post("k1").method("PATCH").body("a"))).status())
         .isEqualTo(422);
   }
 
@@ -133,7 +129,7 @@ class OnceTest {
 
     Decision retry = unchecked.decide(TestRequest.post("k1").body("b"));
 
-    assertThat(retry.kind()).isEqualTo(Kind.REPLAY);
+    assertThat(retry).isInstanceOf(Decision.Replay.class);
     assertThat(first.bodyReads()).isZero();
   }
 
@@ -141,8 +137,8 @@ class OnceTest {
   void aRequestWithoutAKeyPassesThroughByDefault() throws Exception {
     Decision decision = once.decide(TestRequest.post().body("a"));
 
-    assertThat(decision.kind()).isEqualTo(Kind.PASS_THROUGH);
-    assertThat(decision.outcome()).isEqualTo(Outcome.PASSED_THROUGH);
+    assertThat(decision).isInstanceOf(Decision.PassThrough.class);
+    assertThat(outcome(decision)).isEqualTo(Outcome.PASSED_THROUGH);
   }
 
   @Test
@@ -151,43 +147,44 @@ class OnceTest {
 
     Decision decision = strict.decide(TestRequest.post().body("a"));
 
-    assertThat(decision.problem().status()).isEqualTo(400);
-    assertThat(decision.problem().type()).isEqualTo(ProblemType.KEY_MISSING.uri());
-    assertThat(decision.outcome()).isEqualTo(Outcome.REJECTED);
+    assertThat(problem(decision).status()).isEqualTo(400);
+    assertThat(problem(decision).type()).isEqualTo(ProblemType.KEY_MISSING.uri());
+    assertThat(outcome(decision)).isEqualTo(Outcome.REJECTED);
   }
 
   @Test
   void methodsNotCoveredPassThroughEvenWithAKeyOrWhenRequired() throws Exception {
     Once strict = Once.builder(store).requireKey(true).build();
 
-    assertThat(strict.decide(TestRequest.post("k1").method("GET")).kind())
-        .isEqualTo(Kind.PASS_THROUGH);
-    assertThat(strict.decide(TestRequest.post().method("PUT")).kind())
-        .isEqualTo(Kind.PASS_THROUGH);
+    assertThat(strict.decide(TestRequest.post("k1").method("GET")))
+        .isInstanceOf(Decision.PassThrough.class);
+    assertThat(strict.decide(TestRequest.post().method("PUT")))
+        .isInstanceOf(Decision.PassThrough.class);
   }
 
   @Test
   void configuredMethodsAreCovered() throws Exception {
     Once puts = Once.builder(store).methods("PUT").build();
 
-    assertThat(puts.decide(TestRequest.post("k1").method("PUT")).kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(puts.decide(TestRequest.post("k2")).kind()).isEqualTo(Kind.PASS_THROUGH);
+    assertThat(puts.decide(TestRequest.post("k1").method("PUT")))
+        .isInstanceOf(Decision.Execute.class);
+    assertThat(puts.decide(TestRequest.post("k2"))).isInstanceOf(Decision.PassThrough.class);
   }
 
   @Test
   void aMalformedKeyGets400WithTheReason() throws Exception {
     Decision decision = once.decide(TestRequest.post("bad\u0001key"));
 
-    assertThat(decision.problem().status()).isEqualTo(400);
-    assertThat(decision.problem().type()).isEqualTo(ProblemType.KEY_INVALID.uri());
-    assertThat(decision.problem().detail()).contains("U+0001");
+    assertThat(problem(decision).status()).isEqualTo(400);
+    assertThat(problem(decision).type()).isEqualTo(ProblemType.KEY_INVALID.uri());
+    assertThat(problem(decision).detail()).contains("U+0001");
   }
 
   @Test
   void anEmptyOrTooLongKeyGets400() throws Exception {
-    assertThat(once.decide(TestRequest.post("")).problem().status()).isEqualTo(400);
-    assertThat(once.decide(TestRequest.post("x".repeat(256))).problem().status()).isEqualTo(400);
-    assertThat(once.decide(TestRequest.post("x".repeat(255))).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(problem(once.decide(TestRequest.post(""))).status()).isEqualTo(400);
+    assertThat(problem(once.decide(TestRequest.post("x".repeat(256)))).status()).isEqualTo(400);
+    assertThat(once.decide(TestRequest.post("x".repeat(255)))).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -195,15 +192,15 @@ class OnceTest {
     Decision decision =
         once.decide(TestRequest.post("k1").header("Idempotency-Key", "k2"));
 
-    assertThat(decision.problem().status()).isEqualTo(400);
-    assertThat(decision.problem().detail()).contains("sent 2 times");
+    assertThat(problem(decision).status()).isEqualTo(400);
+    assertThat(problem(decision).detail()).contains("sent 2 times");
   }
 
   @Test
   void theQuotedAndBareFormsOfAKeyAreTheSameKey() throws Exception {
     runToCompletion(once, TestRequest.post("\"k-1\"").body("a"), 201, "{}");
 
-    assertThat(once.decide(TestRequest.post("k-1").body("a")).kind()).isEqualTo(Kind.REPLAY);
+    assertThat(once.decide(TestRequest.post("k-1").body("a"))).isInstanceOf(Decision.Replay.class);
   }
 
   @Test
@@ -212,10 +209,10 @@ class OnceTest {
 
     Decision decision = small.decide(TestRequest.post("k1").body("01234567890"));
 
-    assertThat(decision.problem().status()).isEqualTo(413);
-    assertThat(decision.problem().type()).isEqualTo(ProblemType.REQUEST_TOO_LARGE.uri());
-    assertThat(small.decide(TestRequest.post("k1").body("0123456789")).kind())
-        .isEqualTo(Kind.EXECUTE);
+    assertThat(problem(decision).status()).isEqualTo(413);
+    assertThat(problem(decision).type()).isEqualTo(ProblemType.REQUEST_TOO_LARGE.uri());
+    assertThat(small.decide(TestRequest.post("k1").body("0123456789")))
+        .isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -256,14 +253,14 @@ class OnceTest {
 
     Decision decision = timed.decide(slow);
 
-    assertThat(decision.kind()).isEqualTo(Kind.REJECT);
-    assertThat(decision.problem().status()).isEqualTo(408);
-    assertThat(decision.problem().type()).isEqualTo(ProblemType.BODY_TIMEOUT.uri());
-    assertThat(decision.problem().detail()).isEqualTo("the request body did not arrive within 3"
+    assertThat(decision).isInstanceOf(Decision.Reject.class);
+    assertThat(problem(decision).status()).isEqualTo(408);
+    assertThat(problem(decision).type()).isEqualTo(ProblemType.BODY_TIMEOUT.uri());
+    assertThat(problem(decision).detail()).isEqualTo("the request body did not arrive within 3"
         + " seconds; nothing was run and the Idempotency-Key was not taken, so the request may be"
         + " sent again");
     assertThat(listener.outcomes).containsExactly(Outcome.REJECTED);
-    assertThat(timed.decide(TestRequest.post("k1").body("a")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(timed.decide(TestRequest.post("k1").body("a"))).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -287,7 +284,7 @@ class OnceTest {
 
     Decision retry = once.decide(TestRequest.post("k1").body("a"));
 
-    assertThat(retry.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(retry).isInstanceOf(Decision.Execute.class);
     assertThat(listener.completions).containsExactly(Completion.RELEASED_NOT_CACHEABLE);
   }
 
@@ -297,24 +294,24 @@ class OnceTest {
     runToCompletion(keeps404, TestRequest.post("k1"), 404, "{}");
     runToCompletion(keeps404, TestRequest.post("k2"), 200, "{}");
 
-    assertThat(keeps404.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.REPLAY);
-    assertThat(keeps404.decide(TestRequest.post("k2")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(keeps404.decide(TestRequest.post("k1"))).isInstanceOf(Decision.Replay.class);
+    assertThat(keeps404.decide(TestRequest.post("k2"))).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
   void aHandlerFailureReleasesTheKeySoTheRetryRunsAgain() throws Exception {
     Decision first = once.decide(TestRequest.post("k1").body("a"));
 
-    assertThat(first.exchange().failedBeforeCommit(new IllegalStateException("boom"))
+    assertThat(exchange(first).failedBeforeCommit(new IllegalStateException("boom"))
         .toCompletableFuture().join()).isEqualTo(Completion.RELEASED_ON_FAILURE);
 
-    assertThat(once.decide(TestRequest.post("k1").body("a")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(once.decide(TestRequest.post("k1").body("a"))).isInstanceOf(Decision.Execute.class);
     assertThat(listener.completions).containsExactly(Completion.RELEASED_ON_FAILURE);
   }
 
   @Test
   void onlyTheFirstFinishOfAnExchangeActs() throws Exception {
-    Exchange exchange = once.decide(TestRequest.post("k1")).exchange();
+    Exchange exchange = exchange(once.decide(TestRequest.post("k1")));
 
     assertThat(end(exchange, 201, JSON, utf8("{}"))).isEqualTo(Completion.STORED);
     assertThat(exchange.failedBeforeCommit(null).toCompletableFuture().join())
@@ -323,28 +320,28 @@ class OnceTest {
 
     assertThat(completionOf(exchange)).isEqualTo(Completion.STORED);
     assertThat(listener.completions).containsExactly(Completion.STORED);
-    assertThat(once.decide(TestRequest.post("k1")).response().status()).isEqualTo(201);
+    assertThat(replayed(once.decide(TestRequest.post("k1"))).status()).isEqualTo(201);
   }
 
   @Test
   void aResponseTooLargeToKeepIsNotRunAgainOnRetry() throws Exception {
     Decision first = once.decide(TestRequest.post("k1").body("a"));
-    end(first.exchange(), 201, JSON, null);
+    end(exchange(first), 201, JSON, null);
 
     Decision retry = once.decide(TestRequest.post("k1").body("a"));
 
-    assertThat(retry.kind()).isEqualTo(Kind.REJECT);
-    assertThat(retry.problem().status()).isEqualTo(409);
-    assertThat(retry.problem().type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
-    assertThat(retry.problem().retryAfterSeconds()).isZero();
-    assertThat(retry.problem().detail()).contains("status 201");
-    assertThat(retry.outcome()).isEqualTo(Outcome.NOT_REPLAYABLE);
+    assertThat(retry).isInstanceOf(Decision.Reject.class);
+    assertThat(problem(retry).status()).isEqualTo(409);
+    assertThat(problem(retry).type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(problem(retry).retryAfterSeconds()).isZero();
+    assertThat(problem(retry).detail()).contains("status 201");
+    assertThat(outcome(retry)).isEqualTo(Outcome.NOT_REPLAYABLE);
     assertThat(listener.completions).containsExactly(Completion.STORED_NOT_REPLAYABLE);
   }
 
   @Test
   void hopByHopHeadersDateSetCookieAndContentLengthAreNotReplayed() throws Exception {
-    Exchange exchange = once.decide(TestRequest.post("k1")).exchange();
+    Exchange exchange = exchange(once.decide(TestRequest.post("k1")));
     end(exchange, 201, List.of(
         new Header("Content-Type", "application/json"),
         new Header("Location", "/payments/1"),
@@ -355,7 +352,7 @@ class OnceTest {
         new Header("Connection", "keep-alive"),
         new Header("X-Request-Id", "r1")), utf8("{}"));
 
-    StoredResponse replay = once.decide(TestRequest.post("k1")).response();
+    StoredResponse replay = replayed(once.decide(TestRequest.post("k1")));
 
     assertThat(replay.headers()).extracting(Header::name)
         .containsExactly("Content-Type", "Location", "X-Request-Id");
@@ -365,7 +362,7 @@ class OnceTest {
   void excludedHeadersAddToThoseNeverKeptAndCannotLetCookiesOrCredentialsThrough()
       throws Exception {
     Once excluding = Once.builder(store).excludedHeaders("X-Request-Id").build();
-    Exchange exchange = excluding.decide(TestRequest.post("k1")).exchange();
+    Exchange exchange = exchange(excluding.decide(TestRequest.post("k1")));
     end(exchange, 200, List.of(
         new Header("Set-Cookie", "a=b"), new Header("set-cookie2", "c=d"),
         new Header("Authorization", "Bearer secret"), new Header("Authentication-Info", "x"),
@@ -374,7 +371,7 @@ class OnceTest {
         new Header("Idempotent-Replayed", "true"),
         new Header("X-Request-Id", "r1"), new Header("X-Kept", "yes")), utf8("{}"));
 
-    assertThat(excluding.decide(TestRequest.post("k1")).response().headers())
+    assertThat(replayed(excluding.decide(TestRequest.post("k1"))).headers())
         .containsExactly(new Header("X-Kept", "yes"));
     assertThat(excluding.isReplayedHeader("SET-COOKIE")).isFalse();
     assertThat(excluding.isReplayedHeader("x-request-id")).isFalse();
@@ -386,26 +383,26 @@ class OnceTest {
     runToCompletion(shortTtl, TestRequest.post("k1"), 201, "{}");
 
     clock.advance(Duration.ofSeconds(59));
-    assertThat(shortTtl.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.REPLAY);
+    assertThat(shortTtl.decide(TestRequest.post("k1"))).isInstanceOf(Decision.Replay.class);
 
     clock.advance(Duration.ofSeconds(2));
-    assertThat(shortTtl.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(shortTtl.decide(TestRequest.post("k1"))).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
   void whenTheOwnerDiesTheNextRequestAfterTheLeaseRunsAndTheOldOwnerIsFenced() throws Exception {
     Once leased = Once.builder(store).lease(Duration.ofSeconds(10)).listener(listener).build();
-    Exchange dead = leased.decide(TestRequest.post("k1")).exchange();
+    Exchange dead = exchange(leased.decide(TestRequest.post("k1")));
 
     clock.advance(Duration.ofSeconds(9));
-    assertThat(leased.decide(TestRequest.post("k1")).outcome()).isEqualTo(Outcome.CONFLICT);
+    assertThat(outcome(leased.decide(TestRequest.post("k1")))).isEqualTo(Outcome.CONFLICT);
 
     clock.advance(Duration.ofSeconds(2));
-    Exchange takeover = leased.decide(TestRequest.post("k1")).exchange();
+    Exchange takeover = exchange(leased.decide(TestRequest.post("k1")));
     end(dead, 201, JSON, utf8("{\"from\":\"dead\"}"));
     end(takeover, 201, JSON, utf8("{\"from\":\"takeover\"}"));
 
-    assertThat(leased.decide(TestRequest.post("k1")).response().body())
+    assertThat(replayed(leased.decide(TestRequest.post("k1"))).body())
         .isEqualTo(utf8("{\"from\":\"takeover\"}"));
     assertThat(completionOf(dead)).isEqualTo(Completion.LOST);
     assertThat(completionOf(takeover)).isEqualTo(Completion.STORED);
@@ -419,9 +416,9 @@ class OnceTest {
     Decision bob = once.decide(TestRequest.post("k1").principal("bob"));
     Decision anonymous = once.decide(TestRequest.post("k1"));
 
-    assertThat(bob.kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(anonymous.kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(bob.exchange().key()).isNotEqualTo(anonymous.exchange().key());
+    assertThat(bob).isInstanceOf(Decision.Execute.class);
+    assertThat(anonymous).isInstanceOf(Decision.Execute.class);
+    assertThat(exchange(bob).key()).isNotEqualTo(exchange(anonymous).key());
   }
 
   @Test
@@ -431,24 +428,25 @@ class OnceTest {
     Decision crafted = once.decide(TestRequest.post("b c").principal("a"));
     Decision quoted = once.decide(TestRequest.post("\"b c\"").principal("a"));
 
-    assertThat(crafted.problem().status()).isEqualTo(400);
-    assertThat(quoted.problem().status()).isEqualTo(400);
-    assertThat(once.decide(TestRequest.post("c").principal("a")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(problem(crafted).status()).isEqualTo(400);
+    assertThat(problem(quoted).status()).isEqualTo(400);
+    assertThat(once.decide(TestRequest.post("c").principal("a")))
+        .isInstanceOf(Decision.Execute.class);
   }
 
   @Test
   void headerHashScopeSeparatesClientsAndStoresNoCredential() throws Exception {
     Once byAuth = Once.builder(store).keyScope(KeyScope.headerHash("Authorization")).build();
     Decision alice = byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer alice"));
-    end(alice.exchange(), 201, JSON, utf8("{}"));
+    end(exchange(alice), 201, JSON, utf8("{}"));
 
     Decision aliceAgain =
         byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer alice"));
     Decision bob = byAuth.decide(TestRequest.post("k1").header("Authorization", "Bearer bob"));
 
-    assertThat(aliceAgain.kind()).isEqualTo(Kind.REPLAY);
-    assertThat(bob.kind()).isEqualTo(Kind.EXECUTE);
-    assertThat(alice.exchange().key()).doesNotContain("alice").endsWith(" k1");
+    assertThat(aliceAgain).isInstanceOf(Decision.Replay.class);
+    assertThat(bob).isInstanceOf(Decision.Execute.class);
+    assertThat(exchange(alice).key()).doesNotContain("alice").endsWith(" k1");
   }
 
   @Test
@@ -459,9 +457,9 @@ class OnceTest {
 
     Decision decision = closed.decide(TestRequest.post("k1"));
 
-    assertThat(decision.problem().status()).isEqualTo(503);
-    assertThat(decision.problem().type()).isEqualTo(ProblemType.STORE_UNAVAILABLE.uri());
-    assertThat(decision.outcome()).isEqualTo(Outcome.STORE_ERROR);
+    assertThat(problem(decision).status()).isEqualTo(503);
+    assertThat(problem(decision).type()).isEqualTo(ProblemType.STORE_UNAVAILABLE.uri());
+    assertThat(outcome(decision)).isEqualTo(Outcome.STORE_ERROR);
     assertThat(listener.storeErrors).containsExactly("claim");
   }
 
@@ -473,15 +471,15 @@ class OnceTest {
 
     Decision decision = open.decide(TestRequest.post("k1"));
 
-    assertThat(decision.kind()).isEqualTo(Kind.PASS_THROUGH);
-    assertThat(decision.outcome()).isEqualTo(Outcome.FAILED_OPEN);
+    assertThat(decision).isInstanceOf(Decision.PassThrough.class);
+    assertThat(outcome(decision)).isEqualTo(Outcome.FAILED_OPEN);
   }
 
   @Test
   void aStoreThatFailsWhileCompletingReportsItAndTheRequestIsUnaffected() throws Exception {
     FailingStore failing = new FailingStore(store);
     Once engine = Once.builder(failing).listener(listener).build();
-    Exchange exchange = engine.decide(TestRequest.post("k1")).exchange();
+    Exchange exchange = exchange(engine.decide(TestRequest.post("k1")));
     failing.failing(true);
 
     assertThat(end(exchange, 201, JSON, utf8("{}"))).isEqualTo(Completion.STORE_FAILED);
@@ -493,11 +491,11 @@ class OnceTest {
     FailingStore failing = new FailingStore(store);
     Once engine = Once.builder(failing).build();
     failing.failing(true);
-    assertThat(engine.decide(TestRequest.post("k1")).problem().status()).isEqualTo(503);
+    assertThat(problem(engine.decide(TestRequest.post("k1"))).status()).isEqualTo(503);
 
     failing.failing(false);
 
-    assertThat(engine.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(engine.decide(TestRequest.post("k1"))).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -509,22 +507,22 @@ class OnceTest {
       }
     }).build();
 
-    assertThat(engine.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(engine.decide(TestRequest.post("k1"))).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
   void withMaxWaitADuplicateIsParkedAndGetsTheReplayWhenTheFirstFinishes() throws Exception {
     Once waiting = once.toBuilder().maxWait(Duration.ofSeconds(30)).build();
-    Exchange first = waiting.decide(TestRequest.post("k1")).exchange();
+    Exchange first = exchange(waiting.decide(TestRequest.post("k1")));
 
     Decision duplicate = waiting.decide(TestRequest.post("k1"));
 
-    assertThat(duplicate.kind()).isEqualTo(Kind.WAIT);
-    assertThat(duplicate.next().toCompletableFuture()).isNotDone();
+    assertThat(duplicate).isInstanceOf(Decision.Wait.class);
+    assertThat(next(duplicate).toCompletableFuture()).isNotDone();
     end(first, 201, JSON, utf8("{\"id\":1}"));
-    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
-    assertThat(answer.kind()).isEqualTo(Kind.REPLAY);
-    assertThat(answer.response().body()).isEqualTo(utf8("{\"id\":1}"));
+    Decision answer = next(duplicate).toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(answer).isInstanceOf(Decision.Replay.class);
+    assertThat(replayed(answer).body()).isEqualTo(utf8("{\"id\":1}"));
     assertThat(listener.outcomes).containsExactly(Outcome.EXECUTED, Outcome.REPLAYED);
   }
 
@@ -532,16 +530,16 @@ class OnceTest {
   void aWaitingDuplicateOfAFailedRequestIsToldToSendItAgainAndNeverRunsBesideIt()
       throws Exception {
     Once waiting = once.toBuilder().maxWait(Duration.ofSeconds(30)).build();
-    Exchange first = waiting.decide(TestRequest.post("k1")).exchange();
+    Exchange first = exchange(waiting.decide(TestRequest.post("k1")));
     Decision duplicate = waiting.decide(TestRequest.post("k1"));
 
     first.failedBeforeCommit(new IllegalStateException("boom"));
 
-    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
-    assertThat(answer.problem().status()).isEqualTo(409);
-    assertThat(answer.problem().retryAfterSeconds()).isEqualTo(1);
-    assertThat(answer.problem().detail()).contains("send it again");
-    assertThat(waiting.decide(TestRequest.post("k1")).kind()).isEqualTo(Kind.EXECUTE);
+    Decision answer = next(duplicate).toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(problem(answer).status()).isEqualTo(409);
+    assertThat(problem(answer).retryAfterSeconds()).isEqualTo(1);
+    assertThat(problem(answer).detail()).contains("send it again");
+    assertThat(waiting.decide(TestRequest.post("k1"))).isInstanceOf(Decision.Execute.class);
   }
 
   @Test
@@ -551,7 +549,7 @@ class OnceTest {
 
     Decision changed = waiting.decide(TestRequest.post("k1").body("b"));
 
-    assertThat(changed.problem().status()).isEqualTo(422);
+    assertThat(problem(changed).status()).isEqualTo(422);
   }
 
   @Test
@@ -562,9 +560,9 @@ class OnceTest {
 
     Decision duplicate = waiting.decide(TestRequest.post("k1"));
 
-    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
-    assertThat(answer.problem().status()).isEqualTo(409);
-    assertThat(answer.problem().detail()).contains("still in progress");
+    Decision answer = next(duplicate).toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(problem(answer).status()).isEqualTo(409);
+    assertThat(problem(answer).detail()).contains("still in progress");
     realTime.close();
   }
 
@@ -575,8 +573,8 @@ class OnceTest {
 
     Decision duplicate = waiting.decide(TestRequest.post("k1").header("Prefer", "wait=0"));
 
-    assertThat(duplicate.kind()).isEqualTo(Kind.REJECT);
-    assertThat(duplicate.problem().status()).isEqualTo(409);
+    assertThat(duplicate).isInstanceOf(Decision.Reject.class);
+    assertThat(problem(duplicate).status()).isEqualTo(409);
   }
 
   @Test
@@ -591,11 +589,11 @@ class OnceTest {
         TestRequest.post("k1").header("Prefer", "respond-async, WAIT=\"1\""));
     Decision unasked = noWait.decide(TestRequest.post("k1").header("Prefer", "wait=10"));
 
-    assertThat(longer.kind()).isEqualTo(Kind.WAIT);
-    assertThat(longer.next().toCompletableFuture().get(20, TimeUnit.SECONDS).problem().status())
+    assertThat(longer).isInstanceOf(Decision.Wait.class);
+    assertThat(problem(next(longer).toCompletableFuture().get(20, TimeUnit.SECONDS)).status())
         .isEqualTo(409);
-    assertThat(shorter.kind()).isEqualTo(Kind.WAIT);
-    assertThat(unasked.kind()).isEqualTo(Kind.REJECT);
+    assertThat(shorter).isInstanceOf(Decision.Wait.class);
+    assertThat(unasked).isInstanceOf(Decision.Reject.class);
     realTime.close();
   }
 
@@ -606,13 +604,13 @@ class OnceTest {
         .maxWait(Duration.ofSeconds(30)).build();
     waiting.decide(TestRequest.post("k1"));
     Decision duplicate = waiting.decide(TestRequest.post("k1"));
-    assertThat(duplicate.kind()).isEqualTo(Kind.WAIT);
+    assertThat(duplicate).isInstanceOf(Decision.Wait.class);
 
     failing.failing(true);
     store.close(); // wakes the waiter, which looks again and finds the store failing
 
-    Decision answer = duplicate.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
-    assertThat(answer.problem().status()).isEqualTo(503);
+    Decision answer = next(duplicate).toCompletableFuture().get(20, TimeUnit.SECONDS);
+    assertThat(problem(answer).status()).isEqualTo(503);
   }
 
   @Test
@@ -622,38 +620,40 @@ class OnceTest {
     CompletableFuture<Decision> duplicate =
         waiting.decideAsync(TestRequest.post("k1")).toCompletableFuture();
 
-    assertThat(first.kind()).isEqualTo(Kind.EXECUTE);
+    assertThat(first).isInstanceOf(Decision.Execute.class);
     assertThat(duplicate).isNotDone();
-    end(first.exchange(), 201, JSON, utf8("{}"));
-    assertThat(duplicate.get(20, TimeUnit.SECONDS).kind()).isEqualTo(Kind.REPLAY);
+    end(exchange(first), 201, JSON, utf8("{}"));
+    assertThat(duplicate.get(20, TimeUnit.SECONDS)).isInstanceOf(Decision.Replay.class);
   }
 
   @Test
   void decideAsyncAnswersWhatDecideAnswers() throws Exception {
     runToCompletion(once, TestRequest.post("k1").body("a"), 201, "{}");
 
-    assertThat(once.decideAsync(TestRequest.post("k1").body("a")).toCompletableFuture().join()
-        .kind()).isEqualTo(Kind.REPLAY);
-    assertThat(once.decideAsync(TestRequest.post("k1").body("b")).toCompletableFuture().join()
-        .problem().status()).isEqualTo(422);
-    assertThat(once.decideAsync(TestRequest.post("k9").method("GET")).toCompletableFuture().join().kind())
-        .isEqualTo(Kind.PASS_THROUGH);
+    assertThat(once.decideAsync(TestRequest.post("k1").body("a")).toCompletableFuture().join())
+        .isInstanceOf(Decision.Replay.class);
+    Decision changed = once.decideAsync(TestRequest.post("k1").body("b")).toCompletableFuture()
+        .join();
+    assertThat(problem(changed).status()).isEqualTo(422);
+    assertThat(once.decideAsync(TestRequest.post("k9").method("GET")).toCompletableFuture().join())
+        .isInstanceOf(Decision.PassThrough.class);
   }
 
   @Test
   void ofTwoHundredConcurrentRequestsWithOneKeyExactlyOneExecutes() throws Exception {
     AtomicInteger executed = new AtomicInteger();
 
-    List<Outcome> outcomes = Concurrently.run(200, i -> {
+    List<Decision> decisions = Concurrently.run(200, i -> {
       Decision decision = once.decide(TestRequest.post("k1").body("same"));
-      if (decision.kind() == Kind.EXECUTE) {
+      if (decision instanceof Decision.Execute) {
         executed.incrementAndGet();
       }
-      return decision.outcome();
+      return decision;
     });
 
     assertThat(executed).hasValue(1);
-    assertThat(outcomes).filteredOn(o -> o == Outcome.CONFLICT).hasSize(199);
+    assertThat(decisions).filteredOn(d -> d instanceof Decision.Reject reject
+        && reject.outcome() == Outcome.CONFLICT).hasSize(199);
   }
 
   @Test
@@ -662,21 +662,21 @@ class OnceTest {
     Once waiting = Once.builder(realTime).maxWait(Duration.ofSeconds(30)).build();
     AtomicInteger executed = new AtomicInteger();
 
-    List<Outcome> outcomes = Concurrently.run(200, i -> {
+    List<Decision> decisions = Concurrently.run(200, i -> {
       Decision decision = waiting.decide(TestRequest.post("k1").body("same"));
-      if (decision.kind() == Kind.EXECUTE) {
+      if (decision instanceof Decision.Execute) {
         executed.incrementAndGet();
         Thread.sleep(100);
-        end(decision.exchange(), 201, JSON, utf8("{}"));
+        end(exchange(decision), 201, JSON, utf8("{}"));
       }
-      if (decision.kind() == Kind.WAIT) {
-        decision = decision.next().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      if (decision instanceof Decision.Wait) {
+        decision = next(decision).toCompletableFuture().get(20, TimeUnit.SECONDS);
       }
-      return decision.outcome();
+      return decision;
     });
 
     assertThat(executed).hasValue(1);
-    assertThat(outcomes).filteredOn(o -> o == Outcome.REPLAYED).hasSize(199);
+    assertThat(decisions).filteredOn(Decision.Replay.class::isInstance).hasSize(199);
     realTime.close();
   }
 
@@ -686,15 +686,15 @@ class OnceTest {
 
     for (String method : List.of("post", "Post", "pOST", "patch")) {
       Decision missing = required.decide(TestRequest.post().method(method));
-      assertThat(missing.problem().status()).as(method).isEqualTo(400);
+      assertThat(problem(missing).status()).as(method).isEqualTo(400);
     }
     runToCompletion(once, TestRequest.post("k1").method("pOST").body("a"), 201, "{}");
 
-    assertThat(once.decide(TestRequest.post("k1").method("pOST").body("a")).kind())
-        .isEqualTo(Kind.REPLAY);
-    assertThat(once.decide(TestRequest.post("k1").method("POST").body("a")).kind())
-        .isEqualTo(Kind.REPLAY);
-    assertThat(once.decide(TestRequest.post("k1").method("post").body("b")).problem().status())
+    assertThat(once.decide(TestRequest.post("k1").method("pOST").body("a")))
+        .isInstanceOf(Decision.Replay.class);
+    assertThat(once.decide(TestRequest.post("k1").method("POST").body("a")))
+        .isInstanceOf(Decision.Replay.class);
+    assertThat(problem(once.decide(TestRequest.post("k1").method("post").body("b"))).status())
         .isEqualTo(422);
   }
 }

@@ -2,6 +2,7 @@ package dev.once;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
 import org.junit.jupiter.api.Test;
 
@@ -36,5 +37,28 @@ class ProblemTest {
         .retryAfterSeconds()).isEqualTo(2);
     assertThatThrownBy(() -> Problem.of(ProblemType.REQUEST_IN_PROGRESS, "x").withRetryAfter(0))
         .hasMessage("retry-after must be at least 1 second, but was 0");
+  }
+
+  @Test
+  void aProblemIsSentAsProblemJsonThatNoCacheKeeps() {
+    Problem problem = Problem.of(ProblemType.KEY_REUSED, "reused");
+
+    assertThat(problem.headers()).containsExactly(
+        entry("Content-Type", "application/problem+json"), entry("Cache-Control", "no-store"));
+  }
+
+  @Test
+  void aProblemWithRetryAfterSaysWhenToRetry() {
+    Problem problem = Problem.of(ProblemType.REQUEST_IN_PROGRESS, "in flight").withRetryAfter(3);
+
+    assertThat(problem.headers()).containsEntry("Retry-After", "3").hasSize(3);
+  }
+
+  @Test
+  void aRequestTimeoutClosesTheConnectionItsBodyMayStillArriveOn() {
+    assertThat(Problem.of(ProblemType.BODY_TIMEOUT, "slow").headers())
+        .containsEntry("Connection", "close");
+    assertThat(Problem.of(502, "about:blank", "Bad Gateway", "down").headers())
+        .doesNotContainKey("Connection");
   }
 }

@@ -3,6 +3,7 @@ package dev.once.spi;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What {@link IdempotencyStore#claim} found: either the caller now owns a new in-progress record
@@ -22,11 +23,15 @@ public final class Claim {
   }
 
   private final State state;
-  private final Token token;
-  private final Fingerprint fingerprint;
-  private final StoredResponse response;
+  private final @Nullable Token token;
+  private final @Nullable Fingerprint fingerprint;
+  private final @Nullable StoredResponse response;
 
-  private Claim(State state, Token token, Fingerprint fingerprint, StoredResponse response) {
+  private Claim(
+      State state,
+      @Nullable Token token,
+      @Nullable Fingerprint fingerprint,
+      @Nullable StoredResponse response) {
     this.state = state;
     this.token = token;
     this.fingerprint = fingerprint;
@@ -49,7 +54,7 @@ public final class Claim {
    * @param fingerprint the fingerprint the owner claimed with, or null if it had none
    * @return the claim
    */
-  public static Claim inProgress(Fingerprint fingerprint) {
+  public static Claim inProgress(@Nullable Fingerprint fingerprint) {
     return new Claim(State.IN_PROGRESS, null, fingerprint, null);
   }
 
@@ -60,7 +65,7 @@ public final class Claim {
    * @param response the stored response
    * @return the claim
    */
-  public static Claim completed(Fingerprint fingerprint, StoredResponse response) {
+  public static Claim completed(@Nullable Fingerprint fingerprint, StoredResponse response) {
     return new Claim(
         State.COMPLETED, null, fingerprint, Objects.requireNonNull(response, "response"));
   }
@@ -71,17 +76,17 @@ public final class Claim {
   }
 
   /** @return the caller's owner token when {@link State#ACQUIRED}, else null */
-  public Token token() {
+  public @Nullable Token token() {
     return token;
   }
 
   /** @return the fingerprint of the existing record, or null (acquired, or recorded without one) */
-  public Fingerprint fingerprint() {
+  public @Nullable Fingerprint fingerprint() {
     return fingerprint;
   }
 
   /** @return the stored response when {@link State#COMPLETED}, else null */
-  public StoredResponse response() {
+  public @Nullable StoredResponse response() {
     return response;
   }
 

@@ -3,12 +3,15 @@ package dev.once.spi;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A store that forwards every operation to another, for decorators (metrics, ownership of a
  * pool, fault injection) that change one or two operations and must pass the rest on unchanged,
- * the optional ones ({@code peek}, {@code awaitChange}, {@code ping}) and every asynchronous form
+ * the optional ones ({@code peek}, {@code awaitChange}, {@code ping}, {@code inspect}, {@code
+ * delete}) and every asynchronous form
  * included: a decorator that forgot one would silently fall back to the interface's slower,
  * blocking default.
  *
@@ -19,7 +22,7 @@ public abstract class ForwardingIdempotencyStore implements IdempotencyStore {
   protected abstract IdempotencyStore delegate();
 
   @Override
-  public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
+  public Claim claim(String key, @Nullable Fingerprint fingerprint, Duration lease) {
     return delegate().claim(key, fingerprint, lease);
   }
 
@@ -39,7 +42,8 @@ public abstract class ForwardingIdempotencyStore implements IdempotencyStore {
   }
 
   @Override
-  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+  public CompletionStage<Claim> claimAsync(
+      String key, @Nullable Fingerprint fingerprint, Duration lease) {
     return delegate().claimAsync(key, fingerprint, lease);
   }
 
@@ -70,13 +74,23 @@ public abstract class ForwardingIdempotencyStore implements IdempotencyStore {
   }
 
   @Override
-  public Claim peek(String key) {
+  public @Nullable Claim peek(String key) {
     return delegate().peek(key);
   }
 
   @Override
   public void awaitChange(String key, Duration timeout) throws InterruptedException {
     delegate().awaitChange(key, timeout);
+  }
+
+  @Override
+  public Optional<RecordInfo> inspect(String key) {
+    return delegate().inspect(key);
+  }
+
+  @Override
+  public Deletion delete(String key, boolean force) {
+    return delegate().delete(key, force);
   }
 
   @Override

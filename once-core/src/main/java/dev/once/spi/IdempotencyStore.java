@@ -1,16 +1,15 @@
 package dev.once.spi;
 
 import dev.once.Fingerprint;
-import dev.once.MemoryStore;
 import dev.once.StoredResponse;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.ServiceLoader;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where idempotency records live: one record per scoped key, moved through its states by four
@@ -36,7 +35,8 @@ import java.util.function.Supplier;
  * store operations there; adapters hand blocking work, such as writing a replay to a client, to
  * threads of their own.
  *
- * <p>A store proves it keeps this contract by extending {@code dev.once.spi.IdempotencyStoreContract}
+ * <p>A store proves it keeps this contract by extending {@code
+ * dev.once.spi.IdempotencyStoreContract}
  * from the {@code once-core} test jar.
  */
 public interface IdempotencyStore extends AutoCloseable {
@@ -53,7 +53,7 @@ public interface IdempotencyStore extends AutoCloseable {
    * @return what the claim found
    * @throws StoreException if the store cannot answer
    */
-  Claim claim(String key, Fingerprint fingerprint, Duration lease);
+  Claim claim(String key, @Nullable Fingerprint fingerprint, Duration lease);
 
   /**
    * Atomically replaces the in-progress record of {@code key} with a completed one holding {@code
@@ -103,7 +103,8 @@ public interface IdempotencyStore extends AutoCloseable {
    * @param lease the lease of a new record
    * @return the claim, or a stage failed with a {@link StoreException}
    */
-  default CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+  default CompletionStage<Claim> claimAsync(
+      String key, @Nullable Fingerprint fingerprint, Duration lease) {
     return completedWith(() -> claim(key, fingerprint, lease));
   }
 
@@ -180,19 +181,19 @@ public interface IdempotencyStore extends AutoCloseable {
    *
    * <p>The default claims and, if that acquired, releases at once (with a short lease, in case the
    * release fails): correct for any store, but for that moment a concurrent claim sees the key in
-   * progress. Stores override it with a plain read; {@link MemoryStore} does.
+   * progress. Stores override it with a plain read; {@code MemoryStore} does.
    *
    * @param key the scoped key
    * @return the live record ({@link Claim.State#IN_PROGRESS} or {@link Claim.State#COMPLETED},
    *     never {@link Claim.State#ACQUIRED}), or null when there is none
    * @throws StoreException if the store cannot answer
    */
-  default Claim peek(String key) {
+  default @Nullable Claim peek(String key) {
     Claim claim = claim(key, null, Duration.ofSeconds(10));
     if (claim.state() != Claim.State.ACQUIRED) {
       return claim;
     }
-    release(key, claim.token());
+    release(key, Objects.requireNonNull(claim.token(), "an acquired claim has a token"));
     return null;
   }
 
@@ -215,45 +216,53 @@ public interface IdempotencyStore extends AutoCloseable {
   }
 
   /**
+   * Describes the live record of {@code key} for an operator (the admin API): its state, times,
+   * and, once completed, the status and size of its response, never the response itself. It only
+   * reads: nothing is created, changed or marked, and a near cache is not filled. One round trip
+   * on a remote store.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}: a store written before this
+   * method existed cannot describe its records, and saying so is better than guessing from a
+   * {@link #peek}. Every store of this library overrides it.
+   *
+   * @param key the scoped key
+   * @return the record's description, or empty when the key has no live record
+   * @throws StoreException if the store cannot answer
+   * @throws UnsupportedOperationException if the store does not implement it
+   */
+  default Optional<RecordInfo> inspect(String key) {
+    throw unsupported("inspect");
+  }
+
+  /**
+   * Deletes the live record of {@code key}, for an operator who must clear a key (a stuck
+   * request, a response that should not be replayed): a completed record is always deleted; an
+   * in-progress one only if {@code force}, since the request that holds it may still be running
+   * and a retry would then run beside it. Atomic with respect to every other operation on the key:
+   * a completion that races with it either finishes first (and its record is deleted) or finds
+   * its record gone (and returns false, as after a lost lease). Waiters of a deleted in-progress
+   * record are woken. One round trip on a remote store.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}, as {@link #inspect} does.
+   *
+   * @param key the scoped key
+   * @param force whether to delete an in-progress record too
+   * @return what was done: {@link Deletion#DELETED}, {@link Deletion#FORCED}, {@link
+   *     Deletion#IN_PROGRESS} (refused, nothing changed) or {@link Deletion#ABSENT}
+   * @throws StoreException if the store cannot answer
+   * @throws UnsupportedOperationException if the store does not implement it
+   */
+  default Deletion delete(String key, boolean force) {
+    throw unsupported("delete");
+  }
+
+  /**
    * Checks that the store answers, for health checks. The default does nothing, which is right
    * for a store in this process; remote stores make one cheap round trip.
    *
    * @throws StoreException if the store does not answer
    */
   default void ping() {}
-
-  /**
-   * Opens the store a URL names: {@code memory} for a new {@link MemoryStore}, or any URL a
-   * {@link StoreProvider} found by {@link ServiceLoader} accepts (the store modules register
-   * theirs: {@code redis://}, {@code jdbc:postgresql://}, ...).
-   *
-   * @param url the store URL
-   * @return the open store; the caller closes it
-   * @throws IllegalArgumentException if no provider accepts the URL, or it is malformed; the
-   *     message is one line that names the URL and the schemes that are available
-   * @throws StoreException if the store cannot be reached
-   */
-  static IdempotencyStore open(String url) {
-    if (url == null || url.isBlank()) {
-      throw new IllegalArgumentException("a store URL must not be empty; use \"memory\"");
-    }
-    String trimmed = url.trim();
-    if (trimmed.equals("memory") || trimmed.equals("memory:") || trimmed.equals("memory://")) {
-      return MemoryStore.create();
-    }
-    List<String> schemes = new ArrayList<>();
-    schemes.add("memory");
-    for (StoreProvider provider : ServiceLoader.load(StoreProvider.class)) {
-      if (provider.accepts(trimmed)) {
-        return provider.open(trimmed);
-      }
-      schemes.add(provider.schemes());
-    }
-    int colon = trimmed.indexOf(':');
-    String scheme = colon < 0 ? trimmed : trimmed.substring(0, colon);
-    throw new IllegalArgumentException("no store for \"" + scheme + "\" URLs (available: "
-        + String.join(", ", schemes) + "; a store module on the class path adds its schemes)");
-  }
 
   /**
    * Runs a blocking operation now and returns its result as a completed stage, or a failed one if
@@ -269,6 +278,12 @@ public interface IdempotencyStore extends AutoCloseable {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
+  }
+
+  private UnsupportedOperationException unsupported(String operation) {
+    return new UnsupportedOperationException(getClass().getName() + " does not implement "
+        + operation + "; the admin API needs a store that overrides IdempotencyStore." + operation
+        + " (every store of the once library does)");
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.once.spi;
 
 import dev.once.OnceException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An {@link IdempotencyStore} could not do what was asked: the server is unreachable, a command
@@ -11,20 +12,20 @@ public class StoreException extends OnceException {
   private static final long serialVersionUID = 1L;
 
   /** The scoped key the failed operation was for, or null. */
-  private final String key;
+  private final @Nullable String key;
 
   /**
    * @param message what failed
    * @param key the scoped key the operation was for, or null
    * @param cause the underlying failure, or null
    */
-  public StoreException(String message, String key, Throwable cause) {
+  public StoreException(String message, @Nullable String key, @Nullable Throwable cause) {
     super(key == null ? message : message + " (key " + key + ")", cause);
     this.key = key;
   }
 
   /** @return the scoped key the failed operation was for, or null */
-  public String key() {
+  public @Nullable String key() {
     return key;
   }
 }

@@ -9,7 +9,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * took it over. Tokens are compared by value; they are not secrets and never leave the server.
  */
 public final class Token {
-  /** A per-process salt, so two processes whose random generators were seeded alike still differ. */
+  /**
+   * A per-process salt, so two processes whose random generators were seeded alike still differ.
+   */
   private static final long SALT = new SecureRandom().nextLong();
 
   private final long high;

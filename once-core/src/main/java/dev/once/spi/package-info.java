@@ -20,7 +20,8 @@
  * record holds a response to replay, a marker that the response was too large to keep, or a
  * marker that the outcome is unknown (see {@link dev.once.StoredResponse}).
  *
- * <p>The engine turns each {@link dev.once.spi.Claim} into a decision (run the handler, replay, 409,
+ * <p>The engine turns each {@link dev.once.spi.Claim} into a decision (run the handler, replay,
+ * 409,
  * 422). A store proves it keeps this contract by running {@code IdempotencyStoreContract} from the
  * {@code once-core} test jar.
  */

@@ -8,6 +8,8 @@ import dev.once.StoredResponse.Header;
 import dev.once.testing.Concurrently;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
@@ -33,9 +35,11 @@ import org.junit.jupiter.api.Test;
 public abstract class IdempotencyStoreContract {
   private static final Duration LONG = Duration.ofMinutes(5);
   private static final Fingerprint FINGERPRINT =
-      Fingerprint.of("POST", "/payments", null, "{\"amount\":100}".getBytes(StandardCharsets.UTF_8));
+      Fingerprint.of(
+          "POST", "/payments", null, "{\"amount\":100}".getBytes(StandardCharsets.UTF_8));
   private static final Fingerprint OTHER_FINGERPRINT =
-      Fingerprint.of("POST", "/payments", null, "{\"amount\":200}".getBytes(StandardCharsets.UTF_8));
+      Fingerprint.of(
+          "POST", "/payments", null, "{\"amount\":200}".getBytes(StandardCharsets.UTF_8));
   private static final StoredResponse CREATED = StoredResponse.of(
       201, List.of(new Header("Content-Type", "application/json")),
       "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
@@ -53,6 +57,16 @@ public abstract class IdempotencyStoreContract {
    */
   protected void advance(Duration duration) throws InterruptedException {
     Thread.sleep(duration.toMillis());
+  }
+
+  /**
+   * The store's clock, which {@link RecordInfo#created()} is read by. The default is this JVM's
+   * clock, right for a store that takes its time from it or from a server on the same machine.
+   *
+   * @return the time now, by the store's clock
+   */
+  protected Instant now() {
+    return Instant.now();
   }
 
   /** @return the lease and ttl the time tests use: short, but long enough to act within */
@@ -547,6 +561,171 @@ public abstract class IdempotencyStoreContract {
   void awaitChangeAsyncOnAnAbsentKeyCompletes() throws Exception {
     store().awaitChangeAsync(key("absent"), Duration.ofSeconds(30)).toCompletableFuture()
         .get(20, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void inspectOfAKeyWithoutARecordFindsNothingAndLeavesTheKeyFree() {
+    assertThat(store().inspect(key("none"))).isEmpty();
+
+    assertThat(store().claim(key("none"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void inspectOfAnInProgressRecordShowsItsLeaseAndNoResponse() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    RecordInfo info = store().inspect(key("a")).orElseThrow();
+
+    assertThat(info.state()).isEqualTo(RecordInfo.State.IN_PROGRESS);
+    assertThat(info.leaseLeft()).hasValueSatisfying(
+        left -> assertThat(left).isPositive().isLessThanOrEqualTo(LONG));
+    assertThat(info.status()).isEmpty();
+    assertThat(info.storedBytes()).isZero();
+    assertThat(info.replayable()).isFalse();
+    info.created().ifPresent(created -> assertThat(created).isBefore(info.expires()));
+    assertThat(store().renew(key("a"), token, LONG)).as("inspecting takes nothing over").isTrue();
+    assertThat(store().complete(key("a"), token, CREATED, LONG)).isTrue();
+  }
+
+  @Test
+  void inspectOfACompletedRecordShowsItsStatusSizeAndWhetherItReplays() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    store().complete(key("a"), token, CREATED, LONG);
+    Token marker = store().claim(key("b"), FINGERPRINT, LONG).token();
+    store().complete(key("b"), marker, StoredResponse.notReplayable(201, List.of()), LONG);
+
+    RecordInfo info = store().inspect(key("a")).orElseThrow();
+    RecordInfo notReplayable = store().inspect(key("b")).orElseThrow();
+
+    assertThat(info.state()).isEqualTo(RecordInfo.State.COMPLETED);
+    assertThat(info.status()).hasValue(201);
+    assertThat(info.replayable()).isTrue();
+    assertThat(info.storedBytes()).isBetween((long) CREATED.bodyLength(), 1_000L);
+    assertThat(info.leaseLeft()).isEmpty();
+    assertThat(info.timeLeft()).isPositive().isLessThanOrEqualTo(LONG);
+    info.created().ifPresent(created -> assertThat(created).isBefore(info.expires()));
+    assertThat(notReplayable.status()).hasValue(201);
+    assertThat(notReplayable.replayable()).isFalse();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
+  }
+
+  @Test
+  void inspectShowsWhenTheKeyWasClaimedUnchangedByCompletion() throws Exception {
+    // a store may keep the time to the millisecond
+    Instant before = now().truncatedTo(ChronoUnit.MILLIS);
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    advance(Duration.ofMillis(5));
+    RecordInfo running = store().inspect(key("a")).orElseThrow();
+    store().complete(key("a"), token, CREATED, LONG);
+    advance(Duration.ofMillis(5));
+    RecordInfo done = store().inspect(key("a")).orElseThrow();
+    Instant after = now();
+
+    assertThat(running.created()).hasValueSatisfying(
+        created -> assertThat(created).isBetween(before, after).isBefore(running.expires()));
+    assertThat(done.created()).as("completion keeps the claim's time").isEqualTo(running.created());
+  }
+
+  @Test
+  void inspectFindsNothingOnceTheLeaseOrTheTtlHasPassed() throws Exception {
+    store().claim(key("abandoned"), FINGERPRINT, shortLifetime());
+    Token token = store().claim(key("done"), FINGERPRINT, LONG).token();
+    store().complete(key("done"), token, CREATED, shortLifetime());
+
+    advance(shortLifetime().multipliedBy(2));
+
+    assertThat(store().inspect(key("abandoned"))).isEmpty();
+    assertThat(store().inspect(key("done"))).isEmpty();
+  }
+
+  @Test
+  void deletingACompletedRecordLetsTheNextClaimAcquire() {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    store().complete(key("a"), token, CREATED, LONG);
+    assertThat(store().peek(key("a")).response()).as("read, as a cache would keep it")
+        .isEqualTo(CREATED);
+
+    assertThat(store().delete(key("a"), false)).isEqualTo(Deletion.DELETED);
+
+    assertThat(store().inspect(key("a"))).isEmpty();
+    assertThat(store().peek(key("a"))).isNull();
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void deletingAnInProgressRecordIsRefusedUnlessForcedThenAClaimAcquires() {
+    Token stuck = store().claim(key("a"), FINGERPRINT, LONG).token();
+
+    assertThat(store().delete(key("a"), false)).isEqualTo(Deletion.IN_PROGRESS);
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(store().delete(key("a"), true)).isEqualTo(Deletion.FORCED);
+    Claim retry = store().claim(key("a"), FINGERPRINT, LONG);
+
+    assertThat(retry.state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(store().complete(key("a"), stuck, CREATED, LONG))
+        .as("the old owner is fenced off").isFalse();
+    assertThat(store().complete(key("a"), retry.token(), CREATED, LONG)).isTrue();
+  }
+
+  @Test
+  void deletingAKeyWithoutARecordChangesNothing() {
+    assertThat(store().delete(key("none"), false)).isEqualTo(Deletion.ABSENT);
+    assertThat(store().delete(key("none"), true)).isEqualTo(Deletion.ABSENT);
+
+    assertThat(store().inspect(key("none"))).isEmpty();
+  }
+
+  @Test
+  void aForcedDeletionWakesTheWaitersOfTheRecord() throws Exception {
+    store().claim(key("a"), FINGERPRINT, LONG);
+    CompletableFuture<Void> waiter =
+        store().awaitChangeAsync(key("a"), Duration.ofSeconds(30)).toCompletableFuture();
+
+    assertThat(store().delete(key("a"), true)).isEqualTo(Deletion.FORCED);
+
+    waiter.get(20, TimeUnit.SECONDS);
+    assertThat(store().claim(key("a"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void exactlyOneOf200ConcurrentDeletionsOfACompletedRecordDeletesIt() throws Exception {
+    Token token = store().claim(key("a"), FINGERPRINT, LONG).token();
+    store().complete(key("a"), token, CREATED, LONG);
+
+    List<Deletion> deletions = Concurrently.run(200, i -> store().delete(key("a"), false));
+
+    assertThat(deletions).filteredOn(d -> d == Deletion.DELETED).hasSize(1);
+    assertThat(deletions).filteredOn(d -> d == Deletion.ABSENT).hasSize(199);
+  }
+
+  @Test
+  void forcedDeletionsRacingCompletionsOf100KeysEachLeaveExactlyOneWinner() throws Exception {
+    List<Token> owners = new java.util.ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      owners.add(store().claim(key("k" + i), FINGERPRINT, LONG).token());
+    }
+
+    List<Object> results = Concurrently.run(200, i -> i % 2 == 0
+        ? store().complete(key("k" + i / 2), owners.get(i / 2), CREATED, LONG)
+        : store().delete(key("k" + i / 2), true));
+
+    int completedThenDeleted = 0;
+    int deletedBeforeCompletion = 0;
+    for (int k = 0; k < 100; k++) {
+      Object completed = results.get(2 * k);
+      Object deletion = results.get(2 * k + 1);
+      if (completed.equals(true) && deletion == Deletion.DELETED) {
+        completedThenDeleted++;
+      } else if (completed.equals(false) && deletion == Deletion.FORCED) {
+        deletedBeforeCompletion++;
+      }
+      assertThat(store().inspect(key("k" + k))).as("key k" + k).isEmpty();
+    }
+    assertThat(completedThenDeleted + deletedBeforeCompletion).isEqualTo(100);
   }
 
   private static <T> T await(java.util.concurrent.CompletionStage<T> stage) throws Exception {

@@ -1,5 +1,7 @@
 package dev.once.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.once.Fingerprint;
 import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
@@ -55,5 +57,22 @@ public final class PeekRace {
       (i % 2 == 0 ? claims : peeks).addAll(results.get(i));
     }
     return new Outcome(claims, peeks);
+  }
+
+  /**
+   * Runs the race, twenty peeks a key, and asserts what a store whose peek is a plain read gives:
+   * every claim acquired, and every peek saw no record or the claim's record in progress.
+   *
+   * @param keys keys no record exists for yet
+   * @throws Exception the first failure of a store operation
+   */
+  public static void assertPeeksNeverMakeAClaimFindTheKeyInProgress(IdempotencyStore store,
+      List<String> keys, Fingerprint fingerprint) throws Exception {
+    Outcome race = run(store, keys, fingerprint, 20);
+
+    assertThat(race.claims()).hasSize(keys.size())
+        .allMatch(c -> c.state() == Claim.State.ACQUIRED);
+    assertThat(race.peeks()).hasSize(keys.size() * 20)
+        .allMatch(c -> c == null || c.state() == Claim.State.IN_PROGRESS);
   }
 }

@@ -1,7 +1,6 @@
 package dev.once.testing;
 
 import dev.once.StoredResponse;
-import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.Token;
 import java.time.Duration;
@@ -10,18 +9,12 @@ import java.time.Duration;
  * A store in front of another that takes its time to keep a response, as one across a slow network
  * would: for tests that a client never sees a response's end before its record is kept.
  */
-public final class SlowCompletingStore extends ForwardingIdempotencyStore {
-  private final IdempotencyStore delegate;
+public final class SlowCompletingStore extends DelegatingStore {
   private final Duration delay;
 
   public SlowCompletingStore(IdempotencyStore delegate, Duration delay) {
-    this.delegate = delegate;
+    super(delegate);
     this.delay = delay;
-  }
-
-  @Override
-  protected IdempotencyStore delegate() {
-    return delegate;
   }
 
   @Override
