@@ -7,5 +7,5 @@ module dev.once.redis {
 
   exports dev.once.redis;
 
-  provides dev.once.spi.StoreProvider with dev.once.redis.RedisStoreProvider;
+  provides dev.once.spi.StoreProvider with dev.once.redis.internal.RedisStoreProvider;
 }

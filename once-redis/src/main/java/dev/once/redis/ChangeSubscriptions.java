@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The pub/sub side of waiting: one connection, opened on first use, subscribed to the channel of
@@ -45,7 +46,8 @@ import java.util.function.Supplier;
  *
  * <p>A lease that passes publishes nothing, and a record that expired and was claimed anew is not
  * marked. The lease watch covers both: when a mark says the record has n ms of lease left, one
- * {@link Alarm} per channel runs the script again at that time (at most a timer tick later). A record still in progress (its
+ * {@link Alarm} per channel runs the script again at that time (at most a timer tick later). A
+ * record still in progress (its
  * owner renewed it, or a new owner claimed it, which the script now marks) re-arms the watch; one
  * finished or gone wakes the waiters. A renewal therefore never wakes a waiter, and costs the
  * channel one script per lease.
@@ -73,7 +75,8 @@ final class ChangeSubscriptions implements AutoCloseable {
   private final Executor executor;
   private final ConcurrentHashMap<ByteBuffer, Channel> channels = new ConcurrentHashMap<>();
   private final Object lock = new Object();
-  private volatile CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>> connection;
+  private volatile @Nullable CompletableFuture<StatefulRedisPubSubConnection<byte[], byte[]>>
+      connection;
   private volatile boolean closed;
 
   private final RedisPubSubAdapter<byte[], byte[]> listener = new RedisPubSubAdapter<>() {
@@ -159,7 +162,7 @@ final class ChangeSubscriptions implements AutoCloseable {
       if (!closed) {
         try {
           // not awaited: a failure only leaves a subscription that delivers nothing anyone awaits
-          channel.pubSub.async().unsubscribe(bytes(name));
+          RedisFuture<Void> unused = channel.pubSub.async().unsubscribe(bytes(name));
         } catch (RuntimeException e) {
           // the connection is closing or gone; so is the subscription
         }
@@ -216,7 +219,9 @@ final class ChangeSubscriptions implements AutoCloseable {
     }
     channels.values().forEach(Channel::signal);
     if (opened != null) {
-      opened.thenAccept(pubSub -> {
+      // not awaited: a connection still opening is closed when it opens; one that failed to open
+      // has nothing to close
+      CompletableFuture<Void> unused = opened.thenAccept(pubSub -> {
         try {
           pubSub.close();
         } catch (RuntimeException e) {
@@ -292,8 +297,8 @@ final class ChangeSubscriptions implements AutoCloseable {
     private final Set<Waiter> waiters = new HashSet<>();
     private int confirmations;
     /** The mark in flight, or one that said "in progress", since the last signal; or null. */
-    private CompletableFuture<Long> mark;
-    private Alarm watch;
+    private @Nullable CompletableFuture<Long> mark;
+    private @Nullable Alarm watch;
     private boolean stopped;
 
     Channel(String key, byte[] recordKey, StatefulRedisPubSubConnection<byte[], byte[]> pubSub,
@@ -354,19 +359,24 @@ final class ChangeSubscriptions implements AutoCloseable {
         placeholder = new CompletableFuture<>();
         mark = placeholder;
       }
-      // sent outside the lock: the script's answer, or its failure, may arrive at once
-      marker.mark(key, recordKey).whenComplete((lease, error) -> {
+      // sent outside the lock: the script's answer, or its failure, may arrive at once; the
+      // stages whenComplete returns are dropped, as the actions take both outcomes and throw
+      // nothing
+      CompletableFuture<Long> unusedRelay =
+          marker.mark(key, recordKey).whenComplete((lease, error) -> {
         if (error != null) {
           placeholder.completeExceptionally(error);
         } else {
           placeholder.complete(lease);
         }
       });
-      placeholder.whenComplete((lease, error) -> marked(placeholder, lease, error));
+      CompletableFuture<Long> unusedMarked =
+          placeholder.whenComplete((lease, error) -> marked(placeholder, lease, error));
       return placeholder;
     }
 
-    private void marked(CompletableFuture<Long> answered, Long lease, Throwable error) {
+    private void marked(
+        CompletableFuture<Long> answered, @Nullable Long lease, @Nullable Throwable error) {
       synchronized (this) {
         if (mark != answered) {
           return; // a signal came meanwhile
@@ -391,7 +401,8 @@ final class ChangeSubscriptions implements AutoCloseable {
         }
         mark = null;
       }
-      mark().whenComplete((lease, error) -> {
+      // the stage whenComplete returns is dropped: the action takes both outcomes
+      CompletableFuture<Long> unused = mark().whenComplete((lease, error) -> {
         if (error != null || lease == null || lease == 0L) {
           signal();
         }

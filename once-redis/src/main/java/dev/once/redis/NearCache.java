@@ -3,11 +3,13 @@ package dev.once.redis;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.Ticker;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
+import dev.once.spi.Ticker;
 import java.time.Duration;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Completed records kept in this JVM so a hot replay costs no round trip. Only completed records
@@ -23,7 +25,7 @@ final class NearCache {
   NearCache(long maximumBytes, Duration maxAge, Ticker ticker) {
     long maxAgeNanos = saturatedNanos(maxAge);
     this.cache = Caffeine.newBuilder()
-        .ticker(ticker)
+        .ticker(ticker::read)
         .maximumWeight(maximumBytes)
         .weigher((String key, Entry entry) -> entry.weight)
         .expireAfter(new Expiry<String, Entry>() {
@@ -46,7 +48,7 @@ final class NearCache {
   }
 
   /** @return the completed claim kept for {@code key}, or null */
-  Claim get(String key) {
+  @Nullable Claim get(String key) {
     Entry entry = cache.getIfPresent(key);
     return entry == null ? null : entry.claim;
   }
@@ -62,8 +64,15 @@ final class NearCache {
     if (remainingMillis <= 0) {
       return;
     }
-    cache.put(key, new Entry(claim, saturatedNanos(Duration.ofMillis(remainingMillis)), weigh(key,
-        claim.response())));
+    StoredResponse response =
+        Objects.requireNonNull(claim.response(), "a completed claim has a response");
+    cache.put(key, new Entry(claim, saturatedNanos(Duration.ofMillis(remainingMillis)),
+        weigh(key, response)));
+  }
+
+  /** Forgets what is kept for {@code key}. */
+  void invalidate(String key) {
+    cache.invalidate(key);
   }
 
   /** Forgets everything kept. */

@@ -2,35 +2,40 @@ package dev.once.redis;
 
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
-import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
+import dev.once.spi.RecordInfo;
+import dev.once.spi.ResponseCodec;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
-import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
- * The binary form of a record, as one Redis string. Format version 1:
+ * The binary form of a record, as one Redis string. Format version 2, written since the record
+ * keeps its creation time:
  *
  * <pre>
  *   offset  size  what
- *   0       1     format version (1)
+ *   0       1     format version (2)
  *   1       1     state: 1 in progress, 2 completed
  *   2       16    owner token (in a completed record, the token that completed it)
  *   18      1     flags: bit 0 a fingerprint follows, bit 1 someone awaits a change
- *   19      32    fingerprint, when flag bit 0 is set
- *   completed records only, then the response:
+ *   19      8     created: when the key was claimed, milliseconds since the epoch, big-endian
+ *   27      32    fingerprint, when flag bit 0 is set
+ *   completed records only, then the response in {@link ResponseCodec}'s format 1:
  *           1     response flags: bit 0 replayable, bit 1 outcome unknown
  *           2     status, big-endian
  *           var   header count, then per header: name length, name, value length, value (UTF-8)
  *           var   body length, then the body
  * </pre>
+ *
+ * <p>Format version 1, which earlier versions wrote, is the same without the creation time: the
+ * fingerprint follows the flags at offset 19. It is still read, so the records an earlier version
+ * left in Redis are replayed, inspected (with no creation time) and deleted until their ttl ends;
+ * and written when {@link RedisStore.Builder#recordFormat} asks for it, so an instance being
+ * upgraded writes nothing that the instances not yet upgraded cannot read.
  *
  * <p>A response kept without its body ({@link StoredResponse#notReplayable}) has flag bit 0 clear
  * and body length 0. The marker of an unknown outcome ({@link StoredResponse#outcomeUnknown}) has
@@ -38,75 +43,83 @@ import java.util.List;
  * without a new version byte because a reader that predates it ignores bit 1 and reads a kept 502
  * without its body: a retry it answers is told the request was done, never run again.
  *
- * <p>"var" is an unsigned LEB128 varint (7 bits a byte, low bits first). The first 18 bytes of an
+ * <p>"var" is an unsigned LEB128 varint (7 bits a byte, low bits first). Both record formats hold
+ * the response in {@link ResponseCodec}'s format 1: a later format of the response gets a new
+ * record version byte. The first 18 bytes of an
  * in-progress record are its {@linkplain #ownerPrefix owner prefix}: the scripts compare it to
  * fence {@code complete} and {@code release}, and complete a record by rewriting its state byte and
- * appending the {@linkplain #response response part}, so the fingerprint the claim stored is kept
- * without the completing caller having to send it. The scripts know only the offsets above; all
- * other parsing is here. A later format gets a new version byte and must keep reading version 1,
- * which is all this version reads: a record it cannot read, truncated, or with bytes past its end
- * is reported as a {@link StoreException}, never misread.
+ * appending the {@linkplain #response response part}, so the fingerprint and creation time the
+ * claim stored are kept without the completing caller having to send them. The scripts know only
+ * the offsets of the version, state, token and flags, which both formats share; all other parsing
+ * is here. A later format gets a new version byte and must keep reading versions 1 and 2, which
+ * are all this version reads: a record it cannot read, truncated, or with bytes past its end is
+ * reported as a {@link StoreException}, never misread.
  */
 final class RecordCodec {
-  static final byte VERSION = 1;
+  /** The format this version writes, unless told to write {@link #VERSION_1}. */
+  static final byte VERSION = 2;
+  /** The format earlier versions wrote: no creation time. */
+  static final byte VERSION_1 = 1;
   static final byte IN_PROGRESS = 1;
   static final byte COMPLETED = 2;
   static final int OWNER_PREFIX_LENGTH = 18;
   static final int FLAG_FINGERPRINT = 1;
   static final int FLAG_AWAITED = 2;
-  private static final int RESPONSE_REPLAYABLE = 1;
-  private static final int RESPONSE_OUTCOME_UNKNOWN = 2;
-  private static final int MAX_VARINT_BYTES = 5;
+  /** The format of the response part in both record formats: {@link ResponseCodec}'s first. */
+  static final int RESPONSE_FORMAT = 1;
+  /** The length of format 2's creation time, after the flags. */
+  static final int CREATED_LENGTH = 8;
 
   private RecordCodec() {}
 
-  /** @return the in-progress record a claim stores */
-  static byte[] inProgress(Token token, Fingerprint fingerprint) {
-    int length = OWNER_PREFIX_LENGTH + 1 + (fingerprint == null ? 0 : Fingerprint.LENGTH);
-    byte[] record = new byte[length];
-    writeOwnerPrefix(record, token);
+  /**
+   * @param format the format to write, {@link #VERSION} or {@link #VERSION_1}
+   * @param token the owner's token
+   * @param fingerprint the request's fingerprint, or null
+   * @param createdMillis when the key is claimed, in milliseconds since the epoch; format 1 does
+   *     not keep it
+   * @return the in-progress record a claim stores
+   */
+  static byte[] inProgress(
+      byte format, Token token, @Nullable Fingerprint fingerprint, long createdMillis) {
+    int fingerprintAt = OWNER_PREFIX_LENGTH + 1 + (format == VERSION ? CREATED_LENGTH : 0);
+    byte[] record = new byte[fingerprintAt + (fingerprint == null ? 0 : Fingerprint.LENGTH)];
+    writeOwnerPrefix(record, format, token);
+    if (format == VERSION) {
+      for (int i = 0; i < CREATED_LENGTH; i++) {
+        record[OWNER_PREFIX_LENGTH + 1 + i] = (byte) (createdMillis >>> (56 - 8 * i));
+      }
+    }
     if (fingerprint != null) {
       record[OWNER_PREFIX_LENGTH] = FLAG_FINGERPRINT;
-      byte[] hash = fingerprint.toBytes();
-      System.arraycopy(hash, 0, record, OWNER_PREFIX_LENGTH + 1, Fingerprint.LENGTH);
+      System.arraycopy(fingerprint.toBytes(), 0, record, fingerprintAt, Fingerprint.LENGTH);
     }
     return record;
   }
 
-  /** @return the bytes an in-progress record owned by {@code token} starts with */
-  static byte[] ownerPrefix(Token token) {
+  /**
+   * @param format the format the owner's claim wrote
+   * @param token the owner's token
+   * @return the bytes an in-progress record owned by {@code token} starts with
+   */
+  static byte[] ownerPrefix(byte format, Token token) {
     byte[] prefix = new byte[OWNER_PREFIX_LENGTH];
-    writeOwnerPrefix(prefix, token);
+    writeOwnerPrefix(prefix, format, token);
     return prefix;
   }
 
-  private static void writeOwnerPrefix(byte[] record, Token token) {
-    record[0] = VERSION;
+  private static void writeOwnerPrefix(byte[] record, byte format, Token token) {
+    if (format != VERSION && format != VERSION_1) {
+      throw new IllegalArgumentException("format must be 1 or 2, but was " + format);
+    }
+    record[0] = format;
     record[1] = IN_PROGRESS;
     System.arraycopy(token.toBytes(), 0, record, 2, 16);
   }
 
   /** @return the response part that completing appends to the in-progress record */
   static byte[] response(StoredResponse response) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(64 + response.bodyLength());
-    out.write((response.isReplayable() ? RESPONSE_REPLAYABLE : 0)
-        | (response.isOutcomeUnknown() ? RESPONSE_OUTCOME_UNKNOWN : 0));
-    out.write(response.status() >>> 8);
-    out.write(response.status());
-    writeVarint(out, response.headers().size());
-    for (Header header : response.headers()) {
-      writeString(out, header.name());
-      writeString(out, header.value());
-    }
-    writeVarint(out, response.bodyLength());
-    ByteBuffer body = response.bodyBuffer();
-    byte[] chunk = new byte[Math.min(body.remaining(), 8192)];
-    while (body.hasRemaining()) {
-      int n = Math.min(chunk.length, body.remaining());
-      body.get(chunk, 0, n);
-      out.write(chunk, 0, n);
-    }
-    return out.toByteArray();
+    return ResponseCodec.encode(response);
   }
 
   /**
@@ -116,7 +129,7 @@ final class RecordCodec {
    * @param record the record's bytes
    * @return {@link Claim#inProgress} or {@link Claim#completed} (with a response, a response kept
    *     without its body, or the outcome-unknown marker)
-   * @throws StoreException if the record is not a version 1 record, or is damaged
+   * @throws StoreException if the record is not a version 1 or 2 record, or is damaged
    */
   static Claim decode(String key, byte[] record) {
     try {
@@ -126,25 +139,60 @@ final class RecordCodec {
     }
   }
 
-  private static void writeString(ByteArrayOutputStream out, String value) {
-    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
-    writeVarint(out, bytes.length);
-    out.write(bytes, 0, bytes.length);
-  }
+  /** How many bytes of a record {@link #info} needs at most: {@code Script.INSPECT} reads them. */
+  static final int HEAD_LENGTH = OWNER_PREFIX_LENGTH + 1 + CREATED_LENGTH + Fingerprint.LENGTH + 3;
 
-  private static void writeVarint(ByteArrayOutputStream out, int value) {
-    while ((value & ~0x7F) != 0) {
-      out.write((value & 0x7F) | 0x80);
-      value >>>= 7;
+  /**
+   * What an operator may see of a record, from its first bytes alone, so the body is never read.
+   *
+   * @param key the record's key, for the message of a failure
+   * @param head the record's first {@link #HEAD_LENGTH} bytes, or all of it if shorter
+   * @param length the record's length
+   * @param expires when the record expires, by this JVM's clock
+   * @param timeLeft its remaining time to live
+   * @return the description; with no creation time for a format 1 record, which keeps none
+   * @throws StoreException if the head is not that of a version 1 or 2 record
+   */
+  static RecordInfo info(String key, byte[] head, long length, Instant expires, Duration timeLeft) {
+    int version = head.length == 0 ? 0 : head[0];
+    int fixed = OWNER_PREFIX_LENGTH + 1 + (version == VERSION ? CREATED_LENGTH : 0);
+    if (head.length < fixed || (version != VERSION && version != VERSION_1)
+        || (head[1] != IN_PROGRESS && head[1] != COMPLETED)) {
+      throw new StoreException("stored record is unreadable: it does not start as a format "
+          + VERSION_1 + " or " + VERSION + " record does", key, null);
     }
-    out.write(value);
+    Instant created = null;
+    if (version == VERSION) {
+      long millis = 0;
+      for (int i = 0; i < CREATED_LENGTH; i++) {
+        millis = (millis << 8) | (head[OWNER_PREFIX_LENGTH + 1 + i] & 0xFF);
+      }
+      created = Instant.ofEpochMilli(millis);
+    }
+    if (head[1] == IN_PROGRESS) {
+      return RecordInfo.inProgress(created, expires, timeLeft);
+    }
+    int response =
+        fixed + ((head[OWNER_PREFIX_LENGTH] & FLAG_FINGERPRINT) != 0 ? Fingerprint.LENGTH : 0);
+    if (head.length < response + 3) {
+      throw new StoreException(
+          "stored record is unreadable: it ends inside the response's status", key, null);
+    }
+    int flags = head[response] & 0xFF;
+    int status = ((head[response + 1] & 0xFF) << 8) | (head[response + 2] & 0xFF);
+    try {
+      return RecordInfo.completed(
+          created, expires, timeLeft, status, length - response, (flags & 1) != 0);
+    } catch (IllegalArgumentException e) {
+      throw new StoreException("stored record is unreadable: " + e.getMessage(), key, null);
+    }
   }
 
   /** A record that cannot be read; turned into a {@link StoreException} naming the key. */
   private static final class CorruptRecord extends Exception {
     private static final long serialVersionUID = 1L;
 
-    CorruptRecord(String message) {
+    CorruptRecord(@Nullable String message) {
       super(message, null, false, false);
     }
   }
@@ -162,9 +210,10 @@ final class RecordCodec {
         throw new CorruptRecord("it is empty");
       }
       int version = bytes[0] & 0xFF;
-      if (version != VERSION) {
+      if (version != VERSION && version != VERSION_1) {
         throw new CorruptRecord("format version " + version + " is not supported (this version"
-            + " reads " + VERSION + "); was it written by a newer version of once?");
+            + " reads " + VERSION_1 + " and " + VERSION + "); was it written by a newer version of"
+            + " once?");
       }
       position = 1;
       int state = readByte("state");
@@ -173,6 +222,9 @@ final class RecordCodec {
       }
       position += need(16, "token");
       int flags = readByte("flags");
+      if (version == VERSION) {
+        position += need(CREATED_LENGTH, "creation time");
+      }
       Fingerprint fingerprint = null;
       if ((flags & FLAG_FINGERPRINT) != 0) {
         int start = position;
@@ -183,83 +235,20 @@ final class RecordCodec {
         end();
         return Claim.inProgress(fingerprint);
       }
-      StoredResponse response = response();
-      end();
-      return Claim.completed(fingerprint, response);
+      return Claim.completed(fingerprint, response());
     }
 
     private StoredResponse response() throws CorruptRecord {
-      int flags = readByte("response flags");
-      boolean replayable = (flags & RESPONSE_REPLAYABLE) != 0;
-      boolean outcomeUnknown = (flags & RESPONSE_OUTCOME_UNKNOWN) != 0;
-      int status = (readByte("status") << 8) | readByte("status");
-      if (status < 100 || status > 599) {
-        throw new CorruptRecord("status " + status + " is outside 100 to 599");
+      try {
+        return ResponseCodec.decode(RESPONSE_FORMAT, bytes, position, bytes.length - position);
+      } catch (IllegalArgumentException e) {
+        throw new CorruptRecord(e.getMessage());
       }
-      int count = readVarint("header count");
-      // every header takes at least two bytes, so a count the record cannot hold is caught here
-      if (count > (bytes.length - position) / 2) {
-        throw new CorruptRecord("header count " + count + " does not fit in the record");
-      }
-      List<Header> headers = new ArrayList<>(count);
-      for (int i = 0; i < count; i++) {
-        headers.add(new Header(readString("header name"), readString("header value")));
-      }
-      int length = readVarint("body length");
-      int start = position;
-      position += need(length, "body");
-      if (outcomeUnknown) {
-        if (replayable || status != StoredResponse.OUTCOME_UNKNOWN_STATUS || count != 0
-            || length != 0) {
-          throw new CorruptRecord("an outcome-unknown marker must be status "
-              + StoredResponse.OUTCOME_UNKNOWN_STATUS + " with no headers, no body and nothing to"
-              + " replay, but was status " + status + " with " + count + " headers, " + length
-              + " body bytes" + (replayable ? ", replayable" : ""));
-        }
-        return StoredResponse.outcomeUnknown();
-      }
-      if (!replayable) {
-        if (length != 0) {
-          throw new CorruptRecord("a response kept without its body has " + length + " body bytes");
-        }
-        return StoredResponse.notReplayable(status, headers);
-      }
-      return StoredResponse.of(status, headers, Arrays.copyOfRange(bytes, start, position));
     }
 
     private int readByte(String what) throws CorruptRecord {
       need(1, what);
       return bytes[position++] & 0xFF;
-    }
-
-    private int readVarint(String what) throws CorruptRecord {
-      int value = 0;
-      for (int i = 0; i < MAX_VARINT_BYTES; i++) {
-        int b = readByte(what);
-        value |= (b & 0x7F) << (7 * i);
-        if ((b & 0x80) == 0) {
-          if (value < 0 || (i == MAX_VARINT_BYTES - 1 && b > 0x07)) {
-            throw new CorruptRecord(what + " is too large");
-          }
-          return value;
-        }
-      }
-      throw new CorruptRecord(what + " is too large");
-    }
-
-    private String readString(String what) throws CorruptRecord {
-      int length = readVarint(what + " length");
-      int start = position;
-      position += need(length, what);
-      try {
-        return StandardCharsets.UTF_8.newDecoder()
-            .onMalformedInput(CodingErrorAction.REPORT)
-            .onUnmappableCharacter(CodingErrorAction.REPORT)
-            .decode(ByteBuffer.wrap(bytes, start, length))
-            .toString();
-      } catch (CharacterCodingException e) {
-        throw new CorruptRecord(what + " is not UTF-8");
-      }
     }
 
     /** @return {@code count}, after checking that so many bytes remain */

@@ -1,11 +1,14 @@
 package dev.once.redis;
 
-import com.github.benmanes.caffeine.cache.Ticker;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import dev.once.spi.Claim;
+import dev.once.spi.Deletion;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.RecordInfo;
 import dev.once.spi.StoreException;
+import dev.once.spi.StoreUrl;
+import dev.once.spi.Ticker;
 import dev.once.spi.Token;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
@@ -19,19 +22,24 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
 import io.netty.util.Timer;
+import io.netty.util.concurrent.Future;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -42,6 +50,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An {@link IdempotencyStore} in Redis, standalone or Cluster, over TLS or not, on Lettuce: the
@@ -67,7 +77,9 @@ import java.util.function.Supplier;
  * 18-byte prefix (format version, state in progress, token), which fences an owner whose lease
  * passed, whose key was taken over, or whose record is already finished; an expired record is
  * absent to a script, so "still owns it and the lease has not passed" is that one comparison.
- * {@code peek} is one more script that only reads ({@code GET}, {@code PTTL}).
+ * {@code peek} is one more script that only reads ({@code GET}, {@code PTTL}); {@code inspect}
+ * reads a record's head and length, never its body; {@code delete}, for operators, deletes a
+ * completed record, or an in-progress one if forced, in one script.
  *
  * <p>Asynchronous, with one code path. Every operation is a {@code Call}: {@code EVALSHA} on
  * Lettuce's asynchronous API, {@code EVAL} composed from a {@code NOSCRIPT} answer, the answer
@@ -99,6 +111,30 @@ import java.util.function.Supplier;
  * waiters when the subscription is re-established (they look again), at the lease's end, or at
  * their timeout.
  *
+ * <p>Durable writes. Replication is asynchronous: a write the primary acknowledged and then lost
+ * with it (killed before its replicas had it) is gone on the replica promoted in its place, so a
+ * retry would claim again a key whose first request may still run, or run again a completed one.
+ * With {@link Builder#replicas} set, each of the four writes ({@code claim}, {@code renew}, {@code
+ * complete}, {@code release}) is followed by {@code WAIT replicas timeout}, dispatched on the same
+ * connection right after the script without awaiting the script's answer: Lettuce writes both
+ * and the server runs them in order, so the operation costs one round trip plus the replicas'
+ * acknowledgement, and WAIT covers the script's write (and every earlier write on the
+ * connection). No MULTI/EXEC is needed: another caller's command sent between the two on the
+ * shared connection is one more write WAIT covers, never one that hides the script's. The
+ * operation succeeds only if WAIT counts {@code replicas} acknowledgements; otherwise it fails
+ * with a {@link StoreException}, so a claim whose record the replicas may not have is never
+ * reported acquired (its record, if the primary applied it, stays in progress owned by nobody
+ * until its lease passes, as after a timeout). A
+ * blocked WAIT holds the connection's later commands behind it, which is the option's cost. On a
+ * cluster, script and WAIT go to the key's master on the one connection the cluster connection
+ * keeps to it (a slot that moved meanwhile is a {@code MOVED} error: a {@link StoreException}).
+ *
+ * <p>Failover. Over Sentinel ({@link #open} with {@code redis-sentinel://}), the client asks the
+ * sentinels for the primary at each (re)connection, so after a failover both connections, the
+ * commands' and the pub/sub one, come back on the promoted replica by themselves; the pub/sub
+ * connection subscribes its channels again there, which wakes their waiters to look again. While
+ * no primary answers, commands fail at once (503, or fail-open), never wait for a second run.
+ *
  * <p>Near cache. Optionally ({@link Builder#nearCache}, off by default) completed records a claim
  * or a peek read are kept in a bounded local cache, so a hot replay costs no round trip. A
  * completed record never changes in Redis, so a kept one is exact while it lives: until the
@@ -113,6 +149,8 @@ public final class RedisStore implements IdempotencyStore {
   public static final String DEFAULT_KEY_PREFIX = "once:";
   /** The default timeout of each command: one second. */
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(1);
+  /** The default longest time a write waits for its replicas' acknowledgement: 100 ms. */
+  public static final Duration DEFAULT_REPLICA_TIMEOUT = Duration.ofMillis(100);
   /** The default longest time a near-cache entry lives: one minute. */
   public static final Duration DEFAULT_NEAR_CACHE_MAX_AGE = Duration.ofMinutes(1);
 
@@ -123,9 +161,12 @@ public final class RedisStore implements IdempotencyStore {
   private static final long MAX_EXPIRY_MILLIS = Duration.ofDays(36_500).toMillis();
 
   /** What a mark answers for a record that is not in progress. */
-  private static final CompletableFuture<Long> NOT_IN_PROGRESS = CompletableFuture.completedFuture(0L);
+  private static final CompletableFuture<Long> NOT_IN_PROGRESS =
+      CompletableFuture.completedFuture(0L);
 
   private final byte[] keyPrefix;
+  private final int replicas;
+  private final long replicaTimeoutMillis;
   private final long timeoutNanos;
   private final Duration commandTimeout;
   private final StatefulConnection<byte[], byte[]> connection;
@@ -133,31 +174,44 @@ public final class RedisStore implements IdempotencyStore {
   private final ChangeSubscriptions subscriptions;
   private final Timer timer;
   private final Executor executor;
-  private final NearCache nearCache;
-  private final AutoCloseable owned;
+  private final @Nullable NearCache nearCache;
+  /**
+   * Turns a record's remaining time to live into an instant, for {@link #inspect}, and gives a
+   * claim's record its creation time.
+   */
+  private final Clock wallClock;
+  /** The {@link RecordCodec} format claims write: 2, or 1 while an upgrade is rolling out. */
+  private final byte recordFormat;
+  private final @Nullable AutoCloseable owned;
   private final String description;
+  /** Hides the credentials of the store's URL in a client's message. */
+  private final UnaryOperator<String> hide;
   private volatile boolean closed;
 
   private RedisStore(Builder builder, Connection connected) {
     this.keyPrefix = builder.keyPrefix.getBytes(StandardCharsets.UTF_8);
+    this.replicas = builder.replicas;
+    this.replicaTimeoutMillis = builder.replicaTimeout.toMillis();
     this.commandTimeout = builder.commandTimeout;
     this.timeoutNanos = builder.commandTimeout.toNanos();
     this.connection = connected.stateful;
     this.commands = connected.commands;
-    this.timer = builder.target.resources.timer();
-    this.executor = builder.target.resources.eventExecutorGroup();
-    this.subscriptions = new ChangeSubscriptions(builder.target.pubSub, this::mark,
+    Target target = Objects.requireNonNull(builder.target, "a builder that connected has a target");
+    this.timer = target.resources.timer();
+    this.executor = target.resources.eventExecutorGroup();
+    this.subscriptions = new ChangeSubscriptions(target.pubSub, this::mark,
         builder.commandTimeout.toNanos(), timer, executor);
     Clock clock = builder.clock;
-    Ticker ticker = clock == null ? Ticker.systemTicker() : () -> {
-      Instant now = clock.instant();
-      return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-    };
+    this.wallClock = clock == null ? Clock.systemUTC() : clock;
+    this.recordFormat = builder.recordFormat;
+    Ticker ticker = clock == null ? Ticker.system() : Ticker.of(clock);
     this.nearCache = builder.nearCacheBytes == 0
         ? null
-        : new NearCache(builder.nearCacheBytes, builder.nearCacheMaxAge, ticker);
+        : new NearCache(builder.nearCacheBytes,
+            Objects.requireNonNull(builder.nearCacheMaxAge, "nearCache sets both"), ticker);
     this.owned = builder.owned;
-    this.description = builder.target.description;
+    this.description = target.description;
+    this.hide = builder.hide;
   }
 
   /**
@@ -231,26 +285,33 @@ public final class RedisStore implements IdempotencyStore {
    *   <li>{@code rediss://...} for the same over TLS (the peer is verified against the JVM's
    *       trust store unless {@code verifyPeer=NONE} or {@code CA});
    *   <li>{@code redis-cluster://host1:port1,host2:port2} (or {@code rediss-cluster://}) for a
-   *       cluster, from any of its nodes.
+   *       cluster, from any of its nodes;
+   *   <li>{@code redis-sentinel://[user:password@]host1:port1,host2:port2[/database]?master=NAME}
+   *       (or {@code rediss-sentinel://}) for the primary that the listed sentinels know as
+   *       {@code NAME} (a sentinel without a port is at 26379); the credentials are the
+   *       primary's, the sentinels are asked without them. The store follows failovers.
    * </ul>
    *
-   * <p>Parameters: {@code keyPrefix} (default {@value #DEFAULT_KEY_PREFIX}), {@code commandTimeout}
-   * (such as {@code 500ms}; default one second), {@code nearCacheBytes} (such as {@code 16MiB}; off
-   * when absent) and {@code nearCacheMaxAge} (default one minute), plus Lettuce's {@code
-   * verifyPeer}, {@code clientName}, {@code database}, {@code timeout}. The client reconnects by
-   * itself, at most a second apart, so requests succeed again as soon as Redis is back. While a
+   * <p>Parameters, each bound onto this builder's method of the same name with its checks:
+   * {@code keyPrefix} (default {@value #DEFAULT_KEY_PREFIX}), {@code commandTimeout} (such as
+   * {@code 500ms} or {@code PT2S}; default one second), {@code nearCacheBytes} (such as {@code
+   * 16MiB} or {@code 64KB}; off when absent), {@code nearCacheMaxAge} (default one minute), {@code
+   * replicas} and {@code replicaTimeout} (default 100 ms; {@link Builder#replicas}), in the
+   * grammar of {@link dev.once.config.ConfigText}; plus Lettuce's {@code verifyPeer}, {@code
+   * clientName}, {@code database}, {@code timeout}. Any other parameter is refused. The client
+   * reconnects by itself, at most a second apart, so requests succeed again as soon as Redis is
+   * back. While a
    * standalone server is unreachable, commands fail at once (requests get 503 without waiting); on
    * a cluster they wait for the node's connection up to the command timeout.
    *
    * @param url the store URL
    * @return the open store
-   * @throws IllegalArgumentException if the URL is malformed, with a message naming what is wrong
-   *     (and never the password)
+   * @throws dev.once.spi.MalformedStoreUrlException if the URL is malformed, with a message
+   *     naming what is wrong (and never the password)
    * @throws StoreException if Redis cannot be reached
    */
   public static RedisStore open(String url) {
-    Objects.requireNonNull(url, "url");
-    RedisUrl parsed = RedisUrl.parse(url.trim());
+    RedisUrl parsed = RedisUrl.parse(url);
     ClientResources resources = ClientResources.builder()
         .reconnectDelay(Delay.exponential(
             Duration.ofMillis(10), Duration.ofSeconds(1), 2, TimeUnit.MILLISECONDS))
@@ -273,7 +334,7 @@ public final class RedisStore implements IdempotencyStore {
               .enableAllAdaptiveRefreshTriggers()
               .build())
           .build());
-      builder = builder(client);
+      builder = parsed.settings.on(builder(client));
       shutdown = () -> shutDown(client::shutdown, resources);
     } else {
       RedisClient client = RedisClient.create(resources, parsed.nodes.get(0));
@@ -282,21 +343,12 @@ public final class RedisStore implements IdempotencyStore {
           .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
           .socketOptions(socket)
           .build());
-      builder = builder(client);
+      builder = parsed.settings.on(builder(client));
       shutdown = () -> shutDown(client::shutdown, resources);
     }
-    builder.description = RedisUrl.redactUrl(url.trim());
+    builder.description = parsed.url.redacted();
+    builder.hide = parsed.url::hideSecrets;
     builder.owned = shutdown;
-    if (parsed.keyPrefix != null) {
-      builder.keyPrefix(parsed.keyPrefix);
-    }
-    if (parsed.commandTimeout != null) {
-      builder.commandTimeout(parsed.commandTimeout);
-    }
-    if (parsed.nearCacheBytes > 0) {
-      builder.nearCache(parsed.nearCacheBytes,
-          parsed.nearCacheMaxAge == null ? DEFAULT_NEAR_CACHE_MAX_AGE : parsed.nearCacheMaxAge);
-    }
     return builder.build();
   }
 
@@ -304,7 +356,9 @@ public final class RedisStore implements IdempotencyStore {
     try {
       client.run();
     } finally {
-      resources.shutdown(0, 2, TimeUnit.SECONDS);
+      // not awaited: the client's threads end on their own within the two seconds, and closing
+      // the store does not wait for them
+      Future<Boolean> unused = resources.shutdown(0, 2, TimeUnit.SECONDS);
     }
   }
 
@@ -317,8 +371,8 @@ public final class RedisStore implements IdempotencyStore {
    * nobody until its lease passes.
    */
   @Override
-  public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
-    return await(claimCall(key, fingerprint, lease));
+  public Claim claim(String key, @Nullable Fingerprint fingerprint, Duration lease) {
+    return await(claimAsync(key, fingerprint, lease));
   }
 
   /**
@@ -328,11 +382,8 @@ public final class RedisStore implements IdempotencyStore {
    * only sends it. A near-cache hit is a completed stage.
    */
   @Override
-  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
-    return claimCall(key, fingerprint, lease);
-  }
-
-  private CompletableFuture<Claim> claimCall(String key, Fingerprint fingerprint, Duration lease) {
+  public CompletionStage<Claim> claimAsync(
+      String key, @Nullable Fingerprint fingerprint, Duration lease) {
     Objects.requireNonNull(key, "key");
     long leaseMillis = expiryMillis("lease", lease);
     if (closed) {
@@ -345,8 +396,10 @@ public final class RedisStore implements IdempotencyStore {
     Token token = Token.random();
     return new Call<List<Object>, Claim>("claim", key,
         found -> found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found))
+        .replicated()
         .send(Script.CLAIM, ScriptOutputType.MULTI, recordKey(key),
-            RecordCodec.inProgress(token, fingerprint), millisArgument(leaseMillis));
+            RecordCodec.inProgress(recordFormat, token, fingerprint, wallClock.millis()),
+            millisArgument(leaseMillis));
   }
 
   /**
@@ -358,8 +411,8 @@ public final class RedisStore implements IdempotencyStore {
    * marked, so a concurrent claim never finds the key busy because of a peek.
    */
   @Override
-  public Claim peek(String key) {
-    return await(peekCall(key));
+  public @Nullable Claim peek(String key) {
+    return await(peekAsync(key));
   }
 
   /**
@@ -370,10 +423,6 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public CompletionStage<Claim> peekAsync(String key) {
-    return peekCall(key);
-  }
-
-  private CompletableFuture<Claim> peekCall(String key) {
     Objects.requireNonNull(key, "key");
     if (closed) {
       return closedStage(key);
@@ -387,8 +436,92 @@ public final class RedisStore implements IdempotencyStore {
         .send(Script.PEEK, ScriptOutputType.MULTI, recordKey(key));
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One {@code EVALSHA} round trip of a script that reads the record's first 54 bytes, its
+   * length and its expiry ({@code GETRANGE}, {@code STRLEN}, {@code PTTL}): never its body, and
+   * never the near cache. The creation time is the clock of the instance that claimed the key, as
+   * it wrote it into the record (a record written in format 1, by an earlier version or under
+   * {@link Builder#recordFormat recordFormat(1)}, keeps none: {@link RecordInfo#created()} is then
+   * empty); the expiry is this JVM's clock plus the time to live Redis reported (a record whose
+   * expiry was removed by hand reports {@link Instant#MAX}). The stored bytes are those of the
+   * response's part of the record (flags, status, headers, body).
+   */
+  @Override
+  public Optional<RecordInfo> inspect(String key) {
+    return await(inspectAsync(key));
+  }
+
+  private CompletionStage<Optional<RecordInfo>> inspectAsync(String key) {
+    byte[] recordKey = recordKey(key);
+    if (closed) {
+      return closedStage(key);
+    }
+    return new Call<List<Object>, Optional<RecordInfo>>("inspect", key,
+        found -> found.isEmpty() ? Optional.empty() : Optional.of(info(key, found)))
+        .send(Script.INSPECT, ScriptOutputType.MULTI, recordKey);
+  }
+
+  private RecordInfo info(String key, List<Object> found) {
+    if (found.size() != 3 || !(found.get(0) instanceof byte[] head)
+        || !(found.get(1) instanceof Long length) || !(found.get(2) instanceof Long ttl)) {
+      throw new StoreException("inspect got an unexpected answer from Redis: " + found, key, null);
+    }
+    Instant now = wallClock.instant();
+    Duration timeLeft = ttl < 0 ? ChronoUnit.FOREVER.getDuration() : Duration.ofMillis(ttl);
+    Instant expires = ttl < 0 ? Instant.MAX : now.plus(timeLeft);
+    return RecordCodec.info(key, head, length, expires, timeLeft);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One {@code EVALSHA} round trip of a script that reads the record's state and deletes it
+   * ({@code GETRANGE}, {@code DEL}), publishing on its channel when a forced deletion ends a record
+   * someone awaits, so waiters in every instance wake. This instance's near cache forgets the key;
+   * another instance's may replay the deleted record for at most its {@code maxAge}.
+   */
+  @Override
+  public Deletion delete(String key, boolean force) {
+    return await(deleteAsync(key, force));
+  }
+
+  private CompletionStage<Deletion> deleteAsync(String key, boolean force) {
+    byte[] recordKey = recordKey(key);
+    if (closed) {
+      return closedStage(key);
+    }
+    if (nearCache != null) {
+      nearCache.invalidate(key);
+    }
+    return new Call<Long, Deletion>("delete", key, answer -> {
+      // answers on this connection arrive in order: a read sent before the deletion has been put
+      // into the near cache by now, and is forgotten here
+      if (nearCache != null) {
+        nearCache.invalidate(key);
+      }
+      return deletion(key, answer);
+    }).send(Script.DELETE, ScriptOutputType.INTEGER, recordKey,
+        (force ? "1" : "0").getBytes(StandardCharsets.US_ASCII));
+  }
+
+  private static Deletion deletion(String key, @Nullable Long answer) {
+    if (answer == null) {
+      throw new StoreException("delete got no answer from Redis", key, null);
+    }
+    return switch (answer.intValue()) {
+      case 0 -> Deletion.ABSENT;
+      case 1 -> Deletion.DELETED;
+      case 2 -> Deletion.IN_PROGRESS;
+      case 3 -> Deletion.FORCED;
+      default -> throw new StoreException(
+          "delete got an unexpected answer from Redis: " + answer, key, null);
+    };
+  }
+
   /** @return the completed record the near cache keeps for {@code key}, or null */
-  private Claim kept(String key) {
+  private @Nullable Claim kept(String key) {
     return nearCache == null ? null : nearCache.get(key);
   }
 
@@ -417,7 +550,7 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public boolean complete(String key, Token token, StoredResponse response, Duration ttl) {
-    return await(completeCall(key, token, response, ttl));
+    return await(completeAsync(key, token, response, ttl));
   }
 
   /**
@@ -428,11 +561,6 @@ public final class RedisStore implements IdempotencyStore {
   @Override
   public CompletionStage<Boolean> completeAsync(
       String key, Token token, StoredResponse response, Duration ttl) {
-    return completeCall(key, token, response, ttl);
-  }
-
-  private CompletableFuture<Boolean> completeCall(
-      String key, Token token, StoredResponse response, Duration ttl) {
     byte[] recordKey = recordKey(key);
     Objects.requireNonNull(token, "token");
     Objects.requireNonNull(response, "response");
@@ -441,8 +569,9 @@ public final class RedisStore implements IdempotencyStore {
       return closedStage(key);
     }
     return new Call<Long, Boolean>("complete", key, RedisStore::isOne)
+        .replicated()
         .send(Script.COMPLETE, ScriptOutputType.INTEGER, recordKey,
-            RecordCodec.ownerPrefix(token), RecordCodec.response(response),
+            RecordCodec.ownerPrefix(recordFormat, token), RecordCodec.response(response),
             millisArgument(ttlMillis));
   }
 
@@ -453,7 +582,7 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public boolean release(String key, Token token) {
-    return await(releaseCall(key, token));
+    return await(releaseAsync(key, token));
   }
 
   /**
@@ -463,17 +592,15 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public CompletionStage<Boolean> releaseAsync(String key, Token token) {
-    return releaseCall(key, token);
-  }
-
-  private CompletableFuture<Boolean> releaseCall(String key, Token token) {
     byte[] recordKey = recordKey(key);
     Objects.requireNonNull(token, "token");
     if (closed) {
       return closedStage(key);
     }
     return new Call<Long, Boolean>("release", key, RedisStore::isOne)
-        .send(Script.RELEASE, ScriptOutputType.INTEGER, recordKey, RecordCodec.ownerPrefix(token));
+        .replicated()
+        .send(Script.RELEASE, ScriptOutputType.INTEGER, recordKey,
+            RecordCodec.ownerPrefix(recordFormat, token));
   }
 
   /**
@@ -486,7 +613,7 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public boolean renew(String key, Token token, Duration lease) {
-    return await(renewCall(key, token, lease));
+    return await(renewAsync(key, token, lease));
   }
 
   /**
@@ -497,10 +624,6 @@ public final class RedisStore implements IdempotencyStore {
    */
   @Override
   public CompletionStage<Boolean> renewAsync(String key, Token token, Duration lease) {
-    return renewCall(key, token, lease);
-  }
-
-  private CompletableFuture<Boolean> renewCall(String key, Token token, Duration lease) {
     byte[] recordKey = recordKey(key);
     Objects.requireNonNull(token, "token");
     long leaseMillis = expiryMillis("lease", lease);
@@ -508,8 +631,9 @@ public final class RedisStore implements IdempotencyStore {
       return closedStage(key);
     }
     return new Call<Long, Boolean>("renew", key, RedisStore::isOne)
-        .send(Script.RENEW, ScriptOutputType.INTEGER, recordKey, RecordCodec.ownerPrefix(token),
-            millisArgument(leaseMillis));
+        .replicated()
+        .send(Script.RENEW, ScriptOutputType.INTEGER, recordKey,
+            RecordCodec.ownerPrefix(recordFormat, token), millisArgument(leaseMillis));
   }
 
   /**
@@ -522,17 +646,15 @@ public final class RedisStore implements IdempotencyStore {
   @Override
   public void awaitChange(String key, Duration timeout) throws InterruptedException {
     checkOpen(key);
-    Objects.requireNonNull(timeout, "timeout");
-    CompletableFuture<Void> woken = awaitCall(key, timeout);
+    CompletableFuture<Void> woken = awaitChangeAsync(key, timeout).toCompletableFuture();
     try {
       woken.get(saturatedNanos(timeout), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      woken.complete(null); // the caller's deadline: it claims again, as after any early return
-    } catch (InterruptedException e) {
-      woken.complete(null);
-      throw e;
+      // the caller's deadline: it claims again, as after any early return
     } catch (ExecutionException e) {
       throw storeException("await", key, e.getCause());
+    } finally {
+      woken.complete(null); // the deadline or an interrupt: the waiter leaves the channel
     }
   }
 
@@ -548,16 +670,13 @@ public final class RedisStore implements IdempotencyStore {
    * channel, and wakes the waiters only if the record is no longer in progress: a renewal wakes
    * nobody), when the subscription is re-established after the connection dropped, or at {@code
    * timeout}, whichever is first. It fails with a {@link StoreException} if the subscription is not
-   * confirmed within the command timeout or the mark fails. Hundreds of waiters on one key share one
+   * confirmed within the command timeout or the mark fails. Hundreds of waiters on one key share
+   * one
    * subscription and one mark, and all wake on one message.
    */
   @Override
   public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
-    return awaitCall(key, timeout);
-  }
-
-  private CompletableFuture<Void> awaitCall(String key, Duration timeout) {
     byte[] recordKey = recordKey(key);
     if (closed) {
       return closedStage(key);
@@ -567,13 +686,16 @@ public final class RedisStore implements IdempotencyStore {
       return CompletableFuture.completedFuture(null);
     }
     CompletableFuture<Void> woken = new CompletableFuture<>();
-    subscriptions.join(key, recordKey).whenComplete((waiter, joinFailure) -> {
+    // the stages whenComplete and thenRun return are dropped: each action takes every outcome
+    // into woken, and throws nothing
+    CompletableFuture<?> unusedJoin =
+        subscriptions.join(key, recordKey).whenComplete((waiter, joinFailure) -> {
       if (joinFailure != null) {
         woken.completeExceptionally(failure("await", key, joinFailure));
         return;
       }
-      woken.whenComplete((ignored, error) -> waiter.close());
-      waiter.subscribed()
+      CompletableFuture<?> unusedLeave = woken.whenComplete((ignored, error) -> waiter.close());
+      CompletableFuture<?> unusedMark = waiter.subscribed()
           // a waiter whose own deadline came first has left: it marks nothing
           .thenCompose(subscribed -> woken.isDone() ? NOT_IN_PROGRESS : waiter.mark())
           .whenComplete((lease, error) -> {
@@ -582,7 +704,8 @@ public final class RedisStore implements IdempotencyStore {
             } else if (lease == null || lease == 0L) {
               woken.complete(null);
             } else {
-              waiter.changed().thenRun(() -> woken.complete(null));
+              CompletableFuture<?> unusedWake =
+                  waiter.changed().thenRun(() -> woken.complete(null));
             }
           });
     });
@@ -665,7 +788,10 @@ public final class RedisStore implements IdempotencyStore {
   public String toString() {
     return "RedisStore{" + description
         + ", keyPrefix=" + new String(keyPrefix, StandardCharsets.UTF_8)
-        + ", commandTimeout=" + commandTimeout + (nearCache == null ? "" : ", nearCache") + "}";
+        + ", commandTimeout=" + commandTimeout + (nearCache == null ? "" : ", nearCache")
+        + (replicas == 0 ? "" : ", replicas=" + replicas + " within " + replicaTimeoutMillis + "ms")
+        + (recordFormat == RecordCodec.VERSION ? "" : ", recordFormat=" + recordFormat)
+        + "}";
   }
 
   /** @return the number of keys this store's waiters await, for tests */
@@ -678,7 +804,8 @@ public final class RedisStore implements IdempotencyStore {
    * Bounded by the command timeout even if the stage's own alarm were late; an interrupt ends the
    * operation as a timeout does.
    */
-  private <T> T await(CompletableFuture<T> stage) {
+  private <T> T await(CompletionStage<T> operation) {
+    CompletableFuture<T> stage = operation.toCompletableFuture();
     try {
       return stage.get(timeoutNanos, TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
@@ -701,14 +828,15 @@ public final class RedisStore implements IdempotencyStore {
     }
   }
 
-  private StoreException storeException(String operation, String key, Throwable error) {
+  private StoreException storeException(
+      @Nullable String operation, @Nullable String key, @Nullable Throwable error) {
     Throwable cause = unwrap(error);
     return cause instanceof StoreException
         ? (StoreException) cause
         : failure(operation == null ? "operation" : operation, key, cause);
   }
 
-  private static Throwable unwrap(Throwable error) {
+  private static @Nullable Throwable unwrap(@Nullable Throwable error) {
     Throwable cause = error;
     while ((cause instanceof CompletionException || cause instanceof ExecutionException)
         && cause.getCause() != null) {
@@ -717,7 +845,7 @@ public final class RedisStore implements IdempotencyStore {
     return cause;
   }
 
-  private static boolean isOne(Long answer) {
+  private static boolean isOne(@Nullable Long answer) {
     return answer != null && answer == 1L;
   }
 
@@ -728,7 +856,8 @@ public final class RedisStore implements IdempotencyStore {
             && cause.getMessage().startsWith("NOSCRIPT"));
   }
 
-  private StoreException failure(String operation, String key, Throwable error) {
+  private StoreException failure(
+      String operation, @Nullable String key, @Nullable Throwable error) {
     Throwable cause = unwrap(error);
     if (cause instanceof StoreException) {
       return (StoreException) cause;
@@ -738,7 +867,7 @@ public final class RedisStore implements IdempotencyStore {
     }
     String reason = cause instanceof CancellationException
         ? "the command was cancelled"
-        : cause == null ? "unknown" : RedisUrl.redact(String.valueOf(cause.getMessage()));
+        : cause == null ? "unknown" : hide.apply(String.valueOf(cause.getMessage()));
     return new StoreException(operation + " failed on " + description + ": " + reason, key, cause);
   }
 
@@ -746,7 +875,7 @@ public final class RedisStore implements IdempotencyStore {
     return CompletableFuture.failedFuture(new StoreException("the store is closed", key, null));
   }
 
-  private void checkOpen(String key) {
+  private void checkOpen(@Nullable String key) {
     if (closed) {
       throw new StoreException("the store is closed", key, null);
     }
@@ -788,6 +917,19 @@ public final class RedisStore implements IdempotencyStore {
     }
   }
 
+  /** @return the async commands of the connection to the master of {@code recordKey}'s slot */
+  private CompletableFuture<RedisClusterAsyncCommands<byte[], byte[]>> nodeCommands(
+      byte[] recordKey) {
+    StatefulRedisClusterConnection<byte[], byte[]> cluster =
+        (StatefulRedisClusterConnection<byte[], byte[]>) connection;
+    RedisClusterNode master = cluster.getPartitions().getMasterBySlot(SlotHash.getSlot(recordKey));
+    if (master == null) {
+      return CompletableFuture.failedFuture(
+          new StoreException("no master is known for the key's slot", null, null));
+    }
+    return cluster.getConnectionAsync(master.getNodeId()).thenApply(StatefulRedisConnection::async);
+  }
+
   /**
    * One operation's script on its one key, in flight: {@code EVALSHA}, then {@code EVAL} if the
    * server answers {@code NOSCRIPT} (composed from the first answer, on Lettuce's thread), both
@@ -803,7 +945,9 @@ public final class RedisStore implements IdempotencyStore {
     private final String operation;
     private final String key;
     private final Function<A, T> result;
-    private volatile RedisFuture<A> command;
+    private volatile @Nullable RedisFuture<A> command;
+    /** Whether the store's {@code replicas} must acknowledge this operation. */
+    private boolean replicated;
 
     Call(String operation, String key, Function<A, T> result) {
       this.operation = operation;
@@ -811,33 +955,95 @@ public final class RedisStore implements IdempotencyStore {
       this.result = result;
     }
 
+    /** Makes this a write that counts only once the store's replicas acknowledge it. */
+    Call<A, T> replicated() {
+      this.replicated = replicas > 0;
+      return this;
+    }
+
     Call<A, T> send(Script script, ScriptOutputType type, byte[] recordKey, byte[]... arguments) {
-      byte[][] keys = {recordKey};
       try {
         Alarm timeout = Alarm.after(timer, executor, timeoutNanos, this::timedOut);
-        whenComplete((ignored, error) -> timeout.cancel());
-        RedisFuture<A> sha = commands.evalsha(script.sha1(), type, keys, arguments);
+        // dropped: the alarm's cancel throws nothing, and this call is the stage that is awaited
+        CompletableFuture<T> unused = whenComplete((ignored, error) -> timeout.cancel());
+        if (replicated && connection instanceof StatefulRedisClusterConnection<?, ?>) {
+          // WAIT counts the replicas of the server it is sent to: the key's master, on the one
+          // connection the cluster connection keeps to it, which the script must share
+          nodeCommands(recordKey).whenComplete((node, error) -> {
+            if (error != null) {
+              answered(null, error, null);
+            } else if (!isDone()) {
+              sendOn(node, script, type, recordKey, arguments);
+            }
+          });
+        } else {
+          sendOn(commands, script, type, recordKey, arguments);
+        }
+      } catch (RuntimeException e) {
+        answered(null, e, null);
+      }
+      return this;
+    }
+
+    private void sendOn(RedisClusterAsyncCommands<byte[], byte[]> on, Script script,
+        ScriptOutputType type, byte[] recordKey, byte[]... arguments) {
+      byte[][] keys = {recordKey};
+      try {
+        RedisFuture<A> sha = on.evalsha(script.sha1(), type, keys, arguments);
+        RedisFuture<Long> shaAcknowledged = acknowledgement(on);
         sent(sha);
         sha.whenComplete((answer, error) -> {
           if (error == null || !isNoScript(error)) {
-            answered(answer, error);
+            answered(answer, error, shaAcknowledged);
             return;
           }
           if (isDone()) {
             return;
           }
           try {
-            RedisFuture<A> eval = commands.eval(script.bytes(), type, keys, arguments);
+            RedisFuture<A> eval = on.eval(script.bytes(), type, keys, arguments);
+            RedisFuture<Long> evalAcknowledged = acknowledgement(on);
             sent(eval);
-            eval.whenComplete(this::answered);
+            eval.whenComplete((evalAnswer, evalError) ->
+                answered(evalAnswer, evalError, evalAcknowledged));
           } catch (RuntimeException e) {
-            answered(null, e);
+            answered(null, e, null);
           }
         });
       } catch (RuntimeException e) {
-        answered(null, e);
+        answered(null, e, null);
       }
-      return this;
+    }
+
+    /**
+     * Sends {@code WAIT} right behind the script just sent, not waiting for its answer: both are
+     * on the wire together, and the server runs them in order, so WAIT covers the script's write.
+     *
+     * @return the number of replicas that acknowledged, or null if this is not a replicated write
+     */
+    private @Nullable RedisFuture<Long> acknowledgement(
+        RedisClusterAsyncCommands<byte[], byte[]> on) {
+      return replicated ? on.waitForReplication(replicas, replicaTimeoutMillis) : null;
+    }
+
+    private void answered(
+        @Nullable A answer, @Nullable Throwable error, @Nullable RedisFuture<Long> acknowledged) {
+      if (error != null || acknowledged == null) {
+        answered(answer, error);
+        return;
+      }
+      acknowledged.whenComplete((count, ackError) -> {
+        if (ackError != null) {
+          answered(null, ackError);
+        } else if (count == null || count < replicas) {
+          answered(null, new StoreException(operation + " was acknowledged by "
+              + (count == null ? 0 : count) + " of the " + replicas + " replicas it needs within "
+              + replicaTimeoutMillis + "ms on " + description
+              + " (it may still be applied on the primary)", key, null));
+        } else {
+          answered(answer, null);
+        }
+      });
     }
 
     private void sent(RedisFuture<A> sent) {
@@ -847,7 +1053,7 @@ public final class RedisStore implements IdempotencyStore {
       }
     }
 
-    private void answered(A answer, Throwable error) {
+    private void answered(@Nullable A answer, @Nullable Throwable error) {
       if (isDone()) {
         return;
       }
@@ -928,18 +1134,30 @@ public final class RedisStore implements IdempotencyStore {
    * yields an immutable, thread-safe store.
    */
   public static final class Builder {
-    private final Target target;
-    private String description;
-    private AutoCloseable owned;
-    private String keyPrefix = DEFAULT_KEY_PREFIX;
-    private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
-    private long nearCacheBytes;
-    private Duration nearCacheMaxAge;
-    private Clock clock;
+    private @Nullable Target target;
+    private @Nullable String description;
+    private UnaryOperator<String> hide = StoreUrl::redact;
+    private @Nullable AutoCloseable owned;
+    String keyPrefix = DEFAULT_KEY_PREFIX;
+    Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
+    long nearCacheBytes;
+    @Nullable Duration nearCacheMaxAge;
+    int replicas;
+    Duration replicaTimeout = DEFAULT_REPLICA_TIMEOUT;
+    byte recordFormat = RecordCodec.VERSION;
+    private @Nullable Clock clock;
 
-    private Builder(Target target) {
+    private Builder(@Nullable Target target) {
       this.target = target;
-      this.description = target.description;
+      this.description = target == null ? null : target.description;
+    }
+
+    /**
+     * @return a builder with no client yet, which takes a store URL's settings before anything is
+     *     connected; {@link #on} hands them to the builder of the client made afterwards
+     */
+    static Builder withoutClient() {
+      return new Builder(null);
     }
 
     /**
@@ -1000,8 +1218,59 @@ public final class RedisStore implements IdempotencyStore {
     }
 
     /**
-     * Sets the clock the near cache ages its entries by; tests pass a fake one. Record expiry is
-     * Redis's own clock.
+     * Makes every claim, renewal, completion and release count as done only once {@code replicas}
+     * replicas have acknowledged it: the store sends {@code WAIT replicas timeout} right behind
+     * the operation's script, on the same connection, and fails the operation with a {@link
+     * StoreException} when fewer acknowledge within {@code timeout} (a claim then is never
+     * acquired: the request gets 503, or runs without idempotency when the engine fails open).
+     * With it, a record the store reported written survives the loss of the primary as long as
+     * one of those replicas is promoted. Off (zero replicas) by default.
+     *
+     * @param replicas how many replicas must acknowledge each write; 0 turns it off
+     * @param timeout the longest a write waits for them, in whole milliseconds (rounded up), at
+     *     most the command timeout's worth in practice, default 100 ms
+     * @return this builder
+     * @throws IllegalArgumentException if {@code replicas} is negative or {@code timeout} is not
+     *     positive
+     */
+    public Builder replicas(int replicas, Duration timeout) {
+      if (replicas < 0) {
+        throw new IllegalArgumentException("replicas must not be negative, but was " + replicas);
+      }
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("replicaTimeout must be positive, but was " + timeout);
+      }
+      this.replicas = replicas;
+      // WAIT takes whole milliseconds, and 0 would wait forever
+      this.replicaTimeout = Duration.ofMillis(expiryMillis("replicaTimeout", timeout));
+      return this;
+    }
+
+    /**
+     * Sets the format of the records this store writes. Format 2 (the default) keeps the time the
+     * key was claimed, which {@link RedisStore#inspect} reports; format 1 is what versions of once
+     * before 2 was introduced write and read. This version reads both, whatever it writes. To
+     * upgrade instances that share a Redis one by one, deploy the new version with {@code
+     * recordFormat(1)} first, so the instances not yet upgraded can read every record; once all
+     * run it, drop the setting (the records then written keep their creation time).
+     *
+     * @param format 2, or 1 while older instances share the Redis
+     * @return this builder
+     * @throws IllegalArgumentException if {@code format} is neither 1 nor 2
+     */
+    public Builder recordFormat(int format) {
+      if (format != RecordCodec.VERSION && format != RecordCodec.VERSION_1) {
+        throw new IllegalArgumentException("recordFormat must be 1 or 2, but was " + format);
+      }
+      this.recordFormat = (byte) format;
+      return this;
+    }
+
+    /**
+     * Sets the clock the near cache ages its entries by, {@link RedisStore#inspect} reports
+     * expiries by, and claims take the creation time they write from; tests pass a fake one.
+     * Record expiry is Redis's own clock.
      *
      * @param clock the clock, default the system clock
      * @return this builder
@@ -1022,11 +1291,12 @@ public final class RedisStore implements IdempotencyStore {
     public RedisStore build() {
       Connection connected;
       try {
-        connected = target.connect.get();
+        connected = Objects.requireNonNull(target, "a builder without a client cannot connect")
+            .connect.get();
       } catch (RuntimeException e) {
         closeOwned();
         throw new StoreException("cannot connect to " + description + ": "
-            + RedisUrl.redact(String.valueOf(e.getMessage())), null, e);
+            + hide.apply(String.valueOf(e.getMessage())), null, e);
       }
       return new RedisStore(this, connected);
     }
@@ -1039,6 +1309,21 @@ public final class RedisStore implements IdempotencyStore {
           // nothing was connected; shutting down is best effort
         }
       }
+    }
+
+    /**
+     * @param builder a builder with a client
+     * @return it, with this builder's settings
+     */
+    Builder on(Builder builder) {
+      builder.keyPrefix = keyPrefix;
+      builder.commandTimeout = commandTimeout;
+      builder.nearCacheBytes = nearCacheBytes;
+      builder.nearCacheMaxAge = nearCacheMaxAge;
+      builder.replicas = replicas;
+      builder.replicaTimeout = replicaTimeout;
+      builder.recordFormat = recordFormat;
+      return builder;
     }
   }
 }

@@ -1,313 +1,199 @@
 package dev.once.redis;
 
+import dev.once.spi.StoreUrl;
 import io.lettuce.core.RedisURI;
-import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * A store URL, parsed: {@code redis://[user:password@]host[:port][/db][?params]}, the same with
+ * A Redis store URL, read: {@code redis://[user:password@]host[:port][/db][?params]}, the same with
  * {@code rediss://} for TLS, and {@code redis-cluster://host1:port1,host2:port2[?params]} (or
  * {@code rediss-cluster://}) for a cluster, whose hosts are the seeds the topology is discovered
- * from. The store's own parameters are {@code keyPrefix}, {@code commandTimeout}, {@code
- * nearCacheBytes} and {@code nearCacheMaxAge}; Lettuce's ({@code timeout}, {@code database}/{@code
- * db}, {@code clientName}, {@code libraryName}, {@code libraryVersion}, {@code verifyPeer}) are
- * passed on to it. Any other parameter is refused, so a misspelt one is not silently ignored. Error
- * messages show the URL without its credentials.
+ * from, and {@code redis-sentinel://[user:password@]host:port[,host:port...][/db]?master=NAME} (or
+ * {@code rediss-sentinel://}) for a primary that Sentinel watches, whose hosts are the sentinels
+ * and whose {@code master} is the name they know it by. The store's own parameters ({@code
+ * keyPrefix}, {@code commandTimeout}, {@code nearCacheBytes}, {@code nearCacheMaxAge}, {@code
+ * replicas}, {@code replicaTimeout}, {@code recordFormat}) are bound onto a {@link
+ * RedisStore.Builder} with the builder's own checks; Lettuce's ({@code timeout}, {@code
+ * database}/{@code db}, {@code clientName}, {@code libraryName}, {@code libraryVersion}, {@code
+ * verifyPeer}) are passed on to it. Any other parameter is refused, so a misspelt one is not
+ * silently ignored. Messages show the URL only as {@link StoreUrl#redacted()}.
  */
 final class RedisUrl {
-  static final String SCHEMES = "redis://, rediss://, redis-cluster://, rediss-cluster://";
+  /** The schemes, in the order a message lists them. */
+  static final List<String> SCHEMES = List.of("redis", "rediss", "redis-cluster",
+      "rediss-cluster", "redis-sentinel", "rediss-sentinel");
 
-  private static final Set<String> STANDALONE = Set.of("redis", "rediss");
   private static final Set<String> CLUSTER = Set.of("redis-cluster", "rediss-cluster");
-  private static final Set<String> LETTUCE_PARAMETERS = Set.of(
-      "timeout", "database", "db", "clientName", "libraryName", "libraryVersion", "verifyPeer");
-  private static final String OWN_PARAMETERS =
-      "keyPrefix, commandTimeout, nearCacheBytes, nearCacheMaxAge";
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
-  private static final Pattern SIZE = Pattern.compile("(\\d+)(KiB|MiB|GiB)?");
+  private static final Set<String> SENTINEL = Set.of("redis-sentinel", "rediss-sentinel");
+  private static final List<String> LETTUCE_PARAMETERS = List.of(
+      "clientName", "database", "db", "libraryName", "libraryVersion", "timeout", "verifyPeer");
+  private static final List<String> OWN_PARAMETERS = List.of("keyPrefix", "commandTimeout",
+      "nearCacheBytes", "nearCacheMaxAge", "replicas", "replicaTimeout", "recordFormat", "master");
 
+  final StoreUrl url;
   final boolean cluster;
   final List<RedisURI> nodes;
-  final String keyPrefix;
-  final Duration commandTimeout;
-  final long nearCacheBytes;
-  final Duration nearCacheMaxAge;
+  /** The store's own parameters, bound onto a builder that has no client yet. */
+  final RedisStore.Builder settings;
 
-  private RedisUrl(boolean cluster, List<RedisURI> nodes, String keyPrefix,
-      Duration commandTimeout, long nearCacheBytes, Duration nearCacheMaxAge) {
-    this.cluster = cluster;
+  private RedisUrl(StoreUrl url, List<RedisURI> nodes, RedisStore.Builder settings) {
+    this.url = url;
+    this.cluster = CLUSTER.contains(url.scheme());
     this.nodes = List.copyOf(nodes);
-    this.keyPrefix = keyPrefix;
-    this.commandTimeout = commandTimeout;
-    this.nearCacheBytes = nearCacheBytes;
-    this.nearCacheMaxAge = nearCacheMaxAge;
-  }
-
-  /** @return true if {@code url} has one of the schemes this store opens */
-  static boolean accepts(String url) {
-    String scheme = scheme(url);
-    return scheme != null && (STANDALONE.contains(scheme) || CLUSTER.contains(scheme));
+    this.settings = settings;
   }
 
   /**
-   * @param url a store URL
-   * @return it parsed
-   * @throws IllegalArgumentException if it is malformed, with a message naming what is wrong
+   * @param text a store URL
+   * @return it read, its parameters checked by the store's builder
+   * @throws dev.once.spi.MalformedStoreUrlException if it is not a Redis URL or is malformed, with
+   *     a message naming what is wrong (and never the password)
    */
-  static RedisUrl parse(String url) {
-    String scheme = scheme(url);
-    if (scheme == null || !(STANDALONE.contains(scheme) || CLUSTER.contains(scheme))) {
-      throw new IllegalArgumentException(
-          "a Redis store URL starts with one of " + SCHEMES + ", but was " + redactUrl(url));
+  static RedisUrl parse(String text) {
+    StoreUrl url = StoreUrl.parse(text);
+    if (!SCHEMES.contains(url.scheme())) {
+      throw url.malformed("the scheme " + url.scheme() + " is not Redis's ("
+          + String.join("://, ", SCHEMES) + "://)");
     }
-    if (url.indexOf('?') >= 0 && url.indexOf('?') < url.lastIndexOf('@')) {
+    String full = url.text();
+    if (full.indexOf('?') >= 0 && full.indexOf('?') < full.lastIndexOf('@')) {
       // either a parameter holds an '@' or the password a '?': which is which cannot be told, so
       // nothing after the '?' is quoted, lest it be part of the password
-      throw new IllegalArgumentException("the store URL " + redactUrl(url) + " has an '@' after its"
-          + " '?': percent-encode an '@' in a parameter (%40), and a '?' in a password (%3F)");
+      throw url.malformed("an '@' after the '?' (percent-encode an '@' in a parameter as %40,"
+          + " and a '?' in a password as %3F)");
     }
-    String rest = url.substring(url.indexOf("://") + 3);
-    String query = "";
+    url.refuseUnknownParameters(OWN_PARAMETERS, LETTUCE_PARAMETERS::contains,
+        "Lettuce's " + String.join(", ", LETTUCE_PARAMETERS));
+    RedisStore.Builder settings = RedisStore.Builder.withoutClient();
+    url.bindString("keyPrefix", settings::keyPrefix);
+    url.bindDuration("commandTimeout", settings::commandTimeout);
+    Duration[] maxAge = {RedisStore.DEFAULT_NEAR_CACHE_MAX_AGE};
+    boolean ageSet = url.bindDuration("nearCacheMaxAge", age -> {
+      settings.nearCache(1, age); // the builder's own check; the size is set just below
+      maxAge[0] = age;
+    });
+    boolean cacheOn = url.bindSize("nearCacheBytes", bytes -> settings.nearCache(bytes, maxAge[0]));
+    if (ageSet && !cacheOn) {
+      throw url.malformed("nearCacheMaxAge needs nearCacheBytes");
+    }
+    Duration[] replicaTimeout = {RedisStore.DEFAULT_REPLICA_TIMEOUT};
+    boolean timeoutSet = url.bindDuration("replicaTimeout", timeout -> {
+      settings.replicas(1, timeout); // the builder's own check; the count is set just below
+      replicaTimeout[0] = timeout;
+    });
+    boolean durable =
+        url.bindInt("replicas", replicas -> settings.replicas(replicas, replicaTimeout[0]));
+    if (timeoutSet && !durable) {
+      throw url.malformed("replicaTimeout needs replicas");
+    }
+    url.bindInt("recordFormat", settings::recordFormat);
+    boolean sentinel = SENTINEL.contains(url.scheme());
+    String[] master = {""};
+    url.bindString("master", name -> master[0] = name);
+    if (sentinel && master[0].isBlank()) {
+      throw url.malformed("a Sentinel URL names the primary the sentinels watch:"
+          + " redis-sentinel://host1:port1,host2:port2/0?master=NAME");
+    }
+    if (!sentinel && url.has("master")) {
+      throw url.malformed("master is a Sentinel URL's (redis-sentinel://...?master=NAME)");
+    }
+    String rest = full.substring(full.indexOf("://") + 3);
     int question = rest.indexOf('?');
     if (question >= 0) {
-      query = rest.substring(question + 1);
       rest = rest.substring(0, question);
     }
-    String keyPrefix = null;
-    Duration commandTimeout = null;
-    long nearCacheBytes = 0;
-    Duration nearCacheMaxAge = null;
-    List<String> passedOn = new ArrayList<>();
-    for (String parameter : query.split("&")) {
-      if (parameter.isEmpty()) {
-        continue;
-      }
-      int equals = parameter.indexOf('=');
-      String name = equals < 0 ? parameter : parameter.substring(0, equals);
-      String value = equals < 0 ? "" : decode(url, name, parameter.substring(equals + 1));
-      switch (name) {
-        case "keyPrefix" -> keyPrefix = value;
-        case "commandTimeout" -> commandTimeout = duration(url, name, value);
-        case "nearCacheBytes" -> nearCacheBytes = size(url, name, value);
-        case "nearCacheMaxAge" -> nearCacheMaxAge = duration(url, name, value);
-        default -> {
-          if (!LETTUCE_PARAMETERS.contains(name)) {
-            throw new IllegalArgumentException("unknown parameter \"" + name + "\" in store URL "
-                + redactUrl(url) + " (known: " + OWN_PARAMETERS + ", and Lettuce's "
-                + String.join(", ", LETTUCE_PARAMETERS.stream().sorted().toList()) + ")");
-          }
-          passedOn.add(parameter);
-        }
-      }
+    String lettuceQuery = url.query(LETTUCE_PARAMETERS::contains);
+    lettuceQuery = lettuceQuery.isEmpty() ? "" : "?" + lettuceQuery;
+    String nodeScheme = url.scheme().startsWith("rediss") ? "rediss" : "redis";
+    List<RedisURI> nodes;
+    if (CLUSTER.contains(url.scheme())) {
+      nodes = clusterNodes(url, nodeScheme, rest, lettuceQuery);
+    } else if (sentinel) {
+      nodes = List.of(sentinelUri(url, rest, lettuceQuery, master[0]));
+    } else {
+      nodes = List.of(redisUri(url, url.scheme() + "://" + rest + lettuceQuery));
     }
-    if (nearCacheMaxAge != null && nearCacheBytes == 0) {
-      throw new IllegalArgumentException(
-          "nearCacheMaxAge needs nearCacheBytes in store URL " + redactUrl(url));
-    }
-    String lettuceQuery = passedOn.isEmpty() ? "" : "?" + String.join("&", passedOn);
-    String nodeScheme = scheme.startsWith("rediss") ? "rediss" : "redis";
-    List<RedisURI> nodes = CLUSTER.contains(scheme)
-        ? clusterNodes(url, nodeScheme, rest, lettuceQuery)
-        : List.of(redisUri(url, scheme + "://" + rest + lettuceQuery));
-    return new RedisUrl(CLUSTER.contains(scheme), nodes, keyPrefix, commandTimeout,
-        nearCacheBytes, nearCacheMaxAge);
+    return new RedisUrl(url, nodes, settings);
   }
 
-  private static List<RedisURI> clusterNodes(String url, String scheme, String rest, String query) {
+  /**
+   * Lettuce's own Sentinel URL, {@code redis-sentinel://[user:password@]hosts[/db]}, with the
+   * master's name set on the result: the credentials and the database are the primary's (Lettuce
+   * reaches the sentinels without credentials), and each host without a port is at 26379.
+   */
+  private static RedisURI sentinelUri(StoreUrl url, String rest, String query, String master) {
+    int at = rest.lastIndexOf('@');
+    String hosts = rest.substring(at + 1);
+    int slash = hosts.indexOf('/');
+    for (String host : (slash < 0 ? hosts : hosts.substring(0, slash)).split(",", -1)) {
+      if (host.isBlank()) {
+        throw url.malformed("an empty host (list the sentinels as"
+            + " redis-sentinel://host1:port1,host2:port2/0?master=NAME)");
+      }
+    }
+    // Lettuce refuses a Sentinel URL without the name; it is set again as given, unencoded
+    String named = (query.isEmpty() ? "?" : query + "&") + "sentinelMasterId="
+        + URLEncoder.encode(master, StandardCharsets.UTF_8);
+    RedisURI uri = lettuceUri(url, url.scheme() + "://" + rest + named);
+    uri.setSentinelMasterId(master);
+    return uri;
+  }
+
+  private static List<RedisURI> clusterNodes(StoreUrl url, String scheme, String rest,
+      String query) {
     int at = rest.lastIndexOf('@');
     String userInfo = at < 0 ? "" : rest.substring(0, at + 1);
     int slash = rest.indexOf('/', at + 1);
     String hosts = rest.substring(at + 1, slash < 0 ? rest.length() : slash);
     String path = slash < 0 ? "" : rest.substring(slash);
     if (!path.isEmpty() && !path.equals("/") && !path.equals("/0")) {
-      throw new IllegalArgumentException(
-          "a Redis Cluster has only database 0, but the store URL " + redactUrl(url) + " names "
-              + path.substring(1));
+      throw url.malformed("a Redis Cluster has only database 0, but there is database "
+          + path.substring(1));
     }
     List<RedisURI> nodes = new ArrayList<>();
     for (String host : hosts.split(",", -1)) {
       if (host.isBlank()) {
-        throw new IllegalArgumentException("an empty host in store URL " + redactUrl(url)
-            + "; list the seed nodes as redis-cluster://host1:port1,host2:port2");
+        throw url.malformed("an empty host (list the seed nodes as"
+            + " redis-cluster://host1:port1,host2:port2)");
       }
       nodes.add(redisUri(url, scheme + "://" + userInfo + host.trim() + query));
     }
     return nodes;
   }
 
-  private static RedisURI redisUri(String url, String lettuceUrl) {
-    RedisURI uri;
-    try {
-      uri = RedisURI.create(lettuceUrl);
-    } catch (RuntimeException e) {
-      // without the cause, whose message may quote the password
-      throw new IllegalArgumentException("malformed store URL " + redactUrl(url) + ": "
-          + (hasPlainUserInfo(url)
-              ? withoutUserInfo(url, String.valueOf(e.getMessage()))
-              : "percent-encode the user name and the password"));
-    }
+  private static RedisURI redisUri(StoreUrl url, String lettuceUrl) {
+    RedisURI uri = lettuceUri(url, lettuceUrl);
     if (uri.getHost() == null || uri.getHost().isEmpty()) {
-      throw new IllegalArgumentException("no host in store URL " + redactUrl(url));
+      throw url.malformed("no host");
     }
     return uri;
   }
 
-  private static String scheme(String url) {
-    int separator = url == null ? -1 : url.indexOf("://");
-    return separator <= 0 ? null : url.substring(0, separator).toLowerCase(Locale.ROOT);
-  }
-
-  private static String decode(String url, String name, String value) {
+  private static RedisURI lettuceUri(StoreUrl url, String lettuceUrl) {
     try {
-      return URLDecoder.decode(value, StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          name + " is not URL-encoded correctly in store URL " + redactUrl(url), e);
-    }
-  }
-
-  private static Duration duration(String url, String name, String value) {
-    Duration duration = null;
-    Matcher matcher = DURATION.matcher(value);
-    if (matcher.matches()) {
-      try {
-        long amount = Long.parseLong(matcher.group(1));
-        duration = switch (matcher.group(2)) {
-          case "ms" -> Duration.ofMillis(amount);
-          case "s" -> Duration.ofSeconds(amount);
-          case "m" -> Duration.ofMinutes(amount);
-          default -> Duration.ofHours(amount);
-        };
-      } catch (ArithmeticException | NumberFormatException e) {
-        throw new IllegalArgumentException(name + " is too long a duration: \"" + value
-            + "\" in store URL " + redactUrl(url));
-      }
-    } else {
-      try {
-        duration = Duration.parse(value);
-      } catch (DateTimeParseException e) {
-        // reported below
-      }
-    }
-    if (duration == null || duration.isNegative() || duration.isZero()) {
-      throw new IllegalArgumentException(name + " must be a positive duration such as 500ms, 2s,"
-          + " 1m or PT2S, but was \"" + value + "\" in store URL " + redactUrl(url));
-    }
-    return duration;
-  }
-
-  private static long size(String url, String name, String value) {
-    Matcher matcher = SIZE.matcher(value);
-    if (matcher.matches()) {
-      try {
-        long amount = Long.parseLong(matcher.group(1));
-        int shift = matcher.group(2) == null ? 0 : switch (matcher.group(2)) {
-          case "KiB" -> 10;
-          case "MiB" -> 20;
-          default -> 30;
-        };
-        if (amount > 0 && amount <= (Long.MAX_VALUE >> shift)) {
-          return amount << shift;
-        }
-      } catch (NumberFormatException e) {
-        // reported below
-      }
-    }
-    throw new IllegalArgumentException(name + " must be a positive number of bytes such as"
-        + " 16777216 or 16MiB, but was \"" + value + "\" in store URL " + redactUrl(url));
-  }
-
-  /**
-   * @param url a store URL
-   * @return it with its user information replaced by {@code ***}: all from its {@code ://} to its
-   *     last {@code @}, whatever is between (a password that holds a {@code /}, a {@code ?} or a
-   *     {@code ://} is still a password)
-   */
-  static String redactUrl(String url) {
-    if (url == null) {
-      return "null";
-    }
-    int start = url.indexOf("://");
-    int at = url.lastIndexOf('@');
-    if (start < 0 || at < start + 3) {
-      return url;
-    }
-    return url.substring(0, start + 3) + "***" + url.substring(at);
-  }
-
-  /**
-   * @param text a message that may hold URLs
-   * @return it with the user information of every URL in it replaced by {@code ***}: from its
-   *     {@code ://} to the last {@code @} before the next {@code ://}
-   */
-  static String redact(String text) {
-    if (text == null) {
-      return "null";
-    }
-    StringBuilder redacted = new StringBuilder(text.length());
-    int from = 0;
-    while (true) {
-      int start = text.indexOf("://", from);
-      if (start < 0) {
-        return redacted.append(text, from, text.length()).toString();
-      }
-      start += 3;
-      int next = text.indexOf("://", start);
-      int end = next < 0 ? text.length() : next;
-      int at = text.lastIndexOf('@', end - 1);
-      redacted.append(text, from, start);
-      if (at >= start) {
-        redacted.append("***");
-        from = at;
-      } else {
-        from = start;
-      }
+      return RedisURI.create(lettuceUrl);
+    } catch (RuntimeException e) {
+      // without the cause, whose message may quote the password
+      throw url.malformed("Lettuce cannot read it: " + (hasPlainUserInfo(url.text())
+          ? url.hideSecrets(e.getMessage())
+          : "percent-encode the user name and the password"));
     }
   }
 
   /**
    * @return true if the user information of {@code url}, if any, holds nothing that could end it
-   *     early for a URL parser (whose message could then quote a part of the password)
+   *     early for a URL parser (whose message could then quote a part of the password, which no
+   *     redaction would know to hide)
    */
   private static boolean hasPlainUserInfo(String url) {
     int start = url.indexOf("://") + 3;
     int at = url.lastIndexOf('@');
     return at < start || url.substring(start, at).chars()
         .noneMatch(c -> c == '/' || c == '?' || c == '#' || c == '@' || Character.isWhitespace(c));
-  }
-
-  /**
-   * @return {@code text} redacted, and without the user information of {@code url} or its
-   *     password, as written or decoded, wherever they show (a parser's message may quote them)
-   */
-  private static String withoutUserInfo(String url, String text) {
-    String scrubbed = redact(text);
-    int start = url.indexOf("://") + 3;
-    int at = url.lastIndexOf('@');
-    if (at < start) {
-      return scrubbed;
-    }
-    String userInfo = url.substring(start, at);
-    String password = userInfo.substring(userInfo.indexOf(':') + 1);
-    String decoded;
-    try {
-      decoded = URLDecoder.decode(password, StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      decoded = password;
-    }
-    for (String secret : List.of(userInfo, password, decoded)) {
-      if (!secret.isEmpty()) {
-        scrubbed = scrubbed.replace(secret, "***");
-      }
-    }
-    return scrubbed;
   }
 }

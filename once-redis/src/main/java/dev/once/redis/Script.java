@@ -8,7 +8,8 @@ import java.security.NoSuchAlgorithmException;
  * The Lua scripts behind the store's operations. Each acts on exactly one key (KEYS[1], the record)
  * so it is valid on a cluster, and runs atomically on the server. The scripts know only the offsets
  * {@link RecordCodec} documents: the 18-byte owner prefix (version, state, token) and the flags
- * byte after it (Lua strings are 1-based, so that byte is at index 19).
+ * byte after it (Lua strings are 1-based, so that byte is at index 19), which record formats 1 and
+ * 2 share; they keep the version byte as they find it, so they serve records of either format.
  */
 enum Script {
   /**
@@ -48,7 +49,8 @@ enum Script {
       if not record or string.sub(record, 1, 18) ~= ARGV[1] then
         return 0
       end
-      redis.call('SET', KEYS[1], '\\1\\2' .. string.sub(record, 3) .. ARGV[2], 'PX', ARGV[3])
+      redis.call('SET', KEYS[1],
+        string.sub(record, 1, 1) .. '\\2' .. string.sub(record, 3) .. ARGV[2], 'PX', ARGV[3])
       if bit.band(string.byte(record, 19), 2) ~= 0 then
         redis.call('PUBLISH', KEYS[1], '')
       end
@@ -75,7 +77,8 @@ enum Script {
    * ARGV[1] the owner prefix, ARGV[2] the new lease in milliseconds. Returns 1 if the owner's
    * in-progress record now expires a lease from now, 0 if the token no longer owns a live
    * in-progress record (completed, released, taken over, or its lease passed: an expired record is
-   * absent). Reads only the prefix ({@code GETRANGE}), so a late renewal of a large completed record
+   * absent). Reads only the prefix ({@code GETRANGE}), so a late renewal of a large completed
+   * record
    * copies 18 bytes, not its body. Only the expiry changes: the flags byte, and with it the awaited
    * mark, is kept, and nothing is published, so waiters stay parked.
    */
@@ -88,6 +91,45 @@ enum Script {
       """),
 
   /**
+   * No arguments. Returns an empty array if there is no live record, else the record's first 62
+   * bytes (its head: prefix, flags, creation time in format 2, fingerprint, and a completed
+   * record's response flags and status), its length and its remaining time to live in
+   * milliseconds. Reads only, and never the body, so inspecting a large record costs a few bytes.
+   */
+  INSPECT("""
+      local head = redis.call('GETRANGE', KEYS[1], 0, 61)
+      if head == '' then
+        return {}
+      end
+      return {head, redis.call('STRLEN', KEYS[1]), redis.call('PTTL', KEYS[1])}
+      """),
+
+  /**
+   * ARGV[1] '1' to delete an in-progress record too. Returns 0 if there is no live record, 1 if a
+   * completed record was deleted, 2 if the record is in progress and deletion was not forced
+   * (nothing changed), 3 if an in-progress record was deleted by force; a forced deletion publishes
+   * on the record's channel if someone awaits it, as a release does.
+   */
+  DELETE("""
+      local head = redis.call('GETRANGE', KEYS[1], 0, 18)
+      if head == '' then
+        return 0
+      end
+      if string.byte(head, 2) ~= 1 then
+        redis.call('DEL', KEYS[1])
+        return 1
+      end
+      if ARGV[1] ~= '1' then
+        return 2
+      end
+      redis.call('DEL', KEYS[1])
+      if string.len(head) >= 19 and bit.band(string.byte(head, 19), 2) ~= 0 then
+        redis.call('PUBLISH', KEYS[1], '')
+      end
+      return 3
+      """),
+
+  /**
    * Marks an in-progress record as awaited, so that completing or releasing it publishes on its
    * channel; the caller subscribed first. Returns 0 if the record is absent or finished (look again
    * now), else its remaining lease in milliseconds (at least 1), or -1 if it has no expiry: the
@@ -97,7 +139,9 @@ enum Script {
    */
   AWAIT("""
       local head = redis.call('GETRANGE', KEYS[1], 0, 18)
-      if string.len(head) < 19 or string.sub(head, 1, 2) ~= '\\1\\1' then
+      local version = string.byte(head, 1)
+      if string.len(head) < 19 or (version ~= 1 and version ~= 2) or string.byte(head, 2) ~= 1
+      then
         return 0
       end
       local flags = string.byte(head, 19)

@@ -33,8 +33,8 @@ class ReadmeExamplesTest {
     Once once = Once.builder(store).maxWait(Duration.ofSeconds(5)).build();
 
     try (store) {
-      assertThat(once.decide(TestRequest.post("readme-1").body("{}")).kind())
-          .isEqualTo(Decision.Kind.EXECUTE);
+      assertThat(once.decide(TestRequest.post("readme-1").body("{}")))
+          .isInstanceOf(Decision.Execute.class);
     }
   }
 

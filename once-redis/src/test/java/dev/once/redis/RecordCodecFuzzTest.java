@@ -1,5 +1,6 @@
 package dev.once.redis;
 
+import static dev.once.redis.RecordCodecTest.completed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
@@ -46,9 +47,10 @@ class RecordCodecFuzzTest {
       return;
     }
     Token token = Token.fromBytes(Arrays.copyOfRange(record, 2, 18));
+    byte format = record[0];
     byte[] again = claim.state() == Claim.State.IN_PROGRESS
-        ? RecordCodec.inProgress(token, claim.fingerprint())
-        : completed(token, claim.fingerprint(), claim.response());
+        ? RecordCodec.inProgress(format, token, claim.fingerprint(), 0)
+        : completed(format, token, claim.fingerprint(), claim.response());
     assertSame(RecordCodec.decode(KEY, again), claim);
     assertThat(record.length).isGreaterThanOrEqualTo(again.length);
   }
@@ -56,28 +58,20 @@ class RecordCodecFuzzTest {
   private static void roundTrip(
       Token token, Fingerprint fingerprint, boolean inProgress, StoredResponse response) {
     byte[] record = inProgress
-        ? RecordCodec.inProgress(token, fingerprint)
+        ? RecordCodecTest.inProgress(token, fingerprint)
         : completed(token, fingerprint, response);
     assertThat(Arrays.copyOf(record, RecordCodec.OWNER_PREFIX_LENGTH))
-        .isEqualTo(inProgress ? RecordCodec.ownerPrefix(token) : completedPrefix(token));
+        .isEqualTo(inProgress
+            ? RecordCodec.ownerPrefix(RecordCodec.VERSION, token)
+            : completedPrefix(token));
     Claim claim = RecordCodec.decode(KEY, record);
     assertSame(claim, inProgress
         ? Claim.inProgress(fingerprint)
         : Claim.completed(fingerprint, FuzzedResponses.asUtf8(response)));
   }
 
-  /** What the complete script stores: the in-progress record with state 2, then the response. */
-  private static byte[] completed(Token token, Fingerprint fingerprint, StoredResponse response) {
-    byte[] record = RecordCodec.inProgress(token, fingerprint);
-    record[1] = RecordCodec.COMPLETED;
-    byte[] part = RecordCodec.response(response);
-    byte[] whole = Arrays.copyOf(record, record.length + part.length);
-    System.arraycopy(part, 0, whole, record.length, part.length);
-    return whole;
-  }
-
   private static byte[] completedPrefix(Token token) {
-    byte[] prefix = RecordCodec.ownerPrefix(token);
+    byte[] prefix = RecordCodec.ownerPrefix(RecordCodec.VERSION, token);
     prefix[1] = RecordCodec.COMPLETED;
     return prefix;
   }

@@ -1,5 +1,6 @@
 package dev.once.redis;
 
+import static dev.once.redis.EarlierRecords.assertReadAs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,11 +8,15 @@ import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
+import dev.once.spi.RecordInfo;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -20,17 +25,28 @@ class RecordCodecTest {
   private static final Fingerprint FINGERPRINT =
       Fingerprint.of("POST", "/payments", "a=1", "{}".getBytes(StandardCharsets.UTF_8));
   private static final Token TOKEN = Token.of(0x0102030405060708L, 0x1112131415161718L);
-  private static final StoredResponse CREATED = StoredResponse.of(201, List.of(
-      new Header("Content-Type", "application/json"),
-      new Header("X-Repeated", "one"),
-      new Header("X-Repeated", "two"),
-      new Header("X-Empty", ""),
-      new Header("Location", "/payments/\u00e9t\u00e9/\u4e16")),
-      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
+  private static final StoredResponse CREATED = EarlierRecords.CREATED;
+
+  /** The creation time the records of these tests keep: 2025-12-06T05:46:40.123Z. */
+  static final long CREATED_MILLIS = 1_765_000_000_123L;
+  /** Where a format 2 record's fingerprint, or response, starts: after the creation time. */
+  private static final int AFTER_CREATED =
+      RecordCodec.OWNER_PREFIX_LENGTH + 1 + RecordCodec.CREATED_LENGTH;
+
+  /** A claim's record in format 2, created at {@link #CREATED_MILLIS}. */
+  static byte[] inProgress(Token token, Fingerprint fingerprint) {
+    return RecordCodec.inProgress(RecordCodec.VERSION, token, fingerprint, CREATED_MILLIS);
+  }
 
   /** What the complete script stores: the in-progress record with state 2, then the response. */
-  private static byte[] completed(Token token, Fingerprint fingerprint, StoredResponse response) {
-    byte[] inProgress = RecordCodec.inProgress(token, fingerprint);
+  static byte[] completed(Token token, Fingerprint fingerprint, StoredResponse response) {
+    return completed(RecordCodec.VERSION, token, fingerprint, response);
+  }
+
+  /** {@link #completed(Token, Fingerprint, StoredResponse)}, in the given format. */
+  static byte[] completed(
+      byte format, Token token, Fingerprint fingerprint, StoredResponse response) {
+    byte[] inProgress = RecordCodec.inProgress(format, token, fingerprint, CREATED_MILLIS);
     inProgress[1] = RecordCodec.COMPLETED;
     return concat(inProgress, RecordCodec.response(response));
   }
@@ -42,24 +58,94 @@ class RecordCodecTest {
   }
 
   @Test
-  void inProgressRecordStartsWithVersionStateAndTokenAndRoundTripsItsFingerprint() {
-    byte[] record = RecordCodec.inProgress(TOKEN, FINGERPRINT);
+  void theRecordsOfEarlierVersionsAreReadAsTheyWereWritten() {
+    assertReadAs(RecordCodec.decode("k", EarlierRecords.COMPLETED),
+        Claim.completed(EarlierRecords.FINGERPRINT, CREATED));
+    assertReadAs(RecordCodec.decode("k", EarlierRecords.COMPLETED_NOT_KEPT),
+        Claim.completed(null, EarlierRecords.NOT_KEPT));
+    assertReadAs(RecordCodec.decode("k", EarlierRecords.COMPLETED_OUTCOME_UNKNOWN),
+        Claim.completed(EarlierRecords.FINGERPRINT, StoredResponse.outcomeUnknown()));
+    assertReadAs(RecordCodec.decode("k", EarlierRecords.IN_PROGRESS_AWAITED),
+        Claim.inProgress(EarlierRecords.FINGERPRINT));
+  }
 
-    assertThat(record).hasSize(18 + 1 + 32);
-    assertThat(record[0]).isEqualTo((byte) 1);
+  @Test
+  void formatOneWritesTheBytesEarlierVersionsRead() {
+    Token token = EarlierRecords.TOKEN;
+    Fingerprint fingerprint = EarlierRecords.FINGERPRINT;
+    byte one = RecordCodec.VERSION_1;
+
+    assertThat(completed(one, token, fingerprint, CREATED)).isEqualTo(EarlierRecords.COMPLETED);
+    assertThat(completed(one, token, null, EarlierRecords.NOT_KEPT))
+        .isEqualTo(EarlierRecords.COMPLETED_NOT_KEPT);
+    assertThat(completed(one, token, fingerprint, StoredResponse.outcomeUnknown()))
+        .isEqualTo(EarlierRecords.COMPLETED_OUTCOME_UNKNOWN);
+    assertThat(RecordCodec.ownerPrefix(one, token))
+        .isEqualTo(Arrays.copyOf(EarlierRecords.IN_PROGRESS_AWAITED, 18));
+  }
+
+  @Test
+  void formatTwoKeepsTheCreationTimeAfterTheFlagsAndTheRestAsFormatOne() {
+    byte[] two = completed(EarlierRecords.TOKEN, EarlierRecords.FINGERPRINT, CREATED);
+    byte[] one = EarlierRecords.COMPLETED;
+
+    assertThat(two[0]).isEqualTo((byte) 2);
+    assertThat(Arrays.copyOfRange(two, 1, 19)).isEqualTo(Arrays.copyOfRange(one, 1, 19));
+    assertThat(HexFormat.of().formatHex(two, 19, 27)).isEqualTo("0000019af232b27b");
+    assertThat(Arrays.copyOfRange(two, 27, two.length))
+        .isEqualTo(Arrays.copyOfRange(one, 19, one.length));
+    assertReadAs(
+        RecordCodec.decode("k", two), Claim.completed(EarlierRecords.FINGERPRINT, CREATED));
+  }
+
+  @Test
+  void infoReadsTheCreationTimeOfFormatTwoAndNoneOfFormatOne() {
+    Instant expires = Instant.parse("2026-01-01T00:00:00Z");
+    Duration left = Duration.ofMinutes(1);
+    byte[] running = inProgress(TOKEN, FINGERPRINT);
+    byte[] done = completed(TOKEN, FINGERPRINT, CREATED);
+    byte[] doneWithout = completed(TOKEN, null, CREATED);
+
+    Instant created = Instant.ofEpochMilli(CREATED_MILLIS);
+    assertThat(info(running).created()).hasValue(created);
+    assertThat(info(running).state()).isEqualTo(RecordInfo.State.IN_PROGRESS);
+    assertThat(info(done)).isEqualTo(RecordInfo.completed(created, expires, left, 201,
+        done.length - AFTER_CREATED - Fingerprint.LENGTH, true));
+    assertThat(info(doneWithout)).isEqualTo(RecordInfo.completed(created, expires, left, 201,
+        doneWithout.length - AFTER_CREATED, true));
+    assertThat(info(EarlierRecords.COMPLETED)).isEqualTo(RecordInfo.completed(null, expires, left,
+        201, EarlierRecords.COMPLETED.length - 19 - Fingerprint.LENGTH, true));
+    assertThat(info(EarlierRecords.IN_PROGRESS_AWAITED))
+        .isEqualTo(RecordInfo.inProgress(null, expires, left));
+  }
+
+  /** {@link RecordCodec#info} of a record's head, as the inspect script returns it. */
+  private static RecordInfo info(byte[] record) {
+    byte[] head = Arrays.copyOf(record, Math.min(record.length, RecordCodec.HEAD_LENGTH));
+    return RecordCodec.info("k", head, record.length, Instant.parse("2026-01-01T00:00:00Z"),
+        Duration.ofMinutes(1));
+  }
+
+  @Test
+  void inProgressRecordStartsWithVersionStateAndTokenAndRoundTripsItsFingerprint() {
+    byte[] record = inProgress(TOKEN, FINGERPRINT);
+
+    assertThat(record).hasSize(18 + 1 + 8 + 32);
+    assertThat(record[0]).isEqualTo((byte) 2);
     assertThat(record[1]).isEqualTo(RecordCodec.IN_PROGRESS);
     assertThat(Arrays.copyOfRange(record, 2, 18)).isEqualTo(TOKEN.toBytes());
-    assertThat(Arrays.copyOf(record, 18)).isEqualTo(RecordCodec.ownerPrefix(TOKEN));
+    assertThat(Arrays.copyOf(record, 18))
+        .isEqualTo(RecordCodec.ownerPrefix(RecordCodec.VERSION, TOKEN));
     Claim claim = RecordCodec.decode("k", record);
     assertThat(claim.state()).isEqualTo(Claim.State.IN_PROGRESS);
     assertThat(claim.fingerprint()).isEqualTo(FINGERPRINT);
   }
 
   @Test
-  void inProgressRecordWithoutFingerprintIsNineteenBytes() {
-    byte[] record = RecordCodec.inProgress(TOKEN, null);
+  void inProgressRecordWithoutFingerprintIsTwentySevenBytes() {
+    byte[] record = inProgress(TOKEN, null);
 
-    assertThat(record).hasSize(19);
+    assertThat(record).hasSize(27);
     assertThat(RecordCodec.decode("k", record).fingerprint()).isNull();
   }
 
@@ -82,7 +168,7 @@ class RecordCodecTest {
 
     assertThat(RecordCodec.decode("k", record).response().body()).isEqualTo(body);
     // the framing costs a few bytes, not a text encoding of the body
-    assertThat(record.length - body.length).isLessThan(32);
+    assertThat(record.length - body.length).isLessThan(40);
   }
 
   @Test
@@ -113,7 +199,7 @@ class RecordCodecTest {
   void aReaderThatPredatesTheMarkerReadsItAsADoneRequestWithNothingToReplay() {
     byte[] record = completed(TOKEN, FINGERPRINT, StoredResponse.outcomeUnknown());
     // what an older reader sees: it knows only bit 0 of the response flags
-    record[RecordCodec.OWNER_PREFIX_LENGTH + 1 + 32] &= 1;
+    record[AFTER_CREATED + 32] &= 1;
 
     StoredResponse read = RecordCodec.decode("k", record).response();
 
@@ -128,7 +214,7 @@ class RecordCodecTest {
     byte[] other = completed(TOKEN, null, StoredResponse.notReplayable(500, List.of()));
     byte[] headers = completed(TOKEN, null, withHeader);
     byte[] body = completed(TOKEN, null, StoredResponse.of(502, List.of(), new byte[] {1}));
-    int flags = RecordCodec.OWNER_PREFIX_LENGTH + 1;
+    int flags = AFTER_CREATED;
     other[flags] = 2;
     headers[flags] = 2;
     body[flags] = 2;
@@ -144,20 +230,13 @@ class RecordCodecTest {
 
   @Test
   void everyTruncationOfAnOutcomeUnknownRecordIsAStoreException() {
-    byte[] record = completed(TOKEN, FINGERPRINT, StoredResponse.outcomeUnknown());
-
-    for (int length = 0; length < record.length; length++) {
-      byte[] truncated = Arrays.copyOf(record, length);
-      assertThatThrownBy(() -> RecordCodec.decode("k", truncated))
-          .as("truncated to %d bytes", length)
-          .isInstanceOf(StoreException.class)
-          .hasMessageContaining("stored record is unreadable");
-    }
+    assertEveryTruncationIsUnreadable(
+        completed(TOKEN, FINGERPRINT, StoredResponse.outcomeUnknown()));
   }
 
   @Test
   void theAwaitedFlagDoesNotChangeWhatIsRead() {
-    byte[] record = RecordCodec.inProgress(TOKEN, FINGERPRINT);
+    byte[] record = inProgress(TOKEN, FINGERPRINT);
     record[RecordCodec.OWNER_PREFIX_LENGTH] |= RecordCodec.FLAG_AWAITED;
 
     assertThat(RecordCodec.decode("k", record).fingerprint()).isEqualTo(FINGERPRINT);
@@ -175,20 +254,23 @@ class RecordCodecTest {
 
   @Test
   void aNewerFormatVersionIsRefusedWithAMessageNamingIt() {
-    byte[] record = RecordCodec.inProgress(TOKEN, FINGERPRINT);
-    record[0] = 2;
+    byte[] record = inProgress(TOKEN, FINGERPRINT);
+    record[0] = 3;
 
     assertThatThrownBy(() -> RecordCodec.decode("scope key", record))
         .isInstanceOf(StoreException.class)
-        .hasMessageContaining("format version 2 is not supported")
+        .hasMessageContaining("format version 3 is not supported")
         .hasMessageContaining("key scope key")
         .satisfies(e -> assertThat(((StoreException) e).key()).isEqualTo("scope key"));
   }
 
   @Test
   void everyTruncationOfARecordIsAStoreExceptionNotACrash() {
-    byte[] record = completed(TOKEN, FINGERPRINT, CREATED);
+    assertEveryTruncationIsUnreadable(completed(TOKEN, FINGERPRINT, CREATED));
+    assertEveryTruncationIsUnreadable(EarlierRecords.COMPLETED);
+  }
 
+  private static void assertEveryTruncationIsUnreadable(byte[] record) {
     for (int length = 0; length < record.length; length++) {
       byte[] truncated = Arrays.copyOf(record, length);
       assertThatThrownBy(() -> RecordCodec.decode("k", truncated))
@@ -200,7 +282,7 @@ class RecordCodecTest {
 
   @Test
   void bytesAfterTheEndOfARecordAreRefused() {
-    byte[] inProgress = concat(RecordCodec.inProgress(TOKEN, null), new byte[] {0});
+    byte[] inProgress = concat(inProgress(TOKEN, null), new byte[] {0});
     byte[] completed = concat(completed(TOKEN, null, CREATED), new byte[] {0});
 
     assertThatThrownBy(() -> RecordCodec.decode("k", inProgress))
@@ -208,12 +290,12 @@ class RecordCodecTest {
         .hasMessageContaining("1 bytes follow the end of the record");
     assertThatThrownBy(() -> RecordCodec.decode("k", completed))
         .isInstanceOf(StoreException.class)
-        .hasMessageContaining("1 bytes follow the end of the record");
+        .hasMessageContaining("1 bytes follow the end of the response");
   }
 
   @Test
   void anUnknownStateIsRefused() {
-    byte[] record = RecordCodec.inProgress(TOKEN, null);
+    byte[] record = inProgress(TOKEN, null);
     record[1] = 9;
 
     assertThatThrownBy(() -> RecordCodec.decode("k", record))
@@ -224,7 +306,7 @@ class RecordCodecTest {
   @Test
   void aStatusOutsideHttpRangeIsRefused() {
     byte[] record = completed(TOKEN, null, CREATED);
-    int status = RecordCodec.OWNER_PREFIX_LENGTH + 2;
+    int status = AFTER_CREATED + 1;
     record[status] = (byte) 0xFF;
     record[status + 1] = (byte) 0xFF;
 
@@ -236,7 +318,7 @@ class RecordCodecTest {
   @Test
   void anOverlongOrHugeLengthIsRefusedWithoutAllocatingIt() {
     ByteArrayOutputStream header = new ByteArrayOutputStream();
-    byte[] prefix = RecordCodec.inProgress(TOKEN, null);
+    byte[] prefix = inProgress(TOKEN, null);
     prefix[1] = RecordCodec.COMPLETED;
     header.writeBytes(prefix);
     header.writeBytes(new byte[] {1, 0, (byte) 200});
@@ -304,7 +386,7 @@ class RecordCodecTest {
       byte[] garbage = new byte[random.nextInt(80)];
       random.nextBytes(garbage);
       if (garbage.length > 1 && random.nextBoolean()) {
-        garbage[0] = RecordCodec.VERSION;
+        garbage[0] = (byte) (1 + random.nextInt(2));
         garbage[1] = (byte) (1 + random.nextInt(2));
       }
       try {

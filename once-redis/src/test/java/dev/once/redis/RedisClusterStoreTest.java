@@ -1,17 +1,20 @@
 package dev.once.redis;
 
+import static dev.once.testing.StoreFixtures.CREATED;
+import static dev.once.testing.StoreFixtures.FINGERPRINT;
+import static dev.once.testing.StoreFixtures.LONG;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.once.Fingerprint;
-import dev.once.StoredResponse;
+import dev.once.Stores;
 import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.IdempotencyStoreContract;
+import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,19 +31,13 @@ import org.junit.jupiter.api.Test;
  * key's master, waiters woken whichever master holds the record.
  */
 class RedisClusterStoreTest extends IdempotencyStoreContract {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FINGERPRINT =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
-  private static final StoredResponse CREATED =
-      StoredResponse.of(201, List.of(), "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
   private static TestRedisCluster cluster;
   private static RedisStore store;
 
   @BeforeAll
   static void start() {
     cluster = TestRedisCluster.start();
-    store = (RedisStore) IdempotencyStore.open(cluster.url() + "?commandTimeout=10s");
+    store = (RedisStore) Stores.open(cluster.url() + "?commandTimeout=10s");
   }
 
   @AfterAll
@@ -141,6 +138,35 @@ class RedisClusterStoreTest extends IdempotencyStoreContract {
     }
 
     CompletableFuture.allOf(waiters.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void withReplicasAClaimSendsWaitToTheMasterOfItsKeyAndFailsWhenNoReplicaAcknowledges() {
+    List<List<String>> keys = keysOnEachMaster(2);
+    try (RedisStore durable = RedisStore.open(cluster.url()
+        + "?replicas=1&replicaTimeout=10ms&commandTimeout=10s")) {
+      for (List<String> onMaster : keys) {
+        // connects to every master and loads the script there: only the claims are counted
+        assertThatThrownBy(() -> durable.claim(onMaster.get(0), FINGERPRINT, LONG))
+            .isInstanceOf(StoreException.class);
+      }
+      for (int i = 0; i < keys.size(); i++) {
+        String key = keys.get(i).get(1);
+        List<CommandStats> before = masters().stream().map(CommandStats::of).toList();
+        assertThatThrownBy(() -> durable.claim(key, FINGERPRINT, LONG))
+            .isInstanceOf(StoreException.class)
+            .hasMessageContaining("acknowledged by 0 of the 1 replicas it needs within 10ms");
+        for (int m = 0; m < keys.size(); m++) {
+          Map<String, Long> commands = before.get(m).until(CommandStats.of(masters().get(m)));
+          commands.keySet().removeIf(name -> name.startsWith("cluster")
+              || name.startsWith("client") || name.equals("info") || name.equals("hello"));
+          assertThat(commands).as("commands on master %d for a key of master %d", m, i)
+              .isEqualTo(m == i
+                  ? Map.of("evalsha", 1L, "get", 1L, "set", 1L, "wait", 1L)
+                  : Map.of());
+        }
+      }
+    }
   }
 
   @Test

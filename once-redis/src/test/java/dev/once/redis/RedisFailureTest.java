@@ -1,11 +1,17 @@
 package dev.once.redis;
 
+import static dev.once.suite.Http.isReplay;
+import static dev.once.suite.Http.postKeyed;
+import static dev.once.suite.Http.postKeyedWhile;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.Once;
 import dev.once.ProblemType;
+import dev.once.servlet.OnceFilter;
 import dev.once.spi.StoreException;
+import dev.once.suite.JettyServer;
+import dev.once.suite.RunningServer;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -23,11 +29,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A service behind {@code OnceFilter} on a real Redis that stops, restarts and stalls. The server
@@ -35,34 +40,29 @@ import org.junit.jupiter.api.Test;
  * production should (or replicas): records survive its restart.
  */
 class RedisFailureTest {
-  private static TestRedis redis;
+  @RegisterExtension static final TestRedis redis = TestRedis.startDurable();
 
   /** How many times the handler ran, per key. */
   private final Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
   private volatile CountDownLatch gate = new CountDownLatch(0);
   private RedisStore store;
-  private TestServer server;
-
-  @BeforeAll
-  static void startRedis() {
-    redis = TestRedis.start(List.of("--appendonly", "yes", "--appendfsync", "always"));
-  }
-
-  @AfterAll
-  static void stopRedis() {
-    redis.close();
-  }
+  private RunningServer server;
 
   @BeforeEach
   void startService() throws Exception {
     store = RedisStore.open(redis.url() + "?commandTimeout=10s");
-    server = TestServer.start(Once.builder(store).build(), this::pay);
+    server = start(Once.builder(store).build());
   }
 
   @AfterEach
   void stopService() throws Exception {
     server.close();
     store.close();
+  }
+
+  /** The service: a Jetty server with {@code OnceFilter} in front of {@link #pay}. */
+  private RunningServer start(Once once) throws Exception {
+    return JettyServer.start(new OnceFilter(once), Map.of("/*", this::pay));
   }
 
   private void pay(HttpServletRequest request, HttpServletResponse response) throws Exception {
@@ -75,7 +75,7 @@ class RedisFailureTest {
   }
 
   private HttpResponse<String> pay(String key) throws Exception {
-    return server.post("/payments", key, "{\"amount\":100}");
+    return postKeyed(server.uri("/payments"), key, "{\"amount\":100}");
   }
 
   private int totalRuns() {
@@ -92,12 +92,7 @@ class RedisFailureTest {
 
   /** Sends the request until it is answered other than 503, for at most 30 seconds. */
   private HttpResponse<String> payOnceRedisIsBack(String key) throws Exception {
-    HttpResponse<String> response = pay(key);
-    for (int i = 0; i < 300 && response.statusCode() == 503; i++) {
-      TestRedis.sleep(100);
-      response = pay(key);
-    }
-    return response;
+    return postKeyedWhile(503, server.uri("/payments"), key, "{\"amount\":100}");
   }
 
   @Test
@@ -140,11 +135,11 @@ class RedisFailureTest {
 
     HttpResponse<String> first = payOnceRedisIsBack(done.get(0));
     assertThat(first.statusCode()).isEqualTo(201);
-    assertThat(TestServer.isReplay(first)).isTrue();
+    assertThat(isReplay(first)).isTrue();
     for (String key : done) {
       HttpResponse<String> replay = pay(key);
       assertThat(replay.statusCode()).isEqualTo(201);
-      assertThat(TestServer.isReplay(replay)).isTrue();
+      assertThat(isReplay(replay)).isTrue();
       assertThat(replay.body()).isEqualTo("paid " + key + " run 1");
     }
     // its claim outlived the outage in the append-only file: in progress until its lease passes
@@ -152,7 +147,7 @@ class RedisFailureTest {
     for (String key : fresh) {
       HttpResponse<String> response = pay(key);
       assertThat(response.statusCode()).isEqualTo(201);
-      assertThat(TestServer.isReplay(response)).isFalse();
+      assertThat(isReplay(response)).isFalse();
     }
     store.ping();
     assertThat(runs.values()).allSatisfy(count -> assertThat(count).hasValue(1));
@@ -221,7 +216,7 @@ class RedisFailureTest {
     server.close();
     store.close();
     store = RedisStore.open(redis.url() + "?commandTimeout=500ms");
-    server = TestServer.start(Once.builder(store).build(), this::pay);
+    server = start(Once.builder(store).build());
     store.ping();
     String key = "stalled-" + UUID.randomUUID();
     redis.admin().clientPause(3_000);

@@ -1,5 +1,7 @@
 package dev.once.redis;
 
+import static dev.once.testing.Decisions.exchange;
+
 import dev.once.Decision;
 import dev.once.Exchange;
 import dev.once.Fingerprint;
@@ -7,9 +9,9 @@ import dev.once.Once;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
-import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.Token;
+import dev.once.testing.DelegatingStore;
 import dev.once.testing.TestRequest;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -48,9 +50,13 @@ import java.util.concurrent.atomic.LongAdder;
  *       physical limit the store's figures are a fraction of;
  *   <li>what a duplicate waiting for an in-flight request ({@code maxWait}) costs: the commands it
  *       sends and how long after the owner finishes it gets its replay, with the store's pub/sub
- *       {@code awaitChangeAsync} and with bounded exponential back-off polling (5 ms doubling to 100
+ *       {@code awaitChangeAsync} and with bounded exponential back-off polling (5 ms doubling to
+ * 100
  *       ms), for handlers of 200 ms and 2 s.
  * </ol>
+ *
+ * <p>With {@code -Dload.durable=true} it measures instead what {@code replicas=1} costs: a first
+ * request and a replay with and without it, on a primary with one replica, in the same rounds.
  *
  * <p>Run (about five minutes; prints the machine's load first and last, since the figures are only
  * comparable within one run on a quiet machine):
@@ -99,11 +105,25 @@ public final class RedisLoadRun {
         + System.getProperty("java.version") + "; each cell the median of " + rounds
         + " interleaved rounds of " + seconds + " s after 0.5 s of warm-up");
     int status = 0;
-    try (TestRedis redis = TestRedis.start()) {
-      System.out.println("# " + redis.admin().info("server").lines()
-          .filter(line -> line.startsWith("redis_version")).findFirst().orElse("redis_version:?")
-          + ", one server on 127.0.0.1, no persistence; load generator in this JVM");
-      new RedisLoadRun(seconds, rounds).run(redis);
+    RedisLoadRun run = new RedisLoadRun(seconds, rounds);
+    try {
+      if (Boolean.getBoolean("load.durable")) {
+        try (TestRedis primary = TestRedis.start();
+            TestRedis replica = TestRedis.start(
+                List.of("--replicaof", "127.0.0.1", Integer.toString(primary.port())))) {
+          awaitReplica(replica);
+          System.out.println("# a primary and its replica on 127.0.0.1, no persistence");
+          run.durability(primary);
+        }
+      } else {
+        try (TestRedis redis = TestRedis.start()) {
+          System.out.println("# " + redis.admin().info("server").lines()
+              .filter(line -> line.startsWith("redis_version")).findFirst()
+              .orElse("redis_version:?")
+              + ", one server on 127.0.0.1, no persistence; load generator in this JVM");
+          run.run(redis);
+        }
+      }
     } catch (Exception e) {
       e.printStackTrace();
       status = 1;
@@ -130,12 +150,8 @@ public final class RedisLoadRun {
   private void throughput(RedisStore store, RedisStore cached,
       RedisAsyncCommands<byte[], byte[]> raw) throws Exception {
     byte[] record = completedRecord();
-    List<String> hot = new ArrayList<>();
-    for (int i = 0; i < HOT_KEYS; i++) {
-      String key = "hot-" + i;
-      hot.add(key);
-      Token token = store.claim(key, FINGERPRINT, LEASE).token();
-      store.complete(key, token, RESPONSE, Duration.ofHours(1));
+    List<String> hot = completedHotKeys(store);
+    for (String key : hot) {
       raw.set(rawKey(key), record).get();
     }
     AtomicLong unique = new AtomicLong();
@@ -144,24 +160,107 @@ public final class RedisLoadRun {
         i -> raw.set(rawKey("set-" + unique.incrementAndGet()), record).get(10, TimeUnit.SECONDS));
     operations.put("raw GET (" + record.length + " B)",
         i -> raw.get(rawKey(hot.get(i % HOT_KEYS))).get(10, TimeUnit.SECONDS));
-    operations.put("first request: claim + complete", i -> {
+    operations.put("first request: claim + complete", firstRequest(store, unique));
+    operations.put("replay: claim of a completed key", replay(store, hot));
+    operations.put("replay, near cache", replay(cached, hot));
+
+    Map<String, double[]> results = measure(operations);
+    print(results);
+    double[] set = results.get(operations.keySet().toArray(String[]::new)[0]);
+    double[] get = results.get(operations.keySet().toArray(String[]::new)[1]);
+    double[] first = results.get("first request: claim + complete");
+    double[] replay = results.get("replay: claim of a completed key");
+    System.out.printf("%-36s %12.2f %12.2f %12.2f%n", "ratio first request / raw SET",
+        first[0] / set[0], first[1] / set[1], first[2] / set[2]);
+    System.out.printf("%-36s %12.2f %12.2f %12.2f%n", "ratio replay / raw GET",
+        replay[0] / get[0], replay[1] / get[1], replay[2] / get[2]);
+    System.out.println("failed operations (not counted): " + failures.sum()
+        + (lastFailure == null ? "" : ", the last: " + lastFailure));
+  }
+
+  /**
+   * The cost of {@code replicas=1} ({@link RedisStore.Builder#replicas}): a first request and a
+   * replay on a store without it and on one with it, on the same primary with one replica, in the
+   * same rounds.
+   */
+  private void durability(TestRedis primary) throws Exception {
+    String base = primary.url() + "?commandTimeout=10s";
+    try (RedisStore plain = RedisStore.open(base);
+        RedisStore durable = RedisStore.open(base + "&replicas=1&replicaTimeout=1s")) {
+      List<String> hot = completedHotKeys(durable);
+      AtomicLong unique = new AtomicLong();
+      Map<String, Operation> operations = new LinkedHashMap<>();
+      for (RedisStore store : List.of(plain, durable)) {
+        String name = store == plain ? "" : ", replicas=1";
+        operations.put("first request" + name, firstRequest(store, unique));
+        operations.put("replay" + name, replay(store, hot));
+      }
+      Map<String, double[]> results = measure(operations);
+      print(results);
+      for (String operation : List.of("first request", "replay")) {
+        double[] without = results.get(operation);
+        double[] with = results.get(operation + ", replicas=1");
+        System.out.printf("%-36s %12.2f %12.2f %12.2f%n", "ratio " + operation + " with / without",
+            with[0] / without[0], with[1] / without[1], with[2] / without[2]);
+      }
+      System.out.println("failed operations (not counted): " + failures.sum()
+          + (lastFailure == null ? "" : ", the last: " + lastFailure));
+    }
+  }
+
+  /** A first request: a claim of a new key, then its completion. */
+  private static Operation firstRequest(RedisStore store, AtomicLong unique) {
+    return i -> {
       String key = "new-" + unique.incrementAndGet();
       Claim claim = store.claim(key, FINGERPRINT, LEASE);
       store.complete(key, claim.token(), RESPONSE, TTL);
-    });
-    operations.put("replay: claim of a completed key", i -> {
+    };
+  }
+
+  /** @return the {@code HOT_KEYS} keys completed in {@code store}, for replays to claim */
+  private static List<String> completedHotKeys(RedisStore store) {
+    List<String> hot = new ArrayList<>();
+    for (int i = 0; i < HOT_KEYS; i++) {
+      String key = "hot-" + i;
+      hot.add(key);
+      Token token = store.claim(key, FINGERPRINT, LEASE).token();
+      store.complete(key, token, RESPONSE, Duration.ofHours(1));
+    }
+    return hot;
+  }
+
+  /** A replay: a claim of one of the completed {@code hot} keys. */
+  private static Operation replay(RedisStore store, List<String> hot) {
+    return i -> {
       if (store.claim(hot.get(i % HOT_KEYS), FINGERPRINT, LEASE).state()
           != Claim.State.COMPLETED) {
         throw new IllegalStateException("not a replay");
       }
-    });
-    operations.put("replay, near cache", i -> {
-      if (cached.claim(hot.get(i % HOT_KEYS), FINGERPRINT, LEASE).state()
-          != Claim.State.COMPLETED) {
-        throw new IllegalStateException("not a replay");
-      }
-    });
+    };
+  }
 
+  private static void print(Map<String, double[]> results) {
+    System.out.println();
+    System.out.printf("%-36s %12s %12s %12s%n", "operations per second", "1 caller",
+        "16 callers", "64 callers");
+    results.forEach((name, perCallers) -> System.out.printf("%-36s %12.0f %12.0f %12.0f%n", name,
+        perCallers[0], perCallers[1], perCallers[2]));
+  }
+
+  private static void awaitReplica(TestRedis replica) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!replica.admin().info("replication").contains("master_link_status:up")) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the replica did not sync within 30 s");
+      }
+      TestRedis.sleep(50);
+    }
+  }
+
+  /**
+   * @return each operation's median operations per second at each caller count
+   */
+  private Map<String, double[]> measure(Map<String, Operation> operations) throws Exception {
     // the cells of one caller count are interleaved, round after round, and each reports its
     // median round: a neighbour's burst of load then skews one round of every operation alike
     Map<String, double[]> results = new LinkedHashMap<>();
@@ -180,32 +279,12 @@ public final class RedisLoadRun {
         results.get(cell.getKey())[c] = sorted[rounds / 2];
       }
     }
-
-    System.out.println();
-    System.out.printf("%-36s %12s %12s %12s%n", "operations per second", "1 caller",
-        "16 callers", "64 callers");
-    results.forEach((name, perCallers) -> System.out.printf("%-36s %12.0f %12.0f %12.0f%n", name,
-        perCallers[0], perCallers[1], perCallers[2]));
-    double[] set = results.get(operations.keySet().toArray(String[]::new)[0]);
-    double[] get = results.get(operations.keySet().toArray(String[]::new)[1]);
-    double[] first = results.get("first request: claim + complete");
-    double[] replay = results.get("replay: claim of a completed key");
-    System.out.printf("%-36s %12.2f %12.2f %12.2f%n", "ratio first request / raw SET",
-        first[0] / set[0], first[1] / set[1], first[2] / set[2]);
-    System.out.printf("%-36s %12.2f %12.2f %12.2f%n", "ratio replay / raw GET",
-        replay[0] / get[0], replay[1] / get[1], replay[2] / get[2]);
-    System.out.println("failed operations (not counted): " + failures.sum()
-        + (lastFailure == null ? "" : ", the last: " + lastFailure));
+    return results;
   }
 
   /** A completed record of {@link #RESPONSE}, byte for byte what a replay reads. */
   private static byte[] completedRecord() {
-    byte[] inProgress = RecordCodec.inProgress(Token.random(), FINGERPRINT);
-    inProgress[1] = RecordCodec.COMPLETED;
-    byte[] response = RecordCodec.response(RESPONSE);
-    byte[] record = Arrays.copyOf(inProgress, inProgress.length + response.length);
-    System.arraycopy(response, 0, record, inProgress.length, response.length);
-    return record;
+    return RecordCodecTest.completed(Token.random(), FINGERPRINT, RESPONSE);
   }
 
   private static byte[] rawKey(String key) {
@@ -294,7 +373,7 @@ public final class RedisLoadRun {
       for (int d = 0; d < duplicates; d++) {
         waiting.add(once.decideAsync(TestRequest.post(key).body("{}")).toCompletableFuture()
             .thenApply(decision -> {
-              if (decision.kind() != Decision.Kind.REPLAY) {
+              if (!(decision instanceof Decision.Replay)) {
                 throw new IllegalStateException("a duplicate got " + decision);
               }
               return System.nanoTime();
@@ -302,7 +381,7 @@ public final class RedisLoadRun {
       }
       Thread.sleep(handler.toMillis());
       long completing = System.nanoTime();
-      owner.exchange().handlerReturned(Exchange.Response.of(201, List.of(),
+      exchange(owner).handlerReturned(Exchange.Response.of(201, List.of(),
           "{}".getBytes(StandardCharsets.UTF_8))).toCompletableFuture().get(30, TimeUnit.SECONDS);
       List<Double> roundWakes = new ArrayList<>();
       for (CompletableFuture<Long> duplicate : waiting) {
@@ -342,19 +421,13 @@ public final class RedisLoadRun {
   /**
    * The alternative to pub/sub measured beside it: the store's operations, but a waiter is
    * parked on a timer and the engine looks again, the wait doubling from 5 ms to at most 100 ms
-   * (5, 10, 20, 40, 80, 100, ...: each wait is the time waited so far plus 5 ms, which the remaining
+   * (5, 10, 20, 40, 80, 100, ...: each wait is the time waited so far plus 5 ms, which the
+   * remaining
    * part of {@link #MAX_WAIT} tells).
    */
-  private static final class PollingStore extends ForwardingIdempotencyStore {
-    private final IdempotencyStore store;
-
+  private static final class PollingStore extends DelegatingStore {
     PollingStore(IdempotencyStore store) {
-      this.store = store;
-    }
-
-    @Override
-    protected IdempotencyStore delegate() {
-      return store;
+      super(store);
     }
 
     @Override

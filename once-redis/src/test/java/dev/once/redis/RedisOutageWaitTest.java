@@ -1,14 +1,14 @@
 package dev.once.redis;
 
+import static dev.once.testing.StoreFixtures.CREATED;
+import static dev.once.testing.StoreFixtures.FINGERPRINT;
+import static dev.once.testing.StoreFixtures.LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.once.Fingerprint;
-import dev.once.StoredResponse;
 import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import io.lettuce.core.RedisClient;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +16,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Parked waiters and asynchronous operations while a real Redis stops and comes back (same port,
@@ -26,23 +25,7 @@ import org.junit.jupiter.api.Test;
  * at the caller, every waiter wakes, and the owner still finishes its record.
  */
 class RedisOutageWaitTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FINGERPRINT =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
-  private static final StoredResponse CREATED =
-      StoredResponse.of(201, List.of(), "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
-  private static TestRedis redis;
-
-  @BeforeAll
-  static void startRedis() {
-    redis = TestRedis.start(List.of("--appendonly", "yes", "--appendfsync", "always"));
-  }
-
-  @AfterAll
-  static void stopRedis() {
-    redis.close();
-  }
+  @RegisterExtension static final TestRedis redis = TestRedis.startDurable();
 
   private static Throwable failureOf(CompletionStage<?> stage) throws Exception {
     CompletableFuture<Throwable> seen = new CompletableFuture<>();
@@ -55,11 +38,7 @@ class RedisOutageWaitTest {
     try (RedisStore store = RedisStore.open(redis.url() + "?commandTimeout=2s")) {
       String key = "outage-" + UUID.randomUUID();
       Token owner = store.claim(key, FINGERPRINT, LONG).token();
-      List<CompletableFuture<Void>> waiters = new ArrayList<>();
-      for (int i = 0; i < 100; i++) {
-        waiters.add(store.awaitChangeAsync(key, Duration.ofMinutes(3)).toCompletableFuture());
-      }
-      awaitMarked(key);
+      List<CompletableFuture<Void>> waiters = parkHundred(store, key);
 
       redis.stop();
 
@@ -97,11 +76,7 @@ class RedisOutageWaitTest {
         .build()) {
       String key = "queued-" + UUID.randomUUID();
       Token owner = store.claim(key, FINGERPRINT, LONG).token();
-      List<CompletableFuture<Void>> waiters = new ArrayList<>();
-      for (int i = 0; i < 100; i++) {
-        waiters.add(store.awaitChangeAsync(key, Duration.ofMinutes(3)).toCompletableFuture());
-      }
-      awaitMarked(key);
+      List<CompletableFuture<Void>> waiters = parkHundred(store, key);
 
       redis.stop();
 
@@ -126,6 +101,16 @@ class RedisOutageWaitTest {
     } finally {
       client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
+  }
+
+  /** Parks a hundred waiters on {@code key} and returns once its record says it is awaited. */
+  private static List<CompletableFuture<Void>> parkHundred(RedisStore store, String key) {
+    List<CompletableFuture<Void>> waiters = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      waiters.add(store.awaitChangeAsync(key, Duration.ofMinutes(3)).toCompletableFuture());
+    }
+    awaitMarked(key);
+    return waiters;
   }
 
   /** Renews until Redis answers (the client reconnects by itself, at most a second apart). */

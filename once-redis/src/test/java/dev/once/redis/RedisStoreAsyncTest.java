@@ -1,22 +1,20 @@
 package dev.once.redis;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.replayed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.Decision;
 import dev.once.Exchange;
-import dev.once.Fingerprint;
 import dev.once.Once;
 import dev.once.StoredResponse;
-import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import dev.once.testing.TestRequest;
 import io.lettuce.core.KillArgs;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.api.sync.RedisCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,9 +25,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,83 +32,22 @@ import org.junit.jupiter.api.Test;
  * side, and attacked: a paused Redis, a dropped pub/sub connection, a lease that passes during a
  * renewal, renewals racing completions, hundreds of waiters on one key.
  */
-class RedisStoreAsyncTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FINGERPRINT =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
-  private static final StoredResponse CREATED = StoredResponse.of(201,
-      List.of(new Header("Content-Type", "application/json")),
-      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
-  private static TestRedis redis;
-  private static RedisClient client;
-  private static RedisStore store;
-
-  private final String prefix = UUID.randomUUID() + ":";
-
-  @BeforeAll
-  static void start() {
-    redis = TestRedis.start();
-    client = RedisClient.create(redis.url());
-    store = RedisStore.builder(client).keyPrefix("t:").commandTimeout(TestRedis.PATIENT).build();
-  }
-
-  @AfterAll
-  static void stop() {
-    store.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-    redis.close();
-  }
-
-  private String key(String name) {
-    return prefix + name;
-  }
-
+class RedisStoreAsyncTest extends AbstractRedisStoreTest {
   private String recordKey(String name) {
     return "t:" + key(name);
-  }
-
-  private static RedisCommands<String, String> admin() {
-    return redis.admin();
-  }
-
-  /** The counts once the server is quiet: no command from a previous step still arriving. */
-  private static CommandStats quietStats() {
-    CommandStats previous = CommandStats.of(admin());
-    for (int i = 0; i < 50; i++) {
-      TestRedis.sleep(20);
-      CommandStats now = CommandStats.of(admin());
-      if (previous.until(now).isEmpty()) {
-        return now;
-      }
-      previous = now;
-    }
-    throw new AssertionError("the server did not go quiet");
   }
 
   private static Map<String, Long> since(CommandStats before) {
     return between(before, CommandStats.of(admin()));
   }
 
-  /** @return what the store sent between two snapshots: the test's own GETBIT and PUBSUB left out */
+  /**
+   * @return what the store sent between two snapshots: the test's own GETBIT and PUBSUB left out
+   */
   private static Map<String, Long> between(CommandStats before, CommandStats after) {
     Map<String, Long> sent = before.until(after);
     sent.keySet().removeAll(List.of("getbit", "pubsub"));
     return sent;
-  }
-
-  private static void await(String what, BooleanSupplier condition) {
-    for (int i = 0; i < 2_000; i++) {
-      if (condition.getAsBoolean()) {
-        return;
-      }
-      TestRedis.sleep(10);
-    }
-    throw new AssertionError("not within 20 seconds: " + what);
-  }
-
-  private static long subscribers(String channel) {
-    return admin().pubsubNumsub(channel).getOrDefault(channel, 0L);
   }
 
   /** Reads the awaited bit with GETBIT, which the store never sends, so counts stay exact. */
@@ -136,7 +70,9 @@ class RedisStoreAsyncTest {
     return seen.get(20, TimeUnit.SECONDS);
   }
 
-  /** Opens the store's pub/sub connection and loads the scripts, so counts that follow are exact. */
+  /**
+   * Opens the store's pub/sub connection and loads the scripts, so counts that follow are exact.
+   */
   private static void warmUp(RedisStore warmed) throws Exception {
     result(warmed.awaitChangeAsync("warm-" + UUID.randomUUID(), Duration.ofSeconds(10)));
     String key = "warm-" + UUID.randomUUID();
@@ -230,7 +166,7 @@ class RedisStoreAsyncTest {
     Once once = Once.builder(store).maxWait(Duration.ofSeconds(60)).build();
     String key = key("engine");
     Decision owner = once.decide(TestRequest.post(key).body("{}"));
-    assertThat(owner.kind()).isEqualTo(Decision.Kind.EXECUTE);
+    assertThat(owner).isInstanceOf(Decision.Execute.class);
 
     List<CompletableFuture<Decision>> duplicates = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
@@ -238,14 +174,14 @@ class RedisStoreAsyncTest {
     }
     await("the record is marked", () -> isMarkedAwaited("t:" + key));
     assertThat(duplicates).noneMatch(CompletableFuture::isDone);
-    result(owner.exchange().handlerReturned(Exchange.Response.of(201, List.of(),
+    result(exchange(owner).handlerReturned(Exchange.Response.of(201, List.of(),
         "paid".getBytes(StandardCharsets.UTF_8))));
 
     CompletableFuture.allOf(duplicates.toArray(CompletableFuture[]::new))
         .get(20, TimeUnit.SECONDS);
     assertThat(duplicates).allSatisfy(d -> {
-      assertThat(d.join().kind()).isEqualTo(Decision.Kind.REPLAY);
-      assertThat(d.join().response().body()).isEqualTo("paid".getBytes(StandardCharsets.UTF_8));
+      assertThat(d.join()).isInstanceOf(Decision.Replay.class);
+      assertThat(replayed(d.join()).body()).isEqualTo("paid".getBytes(StandardCharsets.UTF_8));
     });
   }
 
@@ -254,20 +190,20 @@ class RedisStoreAsyncTest {
     Once once = Once.builder(store).lease(Duration.ofSeconds(2)).build();
     String key = key("long");
     Decision owner = once.decide(TestRequest.post(key).body("{}"));
-    assertThat(owner.kind()).isEqualTo(Decision.Kind.EXECUTE);
+    assertThat(owner).isInstanceOf(Decision.Execute.class);
 
     // three leases pass while the handler runs; a duplicate every 100 ms
-    List<Decision.Kind> duplicates = new ArrayList<>();
+    List<Decision> duplicates = new ArrayList<>();
     for (int i = 0; i < 60; i++) {
       TestRedis.sleep(100);
-      duplicates.add(once.decide(TestRequest.post(key).body("{}")).kind());
+      duplicates.add(once.decide(TestRequest.post(key).body("{}")));
     }
-    result(owner.exchange().handlerReturned(Exchange.Response.of(201, List.of(),
+    result(exchange(owner).handlerReturned(Exchange.Response.of(201, List.of(),
         "paid".getBytes(StandardCharsets.UTF_8))));
 
-    assertThat(duplicates).containsOnly(Decision.Kind.REJECT);
+    assertThat(duplicates).allMatch(Decision.Reject.class::isInstance);
     Decision retry = once.decide(TestRequest.post(key).body("{}"));
-    assertThat(retry.kind()).isEqualTo(Decision.Kind.REPLAY);
+    assertThat(retry).isInstanceOf(Decision.Replay.class);
   }
 
   @Test

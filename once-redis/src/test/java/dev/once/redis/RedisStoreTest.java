@@ -1,12 +1,14 @@
 package dev.once.redis;
 
+import static dev.once.redis.EarlierRecords.assertReadAs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
-import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
+import dev.once.spi.Deletion;
+import dev.once.spi.RecordInfo;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import dev.once.testing.FakeClock;
@@ -14,92 +16,36 @@ import dev.once.testing.PeekRace;
 import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** What RedisStore does beyond the contract, watched from the server's side. */
-class RedisStoreTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FINGERPRINT =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
-  private static final StoredResponse CREATED = StoredResponse.of(201,
-      List.of(new Header("Content-Type", "application/json")),
-      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
-  private static TestRedis redis;
-  private static RedisClient client;
-  private static RedisStore store;
-
-  private final String prefix = UUID.randomUUID() + ":";
-
-  @BeforeAll
-  static void start() {
-    redis = TestRedis.start();
-    client = RedisClient.create(redis.url());
-    store = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(TestRedis.PATIENT).build();
-  }
-
-  @AfterAll
-  static void stop() {
-    store.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-    redis.close();
-  }
-
-  private String key(String name) {
-    return prefix + name;
-  }
-
+class RedisStoreTest extends AbstractRedisStoreTest {
   /** @return a builder of a second store on the same keys as {@code store}, with a near cache */
   private static RedisStore.Builder nearCached(Duration maxAge) {
     return RedisStore.builder(client).keyPrefix("t:").commandTimeout(TestRedis.PATIENT)
         .nearCache(1 << 20, maxAge);
   }
 
-  private static RedisCommands<String, String> admin() {
-    return redis.admin();
-  }
-
-  /** The counts once the server is quiet: no command from a previous test still arriving. */
-  private static CommandStats quietStats() {
-    CommandStats previous = CommandStats.of(admin());
-    for (int i = 0; i < 50; i++) {
-      TestRedis.sleep(20);
-      CommandStats now = CommandStats.of(admin());
-      if (previous.until(now).isEmpty()) {
-        return now;
+  /** @return a waiter blocked in {@code awaitChange} of {@code key}, on a thread of its own */
+  private static CompletableFuture<Void> waiter(String key) {
+    return CompletableFuture.runAsync(() -> {
+      try {
+        store.awaitChange(key, Duration.ofSeconds(60));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
       }
-      previous = now;
-    }
-    throw new AssertionError("the server did not go quiet");
-  }
-
-  private static void await(String what, BooleanSupplier condition) {
-    for (int i = 0; i < 500; i++) {
-      if (condition.getAsBoolean()) {
-        return;
-      }
-      TestRedis.sleep(10);
-    }
-    throw new AssertionError("not within 5 seconds: " + what);
-  }
-
-  private static long subscribers(String channel) {
-    Map<String, Long> counts = admin().pubsubNumsub(channel);
-    return counts.getOrDefault(channel, 0L);
+    }, command -> new Thread(command).start());
   }
 
   private static boolean isMarkedAwaited(String recordKey) {
@@ -144,6 +90,22 @@ class RedisStoreTest {
   }
 
   @Test
+  void inspectAndDeleteAreOneEvalshaEachAndInspectNeverReadsTheBody() {
+    store.inspect(key("warm"));
+    store.delete(key("warm"), false);
+    Token token = store.claim(key("done"), FINGERPRINT, LONG).token();
+    store.complete(key("done"), token, StoredResponse.of(200, List.of(), new byte[100_000]), LONG);
+    CommandStats before = quietStats();
+
+    RecordInfo info = store.inspect(key("done")).orElseThrow();
+    assertThat(store.delete(key("done"), false)).isEqualTo(Deletion.DELETED);
+
+    assertThat(info.storedBytes()).isGreaterThan(100_000);
+    assertThat(before.until(CommandStats.of(admin()))).isEqualTo(
+        Map.of("evalsha", 2L, "getrange", 2L, "strlen", 1L, "pttl", 1L, "del", 1L));
+  }
+
+  @Test
   void aPeekIsOneEvalshaWhoseScriptOnlyReads() {
     store.peek(key("warm"));
     Token token = store.claim(key("done"), FINGERPRINT, LONG).token();
@@ -163,11 +125,7 @@ class RedisStoreTest {
   void peeksNeverMakeAConcurrentClaimFindTheKeyInProgress() throws Exception {
     List<String> keys = IntStream.range(0, 100).mapToObj(i -> key("race-" + i)).toList();
 
-    PeekRace.Outcome race = PeekRace.run(store, keys, FINGERPRINT, 20);
-
-    assertThat(race.claims()).hasSize(100).allMatch(c -> c.state() == Claim.State.ACQUIRED);
-    assertThat(race.peeks()).hasSize(2000)
-        .allMatch(c -> c == null || c.state() == Claim.State.IN_PROGRESS);
+    PeekRace.assertPeeksNeverMakeAClaimFindTheKeyInProgress(store, keys, FINGERPRINT);
   }
 
   @Test
@@ -230,13 +188,7 @@ class RedisStoreTest {
   @Test
   void aWaiterSendsNothingWhileItWaitsAndWakesWhenTheOwnerCompletes() throws Exception {
     Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
-    CompletableFuture<Void> waiter = CompletableFuture.runAsync(() -> {
-      try {
-        store.awaitChange(key("a"), Duration.ofSeconds(60));
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    CompletableFuture<Void> waiter = waiter(key("a"));
     await("the waiter subscribed and marked the record",
         () -> subscribers("t:" + key("a")) == 1 && isMarkedAwaited("t:" + key("a")));
     CommandStats before = quietStats();
@@ -257,13 +209,7 @@ class RedisStoreTest {
   @Test
   void aWaiterWakesWhenTheOwnerReleases() throws Exception {
     Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
-    CompletableFuture<Void> waiter = CompletableFuture.runAsync(() -> {
-      try {
-        store.awaitChange(key("a"), Duration.ofSeconds(60));
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    CompletableFuture<Void> waiter = waiter(key("a"));
     await("the record is awaited", () -> isMarkedAwaited("t:" + key("a")));
 
     store.release(key("a"), token);
@@ -277,13 +223,7 @@ class RedisStoreTest {
     Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
     List<CompletableFuture<Void>> waiters = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      waiters.add(CompletableFuture.runAsync(() -> {
-        try {
-          store.awaitChange(key("a"), Duration.ofSeconds(60));
-        } catch (InterruptedException e) {
-          throw new IllegalStateException(e);
-        }
-      }, command -> new Thread(command).start()));
+      waiters.add(waiter(key("a")));
     }
     await("the record is awaited", () -> isMarkedAwaited("t:" + key("a")));
 
@@ -351,6 +291,100 @@ class RedisStoreTest {
           .isEqualTo(Claim.State.IN_PROGRESS);
       assertThat(quick.claim(key("b"), FINGERPRINT, LONG).state())
           .isEqualTo(Claim.State.ACQUIRED);
+    }
+  }
+
+  @Test
+  void aStoreReadsTheRecordsEarlierVersionsLeftInRedis() {
+    try (StatefulRedisConnection<byte[], byte[]> raw = client.connect(ByteArrayCodec.INSTANCE)) {
+      raw.sync().set(utf8("t:" + key("created")), EarlierRecords.COMPLETED);
+      raw.sync().set(utf8("t:" + key("not-kept")), EarlierRecords.COMPLETED_NOT_KEPT);
+      raw.sync().set(utf8("t:" + key("unknown")), EarlierRecords.COMPLETED_OUTCOME_UNKNOWN);
+      raw.sync().set(utf8("t:" + key("running")), EarlierRecords.IN_PROGRESS_AWAITED);
+    }
+    Fingerprint fingerprint = EarlierRecords.FINGERPRINT;
+
+    assertReadAs(store.claim(key("created"), fingerprint, LONG),
+        Claim.completed(fingerprint, EarlierRecords.CREATED));
+    assertReadAs(store.peek(key("not-kept")), Claim.completed(null, EarlierRecords.NOT_KEPT));
+    assertReadAs(store.peek(key("unknown")),
+        Claim.completed(fingerprint, StoredResponse.outcomeUnknown()));
+    assertReadAs(store.claim(key("running"), fingerprint, LONG), Claim.inProgress(fingerprint));
+  }
+
+  @Test
+  void theRecordsEarlierVersionsLeftAreInspectedWithoutACreationTimeAwaitedAndDeleted()
+      throws Exception {
+    try (StatefulRedisConnection<byte[], byte[]> raw = client.connect(ByteArrayCodec.INSTANCE)) {
+      raw.sync().psetex(utf8("t:" + key("created")), LONG.toMillis(), EarlierRecords.COMPLETED);
+      byte[] running = EarlierRecords.IN_PROGRESS_AWAITED.clone();
+      running[RecordCodec.OWNER_PREFIX_LENGTH] = RecordCodec.FLAG_FINGERPRINT;
+      raw.sync().psetex(utf8("t:" + key("running")), LONG.toMillis(), running);
+    }
+
+    RecordInfo done = store.inspect(key("created")).orElseThrow();
+    RecordInfo inProgress = store.inspect(key("running")).orElseThrow();
+    CompletableFuture<Void> waiter = waiter(key("running"));
+    await("the earlier version's record is awaited", () -> isMarkedAwaited("t:" + key("running")));
+
+    assertThat(done.created()).isEmpty();
+    assertThat(done.status()).hasValue(201);
+    assertThat(done.replayable()).isTrue();
+    assertThat(done.storedBytes())
+        .isEqualTo(EarlierRecords.COMPLETED.length - 19 - Fingerprint.LENGTH);
+    assertThat(inProgress.created()).isEmpty();
+    assertThat(inProgress.state()).isEqualTo(RecordInfo.State.IN_PROGRESS);
+    assertThat(store.delete(key("created"), false)).isEqualTo(Deletion.DELETED);
+    assertThat(store.delete(key("running"), false)).isEqualTo(Deletion.IN_PROGRESS);
+    assertThat(store.delete(key("running"), true)).isEqualTo(Deletion.FORCED);
+    waiter.get(20, TimeUnit.SECONDS);
+    assertThat(store.claim(key("created"), FINGERPRINT, LONG).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+  }
+
+  @Test
+  void aRecordKeepsTheTimeItsKeyWasClaimedByTheStoresClock() {
+    FakeClock clock = new FakeClock();
+    Instant claimed = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    try (RedisStore timed = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT).clock(clock).build()) {
+      Token token = timed.claim(key("a"), FINGERPRINT, LONG).token();
+      clock.advance(Duration.ofSeconds(7));
+      RecordInfo running = timed.inspect(key("a")).orElseThrow();
+      timed.complete(key("a"), token, CREATED, LONG);
+      clock.advance(Duration.ofSeconds(7));
+
+      assertThat(running.created()).hasValue(claimed);
+      assertThat(timed.inspect(key("a")).orElseThrow().created()).hasValue(claimed);
+      assertThat(store.inspect(key("a")).orElseThrow().created())
+          .as("any instance reads the time the claiming one wrote").hasValue(claimed);
+    }
+  }
+
+  @Test
+  void aStoreWritingFormatOneLeavesTheRecordsEarlierVersionsRead() {
+    try (RedisStore one = RedisStore.builder(client).keyPrefix("t:")
+        .commandTimeout(TestRedis.PATIENT).recordFormat(1).build()) {
+      Token token = one.claim(key("a"), EarlierRecords.FINGERPRINT, LONG).token();
+      byte[] running = rawGet("t:" + key("a"));
+      boolean renewed = one.renew(key("a"), token, LONG);
+      boolean completed = one.complete(key("a"), token, EarlierRecords.CREATED, LONG);
+
+      assertThat(running).hasSize(19 + Fingerprint.LENGTH);
+      assertThat(running[0]).isEqualTo(RecordCodec.VERSION_1);
+      assertThat(renewed).isTrue();
+      assertThat(completed).isTrue();
+      assertThat(rawGet("t:" + key("a"))).isEqualTo(RecordCodecTest.completed(
+          RecordCodec.VERSION_1, token, EarlierRecords.FINGERPRINT, EarlierRecords.CREATED));
+      assertThat(store.inspect(key("a")).orElseThrow().created()).isEmpty();
+      assertThat(store.claim(key("a"), EarlierRecords.FINGERPRINT, LONG).response())
+          .isEqualTo(EarlierRecords.CREATED);
+    }
+  }
+
+  private static byte[] rawGet(String recordKey) {
+    try (StatefulRedisConnection<byte[], byte[]> raw = client.connect(ByteArrayCodec.INSTANCE)) {
+      return raw.sync().get(utf8(recordKey));
     }
   }
 
@@ -486,5 +520,9 @@ class RedisStoreTest {
       assertThat(cached.peek(key("a")).response()).isEqualTo(CREATED);
       assertThat(cached.claim(key("a"), FINGERPRINT, LONG).response()).isEqualTo(CREATED);
     }
+  }
+
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
   }
 }

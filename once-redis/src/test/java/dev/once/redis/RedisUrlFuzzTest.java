@@ -4,13 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.once.spi.MalformedStoreUrlException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Fuzzes the parsing of Redis store URLs ({@link RedisUrl#parse}, which {@code
- * IdempotencyStore.open} calls before it connects): any text is a URL or an {@link
- * IllegalArgumentException}, and the message of that never holds the password.
+ * Fuzzes the parsing of Redis store URLs ({@link RedisUrl#parse}, on {@link
+ * dev.once.spi.StoreUrl}, which {@code Stores.open} and {@code RedisStore.open} call before they
+ * connect): any text is a URL or a {@link MalformedStoreUrlException}, and the message of that
+ * never holds the password.
  *
  * <p>Input: its last byte chooses. Odd: the rest is the URL. Even: a URL is put together from
  * parts (scheme, user, password, hosts, path and the query, which takes the rest), so the fuzzer
@@ -19,7 +21,8 @@ import java.nio.charset.StandardCharsets;
  */
 class RedisUrlFuzzTest {
   private static final String[] SCHEMES = {
-      "redis", "rediss", "redis-cluster", "rediss-cluster", "REDIS", "memory", ""};
+      "redis", "rediss", "redis-cluster", "rediss-cluster", "REDIS", "memory", "none",
+      "redis-sentinel", "rediss-sentinel"};
 
   @FuzzTest
   void storeUrls(FuzzedDataProvider data) {
@@ -42,8 +45,15 @@ class RedisUrlFuzzTest {
     try {
       RedisUrl parsed = RedisUrl.parse(url);
       assertThat(parsed.nodes).isNotEmpty();
-      assertThat(parsed.nodes).allSatisfy(node -> assertThat(node.getHost()).isNotEmpty());
-    } catch (IllegalArgumentException e) {
+      assertThat(parsed.nodes).allSatisfy(node -> {
+        if (node.getSentinels().isEmpty()) {
+          assertThat(node.getHost()).isNotEmpty();
+        } else {
+          assertThat(node.getSentinelMasterId()).isNotBlank();
+          assertThat(node.getSentinels()).allSatisfy(s -> assertThat(s.getHost()).isNotEmpty());
+        }
+      });
+    } catch (MalformedStoreUrlException e) {
       assertThat(e.getMessage()).isNotBlank();
       if (password != null) {
         assertNotIn(e.getMessage(), url, password);
@@ -65,7 +75,7 @@ class RedisUrlFuzzTest {
     try {
       RedisUrl.parse(elsewhere);
       otherMessage = "";
-    } catch (IllegalArgumentException e) {
+    } catch (MalformedStoreUrlException e) {
       otherMessage = e.getMessage();
     }
     for (String secret : new String[] {password, decoded(password)}) {

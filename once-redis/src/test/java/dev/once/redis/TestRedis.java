@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import redis.embedded.RedisServer;
 import redis.embedded.core.ExecutableProvider;
 
@@ -22,8 +24,9 @@ import redis.embedded.core.ExecutableProvider;
  * A real redis-server process, the binary the {@code embedded-redis} artifact ships, on a random
  * free port of 127.0.0.1, with a data directory of its own that {@link #close()} deletes. It can be
  * stopped and started again on the same port, keeping its data when started with persistence.
+ * Held in a static {@code @RegisterExtension} field, it is closed after the test class.
  */
-final class TestRedis implements AutoCloseable {
+final class TestRedis implements AutoCloseable, AfterAllCallback {
   /** When set, tests that need only some Redis use this one instead of starting theirs. */
   static final String EXTERNAL_URL = System.getenv("ONCE_TEST_REDIS_URL");
 
@@ -67,6 +70,14 @@ final class TestRedis implements AutoCloseable {
    */
   static TestRedis start(List<String> settings) {
     return started(new TestRedis(freePort(), newDirectory(), false, settings));
+  }
+
+  /**
+   * @return a started server that keeps an append-only file synced on every write, as a Redis
+   *     holding idempotency records in production should: its records survive a restart
+   */
+  static TestRedis startDurable() {
+    return start(List.of("--appendonly", "yes", "--appendfsync", "always"));
   }
 
   /** @return a started server that speaks only TLS, with {@code certificate}'s key */
@@ -147,6 +158,11 @@ final class TestRedis implements AutoCloseable {
   }
 
   @Override
+  public void afterAll(ExtensionContext context) {
+    close();
+  }
+
+  @Override
   public synchronized void close() {
     if (admin != null) {
       admin.close();
@@ -183,7 +199,8 @@ final class TestRedis implements AutoCloseable {
     throw new IllegalStateException("no free port with a free cluster bus port");
   }
 
-  private static String executable() {
+  /** @return the path of the redis-server binary the embedded-redis artifact ships */
+  static String executable() {
     try {
       return ExecutableProvider.newJarResourceProvider().get().getAbsolutePath();
     } catch (IOException e) {

@@ -3,6 +3,7 @@ package dev.once.redis;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.once.Stores;
 import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.IdempotencyStoreContract;
@@ -78,7 +79,7 @@ class TlsRedisStoreTest extends IdempotencyStoreContract {
 
   @Test
   void aRedissUrlOpensAStoreOverTls() {
-    try (IdempotencyStore opened = IdempotencyStore.open(redis.url() + "?verifyPeer=NONE")) {
+    try (IdempotencyStore opened = Stores.open(redis.url() + "?verifyPeer=NONE")) {
       opened.ping();
       assertThat(opened.claim("tls-url-" + UUID.randomUUID(), null, Duration.ofMinutes(1)).state())
           .isEqualTo(Claim.State.ACQUIRED);

@@ -1,9 +1,14 @@
 package dev.once.redis;
 
+import static dev.once.suite.Http.isReplay;
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Once;
 import dev.once.ProblemType;
+import dev.once.servlet.OnceFilter;
+import dev.once.suite.JettyServer;
+import dev.once.suite.RunningServer;
 import dev.once.testing.Concurrently;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -31,8 +36,8 @@ class TwoInstancesTest {
   private final AtomicInteger runs = new AtomicInteger();
   private RedisStore storeA;
   private RedisStore storeB;
-  private TestServer serverA;
-  private TestServer serverB;
+  private RunningServer serverA;
+  private RunningServer serverB;
 
   @BeforeAll
   static void startRedis() {
@@ -49,8 +54,18 @@ class TwoInstancesTest {
   private void startInstances(UnaryOperator<Once.Builder> options) throws Exception {
     storeA = RedisStore.open(url);
     storeB = RedisStore.open(url);
-    serverA = TestServer.start(options.apply(Once.builder(storeA)).build(), this::pay);
-    serverB = TestServer.start(options.apply(Once.builder(storeB)).build(), this::pay);
+    serverA = start(options.apply(Once.builder(storeA)).build());
+    serverB = start(options.apply(Once.builder(storeB)).build());
+  }
+
+  /** One instance: a Jetty server with {@code OnceFilter} in front of {@link #pay}. */
+  private RunningServer start(Once once) throws Exception {
+    return JettyServer.start(new OnceFilter(once), Map.of("/*", this::pay));
+  }
+
+  private static HttpResponse<String> post(RunningServer server, String key, String body)
+      throws Exception {
+    return postKeyed(server.uri("/payments"), key, body);
   }
 
   private void pay(HttpServletRequest request, HttpServletResponse response) throws Exception {
@@ -79,10 +94,10 @@ class TwoInstancesTest {
     String key = UUID.randomUUID().toString();
 
     List<HttpResponse<String>> responses = Concurrently.run(200,
-        i -> (i % 2 == 0 ? serverA : serverB).post("/payments", key, "{\"amount\":100}"));
+        i -> post(i % 2 == 0 ? serverA : serverB, key, "{\"amount\":100}"));
 
     assertThat(runs).hasValue(1);
-    assertThat(responses).filteredOn(r -> r.statusCode() == 201 && !TestServer.isReplay(r))
+    assertThat(responses).filteredOn(r -> r.statusCode() == 201 && !isReplay(r))
         .hasSize(1);
     assertThat(responses).allSatisfy(r -> {
       if (r.statusCode() == 201) {
@@ -92,9 +107,9 @@ class TwoInstancesTest {
         assertThat(r.body()).contains(ProblemType.REQUEST_IN_PROGRESS.uri());
       }
     });
-    assertThat(serverA.post("/payments", key, "{\"amount\":100}").body())
-        .isEqualTo(serverB.post("/payments", key, "{\"amount\":100}").body());
-    assertThat(serverB.post("/payments", key, "{\"amount\":999}").statusCode()).isEqualTo(422);
+    assertThat(post(serverA, key, "{\"amount\":100}").body())
+        .isEqualTo(post(serverB, key, "{\"amount\":100}").body());
+    assertThat(post(serverB, key, "{\"amount\":999}").statusCode()).isEqualTo(422);
     assertThat(runs).hasValue(1);
   }
 
@@ -104,31 +119,31 @@ class TwoInstancesTest {
     String key = UUID.randomUUID().toString();
 
     List<HttpResponse<String>> responses = Concurrently.run(200,
-        i -> (i % 2 == 0 ? serverA : serverB).post("/payments", key, "{\"amount\":100}"));
+        i -> post(i % 2 == 0 ? serverA : serverB, key, "{\"amount\":100}"));
 
     assertThat(runs).hasValue(1);
     assertThat(responses).allSatisfy(r -> {
       assertThat(r.statusCode()).isEqualTo(201);
       assertThat(r.body()).isEqualTo("{\"charge\":1,\"request\":{\"amount\":100}}");
     });
-    assertThat(responses).filteredOn(r -> !TestServer.isReplay(r)).hasSize(1);
+    assertThat(responses).filteredOn(r -> !isReplay(r)).hasSize(1);
   }
 
   @Test
   void aFirstRequestCostsTwoRedisCommandsAndAReplayOne() throws Exception {
     startInstances(UnaryOperator.identity());
-    serverA.post("/payments", "warm-up-" + UUID.randomUUID(), "{}");
+    post(serverA, "warm-up-" + UUID.randomUUID(), "{}");
     String key = UUID.randomUUID().toString();
 
     CommandStats beforeFirst = CommandStats.of(redis.admin());
-    HttpResponse<String> first = serverA.post("/payments", key, "{\"amount\":100}");
+    HttpResponse<String> first = post(serverA, key, "{\"amount\":100}");
     Map<String, Long> firstCommands = beforeFirst.until(CommandStats.of(redis.admin()));
     CommandStats beforeReplay = CommandStats.of(redis.admin());
-    HttpResponse<String> replay = serverB.post("/payments", key, "{\"amount\":100}");
+    HttpResponse<String> replay = post(serverB, key, "{\"amount\":100}");
     Map<String, Long> replayCommands = beforeReplay.until(CommandStats.of(redis.admin()));
 
     assertThat(first.statusCode()).isEqualTo(201);
-    assertThat(TestServer.isReplay(replay)).isTrue();
+    assertThat(isReplay(replay)).isTrue();
     // claim and complete: one EVALSHA each; GET and SET are what the two scripts run inside Redis
     assertThat(firstCommands).isEqualTo(Map.of("evalsha", 2L, "get", 2L, "set", 2L));
     // the claim that finds the completed record: one EVALSHA, running GET and PTTL
