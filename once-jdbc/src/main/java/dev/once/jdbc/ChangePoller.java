@@ -12,6 +12,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The waiting side of {@link JdbcStore#awaitChangeAsync}: every waiter the store has parked, by
@@ -96,7 +97,8 @@ final class ChangePoller {
     // cancels its stage first takes the waiter out (the JDK then skips the first action) and
     // completes it, which cancels its timeout
     CompletableFuture<Void> parked = waiter.whenComplete((ignored, error) -> leave(key, waiter));
-    parked.whenComplete((ignored, error) -> {
+    // the stage this whenComplete returns is dropped: its action takes either outcome
+    CompletableFuture<Void> unused = parked.whenComplete((ignored, error) -> {
       leave(key, waiter);
       waiter.complete(null);
     });
@@ -188,7 +190,7 @@ final class ChangePoller {
    * the watch knows ({@code owner} non-null, {@code failure} null); with a {@code failure}, they
    * fail with it.
    */
-  private void settle(String key, UUID owner, StoreException failure) {
+  private void settle(String key, @Nullable UUID owner, @Nullable StoreException failure) {
     List<CompletableFuture<Void>> woken = new ArrayList<>();
     watches.computeIfPresent(key, (k, watch) -> {
       if (failure == null && owner != null && (watch.owner == null || watch.owner.equals(owner))) {
@@ -207,6 +209,8 @@ final class ChangePoller {
     }
   }
 
+  // a waiter is found by identity, which is the equality CompletableFuture keeps from Object
+  @SuppressWarnings("CollectionUndefinedEquality")
   private void leave(String key, CompletableFuture<Void> waiter) {
     watches.computeIfPresent(key, (k, watch) -> {
       watch.waiters.remove(waiter);
@@ -235,6 +239,6 @@ final class ChangePoller {
     /** Changed only inside the map's compute for the key; concurrent for {@link #waiters()}. */
     final Set<CompletableFuture<Void>> waiters = ConcurrentHashMap.newKeySet();
     /** Read and written only inside the map's compute for the key. */
-    UUID owner;
+    @Nullable UUID owner;
   }
 }

@@ -3,22 +3,27 @@ package dev.once.jdbc;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import dev.once.spi.Claim;
+import dev.once.spi.Deletion;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.RecordInfo;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import java.lang.System.Logger.Level;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
-import java.sql.Array;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -28,22 +33,24 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An {@link IdempotencyStore} in one PostgreSQL table, over any {@link DataSource}: the record
  * lives next to the application's data, and every instance of the application shares it.
  *
  * <p>Design. One row per scoped key (see {@link #createTableSql(String)} for the table): its state,
- * owner token, fingerprint, response, and {@code expires_at}, which is the lease deadline while the
- * request is in progress and the end of the ttl once it is completed; a row whose {@code expires_at}
- * has passed is absent to every operation. Each operation is exactly one SQL statement in its own
- * auto-commit transaction, so no transaction and no row lock is held while a handler runs (the
- * lease does that job):
+ * owner token, fingerprint, response, the time it was claimed ({@code created_at}), and {@code
+ * expires_at}, which is the lease deadline while the request is in progress and the end of the ttl
+ * once it is completed; a row whose {@code expires_at} has passed is absent to every operation.
+ * Each operation is exactly one SQL statement in its own auto-commit transaction, so no transaction
+ * and no row lock is held while a handler runs (the lease does that job):
  *
  * <ul>
  *   <li>{@code claim} is one {@code INSERT ... ON CONFLICT (key) DO UPDATE ... RETURNING} inside a
@@ -58,7 +65,10 @@ import javax.sql.DataSource;
  *       a takeover of the same row are serialized by its row lock, and under READ COMMITTED the
  *       one that waited checks its condition again on the row the other wrote: exactly one wins.
  *   <li>{@code peek} is one {@code SELECT} of the live row: the same read a claim starts with,
- *       without the write.
+ *       without the write; {@code inspect}, for operators, reads the lengths of its response
+ *       columns rather than their values.
+ *   <li>{@code delete}, for operators, is one {@code DELETE} of the live row, of a completed one
+ *       only unless forced, serialized with a concurrent completion by the row lock.
  *   <li>Every time is the database's ({@code now()}), so instances with skewed clocks agree.
  *   <li>A completed row keeps its response in {@code status}, {@code headers}, {@code body} and
  *       {@code replayable}; the record of an unknown outcome is told apart by a flag in the
@@ -95,7 +105,8 @@ import javax.sql.DataSource;
  * running the handler a second time.
  *
  * <p>The statements need PostgreSQL 12 or newer and READ COMMITTED, the default isolation; a
- * connection at a stricter level may fail a statement with a serialization error, which is retried a
+ * connection at a stricter level may fail a statement with a serialization error, which is retried
+ * a
  * few times (it had no effect). A connection that is not in auto-commit mode is switched to it for
  * the statement and back, so the {@code DataSource} must hand out connections of their own, as a
  * pool does: never one bound to the caller's transaction.
@@ -128,7 +139,7 @@ public final class JdbcStore implements IdempotencyStore {
   private final int queryTimeoutSeconds;
   private final int sweepBatchSize;
   private final Duration sweepInterval;
-  private final ScheduledExecutorService sweeper;
+  private final @Nullable ScheduledExecutorService sweeper;
   private final ThreadPoolExecutor async;
   private final int asyncQueueCapacity;
   private final ChangePoller changes;
@@ -168,8 +179,10 @@ public final class JdbcStore implements IdempotencyStore {
         return thread;
       });
       long millis = sweepInterval.toMillis();
-      sweeper.scheduleWithFixedDelay(this::sweepInBackground, millis, millis,
-          TimeUnit.MILLISECONDS);
+      // not kept: each sweep logs its own failure, so the schedule goes on, and close() ends it
+      // with shutdownNow
+      ScheduledFuture<?> unused = sweeper.scheduleWithFixedDelay(this::sweepInBackground,
+          millis, millis, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -187,7 +200,9 @@ public final class JdbcStore implements IdempotencyStore {
   /**
    * The DDL that creates the store's table and its sweep index, for migration tools (Flyway,
    * Liquibase) or by hand: the resource {@code dev/once/jdbc/postgresql.sql} with {@code
-   * once_records} renamed. It is what {@link Builder#createTable createTable(true)} runs.
+   * once_records} renamed. It is what {@link Builder#createTable createTable(true)} runs. It also
+   * upgrades a table an earlier version created, adding its {@code created_at} column ({@code
+   * ALTER TABLE ... ADD COLUMN IF NOT EXISTS}); every statement can run again harmlessly.
    *
    * @param tableName the table name, as {@link Builder#tableName} takes it
    * @return the SQL script, statements separated by semicolons
@@ -207,7 +222,7 @@ public final class JdbcStore implements IdempotencyStore {
    * @throws IllegalArgumentException if {@code lease} is not positive
    */
   @Override
-  public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
+  public Claim claim(String key, @Nullable Fingerprint fingerprint, Duration lease) {
     Objects.requireNonNull(key, "key");
     long leaseMicros = micros("lease", lease);
     Token token = Token.random();
@@ -323,7 +338,8 @@ public final class JdbcStore implements IdempotencyStore {
    * @throws IllegalArgumentException if {@code lease} is not positive
    */
   @Override
-  public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint, Duration lease) {
+  public CompletionStage<Claim> claimAsync(
+      String key, @Nullable Fingerprint fingerprint, Duration lease) {
     Objects.requireNonNull(key, "key");
     micros("lease", lease);
     return submit("claim", key, () -> claim(key, fingerprint, lease));
@@ -458,12 +474,75 @@ public final class JdbcStore implements IdempotencyStore {
    * taken over nor deleted), and never waits for a claim that holds the row locked.
    */
   @Override
-  public Claim peek(String key) {
+  public @Nullable Claim peek(String key) {
     Objects.requireNonNull(key, "key");
     return execute("peek", key, sql.peek, statement -> {
       statement.setString(1, key);
       try (ResultSet row = statement.executeQuery()) {
-        return row.next() ? recordOf(key, row) : null;
+        return row.next() ? Optional.of(recordOf(key, row)) : Optional.<Claim>empty();
+      }
+    }).orElse(null);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One {@code SELECT} of the live row that returns the lengths of its response columns, not
+   * their values, and takes no lock. The times are the database's: the creation time is the
+   * {@code created_at} the claim wrote ({@link RecordInfo#created()} is empty for a row an earlier
+   * version wrote, before the table had the column); the stored bytes are those of the {@code
+   * headers} and {@code body} columns.
+   */
+  @Override
+  public Optional<RecordInfo> inspect(String key) {
+    Objects.requireNonNull(key, "key");
+    return execute("inspect", key, sql.inspect, statement -> {
+      statement.setString(1, key);
+      try (ResultSet row = statement.executeQuery()) {
+        if (!row.next()) {
+          return Optional.<RecordInfo>empty();
+        }
+        Instant expires = row.getObject(5, OffsetDateTime.class).toInstant();
+        Duration left =
+            Duration.between(row.getObject(6, OffsetDateTime.class).toInstant(), expires);
+        OffsetDateTime createdAt = row.getObject(7, OffsetDateTime.class);
+        Instant created = createdAt == null ? null : createdAt.toInstant();
+        if (!"completed".equals(row.getString(1))) {
+          return Optional.of(RecordInfo.inProgress(created, expires, left));
+        }
+        try {
+          return Optional.of(RecordInfo.completed(created, expires, left, row.getInt(2),
+              row.getLong(4), row.getBoolean(3)));
+        } catch (IllegalArgumentException e) {
+          throw new StoreException("stored record is unreadable: " + e.getMessage(), key, null);
+        }
+      }
+    });
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One statement: a {@code DELETE} of the live row, conditional on its state unless forced,
+   * beside a read of the row that tells a refusal from an absent key. A deletion and a concurrent
+   * completion of the row are serialized by its row lock. Parked waiters of this store notice a
+   * forced deletion at their next poll, as they notice a release.
+   */
+  @Override
+  public Deletion delete(String key, boolean force) {
+    Objects.requireNonNull(key, "key");
+    return execute("delete", key, sql.delete, statement -> {
+      statement.setString(1, key);
+      statement.setString(2, key);
+      statement.setBoolean(3, force);
+      try (ResultSet row = statement.executeQuery()) {
+        row.next();
+        String found = row.getString(1);
+        String deleted = row.getString(2);
+        if (deleted != null) {
+          return "completed".equals(deleted) ? Deletion.DELETED : Deletion.FORCED;
+        }
+        return "in_progress".equals(found) ? Deletion.IN_PROGRESS : Deletion.ABSENT;
       }
     });
   }
@@ -478,7 +557,7 @@ public final class JdbcStore implements IdempotencyStore {
   public void ping() {
     execute("ping", null, sql.ping, statement -> {
       statement.executeQuery().close();
-      return null;
+      return true; // it answered
     });
   }
 
@@ -535,6 +614,16 @@ public final class JdbcStore implements IdempotencyStore {
         + ", asyncThreads=" + async.getMaximumPoolSize() + "}";
   }
 
+  /** @return the statements of this store's table, for {@link TransactionalJdbcStore} */
+  PostgresStatements statements() {
+    return sql;
+  }
+
+  /** @return the limit on one statement's time, in whole seconds */
+  int queryTimeoutSeconds() {
+    return queryTimeoutSeconds;
+  }
+
   /** @return the waiters parked on this store now, for tests */
   int parkedWaiters() {
     return changes.waiters();
@@ -586,18 +675,18 @@ public final class JdbcStore implements IdempotencyStore {
         } finally {
           array.free();
         }
-        return null;
+        return owners; // filled in place
       });
     }
     return owners;
   }
 
-  private StoreException closedException(String key) {
+  private StoreException closedException(@Nullable String key) {
     return new StoreException("the JDBC store on " + sql.table + " is closed", key, null);
   }
 
   /** {@code error} as a {@link StoreException}: itself if it is one. */
-  private StoreException storeException(String operation, String key, Throwable error) {
+  private StoreException storeException(String operation, String key, @Nullable Throwable error) {
     if (error instanceof StoreException) {
       return (StoreException) error;
     }
@@ -605,7 +694,7 @@ public final class JdbcStore implements IdempotencyStore {
         error);
   }
 
-  private Claim claimOf(String key, ResultSet row, UUID mine, Token token) throws SQLException {
+  Claim claimOf(String key, ResultSet row, UUID mine, Token token) throws SQLException {
     UUID owner = row.getObject(2, UUID.class);
     if (mine.equals(owner)) {
       return Claim.acquired(token);
@@ -614,7 +703,7 @@ public final class JdbcStore implements IdempotencyStore {
   }
 
   /** The live record a row of the record columns holds: in progress or completed. */
-  private Claim recordOf(String key, ResultSet row) throws SQLException {
+  Claim recordOf(String key, ResultSet row) throws SQLException {
     byte[] fingerprintBytes = row.getBytes(3);
     try {
       Fingerprint fingerprint =
@@ -653,8 +742,9 @@ public final class JdbcStore implements IdempotencyStore {
       try (ResultSet row = exists.executeQuery()) {
         row.next();
         if (row.getBoolean(1)) {
-          // checked first, so a role that may use the table but not create one can still start
-          return null;
+          // checked first, so a role that may use the table but not create or alter one can
+          // still start
+          return false;
         }
       }
       try (Statement ddl = exists.getConnection().createStatement()) {
@@ -670,7 +760,7 @@ public final class JdbcStore implements IdempotencyStore {
         }
         throw e;
       }
-      return null;
+      return true; // created
     });
   }
 
@@ -693,7 +783,8 @@ public final class JdbcStore implements IdempotencyStore {
    * turns every failure into a {@link StoreException}. A serialization failure (possible only at an
    * isolation level stricter than the default) had no effect, and the statement is run again.
    */
-  private <T> T execute(String operation, String key, String statementSql, Work<T> work) {
+  private <T> T execute(
+      String operation, @Nullable String key, String statementSql, Work<T> work) {
     if (closed) {
       throw closedException(key);
     }
@@ -731,19 +822,40 @@ public final class JdbcStore implements IdempotencyStore {
 
   private static boolean isDuplicateObject(SQLException e) {
     String state = e.getSQLState();
-    return "23505".equals(state) || "42P07".equals(state) || "42710".equals(state);
+    return "23505".equals(state) || "42P07".equals(state) || "42710".equals(state)
+        || "42701".equals(state);
   }
 
   private static String describe(SQLException e) {
     String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    return e.getSQLState() == null ? message : message + " [SQLState " + e.getSQLState() + "]";
+    String described =
+        e.getSQLState() == null ? message : message + " [SQLState " + e.getSQLState() + "]";
+    if ("42703".equals(e.getSQLState()) && message.contains("created_at")) {
+      // undefined column: a table an earlier version created, not yet upgraded
+      described += "; the table predates its created_at column: run the DDL of"
+          + " JdbcStore.createTableSql (its ALTER TABLE adds the column), or build the store with"
+          + " createTable(true)";
+    }
+    return described;
   }
 
-  private static long micros(String name, Duration duration) {
+  private static Duration positive(String name, Duration duration) {
     Objects.requireNonNull(duration, name);
     if (duration.isNegative() || duration.isZero()) {
       throw new IllegalArgumentException(name + " must be positive, but was " + duration);
     }
+    return duration;
+  }
+
+  private static int positive(String name, int value) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(name + " must be positive, but was " + value);
+    }
+    return value;
+  }
+
+  static long micros(String name, Duration duration) {
+    positive(name, duration);
     if (duration.getSeconds() >= MAX_SECONDS) {
       return MAX_SECONDS * 1_000_000L;
     }
@@ -781,7 +893,7 @@ public final class JdbcStore implements IdempotencyStore {
 
     @Override
     public synchronized SQLException getCause() {
-      return (SQLException) super.getCause();
+      return (SQLException) Objects.requireNonNull(super.getCause(), "made with a cause");
     }
   }
 
@@ -819,9 +931,12 @@ public final class JdbcStore implements IdempotencyStore {
     }
 
     /**
-     * Whether {@link #build()} creates the table and its index when the table is missing (with
-     * {@link JdbcStore#createTableSql}). Default false: the table is expected to exist. Several
-     * instances starting together may all ask for it.
+     * Whether {@link #build()} creates the table and its index when the table is missing, and
+     * adds the {@code created_at} column to a table an earlier version created (with {@link
+     * JdbcStore#createTableSql}). Default false: the table is expected to exist with every column
+     * (run that DDL before deploying this version over a table an earlier one created). Several
+     * instances starting together may all ask for it. A table that has every column is not
+     * changed, so a role that may use the table but not alter it can start.
      *
      * @param createTable true to create a missing table
      * @return this builder
@@ -862,11 +977,7 @@ public final class JdbcStore implements IdempotencyStore {
      * @throws IllegalArgumentException if {@code sweepBatchSize} is not positive
      */
     public Builder sweepBatchSize(int sweepBatchSize) {
-      if (sweepBatchSize <= 0) {
-        throw new IllegalArgumentException(
-            "sweepBatchSize must be positive, but was " + sweepBatchSize);
-      }
-      this.sweepBatchSize = sweepBatchSize;
+      this.sweepBatchSize = positive("sweepBatchSize", sweepBatchSize);
       return this;
     }
 
@@ -882,12 +993,7 @@ public final class JdbcStore implements IdempotencyStore {
      * @throws NullPointerException if {@code queryTimeout} is null
      */
     public Builder queryTimeout(Duration queryTimeout) {
-      Objects.requireNonNull(queryTimeout, "queryTimeout");
-      if (queryTimeout.isNegative() || queryTimeout.isZero()) {
-        throw new IllegalArgumentException(
-            "queryTimeout must be positive, but was " + queryTimeout);
-      }
-      this.queryTimeout = queryTimeout;
+      this.queryTimeout = positive("queryTimeout", queryTimeout);
       return this;
     }
 
@@ -906,11 +1012,7 @@ public final class JdbcStore implements IdempotencyStore {
      * @throws IllegalArgumentException if {@code asyncThreads} is not positive
      */
     public Builder asyncThreads(int asyncThreads) {
-      if (asyncThreads <= 0) {
-        throw new IllegalArgumentException(
-            "asyncThreads must be positive, but was " + asyncThreads);
-      }
-      this.asyncThreads = asyncThreads;
+      this.asyncThreads = positive("asyncThreads", asyncThreads);
       return this;
     }
 
@@ -927,11 +1029,7 @@ public final class JdbcStore implements IdempotencyStore {
      * @throws IllegalArgumentException if {@code asyncQueueCapacity} is not positive
      */
     public Builder asyncQueueCapacity(int asyncQueueCapacity) {
-      if (asyncQueueCapacity <= 0) {
-        throw new IllegalArgumentException(
-            "asyncQueueCapacity must be positive, but was " + asyncQueueCapacity);
-      }
-      this.asyncQueueCapacity = asyncQueueCapacity;
+      this.asyncQueueCapacity = positive("asyncQueueCapacity", asyncQueueCapacity);
       return this;
     }
 

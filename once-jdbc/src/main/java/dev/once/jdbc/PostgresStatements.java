@@ -9,20 +9,23 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The SQL of {@link JdbcStore} for one table, on PostgreSQL. Every statement reads the time from the
+ * The SQL of {@link JdbcStore} for one table, on PostgreSQL. Every statement reads the time from
+ * the
  * database ({@code now()}, the start of the statement's own auto-commit transaction), so instances
  * whose clocks disagree still agree on every lease and expiry.
  */
 final class PostgresStatements {
-  /** A lowercase identifier, so that quoting it and PostgreSQL's case folding name the same thing. */
+  /**
+   * A lowercase identifier, so that quoting it and PostgreSQL's case folding name the same thing.
+   */
   private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
   private static final String DEFAULT_TABLE = "once_records";
   private static final String DEFAULT_INDEX = DEFAULT_TABLE + "_expires_at";
   private static final String[] RECORD_COLUMNS =
       {"state", "token", "fingerprint", "status", "headers", "body", "replayable"};
   /** What a takeover writes, besides the key: the other columns of a new in-progress row. */
-  private static final String[] TAKEOVER_COLUMNS =
-      {"state", "token", "fingerprint", "status", "headers", "body", "replayable", "expires_at"};
+  private static final String[] TAKEOVER_COLUMNS = {"state", "token", "fingerprint", "status",
+      "headers", "body", "replayable", "created_at", "expires_at"};
 
   final String table;
   final String quotedTable;
@@ -38,10 +41,23 @@ final class PostgresStatements {
   final String inProgress;
   /** Parameters: key. The record's columns when it is live, else no row. */
   final String peek;
+  /**
+   * Parameters: key. The live record's state, status, replayable flag, stored bytes, expiry, the
+   * database's time and the creation time (null in a row an earlier version wrote), else no row.
+   */
+  final String inspect;
+  /**
+   * Parameters: key, key, whether forced. One row: the live record's state when the statement
+   * began (null if none) and the state of the record it deleted (null if none).
+   */
+  final String delete;
   /** Parameters: the batch size. */
   final String sweep;
   final String ping;
-  /** Parameters: the table name, as {@code to_regclass} reads it. */
+  /**
+   * Parameters: the table name, as {@code to_regclass} reads it. Whether the table exists with
+   * every column this version writes (its {@code created_at} came later than the rest).
+   */
   final String exists;
   final List<String> createTable;
 
@@ -66,7 +82,8 @@ final class PostgresStatements {
     // committed row version under its row lock, and writes either a takeover (the row is dead now)
     // or the row's own values back, so RETURNING yields the row in both cases. The caller acquired
     // exactly when the returned token is its own. Exactly one of any number of racing claims gets
-    // its token in: a fresh insert is arbitrated by the primary key, and a takeover by the row lock,
+    // its token in: a fresh insert is arbitrated by the primary key, and a takeover by the row
+    // lock,
     // after which the row is live for every later claim.
     this.peek = "SELECT " + records + "\n"
         + "  FROM " + t + "\n"
@@ -74,8 +91,8 @@ final class PostgresStatements {
     this.claim = "WITH live AS MATERIALIZED (\n"
         + "  " + peek + "\n"
         + "), claimed AS (\n"
-        + "  INSERT INTO " + t + " AS r (key, state, token, fingerprint, expires_at)\n"
-        + "  SELECT CAST(? AS text), 'in_progress', CAST(? AS uuid), CAST(? AS bytea),\n"
+        + "  INSERT INTO " + t + " AS r (key, state, token, fingerprint, created_at, expires_at)\n"
+        + "  SELECT CAST(? AS text), 'in_progress', CAST(? AS uuid), CAST(? AS bytea), now(),\n"
         + "    now() + CAST(? AS bigint) * interval '1 microsecond'\n"
         + "  WHERE NOT EXISTS (SELECT FROM live)\n"
         + "  ON CONFLICT (key) DO UPDATE SET\n"
@@ -110,8 +127,27 @@ final class PostgresStatements {
         + "  SELECT ctid FROM " + t + " WHERE expires_at <= now()\n"
         + "  LIMIT ? FOR UPDATE SKIP LOCKED))\n"
         + "AND expires_at <= now()";
+    this.inspect = "SELECT state, status, replayable,\n"
+        + "  coalesce(octet_length(headers), 0) + coalesce(octet_length(body), 0),\n"
+        + "  expires_at, now(), created_at\n"
+        + "  FROM " + t + "\n"
+        + "  WHERE key = ? AND expires_at > now()";
+    // `found` reads the statement's snapshot; the DELETE waits for the row lock of a concurrent
+    // writer and, under READ COMMITTED, checks its condition again on the row that writer left:
+    // a completion that committed first is deleted as a completed record, a row released or
+    // deleted meanwhile is not there to delete, and a forced deletion that locked the row first
+    // leaves a completion nothing to update
+    this.delete = "WITH found AS MATERIALIZED (\n"
+        + "  SELECT state FROM " + t + " WHERE key = ? AND expires_at > now()\n"
+        + "), deleted AS (\n"
+        + "  DELETE FROM " + t + " WHERE key = ? AND expires_at > now()\n"
+        + "    AND (state = 'completed' OR CAST(? AS boolean))\n"
+        + "  RETURNING state\n"
+        + ")\n"
+        + "SELECT (SELECT state FROM found), (SELECT state FROM deleted)";
     this.ping = "SELECT 1 FROM " + t + " LIMIT 0";
-    this.exists = "SELECT to_regclass(?) IS NOT NULL";
+    this.exists = "SELECT EXISTS (SELECT FROM pg_attribute\n"
+        + "  WHERE attrelid = to_regclass(?) AND attname = 'created_at' AND NOT attisdropped)";
     this.createTable = statements(createTableSql(table));
   }
 

@@ -1,14 +1,14 @@
 package dev.once.jdbc;
 
+import static dev.once.testing.StoreFixtures.CREATED;
+import static dev.once.testing.StoreFixtures.FINGERPRINT;
+import static dev.once.testing.StoreFixtures.LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.once.Fingerprint;
-import dev.once.StoredResponse;
 import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -21,6 +21,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,12 +33,6 @@ import org.junit.jupiter.api.Test;
  * waiting in {@code pg_stat_activity}, so "busy" is a fact, not a race.
  */
 class AsyncOperationsTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FIRST =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
-  private static final StoredResponse CREATED =
-      StoredResponse.of(201, List.of(), "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
   private static String table;
   private static JdbcStore store;
 
@@ -57,13 +52,12 @@ class AsyncOperationsTest {
   void theAsynchronousFormsRunOnTheStoresNamedDaemonThreadsAndTheBlockingOnesOnTheCaller()
       throws Exception {
     WatchedDataSource watched = new WatchedDataSource(Postgres.dataSource());
-    JdbcStore async = JdbcStore.builder(watched.dataSource()).tableName(table).asyncThreads(2)
-        .sweepInterval(Duration.ZERO).build();
+    JdbcStore async = onTable(watched.dataSource()).asyncThreads(2).build();
     String key = key();
     String other = key();
 
-    Claim claim = await(async.claimAsync(key, FIRST, LONG));
-    Token otherToken = await(async.claimAsync(other, FIRST, LONG)).token();
+    Claim claim = await(async.claimAsync(key, FINGERPRINT, LONG));
+    Token otherToken = await(async.claimAsync(other, FINGERPRINT, LONG)).token();
     assertThat(await(async.renewAsync(key, claim.token(), LONG))).isTrue();
     assertThat(await(async.peekAsync(key)).state()).isEqualTo(Claim.State.IN_PROGRESS);
     assertThat(await(async.completeAsync(key, claim.token(), CREATED, LONG))).isTrue();
@@ -87,7 +81,7 @@ class AsyncOperationsTest {
     JdbcStore idle = JdbcStore.builder(Postgres.dataSource()).tableName(fresh).createTable(true)
         .sweepInterval(Duration.ZERO).build();
 
-    idle.claim(key(), FIRST, LONG);
+    idle.claim(key(), FINGERPRINT, LONG);
 
     assertThat(asyncThreads(fresh)).isEmpty();
     idle.close();
@@ -96,24 +90,22 @@ class AsyncOperationsTest {
   @Test
   void aFullExecutorRefusesMoreWorkAtOnceWithAStoreExceptionAndRunsWhatItAccepted()
       throws Exception {
-    JdbcStore small = JdbcStore.builder(Postgres.dataSource()).tableName(table).asyncThreads(1)
-        .asyncQueueCapacity(2).queryTimeout(Duration.ofSeconds(30)).sweepInterval(Duration.ZERO)
-        .build();
+    JdbcStore small = onTable(Postgres.dataSource()).asyncThreads(1).asyncQueueCapacity(2)
+        .queryTimeout(Duration.ofSeconds(30)).build();
     String blocked = key();
-    Token owner = small.claim(blocked, FIRST, LONG).token();
+    Token owner = small.claim(blocked, FINGERPRINT, LONG).token();
     String first = key();
     String second = key();
     String refused = key();
     try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      lockRow(other, blocked);
-      CompletableFuture<Boolean> busy = small.renewAsync(blocked, owner, LONG).toCompletableFuture();
-      awaitLockWait();
+      CompletableFuture<Boolean> busy = occupy(small, other, blocked, owner);
 
-      CompletableFuture<Claim> queued1 = small.claimAsync(first, FIRST, LONG).toCompletableFuture();
+      CompletableFuture<Claim> queued1 =
+          small.claimAsync(first, FINGERPRINT, LONG).toCompletableFuture();
       CompletableFuture<Claim> queued2 =
-          small.claimAsync(second, FIRST, LONG).toCompletableFuture();
-      CompletableFuture<Claim> third = small.claimAsync(refused, FIRST, LONG).toCompletableFuture();
+          small.claimAsync(second, FINGERPRINT, LONG).toCompletableFuture();
+      CompletableFuture<Claim> third =
+          small.claimAsync(refused, FINGERPRINT, LONG).toCompletableFuture();
       CompletableFuture<Boolean> renewal =
           small.renewAsync(blocked, owner, LONG).toCompletableFuture();
 
@@ -137,7 +129,7 @@ class AsyncOperationsTest {
       assertThat(queued2.get(10, TimeUnit.SECONDS).state()).isEqualTo(Claim.State.ACQUIRED);
     }
     // the refused claim did nothing
-    assertThat(small.claim(refused, FIRST, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(small.claim(refused, FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
     small.close();
   }
 
@@ -145,24 +137,21 @@ class AsyncOperationsTest {
   void aThousandPeeksOfOneKeyQueuedBehindABusyThreadTakeOnePlaceInTheQueueAndOneStatement()
       throws Exception {
     WatchedDataSource watched = new WatchedDataSource(Postgres.dataSource());
-    JdbcStore small = JdbcStore.builder(watched.dataSource()).tableName(table).asyncThreads(1)
-        .asyncQueueCapacity(1).queryTimeout(Duration.ofSeconds(30)).sweepInterval(Duration.ZERO)
-        .build();
+    JdbcStore small = onTable(watched.dataSource()).asyncThreads(1).asyncQueueCapacity(1)
+        .queryTimeout(Duration.ofSeconds(30)).build();
     String blocked = key();
-    Token owner = store.claim(blocked, FIRST, LONG).token();
+    Token owner = store.claim(blocked, FINGERPRINT, LONG).token();
     String key = key();
-    store.claim(key, FIRST, LONG);
+    store.claim(key, FINGERPRINT, LONG);
     List<CompletableFuture<Claim>> peeks = new ArrayList<>();
     try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      lockRow(other, blocked);
-      CompletableFuture<Boolean> busy = small.renewAsync(blocked, owner, LONG).toCompletableFuture();
-      awaitLockWait();
+      CompletableFuture<Boolean> busy = occupy(small, other, blocked, owner);
 
       for (int i = 0; i < 1000; i++) {
         peeks.add(small.peekAsync(key).toCompletableFuture());
       }
-      CompletableFuture<Claim> claim = small.claimAsync(key(), FIRST, LONG).toCompletableFuture();
+      CompletableFuture<Claim> claim =
+          small.claimAsync(key(), FINGERPRINT, LONG).toCompletableFuture();
 
       assertThat(peeks).noneMatch(CompletableFuture::isDone);
       assertThat(claim).as("the queue's one place is the peeks'").isCompletedExceptionally();
@@ -180,17 +169,14 @@ class AsyncOperationsTest {
 
   @Test
   void aPeekThatJoinsAQueuedPeekStillSeesAChangeCommittedBeforeItWasAskedFor() throws Exception {
-    JdbcStore small = JdbcStore.builder(Postgres.dataSource()).tableName(table).asyncThreads(1)
-        .queryTimeout(Duration.ofSeconds(30)).sweepInterval(Duration.ZERO).build();
+    JdbcStore small = onTable(Postgres.dataSource()).asyncThreads(1)
+        .queryTimeout(Duration.ofSeconds(30)).build();
     String blocked = key();
-    Token owner = store.claim(blocked, FIRST, LONG).token();
+    Token owner = store.claim(blocked, FINGERPRINT, LONG).token();
     String key = key();
-    Token token = store.claim(key, FIRST, LONG).token();
+    Token token = store.claim(key, FINGERPRINT, LONG).token();
     try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      lockRow(other, blocked);
-      small.renewAsync(blocked, owner, LONG);
-      awaitLockWait();
+      occupy(small, other, blocked, owner);
 
       CompletableFuture<Claim> before = small.peekAsync(key).toCompletableFuture();
       assertThat(store.complete(key, token, CREATED, LONG)).isTrue();
@@ -210,9 +196,9 @@ class AsyncOperationsTest {
     JdbcStore closing = JdbcStore.builder(Postgres.dataSource()).tableName(own).createTable(true)
         .asyncThreads(1).queryTimeout(Duration.ofSeconds(1)).sweepInterval(Duration.ZERO).build();
     String blocked = key();
-    Token owner = closing.claim(blocked, FIRST, LONG).token();
+    Token owner = closing.claim(blocked, FINGERPRINT, LONG).token();
     String waited = key();
-    closing.claim(waited, FIRST, LONG);
+    closing.claim(waited, FINGERPRINT, LONG);
     CompletableFuture<Boolean> running;
     CompletableFuture<Claim> queued;
     List<CompletableFuture<Void>> waiters = new ArrayList<>();
@@ -221,7 +207,7 @@ class AsyncOperationsTest {
       lockRow(other, own, blocked);
       running = closing.renewAsync(blocked, owner, LONG).toCompletableFuture();
       awaitLockWait(own);
-      queued = closing.claimAsync(key(), FIRST, LONG).toCompletableFuture();
+      queued = closing.claimAsync(key(), FINGERPRINT, LONG).toCompletableFuture();
       for (int i = 0; i < 10; i++) {
         waiters.add(closing.awaitChangeAsync(waited, LONG).toCompletableFuture());
       }
@@ -240,7 +226,7 @@ class AsyncOperationsTest {
       assertThat(threads).isNotEmpty().noneMatch(Thread::isAlive);
       other.rollback();
     }
-    assertThat(failure(closing.claimAsync(key(), FIRST, LONG).toCompletableFuture()))
+    assertThat(failure(closing.claimAsync(key(), FINGERPRINT, LONG).toCompletableFuture()))
         .isInstanceOf(StoreException.class).hasMessageContaining("closed");
     assertThat(failure(closing.awaitChangeAsync(waited, LONG).toCompletableFuture()))
         .isInstanceOf(StoreException.class).hasMessageContaining("closed");
@@ -250,7 +236,7 @@ class AsyncOperationsTest {
 
   @Test
   void argumentErrorsOfTheAsynchronousFormsAreThrownAtOnce() {
-    assertThatThrownBy(() -> store.claimAsync(key(), FIRST, Duration.ZERO))
+    assertThatThrownBy(() -> store.claimAsync(key(), FINGERPRINT, Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("lease must be positive, but was PT0S");
     assertThatThrownBy(() -> store.renewAsync(key(), Token.random(), Duration.ofSeconds(-1)))
@@ -310,8 +296,24 @@ class AsyncOperationsTest {
         .toList();
   }
 
-  private static void lockRow(Connection connection, String key) throws SQLException {
-    lockRow(connection, table, key);
+  /** @return a builder of a store on {@code dataSource} and the class's table, never sweeping */
+  private static JdbcStore.Builder onTable(DataSource dataSource) {
+    return JdbcStore.builder(dataSource).tableName(table).sweepInterval(Duration.ZERO);
+  }
+
+  /**
+   * Makes {@code small}'s one thread busy, as a fact: {@code other} locks {@code blocked}'s row in
+   * a transaction, and a renewal of it is seen waiting for the lock.
+   *
+   * @return the renewal, done once {@code other}'s transaction ends
+   */
+  private static CompletableFuture<Boolean> occupy(JdbcStore small, Connection other,
+      String blocked, Token owner) throws SQLException, InterruptedException {
+    other.setAutoCommit(false);
+    lockRow(other, table, blocked);
+    CompletableFuture<Boolean> busy = small.renewAsync(blocked, owner, LONG).toCompletableFuture();
+    awaitLockWait();
+    return busy;
   }
 
   private static void lockRow(Connection connection, String table, String key)

@@ -1,19 +1,23 @@
 package dev.once.jdbc;
 
+import static dev.once.suite.Http.assertReplayed;
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.once.Completion;
 import dev.once.Once;
+import dev.once.servlet.OnceFilter;
+import dev.once.suite.JettyServer;
+import dev.once.suite.RunningServer;
+import dev.once.suite.ServletHandler;
 import dev.once.testing.Concurrently;
 import dev.once.testing.RecordingListener;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -26,7 +30,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The database stops while requests run, then comes back. This test stops a server, so it always
- * runs an embedded PostgreSQL of its own (even when {@code ONCE_TEST_JDBC_URL} is set), restarted on
+ * runs an embedded PostgreSQL of its own (even when {@code ONCE_TEST_JDBC_URL} is set), restarted
+ * on
  * the same port and data directory, as a database restart looks to its clients.
  */
 class DatabaseOutageTest {
@@ -36,22 +41,18 @@ class DatabaseOutageTest {
   private final CountDownLatch slowStarted = new CountDownLatch(1);
   private final CountDownLatch slowGate = new CountDownLatch(1);
   private final RecordingListener listener = new RecordingListener();
-  private Path dataDirectory;
-  private EmbeddedPostgres postgres;
+  private RestartablePostgres postgres;
   private HikariDataSource pool;
   private JdbcStore store;
-  private WebServer server;
+  private RunningServer server;
 
   @BeforeEach
   void start() throws Exception {
-    dataDirectory = Files.createTempDirectory("once-outage-pg");
-    postgres = Postgres.start(EmbeddedPostgres.builder()
-        .setDataDirectory(dataDirectory)
-        .setCleanDataDirectory(false));
-    pool = Postgres.pool(postgres.getJdbcUrl("postgres", "postgres"), 10, Duration.ofSeconds(1));
+    postgres = new RestartablePostgres();
+    pool = Postgres.pool(postgres.url(), 10, Duration.ofSeconds(1));
     store = JdbcStore.builder(pool).createTable(true).queryTimeout(Duration.ofSeconds(1)).build();
     Once once = Once.builder(store).lease(Duration.ofMinutes(5)).listener(listener).build();
-    server = WebServer.start(once, (request, response) -> {
+    ServletHandler handler = (request, response) -> {
       String body = new String(request.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       int run = runs.computeIfAbsent(body, b -> new AtomicInteger()).incrementAndGet();
       if (body.equals("slow")) {
@@ -60,7 +61,8 @@ class DatabaseOutageTest {
       }
       response.setStatus(201);
       response.getWriter().write(body + " run " + run);
-    });
+    };
+    server = JettyServer.start(new OnceFilter(once), Map.of("/payments", handler));
   }
 
   @AfterEach
@@ -70,23 +72,19 @@ class DatabaseOutageTest {
     store.close();
     pool.close();
     postgres.close();
-    try (var files = Files.walk(dataDirectory)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    }
   }
 
   @Test
   void whileTheDatabaseIsDownRequestsGet503AndNothingRunsTwiceAndItRecovers() throws Exception {
-    assertThat(server.post("done", "done").body()).isEqualTo("done run 1");
+    assertThat(post("done", "done").body()).isEqualTo("done run 1");
     CompletableFuture<HttpResponse<String>> slow =
         CompletableFuture.supplyAsync(() -> post("slow", "slow"));
     assertThat(slowStarted.await(10, TimeUnit.SECONDS)).isTrue();
 
-    int port = postgres.getPort();
-    postgres.close();
+    postgres.stop();
 
     // retries of the finished request, duplicates of the running one, new requests: all refused
-    List<HttpResponse<String>> during = Concurrently.run(30, i -> server.post(
+    List<HttpResponse<String>> during = Concurrently.run(30, i -> post(
         i % 3 == 0 ? "done" : i % 3 == 1 ? "slow" : "new-" + i, i % 3 == 0 ? "done"
             : i % 3 == 1 ? "slow" : "new"));
     assertThat(during).allMatch(r -> r.statusCode() == 503 && r.body().contains(PROBLEM_503));
@@ -97,19 +95,14 @@ class DatabaseOutageTest {
     assertThat(slowResponse.body()).isEqualTo("slow run 1");
     assertThat(listener.completions).contains(Completion.STORE_FAILED);
 
-    postgres = Postgres.start(EmbeddedPostgres.builder()
-        .setDataDirectory(dataDirectory)
-        .setCleanDataDirectory(false)
-        .setPort(port));
+    postgres.restart();
     HttpResponse<String> replay = awaitRecovery("done", "done");
 
-    assertThat(replay.statusCode()).isEqualTo(201);
-    assertThat(replay.body()).isEqualTo("done run 1");
-    assertThat(replay.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(replay, 201, "done run 1");
     // the record of the request whose completion failed is still held by its lease: no second run
-    HttpResponse<String> slowRetry = server.post("slow", "slow");
+    HttpResponse<String> slowRetry = post("slow", "slow");
     assertThat(slowRetry.statusCode()).isEqualTo(409);
-    HttpResponse<String> fresh = server.post("after", "after");
+    HttpResponse<String> fresh = post("after", "after");
     assertThat(fresh.statusCode()).isEqualTo(201);
     assertThat(fresh.body()).isEqualTo("after run 1");
     assertThat(runs.get("done")).hasValue(1);
@@ -122,7 +115,7 @@ class DatabaseOutageTest {
   private HttpResponse<String> awaitRecovery(String key, String body) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
-      HttpResponse<String> response = server.post(key, body);
+      HttpResponse<String> response = post(key, body);
       if (response.statusCode() != 503) {
         return response;
       }
@@ -133,7 +126,7 @@ class DatabaseOutageTest {
 
   private HttpResponse<String> post(String key, String body) {
     try {
-      return server.post(key, body);
+      return postKeyed(server.uri("/payments"), key, body);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

@@ -1,5 +1,9 @@
 package dev.once.jdbc;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.outcome;
+import static dev.once.testing.Decisions.problem;
+import static dev.once.testing.Decisions.replayed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Completion;
@@ -55,18 +59,18 @@ class EngineOnJdbcTest {
     Once owner = Once.builder(first).lease(Duration.ofMillis(1200)).listener(listener).build();
     Once other = Once.builder(second).lease(Duration.ofMillis(1200)).build();
     Decision running = decide(owner, "slow");
-    assertThat(running.kind()).isEqualTo(Decision.Kind.EXECUTE);
+    assertThat(running).isInstanceOf(Decision.Execute.class);
 
     // ten renewals, one every 400 ms: the request has outlived its first lease three times over,
     // and every retry meanwhile on the other instance found it in flight
     int retries = 0;
     while (listener.renewals.size() < 10) {
       Decision retry = decide(other, "slow");
-      assertThat(retry.outcome()).as("retry %d", retries).isEqualTo(Outcome.CONFLICT);
+      assertThat(outcome(retry)).as("retry %d", retries).isEqualTo(Outcome.CONFLICT);
       retries++;
       Thread.sleep(50);
     }
-    Completion completion = running.exchange().handlerReturned(Exchange.Response.of(201,
+    Completion completion = exchange(running).handlerReturned(Exchange.Response.of(201,
         List.of(), "{\"id\":1}".getBytes(StandardCharsets.UTF_8))).toCompletableFuture()
         .get(10, TimeUnit.SECONDS);
 
@@ -74,8 +78,8 @@ class EngineOnJdbcTest {
     assertThat(listener.ownershipLost).isEmpty();
     assertThat(listener.storeErrors).isEmpty();
     Decision replay = decide(other, "slow");
-    assertThat(replay.kind()).isEqualTo(Decision.Kind.REPLAY);
-    assertThat(replay.response().status()).isEqualTo(201);
+    assertThat(replay).isInstanceOf(Decision.Replay.class);
+    assertThat(replayed(replay).status()).isEqualTo(201);
     List<WatchedDataSource.Prepared> renewals = watched.statements.stream()
         .filter(s -> s.sql().startsWith("UPDATE \"" + table + "\" SET expires_at")).toList();
     assertThat(renewals).hasSizeGreaterThanOrEqualTo(10).allSatisfy(renewal -> assertThat(
@@ -93,16 +97,16 @@ class EngineOnJdbcTest {
       waiting.add(other.decideAsync(TestRequest.post("charge").body("{}")).toCompletableFuture());
     }
 
-    Completion completion = running.exchange().outcomeUnknown(new IOException("connection reset"))
+    Completion completion = exchange(running).outcomeUnknown(new IOException("connection reset"))
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
 
     assertThat(completion).isEqualTo(Completion.KEPT_OUTCOME_UNKNOWN);
     for (CompletableFuture<Decision> waiter : waiting) {
       Decision decision = waiter.get(30, TimeUnit.SECONDS);
-      assertThat(decision.outcome()).isEqualTo(Outcome.OUTCOME_UNKNOWN);
-      assertThat(decision.problem().status()).isEqualTo(502);
+      assertThat(outcome(decision)).isEqualTo(Outcome.OUTCOME_UNKNOWN);
+      assertThat(problem(decision).status()).isEqualTo(502);
     }
-    assertThat(decide(other, "charge").outcome()).isEqualTo(Outcome.OUTCOME_UNKNOWN);
+    assertThat(outcome(decide(other, "charge"))).isEqualTo(Outcome.OUTCOME_UNKNOWN);
     // the row: completed, 502, not replayable, headers in format 2 with the flag and no headers
     assertThat(Postgres.count("SELECT count(*) FROM " + table + " WHERE key = 'charge'"
         + " AND state = 'completed' AND status = 502 AND NOT replayable"

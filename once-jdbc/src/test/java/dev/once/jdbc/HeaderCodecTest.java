@@ -11,6 +11,26 @@ import org.junit.jupiter.api.Test;
 
 class HeaderCodecTest {
   @Test
+  void theHeadersOfEarlierVersionsAreReadAsTheyWereWritten() {
+    assertThat(HeaderCodec.decode(EarlierRows.CREATED_HEADERS))
+        .isEqualTo(new HeaderCodec.Decoded(EarlierRows.CREATED.headers(), false));
+    assertThat(HeaderCodec.decode(EarlierRows.NOT_KEPT_HEADERS))
+        .isEqualTo(new HeaderCodec.Decoded(EarlierRows.NOT_KEPT.headers(), false));
+    assertThat(HeaderCodec.decode(EarlierRows.NO_HEADERS))
+        .isEqualTo(new HeaderCodec.Decoded(List.of(), false));
+    assertThat(HeaderCodec.decode(EarlierRows.OUTCOME_UNKNOWN_HEADERS))
+        .isEqualTo(new HeaderCodec.Decoded(List.of(), true));
+  }
+
+  @Test
+  void thisVersionWritesTheBytesEarlierVersionsRead() {
+    assertThat(HeaderCodec.encode(EarlierRows.CREATED)).isEqualTo(EarlierRows.CREATED_HEADERS);
+    assertThat(HeaderCodec.encode(EarlierRows.NOT_KEPT)).isEqualTo(EarlierRows.NOT_KEPT_HEADERS);
+    assertThat(HeaderCodec.encode(StoredResponse.outcomeUnknown()))
+        .isEqualTo(EarlierRows.OUTCOME_UNKNOWN_HEADERS);
+  }
+
+  @Test
   void headersRoundTripInOrderWithRepeatsEmptyValuesAndAnyCharacter() {
     List<Header> headers = List.of(
         new Header("Content-Type", "application/json; charset=utf-8"),
@@ -67,20 +87,23 @@ class HeaderCodecTest {
   @Test
   void corruptBytesAreRefusedWithAReason() {
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[0]))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("end after 0 bytes");
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("are empty");
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {3, 0}))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("format 3");
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {2, 2, 0}))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("flags 2");
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 100, 0, 0}))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("claim 100 entries");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("header count 100 does not fit");
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 1, 5, 'a', 0}))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("5-byte string");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("ends inside the header name");
     assertThatThrownBy(() -> HeaderCodec.decode(new byte[] {1, 1, 1, 'a', 0, 9}))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("after their last");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("follow the end of the header list");
     assertThatThrownBy(() -> HeaderCodec.decode(
         new byte[] {1, 1, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x7F, 0, 0}))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a valid varint");
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("length is too large");
   }
 
   private static List<Header> roundTrip(List<Header> headers) {

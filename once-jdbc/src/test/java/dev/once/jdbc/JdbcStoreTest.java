@@ -1,5 +1,11 @@
 package dev.once.jdbc;
 
+import static dev.once.jdbc.RaceTable.CREATED;
+import static dev.once.jdbc.RaceTable.FIRST;
+import static dev.once.jdbc.RaceTable.LONG;
+import static dev.once.jdbc.RaceTable.SECOND;
+import static dev.once.jdbc.RaceTable.key;
+import static dev.once.jdbc.RaceTable.transaction;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -7,16 +13,11 @@ import static org.assertj.core.api.Assertions.within;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
-import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import dev.once.testing.PeekRace;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.lang.reflect.Proxy;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -25,13 +26,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
-import javax.sql.DataSource;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What the JDBC store does beyond the contract: the races its single claim statement must win
@@ -41,44 +39,21 @@ import org.junit.jupiter.api.Test;
  * at a chosen point, which the contract's 200-thread races hit only by chance.
  */
 class JdbcStoreTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FIRST = fingerprint("{\"amount\":100}");
-  private static final Fingerprint SECOND = fingerprint("{\"amount\":200}");
-  private static final StoredResponse CREATED = StoredResponse.of(201,
-      List.of(new Header("Content-Type", "application/json")),
-      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
-  private static String table;
-  private static JdbcStore store;
-
-  @BeforeAll
-  static void open() {
-    table = Postgres.freshTable();
-    store = JdbcStore.builder(Postgres.dataSource())
-        .tableName(table)
-        .createTable(true)
-        .sweepInterval(Duration.ZERO)
-        .build();
-  }
-
-  @AfterAll
-  static void close() {
-    store.close();
-  }
+  @RegisterExtension
+  static final RaceTable rows = new RaceTable();
+  private static final String table = rows.name;
+  private static final JdbcStore store = rows.store;
 
   @Test
   void aClaimThatMissesAConcurrentlyCommittedRowInItsSnapshotStillReturnsThatRow()
       throws Exception {
     String key = key();
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      insertInProgress(other, key, FIRST, "5 minutes");
+    try (Connection other = transaction()) {
+      rows.insertInProgress(other, key, FIRST, "5 minutes");
 
       // the claim's snapshot cannot see the uncommitted row; its insert waits on the key
-      CompletableFuture<Claim> claim = waitingClaim(key, SECOND);
-      other.commit();
+      Claim found = claimUntilCommitted(other, key, SECOND);
 
-      Claim found = claim.get(10, TimeUnit.SECONDS);
       assertThat(found.state()).isEqualTo(Claim.State.IN_PROGRESS);
       assertThat(found.fingerprint()).isEqualTo(FIRST);
     }
@@ -87,9 +62,8 @@ class JdbcStoreTest {
   @Test
   void aClaimWaitingOnAnInsertThatRollsBackAcquires() throws Exception {
     String key = key();
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      insertInProgress(other, key, FIRST, "5 minutes");
+    try (Connection other = transaction()) {
+      rows.insertInProgress(other, key, FIRST, "5 minutes");
 
       CompletableFuture<Claim> claim = waitingClaim(key, SECOND);
       other.rollback();
@@ -102,9 +76,8 @@ class JdbcStoreTest {
   @Test
   void aClaimWaitingOnATakeoverOfADeadRecordSeesTheNewOwner() throws Exception {
     String key = key();
-    insertInProgress(null, key, FIRST, "-1 second");
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
+    rows.insertInProgress(null, key, FIRST, "-1 second");
+    try (Connection other = transaction()) {
       try (PreparedStatement update = other.prepareStatement("UPDATE " + table
           + " SET token = ?, fingerprint = ?, expires_at = now() + interval '5 minutes'"
           + " WHERE key = ?")) {
@@ -115,10 +88,8 @@ class JdbcStoreTest {
       }
 
       // the claim's snapshot shows the dead row; its takeover waits on the row lock
-      CompletableFuture<Claim> claim = waitingClaim(key, FIRST);
-      other.commit();
+      Claim found = claimUntilCommitted(other, key, FIRST);
 
-      Claim found = claim.get(10, TimeUnit.SECONDS);
       assertThat(found.state()).isEqualTo(Claim.State.IN_PROGRESS);
       assertThat(found.fingerprint()).isEqualTo(SECOND);
     }
@@ -127,19 +98,17 @@ class JdbcStoreTest {
   @Test
   void aClaimWaitingOnTheDeleteOfADeadRecordAcquires() throws Exception {
     String key = key();
-    insertInProgress(null, key, FIRST, "-1 second");
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
+    rows.insertInProgress(null, key, FIRST, "-1 second");
+    try (Connection other = transaction()) {
       try (PreparedStatement delete =
           other.prepareStatement("DELETE FROM " + table + " WHERE key = ?")) {
         delete.setString(1, key);
         assertThat(delete.executeUpdate()).isEqualTo(1);
       }
 
-      CompletableFuture<Claim> claim = waitingClaim(key, SECOND);
-      other.commit();
+      Claim found = claimUntilCommitted(other, key, SECOND);
 
-      assertThat(claim.get(10, TimeUnit.SECONDS).state()).isEqualTo(Claim.State.ACQUIRED);
+      assertThat(found.state()).isEqualTo(Claim.State.ACQUIRED);
     }
   }
 
@@ -163,7 +132,7 @@ class JdbcStoreTest {
   @Test
   void exactlyOneOf200ConcurrentClaimsOfADeadRecordTakesItOver() throws Exception {
     String key = key();
-    insertInProgress(null, key, FIRST, "-1 second");
+    rows.insertInProgress(null, key, FIRST, "-1 second");
 
     List<Claim> claims = Concurrently.run(200, i -> store.claim(key, SECOND, LONG));
 
@@ -208,14 +177,13 @@ class JdbcStoreTest {
 
   @Test
   void aPeekIsOneSelectThatNeverWaitsForTheLockOfAClaimTakingTheRowOver() throws Exception {
-    List<String> statements = new CopyOnWriteArrayList<>();
-    JdbcStore watched = JdbcStore.builder(recording(Postgres.dataSource(), statements))
+    WatchedDataSource recording = new WatchedDataSource(Postgres.dataSource());
+    JdbcStore watched = JdbcStore.builder(recording.dataSource())
         .tableName(table).queryTimeout(Duration.ofSeconds(1)).sweepInterval(Duration.ZERO).build();
     String key = key();
     store.claim(key, FIRST, LONG);
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      lockRow(other, key);
+    try (Connection other = transaction()) {
+      rows.lockRow(other, key);
 
       Claim seen = watched.peek(key);
 
@@ -223,8 +191,9 @@ class JdbcStoreTest {
       assertThat(seen.fingerprint()).isEqualTo(FIRST);
       other.rollback();
     }
-    assertThat(statements).hasSize(1);
-    assertThat(statements.get(0)).startsWith("SELECT ").doesNotContain("FOR UPDATE");
+    assertThat(recording.statements).hasSize(1);
+    assertThat(recording.statements.get(0).sql()).startsWith("SELECT ")
+        .doesNotContain("FOR UPDATE");
     watched.close();
   }
 
@@ -233,7 +202,7 @@ class JdbcStoreTest {
       throws Exception {
     String inProgress = key();
     String completed = key();
-    insertInProgress(null, inProgress, FIRST, "-1 second");
+    rows.insertInProgress(null, inProgress, FIRST, "-1 second");
     Token token = store.claim(completed, FIRST, LONG).token();
     store.complete(completed, token, CREATED, LONG);
     Postgres.execute("UPDATE " + table + " SET expires_at = now() - interval '1 second'"
@@ -252,22 +221,18 @@ class JdbcStoreTest {
   void peeksNeverMakeAConcurrentClaimFindTheKeyInProgress() throws Exception {
     List<String> keys = IntStream.range(0, 100).mapToObj(i -> key()).toList();
 
-    PeekRace.Outcome race = PeekRace.run(store, keys, FIRST, 20);
-
-    assertThat(race.claims()).hasSize(100).allMatch(c -> c.state() == Claim.State.ACQUIRED);
-    assertThat(race.peeks()).hasSize(2000)
-        .allMatch(c -> c == null || c.state() == Claim.State.IN_PROGRESS);
+    PeekRace.assertPeeksNeverMakeAClaimFindTheKeyInProgress(store, keys, FIRST);
   }
 
   @Test
   void theLeaseAndTheTtlRunOnTheDatabaseClock() {
     String key = key();
     Token token = store.claim(key, FIRST, Duration.ofHours(1)).token();
-    assertThat(secondsToExpiry(key)).isCloseTo(3600, within(5.0));
+    assertThat(rows.secondsToExpiry(key)).isCloseTo(3600, within(5.0));
 
     store.complete(key, token, CREATED, Duration.ofDays(1));
 
-    assertThat(secondsToExpiry(key)).isCloseTo(86_400, within(5.0));
+    assertThat(rows.secondsToExpiry(key)).isCloseTo(86_400, within(5.0));
   }
 
   @Test
@@ -277,7 +242,7 @@ class JdbcStoreTest {
 
     assertThat(store.complete(key, token, CREATED, Duration.ofDays(365_000))).isTrue();
 
-    assertThat(secondsToExpiry(key) / (365.25 * 86_400)).isCloseTo(100, within(1.0));
+    assertThat(rows.secondsToExpiry(key) / (365.25 * 86_400)).isCloseTo(100, within(1.0));
     assertThat(store.claim(key, FIRST, LONG).response()).isEqualTo(CREATED);
   }
 
@@ -310,10 +275,9 @@ class JdbcStoreTest {
     JdbcStore impatient = JdbcStore.builder(Postgres.dataSource()).tableName(table)
         .queryTimeout(Duration.ofSeconds(1)).sweepInterval(Duration.ZERO).build();
     String key = key();
-    insertInProgress(null, key, FIRST, "-1 second");
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      lockRow(other, key);
+    rows.insertInProgress(null, key, FIRST, "-1 second");
+    try (Connection other = transaction()) {
+      rows.lockRow(other, key);
 
       assertThatThrownBy(() -> impatient.claim(key, SECOND, LONG))
           .isInstanceOf(StoreException.class)
@@ -332,9 +296,8 @@ class JdbcStoreTest {
         .queryTimeout(Duration.ofMillis(200)).sweepInterval(Duration.ZERO).build();
     String key = key();
     Token token = impatient.claim(key, FIRST, LONG).token();
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      lockRow(other, key);
+    try (Connection other = transaction()) {
+      rows.lockRow(other, key);
 
       assertThatThrownBy(() -> impatient.complete(key, token, CREATED, LONG))
           .isInstanceOf(StoreException.class)
@@ -363,6 +326,24 @@ class JdbcStoreTest {
         .hasMessageContaining("format 9");
     assertThat(Postgres.count("SELECT count(*) FROM " + table + " WHERE key = '" + key
         + "' AND state = 'completed'")).isEqualTo(1);
+  }
+
+  @Test
+  void aStoreReadsTheRowsEarlierVersionsLeftInItsTable() throws SQLException {
+    String created = key();
+    String notKept = key();
+    String unknown = key();
+    insertCompleted(created, 201, EarlierRows.CREATED_HEADERS, EarlierRows.CREATED.body(), true);
+    insertCompleted(notKept, 200, EarlierRows.NOT_KEPT_HEADERS, new byte[0], false);
+    insertCompleted(unknown, 502, EarlierRows.OUTCOME_UNKNOWN_HEADERS, new byte[0], false);
+    Fingerprint fingerprint = EarlierRows.FINGERPRINT;
+
+    assertThat(store.claim(created, fingerprint, LONG)).usingRecursiveComparison()
+        .isEqualTo(Claim.completed(fingerprint, EarlierRows.CREATED));
+    assertThat(store.peek(notKept)).usingRecursiveComparison()
+        .isEqualTo(Claim.completed(fingerprint, EarlierRows.NOT_KEPT));
+    assertThat(store.peek(unknown)).usingRecursiveComparison()
+        .isEqualTo(Claim.completed(fingerprint, StoredResponse.outcomeUnknown()));
   }
 
   @Test
@@ -465,95 +446,40 @@ class JdbcStoreTest {
         .toList();
   }
 
+  /**
+   * Claims {@code key} while {@code other}'s open transaction holds a lock the claim waits on,
+   * commits that transaction, and returns what the claim found after it.
+   */
+  private static Claim claimUntilCommitted(Connection other, String key, Fingerprint fingerprint)
+      throws Exception {
+    CompletableFuture<Claim> claim = waitingClaim(key, fingerprint);
+    other.commit();
+    return claim.get(10, TimeUnit.SECONDS);
+  }
+
   /** Starts a claim on another thread and returns once the database shows it waiting on a lock. */
   private static CompletableFuture<Claim> waitingClaim(String key, Fingerprint fingerprint)
       throws InterruptedException {
-    CompletableFuture<Claim> claim =
-        CompletableFuture.supplyAsync(() -> store.claim(key, fingerprint, LONG));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (Postgres.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-        + " AND query LIKE 'WITH live AS MATERIALIZED%" + table + "%'") == 0) {
-      assertThat(claim).as("the claim should wait for the other transaction").isNotDone();
-      assertThat(System.nanoTime()).as("the claim never waited on a lock").isLessThan(deadline);
-      Thread.sleep(10);
-    }
-    return claim;
+    return rows.waitingOnALock("the claim", "WITH live AS MATERIALIZED%" + table + "%",
+        () -> store.claim(key, fingerprint, LONG));
   }
 
-  private static void insertInProgress(
-      Connection connection, String key, Fingerprint fingerprint, String expiresIn)
-      throws SQLException {
-    String sql = "INSERT INTO " + table + " (key, state, token, fingerprint, expires_at)"
-        + " VALUES (?, 'in_progress', ?, ?, now() + interval '" + expiresIn + "')";
-    if (connection == null) {
-      try (Connection own = Postgres.dataSource().getConnection()) {
-        insertInProgress(own, key, fingerprint, expiresIn);
-      }
-      return;
-    }
-    try (PreparedStatement insert = connection.prepareStatement(sql)) {
+  /** Inserts a completed row, with {@link EarlierRows#FINGERPRINT}, as any version wrote it. */
+  private static void insertCompleted(String key, int status, byte[] headers, byte[] body,
+      boolean replayable) throws SQLException {
+    String sql = "INSERT INTO " + table + " (key, state, token, fingerprint, status, headers,"
+        + " body, replayable, expires_at) VALUES (?, 'completed', ?, ?, ?, ?, ?, ?,"
+        + " now() + interval '1 hour')";
+    try (Connection connection = Postgres.dataSource().getConnection();
+        PreparedStatement insert = connection.prepareStatement(sql)) {
       insert.setString(1, key);
       insert.setObject(2, UUID.randomUUID());
-      insert.setBytes(3, fingerprint.toBytes());
+      insert.setBytes(3, EarlierRows.FINGERPRINT.toBytes());
+      insert.setInt(4, status);
+      insert.setBytes(5, headers);
+      insert.setBytes(6, body);
+      insert.setBoolean(7, replayable);
       insert.executeUpdate();
     }
-  }
-
-  /** A data source that notes the SQL of every statement prepared on its connections. */
-  private static DataSource recording(DataSource dataSource, List<String> statements) {
-    return (DataSource) Proxy.newProxyInstance(JdbcStoreTest.class.getClassLoader(),
-        new Class<?>[] {DataSource.class}, (proxy, method, arguments) -> {
-          Object result = invoke(dataSource, method, arguments);
-          if (!(result instanceof Connection)) {
-            return result;
-          }
-          Connection connection = (Connection) result;
-          return Proxy.newProxyInstance(JdbcStoreTest.class.getClassLoader(),
-              new Class<?>[] {Connection.class}, (c, m, a) -> {
-                if (m.getName().startsWith("prepare")) {
-                  statements.add((String) a[0]);
-                }
-                return invoke(connection, m, a);
-              });
-        });
-  }
-
-  private static Object invoke(Object target, Method method, Object[] arguments)
-      throws Throwable {
-    try {
-      return method.invoke(target, arguments);
-    } catch (InvocationTargetException e) {
-      throw e.getCause();
-    }
-  }
-
-  private static void lockRow(Connection connection, String key) throws SQLException {
-    try (PreparedStatement lock = connection.prepareStatement(
-        "SELECT 1 FROM " + table + " WHERE key = ? FOR UPDATE")) {
-      lock.setString(1, key);
-      lock.executeQuery().close();
-    }
-  }
-
-  private static double secondsToExpiry(String key) {
-    try (Connection connection = Postgres.dataSource().getConnection();
-        PreparedStatement query = connection.prepareStatement("SELECT extract(epoch FROM"
-            + " expires_at - now()) FROM " + table + " WHERE key = ?")) {
-      query.setString(1, key);
-      try (ResultSet row = query.executeQuery()) {
-        row.next();
-        return row.getDouble(1);
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static String key() {
-    return "k-" + UUID.randomUUID();
-  }
-
-  private static Fingerprint fingerprint(String body) {
-    return Fingerprint.of("POST", "/payments", null, body.getBytes(StandardCharsets.UTF_8));
   }
 }

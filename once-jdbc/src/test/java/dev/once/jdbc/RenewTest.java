@@ -1,28 +1,28 @@
 package dev.once.jdbc;
 
+import static dev.once.jdbc.RaceTable.CREATED;
+import static dev.once.jdbc.RaceTable.FIRST;
+import static dev.once.jdbc.RaceTable.LONG;
+import static dev.once.jdbc.RaceTable.SECOND;
+import static dev.once.jdbc.RaceTable.key;
+import static dev.once.jdbc.RaceTable.transaction;
+import static dev.once.jdbc.RaceTable.uuid;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.once.Fingerprint;
-import dev.once.StoredResponse;
-import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
 import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What {@code renew} does on PostgreSQL beyond the contract: its races with takeovers, completions
@@ -31,36 +31,16 @@ import org.junit.jupiter.api.Test;
  * pg_stat_activity}, so the interleaving is the one chosen, not one hit by chance.
  */
 class RenewTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FIRST = fingerprint("{\"amount\":100}");
-  private static final Fingerprint SECOND = fingerprint("{\"amount\":200}");
-  private static final StoredResponse CREATED = StoredResponse.of(201,
-      List.of(new Header("Content-Type", "application/json")),
-      "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
-  private static String table;
-  private static JdbcStore store;
-
-  @BeforeAll
-  static void open() {
-    table = Postgres.freshTable();
-    store = JdbcStore.builder(Postgres.dataSource())
-        .tableName(table)
-        .createTable(true)
-        .sweepInterval(Duration.ZERO)
-        .build();
-  }
-
-  @AfterAll
-  static void close() {
-    store.close();
-  }
+  @RegisterExtension
+  static final RaceTable rows = new RaceTable();
+  private static final String table = rows.name;
+  private static final JdbcStore store = rows.store;
 
   @Test
   void ofAHundredRenewalsAndAHundredClaimsOfADeadLeaseNoRenewalSucceedsAndOneClaimAcquires()
       throws Exception {
     String key = key();
-    UUID dead = insertInProgress(key, "-1 second");
+    UUID dead = rows.insertInProgress(null, key, FIRST, "-1 second");
     Token owner = Token.of(dead.getMostSignificantBits(), dead.getLeastSignificantBits());
 
     List<Object> results = Concurrently.run(200, i -> i % 2 == 0
@@ -72,7 +52,7 @@ class RenewTest {
     List<Claim> acquired = results.stream().filter(Claim.class::isInstance).map(Claim.class::cast)
         .filter(c -> c.state() == Claim.State.ACQUIRED).toList();
     assertThat(acquired).hasSize(1);
-    assertThat(owner(key)).isEqualTo(uuid(acquired.get(0).token()));
+    assertThat(rows.owner(key)).isEqualTo(uuid(acquired.get(0).token()));
     assertThat(store.complete(key, owner, CREATED, LONG)).isFalse();
     assertThat(store.complete(key, acquired.get(0).token(), CREATED, LONG)).isTrue();
   }
@@ -99,12 +79,12 @@ class RenewTest {
       assertThat(results).filteredOn(Claim.class::isInstance).map(Claim.class::cast)
           .allMatch(c -> c.state() != Claim.State.COMPLETED);
       if (acquired.isEmpty()) {
-        assertThat(owner(key)).isEqualTo(uuid(owner));
+        assertThat(rows.owner(key)).isEqualTo(uuid(owner));
       } else {
         Token winner = acquired.get(0).token();
         // no renewal of the old owner reached the new owner's row: its lease is the claim's
-        assertThat(owner(key)).isEqualTo(uuid(winner));
-        assertThat(secondsToExpiry(key)).isGreaterThan(LONG.toSeconds() - 60);
+        assertThat(rows.owner(key)).isEqualTo(uuid(winner));
+        assertThat(rows.secondsToExpiry(key)).isGreaterThan(LONG.toSeconds() - 60);
         assertThat(store.renew(key, owner, LONG)).isFalse();
         assertThat(store.complete(key, owner, CREATED, LONG)).isFalse();
         assertThat(store.complete(key, winner, CREATED, LONG)).isTrue();
@@ -114,38 +94,56 @@ class RenewTest {
 
   @Test
   void aCompletionRacing199RenewalsKeepsTheResponseForItsTtlNotALease() throws Exception {
-    for (int round = 0; round < 5; round++) {
-      String key = key();
-      Token owner = store.claim(key, FIRST, LONG).token();
-
-      List<Boolean> results = Concurrently.run(200, i -> i == 100
-          ? store.complete(key, owner, CREATED, Duration.ofHours(1))
-          : store.renew(key, owner, LONG));
-
-      assertThat(results.get(100)).as("the completion in round %d", round).isTrue();
-      Claim replay = store.claim(key, SECOND, LONG);
-      assertThat(replay.state()).isEqualTo(Claim.State.COMPLETED);
-      assertThat(replay.response()).isEqualTo(CREATED);
-      assertThat(secondsToExpiry(key)).isCloseTo(3600, within(60.0));
-      assertThat(store.renew(key, owner, LONG)).isFalse();
-    }
+    racing199Renewals("completion",
+        (key, owner) -> store.complete(key, owner, CREATED, Duration.ofHours(1)),
+        (key, owner) -> {
+          Claim replay = store.claim(key, SECOND, LONG);
+          assertThat(replay.state()).isEqualTo(Claim.State.COMPLETED);
+          assertThat(replay.response()).isEqualTo(CREATED);
+          assertThat(rows.secondsToExpiry(key)).isCloseTo(3600, within(60.0));
+          assertThat(store.renew(key, owner, LONG)).isFalse();
+        });
   }
 
   @Test
   void aReleaseRacing199RenewalsLeavesTheKeyFreeAndNoRenewalBringsItBack() throws Exception {
+    racing199Renewals("release", store::release, (key, owner) -> {
+      assertThat(Postgres.count("SELECT count(*) FROM " + table + " WHERE key = '" + key + "'"))
+          .isZero();
+      assertThat(store.claim(key, SECOND, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+    });
+  }
+
+  /**
+   * Five rounds, each on a key of its own that an owner claims: of 200 threads released together,
+   * the 101st runs {@code operation} with the owner's token and the 199 others renew its lease.
+   * {@code operation} must succeed in every round; {@code after} then checks the key.
+   */
+  private static void racing199Renewals(String operation, Racing racing, After after)
+      throws Exception {
     for (int round = 0; round < 5; round++) {
       String key = key();
       Token owner = store.claim(key, FIRST, LONG).token();
 
       List<Boolean> results = Concurrently.run(200, i -> i == 100
-          ? store.release(key, owner)
+          ? racing.run(key, owner)
           : store.renew(key, owner, LONG));
 
-      assertThat(results.get(100)).as("the release in round %d", round).isTrue();
-      assertThat(Postgres.count("SELECT count(*) FROM " + table + " WHERE key = '" + key + "'"))
-          .isZero();
-      assertThat(store.claim(key, SECOND, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+      assertThat(results.get(100)).as("the %s in round %d", operation, round).isTrue();
+      after.check(key, owner);
     }
+  }
+
+  /** What races the renewals: whether it succeeded. */
+  @FunctionalInterface
+  private interface Racing {
+    boolean run(String key, Token owner) throws Exception;
+  }
+
+  /** The checks of a key after a round. */
+  @FunctionalInterface
+  private interface After {
+    void check(String key, Token owner) throws Exception;
   }
 
   @Test
@@ -154,8 +152,7 @@ class RenewTest {
     String key = key();
     Token owner = store.claim(key, FIRST, LONG).token();
     UUID newOwner = UUID.randomUUID();
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
+    try (Connection other = transaction()) {
       try (PreparedStatement takeover = other.prepareStatement("UPDATE " + table
           + " SET token = ?, expires_at = now() + interval '1 hour' WHERE key = ?")) {
         takeover.setObject(1, newOwner);
@@ -168,16 +165,15 @@ class RenewTest {
 
       assertThat(renewal.get(10, TimeUnit.SECONDS)).isFalse();
     }
-    assertThat(owner(key)).isEqualTo(newOwner);
-    assertThat(secondsToExpiry(key)).isCloseTo(3600, within(60.0));
+    assertThat(rows.owner(key)).isEqualTo(newOwner);
+    assertThat(rows.secondsToExpiry(key)).isCloseTo(3600, within(60.0));
   }
 
   @Test
   void aRenewalWaitingOnAWriterThatLeftTheRowAsItWasStillRenews() throws Exception {
     String key = key();
     Token owner = store.claim(key, FIRST, LONG).token();
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
+    try (Connection other = transaction()) {
       // what a duplicate claim in the race window does: writes the live row back unchanged
       try (PreparedStatement writeBack = other.prepareStatement(
           "UPDATE " + table + " SET token = token WHERE key = ?")) {
@@ -190,7 +186,7 @@ class RenewTest {
 
       assertThat(renewal.get(10, TimeUnit.SECONDS)).isTrue();
     }
-    assertThat(secondsToExpiry(key)).isCloseTo(7200, within(60.0));
+    assertThat(rows.secondsToExpiry(key)).isCloseTo(7200, within(60.0));
     assertThat(store.complete(key, owner, CREATED, LONG)).isTrue();
   }
 
@@ -199,9 +195,8 @@ class RenewTest {
       throws Exception {
     String key = key();
     Token owner = store.claim(key, FIRST, LONG).token();
-    try (Connection other = Postgres.dataSource().getConnection()) {
-      other.setAutoCommit(false);
-      lockRow(other, key);
+    try (Connection other = transaction()) {
+      rows.lockRow(other, key);
 
       // the lease this renewal writes runs from its statement's start, while it waits
       CompletableFuture<Boolean> renewal = waitingRenewal(key, owner, Duration.ofMillis(300));
@@ -221,85 +216,16 @@ class RenewTest {
     Token owner = store.claim(key, FIRST, Duration.ofSeconds(30)).token();
 
     assertThat(store.renew(key, owner, Duration.ofHours(3))).isTrue();
-    assertThat(secondsToExpiry(key)).isCloseTo(3 * 3600, within(60.0));
+    assertThat(rows.secondsToExpiry(key)).isCloseTo(3 * 3600, within(60.0));
 
     assertThat(store.renew(key, owner, Duration.ofSeconds(90))).isTrue();
-    assertThat(secondsToExpiry(key)).isCloseTo(90, within(30.0));
+    assertThat(rows.secondsToExpiry(key)).isCloseTo(90, within(30.0));
   }
 
   /** Starts a renewal on another thread and returns once the database shows it waiting. */
   private static CompletableFuture<Boolean> waitingRenewal(String key, Token owner, Duration lease)
       throws InterruptedException {
-    CompletableFuture<Boolean> renewal =
-        CompletableFuture.supplyAsync(() -> store.renew(key, owner, lease));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (Postgres.count("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-        + " AND query LIKE 'UPDATE \"" + table + "\" SET expires_at%'") == 0) {
-      assertThat(renewal).as("the renewal should wait for the other transaction").isNotDone();
-      assertThat(System.nanoTime()).as("the renewal never waited on a lock").isLessThan(deadline);
-      Thread.sleep(10);
-    }
-    return renewal;
-  }
-
-  private static UUID insertInProgress(String key, String expiresIn) throws SQLException {
-    UUID token = UUID.randomUUID();
-    try (Connection own = Postgres.dataSource().getConnection();
-        PreparedStatement insert = own.prepareStatement("INSERT INTO " + table
-            + " (key, state, token, fingerprint, expires_at)"
-            + " VALUES (?, 'in_progress', ?, ?, now() + interval '" + expiresIn + "')")) {
-      insert.setString(1, key);
-      insert.setObject(2, token);
-      insert.setBytes(3, FIRST.toBytes());
-      insert.executeUpdate();
-    }
-    return token;
-  }
-
-  private static void lockRow(Connection connection, String key) throws SQLException {
-    try (PreparedStatement lock = connection.prepareStatement(
-        "SELECT 1 FROM " + table + " WHERE key = ? FOR UPDATE")) {
-      lock.setString(1, key);
-      lock.executeQuery().close();
-    }
-  }
-
-  private static UUID owner(String key) {
-    try (Connection connection = Postgres.dataSource().getConnection();
-        PreparedStatement query = connection.prepareStatement(
-            "SELECT token FROM " + table + " WHERE key = ?")) {
-      query.setString(1, key);
-      try (ResultSet row = query.executeQuery()) {
-        return row.next() ? row.getObject(1, UUID.class) : null;
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static double secondsToExpiry(String key) {
-    try (Connection connection = Postgres.dataSource().getConnection();
-        PreparedStatement query = connection.prepareStatement("SELECT extract(epoch FROM"
-            + " expires_at - now()) FROM " + table + " WHERE key = ?")) {
-      query.setString(1, key);
-      try (ResultSet row = query.executeQuery()) {
-        row.next();
-        return row.getDouble(1);
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static UUID uuid(Token token) {
-    return new UUID(token.high(), token.low());
-  }
-
-  private static String key() {
-    return "renew-" + UUID.randomUUID();
-  }
-
-  private static Fingerprint fingerprint(String body) {
-    return Fingerprint.of("POST", "/payments", null, body.getBytes(StandardCharsets.UTF_8));
+    return rows.waitingOnALock("the renewal", "UPDATE \"" + table + "\" SET expires_at%",
+        () -> store.renew(key, owner, lease));
   }
 }

@@ -4,12 +4,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.Once;
+import dev.once.spi.Claim;
+import dev.once.spi.Deletion;
+import dev.once.spi.StoreException;
+import dev.once.spi.Token;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.UUID;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,6 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** The shipped DDL, how it is renamed, the table names accepted, and the README that shows them. */
 class SchemaTest {
+  private static final Duration HOUR = Duration.ofHours(1);
+
   @Test
   void theReadmeShowsTheShippedDdl() throws IOException {
     String readme = Files.readString(Path.of("..", "README.md"));
@@ -38,6 +48,61 @@ class SchemaTest {
 
     assertThat(once).isNotNull();
     store.ping();
+    store.close();
+  }
+
+  @Test
+  void aTableAnEarlierVersionCreatedGetsTheCreationTimeAndKeepsServingItsRows() throws Exception {
+    String table = Postgres.freshTable();
+    Postgres.execute(EarlierRows.TABLE_WITHOUT_CREATED_AT.replace("once_records", table));
+    Postgres.execute("INSERT INTO " + table + " (key, state, token, fingerprint, status, headers,"
+        + " body, replayable, expires_at) VALUES ('done', 'completed',"
+        + " '" + UUID.randomUUID() + "', '\\x"
+        + HexFormat.of().formatHex(EarlierRows.FINGERPRINT.toBytes()) + "', 201, '\\x"
+        + HexFormat.of().formatHex(EarlierRows.CREATED_HEADERS) + "', '\\x"
+        + HexFormat.of().formatHex(EarlierRows.CREATED.body()) + "', true,"
+        + " now() + interval '1 hour')");
+    Postgres.execute("INSERT INTO " + table + " (key, state, token, expires_at)"
+        + " VALUES ('running', 'in_progress', '" + UUID.randomUUID() + "',"
+        + " now() + interval '1 hour')");
+    Instant before = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+
+    JdbcStore store = JdbcStore.builder(Postgres.dataSource()).tableName(table)
+        .createTable(true).sweepInterval(Duration.ZERO).build();
+    Token token = store.claim("new", EarlierRows.FINGERPRINT, HOUR).token();
+    store.complete("new", token, EarlierRows.CREATED, HOUR);
+    JdbcStore second = JdbcStore.builder(Postgres.dataSource()).tableName(table)
+        .createTable(true).sweepInterval(Duration.ZERO).build();
+
+    assertThat(Postgres.count("SELECT count(*) FROM information_schema.columns"
+        + " WHERE table_name = '" + table + "' AND column_name = 'created_at'")).isEqualTo(1);
+    assertThat(second.claim("done", EarlierRows.FINGERPRINT, HOUR).response())
+        .isEqualTo(EarlierRows.CREATED);
+    assertThat(store.inspect("done").orElseThrow().created()).isEmpty();
+    assertThat(store.inspect("running").orElseThrow().created()).isEmpty();
+    assertThat(store.inspect("new").orElseThrow().created()).hasValueSatisfying(
+        created -> assertThat(created).isBetween(before, Instant.now()));
+    assertThat(store.delete("running", false)).isEqualTo(Deletion.IN_PROGRESS);
+    assertThat(store.delete("running", true)).isEqualTo(Deletion.FORCED);
+    assertThat(store.delete("done", false)).isEqualTo(Deletion.DELETED);
+    assertThat(second.claim("done", EarlierRows.FINGERPRINT, HOUR).state())
+        .isEqualTo(Claim.State.ACQUIRED);
+    store.close();
+    second.close();
+  }
+
+  @Test
+  void aStoreOnATableWithoutTheCreationTimeSaysHowToAddIt() {
+    String table = Postgres.freshTable();
+    Postgres.execute(EarlierRows.TABLE_WITHOUT_CREATED_AT.replace("once_records", table));
+    JdbcStore store = JdbcStore.builder(Postgres.dataSource()).tableName(table)
+        .sweepInterval(Duration.ZERO).build();
+
+    assertThatThrownBy(() -> store.claim("k", EarlierRows.FINGERPRINT, HOUR))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("42703")
+        .hasMessageContaining("the table predates its created_at column: run the DDL of"
+            + " JdbcStore.createTableSql");
     store.close();
   }
 

@@ -1,25 +1,20 @@
 package dev.once.jdbc;
 
+import static dev.once.testing.Decisions.outcome;
+import static dev.once.testing.Decisions.problem;
+import static dev.once.testing.StoreFixtures.CREATED;
+import static dev.once.testing.StoreFixtures.FINGERPRINT;
+import static dev.once.testing.StoreFixtures.LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.once.Decision;
-import dev.once.Fingerprint;
-import dev.once.Once;
 import dev.once.Outcome;
-import dev.once.StoredResponse;
-import dev.once.spi.Claim;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
-import dev.once.testing.TestRequest;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -29,18 +24,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The store's renewals, asynchronous operations and parked waiters while the database is stopped,
- * then after it comes back. Always an embedded PostgreSQL of its own, restarted on the same port and
+ * then after it comes back. Always an embedded PostgreSQL of its own, restarted on the same port
+ * and
  * data directory, as a database restart looks to its clients.
  */
 class StoreOutageTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FIRST =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
-  private static final StoredResponse CREATED =
-      StoredResponse.of(201, List.of(), "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
-  private Path dataDirectory;
-  private EmbeddedPostgres postgres;
+  private RestartablePostgres postgres;
   private HikariDataSource ownerPool;
   private HikariDataSource waitingPool;
   private JdbcStore owner;
@@ -48,11 +37,8 @@ class StoreOutageTest {
 
   @BeforeEach
   void start() throws Exception {
-    dataDirectory = Files.createTempDirectory("once-store-outage-pg");
-    postgres = Postgres.start(EmbeddedPostgres.builder()
-        .setDataDirectory(dataDirectory)
-        .setCleanDataDirectory(false));
-    String url = postgres.getJdbcUrl("postgres", "postgres");
+    postgres = new RestartablePostgres();
+    String url = postgres.url();
     ownerPool = Postgres.pool(url, 4, Duration.ofSeconds(1));
     waitingPool = Postgres.pool(url, 4, Duration.ofSeconds(1));
     owner = JdbcStore.builder(ownerPool).createTable(true).queryTimeout(Duration.ofSeconds(1))
@@ -68,17 +54,13 @@ class StoreOutageTest {
     waitingPool.close();
     ownerPool.close();
     postgres.close();
-    try (var files = Files.walk(dataDirectory)) {
-      files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-    }
   }
 
   @Test
   void aRenewalWhileTheDatabaseIsStoppedFailsWithAStoreExceptionAndTheNextOneAfterItSucceeds()
       throws Exception {
-    Token token = owner.claim("held", FIRST, LONG).token();
-    int port = postgres.getPort();
-    postgres.close();
+    Token token = owner.claim("held", FINGERPRINT, LONG).token();
+    postgres.stop();
 
     assertThatThrownBy(() -> owner.renew("held", token, LONG))
         .isInstanceOf(StoreException.class)
@@ -89,21 +71,20 @@ class StoreOutageTest {
         .hasMessageContaining("renew on table once_records failed");
     assertThat(((StoreException) async).key()).isEqualTo("held");
 
-    restart(port);
+    postgres.restart();
     assertThat(awaitRecovery(() -> owner.renew("held", token, LONG))).isTrue();
     assertThat(await(owner.renewAsync("held", token, LONG))).isTrue();
     assertThat(owner.complete("held", token, CREATED, LONG)).isTrue();
-    assertThat(owner.claim("held", FIRST, LONG).response()).isEqualTo(CREATED);
+    assertThat(owner.claim("held", FINGERPRINT, LONG).response()).isEqualTo(CREATED);
   }
 
   @Test
   void threeHundredWaitersFailWithAStoreExceptionWhenTheDatabaseStopsMidWaitAndWaitAgainAfter()
       throws Exception {
-    Token token = owner.claim("busy", FIRST, LONG).token();
+    Token token = owner.claim("busy", FINGERPRINT, LONG).token();
     List<CompletableFuture<Void>> waiters = park(300, "busy");
-    int port = postgres.getPort();
 
-    postgres.close();
+    postgres.stop();
 
     for (CompletableFuture<Void> waiter : waiters) {
       assertThat(AsyncOperationsTest.failure(waiter)).isInstanceOf(StoreException.class)
@@ -111,7 +92,7 @@ class StoreOutageTest {
     }
     assertThat(waiting.parkedWaiters()).isZero();
 
-    restart(port);
+    postgres.restart();
     awaitRecovery(() -> waiting.peek("busy"));
     List<CompletableFuture<Void>> again = park(300, "busy");
     owner.complete("busy", token, CREATED, LONG);
@@ -121,28 +102,21 @@ class StoreOutageTest {
 
   @Test
   void duplicatesTheEngineParkedGet503WhenTheDatabaseStopsAndNothingRuns() throws Exception {
-    Once first = Once.builder(owner).maxWait(Duration.ofMinutes(1)).build();
-    Once second = Once.builder(waiting).maxWait(Duration.ofMinutes(1)).build();
-    Decision running = first.decideAsync(TestRequest.post("pay").body("{}"))
-        .toCompletableFuture().get(10, TimeUnit.SECONDS);
-    assertThat(running.kind()).isEqualTo(Decision.Kind.EXECUTE);
-    List<CompletableFuture<Decision>> duplicates = new ArrayList<>();
-    for (int i = 0; i < 100; i++) {
-      duplicates.add(second.decideAsync(TestRequest.post("pay").body("{}")).toCompletableFuture());
-    }
+    List<CompletableFuture<Decision>> duplicates =
+        Duplicated.send(owner, waiting, "pay", 100).duplicates();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (waiting.parkedWaiters() < 100) {
       assertThat(System.nanoTime()).as("the duplicates never parked").isLessThan(deadline);
       Thread.sleep(5);
     }
 
-    postgres.close();
+    postgres.stop();
 
     for (CompletableFuture<Decision> duplicate : duplicates) {
       Decision decision = duplicate.get(30, TimeUnit.SECONDS);
-      assertThat(decision.kind()).isEqualTo(Decision.Kind.REJECT);
-      assertThat(decision.outcome()).isEqualTo(Outcome.STORE_ERROR);
-      assertThat(decision.problem().status()).isEqualTo(503);
+      assertThat(decision).isInstanceOf(Decision.Reject.class);
+      assertThat(outcome(decision)).isEqualTo(Outcome.STORE_ERROR);
+      assertThat(problem(decision).status()).isEqualTo(503);
     }
   }
 
@@ -153,13 +127,6 @@ class StoreOutageTest {
     }
     assertThat(waiting.parkedWaiters()).isEqualTo(count);
     return waiters;
-  }
-
-  private void restart(int port) {
-    postgres = Postgres.start(EmbeddedPostgres.builder()
-        .setDataDirectory(dataDirectory)
-        .setCleanDataDirectory(false)
-        .setPort(port));
   }
 
   /** Retries {@code operation} until the store answers again; every failure must be a store's. */

@@ -1,13 +1,13 @@
 package dev.once.jdbc;
 
+import static dev.once.testing.StoreFixtures.FINGERPRINT;
+import static dev.once.testing.StoreFixtures.LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import dev.once.spi.Claim;
 import dev.once.spi.Token;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
@@ -18,9 +18,6 @@ import org.junit.jupiter.api.Test;
 
 /** The sweeper: expired rows go, in bounded batches, without waiting on claims; live rows stay. */
 class SweeperTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FINGERPRINT =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
   private static final StoredResponse OK = StoredResponse.of(200, List.of(), new byte[] {1, 2, 3});
 
   @Test

@@ -1,14 +1,19 @@
 package dev.once.jdbc;
 
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.once.Once;
+import dev.once.servlet.OnceFilter;
+import dev.once.suite.JettyServer;
+import dev.once.suite.RunningServer;
 import dev.once.testing.Concurrently;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -30,8 +35,8 @@ class TwoInstancesTest {
   private HikariDataSource poolB;
   private JdbcStore storeA;
   private JdbcStore storeB;
-  private WebServer a;
-  private WebServer b;
+  private RunningServer a;
+  private RunningServer b;
   private volatile CountDownLatch gate = new CountDownLatch(0);
   private final CountDownLatch started = new CountDownLatch(1);
 
@@ -54,8 +59,13 @@ class TwoInstancesTest {
   }
 
   private void serve(UnaryOperator<Once.Builder> configuration) throws Exception {
-    a = WebServer.start(configuration.apply(Once.builder(storeA)).build(), this::pay);
-    b = WebServer.start(configuration.apply(Once.builder(storeB)).build(), this::pay);
+    a = start(configuration.apply(Once.builder(storeA)).build());
+    b = start(configuration.apply(Once.builder(storeB)).build());
+  }
+
+  /** One instance: a Jetty server with {@link OnceFilter} in front of {@link #pay}. */
+  private RunningServer start(Once once) throws Exception {
+    return JettyServer.start(new OnceFilter(once), Map.of("/payments", this::pay));
   }
 
   private void pay(jakarta.servlet.http.HttpServletRequest request,
@@ -76,7 +86,7 @@ class TwoInstancesTest {
     String key = UUID.randomUUID().toString();
 
     List<HttpResponse<String>> responses = Concurrently.run(200,
-        i -> (i % 2 == 0 ? a : b).post(key, "{\"amount\":100}"));
+        i -> post(i % 2 == 0 ? a : b, key));
 
     assertThat(runs).hasValue(1);
     assertThat(responses).allMatch(r -> r.statusCode() == 201 || r.statusCode() == 409);
@@ -95,7 +105,7 @@ class TwoInstancesTest {
     String key = UUID.randomUUID().toString();
 
     List<HttpResponse<String>> responses = Concurrently.run(200,
-        i -> (i % 2 == 0 ? a : b).post(key, "{\"amount\":100}"));
+        i -> post(i % 2 == 0 ? a : b, key));
 
     assertThat(runs).hasValue(1);
     assertThat(responses).allMatch(r -> r.statusCode() == 201
@@ -111,9 +121,9 @@ class TwoInstancesTest {
     serve(once -> once);
     String key = UUID.randomUUID().toString();
 
-    HttpResponse<String> first = a.post(key, "{\"amount\":100}");
-    HttpResponse<String> retry = b.post(key, "{\"amount\":100}");
-    HttpResponse<String> changed = b.post(key, "{\"amount\":500}");
+    HttpResponse<String> first = post(a, key);
+    HttpResponse<String> retry = post(b, key);
+    HttpResponse<String> changed = post(b, key, "{\"amount\":500}");
 
     assertThat(first.statusCode()).isEqualTo(201);
     assertThat(retry.statusCode()).isEqualTo(201);
@@ -129,16 +139,15 @@ class TwoInstancesTest {
     java.util.concurrent.ScheduledExecutorService renewalsOfA =
         java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     Duration lease = Duration.ofSeconds(3);
-    a = WebServer.start(Once.builder(storeA).lease(lease).scheduler(renewalsOfA).build(),
-        this::pay);
-    b = WebServer.start(Once.builder(storeB).lease(lease).build(), this::pay);
+    a = start(Once.builder(storeA).lease(lease).scheduler(renewalsOfA).build());
+    b = start(Once.builder(storeB).lease(lease).build());
     String key = UUID.randomUUID().toString();
     gate = new CountDownLatch(1);
     CompletableFuture<HttpResponse<String>> dead =
         CompletableFuture.supplyAsync(() -> post(a, key));
     assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
 
-    HttpResponse<String> duringLease = b.post(key, "{\"amount\":100}");
+    HttpResponse<String> duringLease = post(b, key);
     renewalsOfA.shutdownNow(); // instance a stops renewing: to the store it is dead
     // until the lease, no longer renewed, has passed: then b's claim takes the key over and its
     // handler starts (and waits at the gate); before that, every attempt is answered 409
@@ -160,7 +169,7 @@ class TwoInstancesTest {
     gate.countDown();
     HttpResponse<String> afterLease = takeover.get(30, TimeUnit.SECONDS);
     HttpResponse<String> late = dead.get(30, TimeUnit.SECONDS);
-    HttpResponse<String> retry = a.post(key, "{\"amount\":100}");
+    HttpResponse<String> retry = post(a, key);
 
     assertThat(duringLease.statusCode()).isEqualTo(409);
     assertThat(afterLease.statusCode()).isEqualTo(201);
@@ -183,19 +192,24 @@ class TwoInstancesTest {
 
     for (int i = 0; i < 8; i++) {
       Thread.sleep(500); // four leases in all, renewed by instance a every third of one
-      assertThat(b.post(key, "{\"amount\":100}").statusCode()).isEqualTo(409);
+      assertThat(post(b, key).statusCode()).isEqualTo(409);
     }
     gate.countDown();
 
     assertThat(slow.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
-    assertThat(b.post(key, "{\"amount\":100}").headers().firstValue("Idempotent-Replayed"))
+    assertThat(post(b, key).headers().firstValue("Idempotent-Replayed"))
         .hasValue("true");
     assertThat(runs).hasValue(1);
   }
 
-  private static HttpResponse<String> post(WebServer server, String key) {
+  /** POSTs {@code {"amount":100}} to an instance's {@code /payments}. */
+  private static HttpResponse<String> post(RunningServer server, String key) {
+    return post(server, key, "{\"amount\":100}");
+  }
+
+  private static HttpResponse<String> post(RunningServer server, String key, String body) {
     try {
-      return server.post(key, "{\"amount\":100}");
+      return postKeyed(server.uri("/payments"), key, body);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }

@@ -1,18 +1,19 @@
 package dev.once.jdbc;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.replayed;
+import static dev.once.testing.StoreFixtures.CREATED;
+import static dev.once.testing.StoreFixtures.FINGERPRINT;
+import static dev.once.testing.StoreFixtures.LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.once.Completion;
 import dev.once.Decision;
 import dev.once.Exchange;
-import dev.once.Fingerprint;
-import dev.once.Once;
-import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
 import dev.once.spi.Token;
-import dev.once.testing.TestRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,12 +33,6 @@ import org.junit.jupiter.api.Test;
  * never after a sleep.
  */
 class WaitingTest {
-  private static final Duration LONG = Duration.ofMinutes(5);
-  private static final Fingerprint FIRST =
-      Fingerprint.of("POST", "/payments", null, "{}".getBytes(StandardCharsets.UTF_8));
-  private static final StoredResponse CREATED =
-      StoredResponse.of(201, List.of(), "{\"id\":1}".getBytes(StandardCharsets.UTF_8));
-
   private String table;
   private JdbcStore owner;
   private HikariDataSource waitingPool;
@@ -65,22 +60,14 @@ class WaitingTest {
   @Test
   void threeHundredDuplicatesParkedByTheEngineHoldNoThreadAndNoConnectionEachAndAllGetTheReplay()
       throws Exception {
-    Once first = Once.builder(owner).maxWait(Duration.ofMinutes(1)).build();
-    Once second = Once.builder(waiting).maxWait(Duration.ofMinutes(1)).build();
-    Decision running = first.decideAsync(TestRequest.post("pay-1").body("{}"))
-        .toCompletableFuture().get(10, TimeUnit.SECONDS);
-    assertThat(running.kind()).isEqualTo(Decision.Kind.EXECUTE);
-
-    List<CompletableFuture<Decision>> duplicates = new ArrayList<>();
-    for (int i = 0; i < 300; i++) {
-      duplicates.add(second.decideAsync(TestRequest.post("pay-1").body("{}"))
-          .toCompletableFuture());
-    }
+    Duplicated sent = Duplicated.send(owner, waiting, "pay-1", 300);
+    Decision running = sent.running();
+    List<CompletableFuture<Decision>> duplicates = sent.duplicates();
     awaitPolls(5);
 
     assertThat(duplicates).noneMatch(CompletableFuture::isDone);
     assertThat(waiting.parkedWaiters()).isEqualTo(300);
-    Completion completion = running.exchange().handlerReturned(Exchange.Response.of(201,
+    Completion completion = exchange(running).handlerReturned(Exchange.Response.of(201,
         List.of(new Header("Content-Type", "application/json")),
         "{\"id\":7}".getBytes(StandardCharsets.UTF_8))).toCompletableFuture()
         .get(10, TimeUnit.SECONDS);
@@ -88,8 +75,9 @@ class WaitingTest {
 
     for (CompletableFuture<Decision> duplicate : duplicates) {
       Decision decision = duplicate.get(30, TimeUnit.SECONDS);
-      assertThat(decision.kind()).isEqualTo(Decision.Kind.REPLAY);
-      assertThat(decision.response().body()).isEqualTo("{\"id\":7}".getBytes(StandardCharsets.UTF_8));
+      assertThat(decision).isInstanceOf(Decision.Replay.class);
+      assertThat(replayed(decision).body())
+          .isEqualTo("{\"id\":7}".getBytes(StandardCharsets.UTF_8));
     }
     // 300 claims, the polls and the peeks: on the store's two threads, never more than their two
     // connections out at once
@@ -105,7 +93,7 @@ class WaitingTest {
   @Test
   void aWaiterOnAnotherInstanceIsWokenWhenTheOwnerCompletes() throws Exception {
     String key = key();
-    Token token = owner.claim(key, FIRST, LONG).token();
+    Token token = owner.claim(key, FINGERPRINT, LONG).token();
     CompletableFuture<Void> waiter = waiting.awaitChangeAsync(key, LONG).toCompletableFuture();
 
     owner.complete(key, token, CREATED, LONG);
@@ -118,7 +106,7 @@ class WaitingTest {
   @Test
   void aWaiterOnAnotherInstanceIsWokenWhenTheOwnerReleases() throws Exception {
     String key = key();
-    Token token = owner.claim(key, FIRST, LONG).token();
+    Token token = owner.claim(key, FINGERPRINT, LONG).token();
     CompletableFuture<Void> waiter = waiting.awaitChangeAsync(key, LONG).toCompletableFuture();
 
     owner.release(key, token);
@@ -130,18 +118,18 @@ class WaitingTest {
   @Test
   void aWaiterIsWokenWhenTheOwnersLeasePassesWithoutAWordFromIt() throws Exception {
     String key = key();
-    owner.claim(key, FIRST, Duration.ofMillis(500));
+    owner.claim(key, FINGERPRINT, Duration.ofMillis(500));
 
     CompletableFuture<Void> waiter = waiting.awaitChangeAsync(key, LONG).toCompletableFuture();
 
     waiter.get(30, TimeUnit.SECONDS);
-    assertThat(waiting.claim(key, FIRST, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
+    assertThat(waiting.claim(key, FINGERPRINT, LONG).state()).isEqualTo(Claim.State.ACQUIRED);
   }
 
   @Test
   void aWaiterIsWokenWhenTheRecordIsTakenOverByAnotherOwner() throws Exception {
     String key = key();
-    owner.claim(key, FIRST, LONG);
+    owner.claim(key, FINGERPRINT, LONG);
     CompletableFuture<Void> waiter = waiting.awaitChangeAsync(key, LONG).toCompletableFuture();
     // the watch has seen the owner (a poll ended) before it changes
     awaitPolls(2);
@@ -158,7 +146,7 @@ class WaitingTest {
   void aWaiterStaysParkedWhileTheOwnerOnAnotherInstanceRenewsAndWakesWhenItCompletes()
       throws Exception {
     String key = key();
-    Token token = owner.claim(key, FIRST, Duration.ofSeconds(2)).token();
+    Token token = owner.claim(key, FINGERPRINT, Duration.ofSeconds(2)).token();
     CompletableFuture<Void> waiter = waiting.awaitChangeAsync(key, LONG).toCompletableFuture();
 
     for (int i = 0; i < 3; i++) {
@@ -179,8 +167,8 @@ class WaitingTest {
         .changePollInterval(Duration.ofMinutes(1)).sweepInterval(Duration.ZERO).build();
     String completed = key();
     String released = key();
-    Token first = slow.claim(completed, FIRST, LONG).token();
-    Token second = slow.claim(released, FIRST, LONG).token();
+    Token first = slow.claim(completed, FINGERPRINT, LONG).token();
+    Token second = slow.claim(released, FINGERPRINT, LONG).token();
     List<CompletableFuture<Void>> waiters = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
       waiters.add(slow.awaitChangeAsync(i % 2 == 0 ? completed : released, LONG)
@@ -207,7 +195,7 @@ class WaitingTest {
     for (int i = 0; i < 1500; i++) {
       String key = key();
       keys.add(key);
-      tokens.add(owner.claim(key, FIRST, LONG).token());
+      tokens.add(owner.claim(key, FINGERPRINT, LONG).token());
       waiters.add(waiting.awaitChangeAsync(key, LONG).toCompletableFuture());
     }
     awaitPolls(watched.count(WatchedDataSource.POLL) + 4);
@@ -241,7 +229,7 @@ class WaitingTest {
     JdbcStore eager = JdbcStore.builder(watched.dataSource()).tableName(table)
         .changePollInterval(Duration.ofMillis(1)).sweepInterval(Duration.ZERO).build();
     String key = key();
-    owner.claim(key, FIRST, LONG);
+    owner.claim(key, FINGERPRINT, LONG);
 
     eager.awaitChangeAsync(key, Duration.ofMillis(100)).toCompletableFuture()
         .get(30, TimeUnit.SECONDS);
@@ -258,7 +246,7 @@ class WaitingTest {
   @Test
   void aThreadBlockedInAwaitChangeIsWokenByThePollAndLeavesWhenInterrupted() throws Exception {
     String key = key();
-    Token token = owner.claim(key, FIRST, LONG).token();
+    Token token = owner.claim(key, FINGERPRINT, LONG).token();
     CompletableFuture<Void> blocked = CompletableFuture.runAsync(() -> {
       try {
         waiting.awaitChange(key, LONG);
@@ -297,9 +285,9 @@ class WaitingTest {
         .asyncQueueCapacity(1).changePollInterval(Duration.ofMillis(1))
         .queryTimeout(Duration.ofSeconds(30)).sweepInterval(Duration.ZERO).build();
     String blocked = key();
-    Token blockedOwner = owner.claim(blocked, FIRST, LONG).token();
+    Token blockedOwner = owner.claim(blocked, FINGERPRINT, LONG).token();
     String key = key();
-    Token token = owner.claim(key, FIRST, LONG).token();
+    Token token = owner.claim(key, FINGERPRINT, LONG).token();
     CompletableFuture<Void> waiter;
     try (java.sql.Connection other = Postgres.dataSource().getConnection()) {
       other.setAutoCommit(false);
@@ -312,7 +300,8 @@ class WaitingTest {
           full.renewAsync(blocked, blockedOwner, LONG).toCompletableFuture();
       Postgres.awaitCount("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
           + " AND query LIKE '%\"" + table + "\"%'", 1, Duration.ofSeconds(10));
-      CompletableFuture<Claim> queued = full.claimAsync(key(), FIRST, LONG).toCompletableFuture();
+      CompletableFuture<Claim> queued =
+          full.claimAsync(key(), FINGERPRINT, LONG).toCompletableFuture();
 
       // every poll now finds the one thread busy and the queue full: it tries again a tick later
       waiter = full.awaitChangeAsync(key, LONG).toCompletableFuture();
@@ -336,7 +325,7 @@ class WaitingTest {
     for (int k = 0; k < 10; k++) {
       keys.add(key());
       // half owned through the waiting store itself, half through the other instance
-      tokens.add((k % 2 == 0 ? waiting : owner).claim(keys.get(k), FIRST, LONG).token());
+      tokens.add((k % 2 == 0 ? waiting : owner).claim(keys.get(k), FINGERPRINT, LONG).token());
     }
 
     List<Integer> woken = dev.once.testing.Concurrently.run(200, i -> {

@@ -3,15 +3,16 @@ package dev.once.jdbc.internal;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.pool.HikariPool.PoolInitializationException;
+import dev.once.config.ConfigText;
 import dev.once.jdbc.JdbcStore;
+import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
 import dev.once.spi.StoreProvider;
+import dev.once.spi.StoreUrl;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.regex.Pattern;
+import java.util.Set;
 
 /**
  * Opens {@code jdbc:postgresql://host:port/database?user=...} store URLs: a {@link JdbcStore} over
@@ -23,7 +24,8 @@ import java.util.regex.Pattern;
  *   <li>{@code once.createTable}: {@code true} (the default) creates the table when it is missing;
  *   <li>{@code once.poolSize}: the most connections in the pool (default 10);
  *   <li>{@code once.queryTimeout}: the longest a statement may run, and a connection may be waited
- *       for, in seconds (default 5);
+ *       for, from {@code 1s} to {@code 1h} (default {@code 5s}); a bare number is read as seconds,
+ *       as it was before durations were written with their unit;
  *   <li>{@code once.asyncThreads}: the threads of the store's asynchronous operations, each using
  *       a connection of the pool while its statement runs (default 4, or the pool size if it is
  *       smaller; at most the pool size);
@@ -31,43 +33,38 @@ import java.util.regex.Pattern;
  *       threads before more are refused (default 1000).
  * </ul>
  *
- * Unless the URL sets them, the driver's {@code connectTimeout} is 5 seconds and its {@code
- * socketTimeout} 30 (or the query timeout and 10 more), so that a database that vanishes mid-statement (rather than refusing
+ * Durations and sizes are read with the grammar of {@link dev.once.config.ConfigText}; a
+ * parameter {@code once.} that is none of these is refused.
+ *
+ * <p>Unless the URL sets them, the driver's {@code connectTimeout} is 5 seconds and its {@code
+ * socketTimeout} 30 (or the query timeout and 10 more), so that a database that vanishes
+ * mid-statement (rather than refusing
  * connections) still fails the operation instead of holding the thread.
  *
  * <p>Public only because {@link java.util.ServiceLoader} needs it; not part of the API.
  */
 public final class JdbcStoreProvider implements StoreProvider {
   private static final String PREFIX = "jdbc:postgresql:";
-  private static final Pattern PASSWORD = Pattern.compile("(?i)(password=)[^&]*");
   private static final List<String> OPTIONS = List.of("once.table", "once.createTable",
       "once.poolSize", "once.queryTimeout", "once.asyncThreads", "once.asyncQueueCapacity");
 
-  /** For {@link java.util.ServiceLoader}. */
-  public JdbcStoreProvider() {}
-
   @Override
-  public boolean accepts(String url) {
-    return url.startsWith(PREFIX); // as the driver does: the scheme is lowercase
+  public Set<String> schemes() {
+    return Set.of("jdbc:postgresql");
   }
 
   @Override
-  public String schemes() {
-    return "jdbc:postgresql://";
-  }
-
-  @Override
-  public IdempotencyStore open(String url) {
-    StoreUrl parsed = StoreUrl.parse(url);
+  public IdempotencyStore open(StoreUrl url) {
+    JdbcUrl parsed = JdbcUrl.parse(url);
     HikariDataSource pool;
     try {
       pool = new HikariDataSource(parsed.poolConfig());
     } catch (PoolInitializationException e) {
-      throw new StoreException("cannot connect to " + redact(parsed.jdbcUrl) + ": "
-          + rootMessage(e), null, e);
+      throw new StoreException("cannot connect to " + url.redacted() + ": "
+          + url.hideSecrets(rootMessage(e)), null, e);
     } catch (RuntimeException e) {
-      throw new IllegalArgumentException("cannot open a pool for " + redact(parsed.jdbcUrl) + ": "
-          + rootMessage(e) + " (is org.postgresql:postgresql on the class path?)", e);
+      throw url.malformed("no pool could be opened (is org.postgresql:postgresql on the class"
+          + " path?): " + rootMessage(e));
     }
     try {
       JdbcStore store = JdbcStore.builder(pool)
@@ -78,16 +75,35 @@ public final class JdbcStoreProvider implements StoreProvider {
           .asyncQueueCapacity(parsed.asyncQueueCapacity)
           .build();
       store.ping();
-      return new PooledStore(store, pool);
+      return owningItsPool(store, pool);
     } catch (RuntimeException e) {
       pool.close();
       throw e;
     }
   }
 
-  /** The URL with its password, if any, replaced by {@code ***}, for messages. */
-  static String redact(String url) {
-    return PASSWORD.matcher(url).replaceAll("$1***");
+  /** @return the store, which closes its pool as it closes, as a store opened from a URL does */
+  private static IdempotencyStore owningItsPool(JdbcStore store, HikariDataSource pool) {
+    return new ForwardingIdempotencyStore() {
+      @Override
+      protected IdempotencyStore delegate() {
+        return store;
+      }
+
+      @Override
+      public void close() {
+        try {
+          store.close();
+        } finally {
+          pool.close();
+        }
+      }
+
+      @Override
+      public String toString() {
+        return store + " on pool " + pool.getPoolName();
+      }
+    };
   }
 
   private static String rootMessage(Throwable e) {
@@ -95,12 +111,14 @@ public final class JdbcStoreProvider implements StoreProvider {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    String message = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    String message =
+        root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
     return message.replace('\n', ' ');
   }
 
   /** A store URL taken apart: the driver's URL and once's own options. */
-  static final class StoreUrl {
+  static final class JdbcUrl {
+    final StoreUrl url;
     final String jdbcUrl;
     String table = JdbcStore.DEFAULT_TABLE_NAME;
     boolean createTable = true;
@@ -112,52 +130,52 @@ public final class JdbcStoreProvider implements StoreProvider {
     private final boolean hasConnectTimeout;
     private final boolean hasSocketTimeout;
 
-    private StoreUrl(String jdbcUrl, boolean hasConnectTimeout, boolean hasSocketTimeout) {
+    private JdbcUrl(StoreUrl url, String jdbcUrl) {
+      this.url = url;
       this.jdbcUrl = jdbcUrl;
-      this.hasConnectTimeout = hasConnectTimeout;
-      this.hasSocketTimeout = hasSocketTimeout;
+      this.hasConnectTimeout = has(url, "connectTimeout");
+      this.hasSocketTimeout = has(url, "socketTimeout");
     }
 
     /**
-     * @throws IllegalArgumentException if an option of once's is unknown or has a bad value
+     * @throws dev.once.spi.MalformedStoreUrlException if the URL names no database, or an option
+     *     of once's is unknown or has a bad value
      */
-    static StoreUrl parse(String url) {
-      int question = url.indexOf('?');
-      String base = question < 0 ? url : url.substring(0, question);
+    static JdbcUrl parse(StoreUrl url) {
+      String text = url.text();
+      int question = text.indexOf('?');
+      String base = question < 0 ? text : text.substring(0, question);
+      if (!base.startsWith(PREFIX)) {
+        throw url.malformed("the driver reads only jdbc:postgresql: in lower case");
+      }
       if (base.length() <= PREFIX.length()) {
-        throw new IllegalArgumentException("the store URL names no database: use"
-            + " jdbc:postgresql://host:port/database?user=..., but was \"" + redact(url) + "\"");
+        throw url.malformed("no database: use jdbc:postgresql://host:port/database?user=...");
       }
-      List<String> kept = new ArrayList<>();
-      List<String[]> options = new ArrayList<>();
-      boolean connectTimeout = false;
-      boolean socketTimeout = false;
-      if (question >= 0) {
-        for (String parameter : url.substring(question + 1).split("&")) {
-          if (parameter.isEmpty()) {
-            continue;
-          }
-          int equals = parameter.indexOf('=');
-          String name = equals < 0 ? parameter : parameter.substring(0, equals);
-          if (name.startsWith("once.")) {
-            options.add(new String[] {name, equals < 0 ? "" : parameter.substring(equals + 1)});
-          } else {
-            connectTimeout |= name.equalsIgnoreCase("connectTimeout");
-            socketTimeout |= name.equalsIgnoreCase("socketTimeout");
-            kept.add(parameter);
-          }
+      url.refuseUnknownParameters(OPTIONS, name -> !name.startsWith("once."), null);
+      String driverQuery = url.query(name -> !name.startsWith("once."));
+      JdbcUrl parsed = new JdbcUrl(url, driverQuery.isEmpty() ? base : base + "?" + driverQuery);
+      url.bindString("once.table", name -> {
+        JdbcStore.createTableSql(name); // checks the name now, with the builder's message
+        parsed.table = name;
+      });
+      url.bindBoolean("once.createTable", create -> parsed.createTable = create);
+      url.bindInt("once.poolSize", size -> parsed.poolSize = within("once.poolSize", size, 1000));
+      url.bind("once.queryTimeout", JdbcUrl::seconds, timeout -> {
+        if (timeout.compareTo(Duration.ofSeconds(1)) < 0
+            || timeout.compareTo(Duration.ofHours(1)) > 0) {
+          throw new IllegalArgumentException(
+              "once.queryTimeout must be from 1s to 1h, but was " + ConfigText.format(timeout));
         }
-      }
-      StoreUrl parsed = new StoreUrl(
-          kept.isEmpty() ? base : base + "?" + String.join("&", kept), connectTimeout,
-          socketTimeout);
-      for (String[] option : options) {
-        parsed.set(option[0], option[1]);
-      }
+        parsed.queryTimeout = timeout;
+      });
+      url.bindInt("once.asyncThreads",
+          threads -> parsed.asyncThreads = within("once.asyncThreads", threads, 1000));
+      url.bindInt("once.asyncQueueCapacity", capacity -> parsed.asyncQueueCapacity =
+          within("once.asyncQueueCapacity", capacity, 1_000_000));
       if (parsed.asyncThreads > parsed.poolSize) {
-        throw new IllegalArgumentException("once.asyncThreads (" + parsed.asyncThreads
-            + ") must not exceed once.poolSize (" + parsed.poolSize + "): each thread runs its"
-            + " statement on a connection of the pool");
+        throw url.malformed("once.asyncThreads (" + parsed.asyncThreads + ") must not exceed"
+            + " once.poolSize (" + parsed.poolSize + "): each thread runs its statement on a"
+            + " connection of the pool");
       }
       return parsed;
     }
@@ -168,50 +186,28 @@ public final class JdbcStoreProvider implements StoreProvider {
           : Math.min(JdbcStore.DEFAULT_ASYNC_THREADS, poolSize);
     }
 
-    private void set(String name, String value) {
-      switch (name) {
-        case "once.table":
-          table = value;
-          JdbcStore.createTableSql(value); // checks the name now, with the builder's message
-          break;
-        case "once.createTable":
-          String lower = value.toLowerCase(Locale.ROOT);
-          if (!lower.equals("true") && !lower.equals("false")) {
-            throw new IllegalArgumentException(
-                "once.createTable must be true or false, but was \"" + value + "\"");
-          }
-          createTable = lower.equals("true");
-          break;
-        case "once.poolSize":
-          poolSize = positive(name, value, 1000);
-          break;
-        case "once.queryTimeout":
-          queryTimeout = Duration.ofSeconds(positive(name, value, 3600));
-          break;
-        case "once.asyncThreads":
-          asyncThreads = positive(name, value, 1000);
-          break;
-        case "once.asyncQueueCapacity":
-          asyncQueueCapacity = positive(name, value, 1_000_000);
-          break;
-        default:
-          throw new IllegalArgumentException("unknown store URL option " + name + " (known: "
-              + String.join(", ", OPTIONS) + ")");
-      }
+    private static boolean has(StoreUrl url, String driverParameter) {
+      return url.parameterNames().stream().anyMatch(driverParameter::equalsIgnoreCase);
     }
 
-    private static int positive(String name, String value, int max) {
-      int number;
-      try {
-        number = Integer.parseInt(value);
-      } catch (NumberFormatException e) {
-        number = -1;
-      }
-      if (number < 1 || number > max) {
+    private static int within(String name, int value, int max) {
+      if (value < 1 || value > max) {
         throw new IllegalArgumentException(
-            name + " must be a whole number from 1 to " + max + ", but was \"" + value + "\"");
+            name + " must be from 1 to " + max + ", but was " + value);
       }
-      return number;
+      return value;
+    }
+
+    /** A duration in the one grammar, or a bare whole number of seconds (the older form). */
+    private static Duration seconds(String value) {
+      if (!value.isBlank() && value.trim().chars().allMatch(c -> c >= '0' && c <= '9')) {
+        try {
+          return Duration.ofSeconds(Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("\"" + value + "\" is too long a duration");
+        }
+      }
+      return ConfigText.duration(value);
     }
 
     HikariConfig poolConfig() {

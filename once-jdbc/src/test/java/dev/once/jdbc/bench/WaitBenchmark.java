@@ -34,7 +34,8 @@ import org.postgresql.PGNotification;
 
 /**
  * How a duplicate told to wait is woken, measured three ways against the same PostgreSQL: by the
- * store's own completion (owner and waiters on one {@code JdbcStore}), by its shared poll (the owner
+ * store's own completion (owner and waiters on one {@code JdbcStore}), by its shared poll (the
+ * owner
  * completes through another instance), and by a {@code LISTEN/NOTIFY} prototype written here only
  * to be measured (one listening connection and thread, a {@code pg_notify} in the completing
  * statement). For each: the wake latency (from the owner's {@code complete} call to each waiter
@@ -46,7 +47,8 @@ import org.postgresql.PGNotification;
  * <p>Run it from the repository root:
  *
  * <pre>
- * mvn -B -ntp -q -pl once-jdbc -am -Pbench -Dbench.main=dev.once.jdbc.bench.WaitBenchmark process-test-classes
+ * mvn -B -ntp -q -pl once-jdbc -am -Pbench -Dbench.main=dev.once.jdbc.bench.WaitBenchmark
+ * process-test-classes
  * </pre>
  *
  * Options, as system properties of that command: {@code bench.waiters} (waiting duplicates on

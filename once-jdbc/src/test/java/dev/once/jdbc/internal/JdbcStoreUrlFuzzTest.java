@@ -4,14 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.once.spi.MalformedStoreUrlException;
+import dev.once.spi.StoreUrl;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Fuzzes the parsing of {@code jdbc:postgresql:} store URLs ({@link JdbcStoreProvider}'s, which
- * takes once's own options out before the URL reaches the driver; the target never connects): any
- * text is a URL with options in their ranges or an {@link IllegalArgumentException}, and the
- * message of that never holds the password.
+ * Fuzzes the parsing of {@code jdbc:postgresql:} store URLs ({@link JdbcStoreProvider}'s, on
+ * {@link StoreUrl}, which takes once's own options out before the URL reaches the driver; the
+ * target never connects): any text is a URL with options in their ranges or a {@link
+ * MalformedStoreUrlException}, and the message of that never holds the password.
  *
  * <p>Input: its last byte chooses. Odd: the rest follows {@code jdbc:postgresql:}. Even: a URL is
  * put together from a host and database, then parameters one a line, among which a {@code
@@ -46,9 +49,9 @@ class JdbcStoreUrlFuzzTest {
         "password=" + password.replaceAll("[\\p{L}\\p{N}]", "x"));
     String otherMessage;
     try {
-      JdbcStoreProvider.StoreUrl.parse(other);
+      JdbcStoreProvider.JdbcUrl.parse(StoreUrl.parse(other));
       otherMessage = "";
-    } catch (IllegalArgumentException e) {
+    } catch (MalformedStoreUrlException e) {
       otherMessage = e.getMessage();
     }
     if (password.length() >= 4 && !other.contains(password) && !otherMessage.contains(password)) {
@@ -57,10 +60,10 @@ class JdbcStoreUrlFuzzTest {
   }
 
   private static void parse(String url, String password) {
-    JdbcStoreProvider.StoreUrl parsed;
+    JdbcStoreProvider.JdbcUrl parsed;
     try {
-      parsed = JdbcStoreProvider.StoreUrl.parse(url);
-    } catch (IllegalArgumentException e) {
+      parsed = JdbcStoreProvider.JdbcUrl.parse(StoreUrl.parse(url));
+    } catch (MalformedStoreUrlException e) {
       assertThat(e.getMessage()).isNotBlank();
       if (password != null) {
         assertNotIn(e.getMessage(), url, password);
@@ -76,8 +79,9 @@ class JdbcStoreUrlFuzzTest {
     assertThat(parsed.poolSize).isBetween(1, 1000);
     assertThat(parsed.asyncThreads()).isBetween(1, parsed.poolSize);
     assertThat(parsed.asyncQueueCapacity).isBetween(1, 1_000_000);
-    assertThat(parsed.queryTimeout.getSeconds()).isBetween(1L, 3600L);
+    assertThat(parsed.queryTimeout).isBetween(Duration.ofSeconds(1), Duration.ofHours(1));
     assertThat(parsed.poolConfig().getJdbcUrl()).isEqualTo(parsed.jdbcUrl);
-    assertThat(JdbcStoreProvider.redact(parsed.jdbcUrl)).doesNotContainPattern("(?i)password=[^&*]");
+    assertThat(StoreUrl.redact(parsed.jdbcUrl)).doesNotContainPattern("(?i)password=[^&*]");
+    assertThat(parsed.url.redacted()).doesNotContainPattern("(?i)password=[^&*]");
   }
 }
