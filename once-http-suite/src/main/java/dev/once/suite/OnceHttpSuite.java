@@ -1,5 +1,19 @@
 package dev.once.suite;
 
+import static dev.once.suite.Http.CLIENT;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.assertReplayed;
+import static dev.once.suite.Http.awaitAtLeast;
+import static dev.once.suite.Http.awaitFinished;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postBytes;
+import static dev.once.suite.Http.postKeyed;
+import static dev.once.suite.Http.postKeyedOnNewConnection;
+import static dev.once.suite.Http.postTwiceWithOneKey;
+import static dev.once.suite.Http.raw;
+import static dev.once.suite.Http.rawHalfClosed;
+import static dev.once.suite.Http.replayedRetry;
+import static dev.once.suite.Http.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Fingerprint;
@@ -7,22 +21,13 @@ import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
 import dev.once.StoredResponse;
-import dev.once.spi.Claim;
-import dev.once.spi.ForwardingIdempotencyStore;
-import dev.once.spi.IdempotencyStore;
 import dev.once.spi.Token;
 import dev.once.testing.Concurrently;
 import dev.once.testing.FailingStore;
 import dev.once.testing.SlowCompletingStore;
+import dev.once.testing.WaitCountingStore;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.net.SocketException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
@@ -38,9 +43,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -72,9 +75,6 @@ import org.junit.jupiter.api.Test;
  * still be running holds on a latch the test opens, and "the handler ran once" is a count.
  */
 public abstract class OnceHttpSuite {
-  private static final HttpClient CLIENT =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-
   /** A date no server would send today: a replay that carries it kept the handler's Date. */
   private static final String OLD_DATE = "Mon, 01 Jan 2001 00:00:00 GMT";
 
@@ -223,9 +223,7 @@ public abstract class OnceHttpSuite {
     HttpResponse<String> retry = post("/payments", key, "{\"amount\":100}");
 
     assertThat(runs).hasValue(1);
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(retry.body()).isEqualTo(first.body());
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(retry, 201, first.body());
     assertThat(retry.headers().firstValue("Location")).hasValue("/payments/1");
     assertThat(retry.headers().firstValue("Content-Type")).hasValue("application/json");
     assertThat(retry.headers().firstValue("X-Run")).hasValue("1");
@@ -344,8 +342,7 @@ public abstract class OnceHttpSuite {
   @Test
   void retryWhileTheFirstIsRunningGets409WithRetryAfter() throws Exception {
     String key = newKey();
-    CompletableFuture<HttpResponse<String>> first = postAsync(server.uri("/held"), key);
-    awaitAtLeast(runs, 1);
+    CompletableFuture<HttpResponse<String>> first = running(server.uri("/held"), key);
 
     HttpResponse<String> duplicate = post("/held", key, "");
     hold.countDown();
@@ -383,20 +380,17 @@ public abstract class OnceHttpSuite {
 
   @Test
   void withMaxWaitADuplicateWaitsAndGetsTheReplay() throws Exception {
-    ParkCounter counting = new ParkCounter(store);
+    WaitCountingStore counting = new WaitCountingStore(store);
     RunningServer waiting = serve(Once.builder(counting).maxWait(Duration.ofSeconds(60)).build());
     String key = newKey();
-    CompletableFuture<HttpResponse<String>> first = postAsync(waiting.uri("/held"), key);
-    awaitAtLeast(runs, 1);
+    CompletableFuture<HttpResponse<String>> first = running(waiting.uri("/held"), key);
     CompletableFuture<HttpResponse<String>> duplicate = postAsync(waiting.uri("/held"), key);
-    awaitAtLeast(counting.parked, 1);
+    assertThat(counting.awaitWaits(1)).as("the duplicate waits").isTrue();
 
     hold.countDown();
 
     HttpResponse<String> replay = duplicate.get(30, TimeUnit.SECONDS);
-    assertThat(replay.statusCode()).isEqualTo(201);
-    assertThat(replay.body()).isEqualTo("held done");
-    assertThat(replay.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(replay, 201, "held done");
     assertThat(first.get(30, TimeUnit.SECONDS).headers().firstValue("Idempotent-Replayed"))
         .isEmpty();
     assertThat(runs).hasValue(1);
@@ -406,11 +400,10 @@ public abstract class OnceHttpSuite {
   void aDuplicateThatPrefersNotToWaitGets409AtOnceEvenWithMaxWait() throws Exception {
     RunningServer waiting = serve(Once.builder(store).maxWait(Duration.ofSeconds(60)).build());
     String key = newKey();
-    CompletableFuture<HttpResponse<String>> first = postAsync(waiting.uri("/held"), key);
-    awaitAtLeast(runs, 1);
+    CompletableFuture<HttpResponse<String>> first = running(waiting.uri("/held"), key);
 
     HttpResponse<String> duplicate =
-        post(waiting.uri("/held"), key, "", b -> b.header("Prefer", "wait=0"));
+        send(Http.post(waiting.uri("/held"), key, "").header("Prefer", "wait=0"));
     hold.countDown();
 
     assertProblem(duplicate, ProblemType.REQUEST_IN_PROGRESS);
@@ -421,20 +414,19 @@ public abstract class OnceHttpSuite {
   @Test
   void threeHundredWaitingDuplicatesHoldNoThreadAllGetTheReplayAndTheHandlerRunsOnce()
       throws Exception {
-    ParkCounter counting = new ParkCounter(store);
+    WaitCountingStore counting = new WaitCountingStore(store);
     Once waiting = Once.builder(counting).maxWait(Duration.ofSeconds(60)).build();
     RunningServer small = serve(waiting, 16);
     String key = newKey();
-    CompletableFuture<HttpResponse<String>> first = postAsync(small.uri("/held"), key);
-    awaitAtLeast(runs, 1);
+    CompletableFuture<HttpResponse<String>> first = running(small.uri("/held"), key);
     List<CompletableFuture<HttpResponse<String>>> duplicates = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
       duplicates.add(postAsync(small.uri("/held"), key));
     }
-    awaitAtLeast(counting.parked, 300);
+    assertThat(counting.awaitWaits(300)).as("all 300 duplicates wait").isTrue();
 
     // 300 parked duplicates on 16 threads: an unrelated request is still served
-    HttpResponse<String> unrelated = post(small.uri("/payments"), newKey(), "{}", b -> b);
+    HttpResponse<String> unrelated = postKeyed(small.uri("/payments"), newKey(), "{}");
     assertThat(unrelated.statusCode()).isEqualTo(201);
     assertThat(first).isNotDone();
     hold.countDown();
@@ -442,9 +434,7 @@ public abstract class OnceHttpSuite {
     assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
     for (CompletableFuture<HttpResponse<String>> duplicate : duplicates) {
       HttpResponse<String> answer = duplicate.get(60, TimeUnit.SECONDS);
-      assertThat(answer.statusCode()).isEqualTo(201);
-      assertThat(answer.body()).isEqualTo("held done");
-      assertThat(answer.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertReplayed(answer, 201, "held done");
     }
     assertThat(runs).hasValue(2);
   }
@@ -452,16 +442,15 @@ public abstract class OnceHttpSuite {
   @Test
   void waitingDuplicatesOfARequestThatFailsAreToldToSendItAgainAndTheRetryRuns()
       throws Exception {
-    ParkCounter counting = new ParkCounter(store);
+    WaitCountingStore counting = new WaitCountingStore(store);
     RunningServer waiting = serve(Once.builder(counting).maxWait(Duration.ofSeconds(60)).build());
     String key = newKey();
-    CompletableFuture<HttpResponse<String>> first = postAsync(waiting.uri("/fail-held"), key);
-    awaitAtLeast(runs, 1);
+    CompletableFuture<HttpResponse<String>> first = running(waiting.uri("/fail-held"), key);
     List<CompletableFuture<HttpResponse<String>>> duplicates = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       duplicates.add(postAsync(waiting.uri("/fail-held"), key));
     }
-    awaitAtLeast(counting.parked, 20);
+    assertThat(counting.awaitWaits(20)).as("all 20 duplicates wait").isTrue();
 
     hold.countDown();
 
@@ -473,7 +462,7 @@ public abstract class OnceHttpSuite {
       assertThat(answer.body()).contains("send it again");
     }
     assertThat(runs).hasValue(1);
-    assertThat(post(waiting.uri("/fail-held"), key, "", b -> b).statusCode()).isEqualTo(500);
+    assertThat(postKeyed(waiting.uri("/fail-held"), key, "").statusCode()).isEqualTo(500);
     assertThat(runs).hasValue(2);
   }
 
@@ -481,60 +470,53 @@ public abstract class OnceHttpSuite {
   void aHandlerThatOutlivesManyLeasesRunsOnceAndDuplicatesMeanwhileGet409() throws Exception {
     RunningServer shortLease = serve(Once.builder(store).lease(Duration.ofSeconds(1)).build());
     String key = newKey();
-    CompletableFuture<HttpResponse<String>> first = postAsync(shortLease.uri("/held"), key);
-    awaitAtLeast(runs, 1);
+    CompletableFuture<HttpResponse<String>> first = running(shortLease.uri("/held"), key);
 
     for (int i = 0; i < 8; i++) {
       new CountDownLatch(1).await(500, TimeUnit.MILLISECONDS); // four leases in all
-      assertProblem(post(shortLease.uri("/held"), key, "", b -> b),
+      assertProblem(postKeyed(shortLease.uri("/held"), key, ""),
           ProblemType.REQUEST_IN_PROGRESS);
     }
     hold.countDown();
 
     assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(201);
-    HttpResponse<String> retry = post(shortLease.uri("/held"), key, "", b -> b);
+    HttpResponse<String> retry = postKeyed(shortLease.uri("/held"), key, "");
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
     assertThat(runs).hasValue(1);
   }
 
   @Test
   void sameKeyWithADifferentBodyGets422() throws Exception {
-    String key = newKey();
-    post("/payments", key, "{\"amount\":100}");
-
-    HttpResponse<String> retry = post("/payments", key, "{\"amount\":500}");
-
-    assertProblem(retry, ProblemType.KEY_REUSED);
-    assertThat(runs).hasValue(1);
+    assertTheKeyIsReusedBy(retry -> retry.POST(BodyPublishers.ofString("{\"amount\":500}")));
   }
 
   @Test
   void sameKeyWithAnotherQueryGets422() throws Exception {
-    String key = newKey();
-    post("/payments", key, "{}");
-
-    assertProblem(post("/payments?dry-run=1", key, "{}"), ProblemType.KEY_REUSED);
-    assertThat(runs).hasValue(1);
+    assertTheKeyIsReusedBy(retry -> retry.uri(server.uri("/payments?dry-run=1")));
   }
 
   @Test
   void sameKeyOnAnotherPathGets422() throws Exception {
-    String key = newKey();
-    post("/payments", key, "{}");
-
-    assertProblem(post("/echo", key, "{}"), ProblemType.KEY_REUSED);
-    assertThat(runs).hasValue(1);
+    assertTheKeyIsReusedBy(retry -> retry.uri(server.uri("/echo")));
   }
 
   @Test
   void sameKeyWithAnotherMethodGets422() throws Exception {
+    assertTheKeyIsReusedBy(retry -> retry.method("PATCH", BodyPublishers.ofString("{}")));
+  }
+
+  /**
+   * Posts {@code {}} to {@code /payments} with a new key, then the same request changed by {@code
+   * change} with the same key: the change is refused as a reuse of the key.
+   */
+  private void assertTheKeyIsReusedBy(UnaryOperator<HttpRequest.Builder> change)
+      throws Exception {
     String key = newKey();
     post("/payments", key, "{}");
 
-    HttpResponse<String> patch = post("/payments", key, "{}",
-        b -> b.method("PATCH", BodyPublishers.ofString("{}")));
+    HttpResponse<String> retry = post("/payments", key, "{}", change);
 
-    assertProblem(patch, ProblemType.KEY_REUSED);
+    assertProblem(retry, ProblemType.KEY_REUSED);
     assertThat(runs).hasValue(1);
   }
 
@@ -545,7 +527,7 @@ public abstract class OnceHttpSuite {
     assertThat(runs).hasValue(2);
 
     RunningServer strict = serve(Once.builder(store).requireKey(true).build());
-    HttpResponse<String> response = post(strict.uri("/payments"), null, "{}", b -> b);
+    HttpResponse<String> response = postKeyed(strict.uri("/payments"), null, "{}");
 
     assertProblem(response, ProblemType.KEY_MISSING);
     assertThat(runs).hasValue(2);
@@ -563,10 +545,10 @@ public abstract class OnceHttpSuite {
 
   @Test
   void aKeyWithNonAsciiOrControlCharactersGets400() throws Exception {
-    String nonAscii = raw(server, "POST /payments HTTP/1.1\r\nHost: x\r\n"
+    String nonAscii = raw(server.port(), "POST /payments HTTP/1.1\r\nHost: x\r\n"
         + "Idempotency-Key: caf\u00e9\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
     // a server may refuse a control character in a header itself, before any adapter runs
-    String control = raw(server, "POST /payments HTTP/1.1\r\nHost: x\r\n"
+    String control = raw(server.port(), "POST /payments HTTP/1.1\r\nHost: x\r\n"
         + "Idempotency-Key: bad\u0001key\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
 
     assertThat(nonAscii).startsWith("HTTP/1.1 400");
@@ -613,7 +595,7 @@ public abstract class OnceHttpSuite {
   void aBodyOverTheLimitGets413() throws Exception {
     RunningServer small = serve(Once.builder(store).maxBodyBytes(16).build());
     HttpResponse<String> tooLarge =
-        post(small.uri("/payments"), newKey(), "{\"amount\":1000000}", b -> b);
+        postKeyed(small.uri("/payments"), newKey(), "{\"amount\":1000000}");
     HttpResponse<String> chunked = CLIENT.send(HttpRequest.newBuilder(small.uri("/payments"))
         .header("Idempotency-Key", newKey())
         .POST(BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(
@@ -629,7 +611,7 @@ public abstract class OnceHttpSuite {
   void aBodyCutOffBeforeItsEndNeverRunsTheHandlerAndLeavesTheKeyFree() throws Exception {
     String key = newKey();
     // 10 of the 100 bytes promised, then the client stops sending
-    String answer = rawHalfClosed(server, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+    String answer = rawHalfClosed(server.port(), "POST /echo HTTP/1.1\r\nHost: x\r\n"
         + "Idempotency-Key: " + key + "\r\nContent-Length: 100\r\n\r\n0123456789");
 
     // 400 request-body-unreadable; or the server's own 400 (Tomcat answers with its error page
@@ -648,30 +630,21 @@ public abstract class OnceHttpSuite {
 
   @Test
   void aHandlerThatThrowsReleasesTheKeySoTheRetryRunsAgain() throws Exception {
-    String key = newKey();
-
-    assertThat(post("/fail", key, "").statusCode()).isEqualTo(500);
-    assertThat(post("/fail", key, "").statusCode()).isEqualTo(500);
+    postTwiceWithOneKey(server.uri("/fail"), 500);
 
     assertThat(runs).hasValue(2);
   }
 
   @Test
   void anAsyncHandlerThatFailsReleasesTheKeySoTheRetryRunsAgain() throws Exception {
-    String key = newKey();
-
-    assertThat(post("/fail-async", key, "").statusCode()).isEqualTo(500);
-    assertThat(post("/fail-async", key, "").statusCode()).isEqualTo(500);
+    postTwiceWithOneKey(server.uri("/fail-async"), 500);
 
     assertThat(runs).hasValue(2);
   }
 
   @Test
   void aNonCacheableStatusReleasesTheKey() throws Exception {
-    String key = newKey();
-
-    assertThat(post("/status?code=500", key, "").statusCode()).isEqualTo(500);
-    assertThat(post("/status?code=500", key, "").statusCode()).isEqualTo(500);
+    postTwiceWithOneKey(server.uri("/status?code=500"), 500);
     assertThat(post("/status?code=400", newKey(), "").statusCode()).isEqualTo(400);
 
     assertThat(runs).hasValue(3);
@@ -679,15 +652,7 @@ public abstract class OnceHttpSuite {
 
   @Test
   void anAsyncResponseIsStoredWhenItCompletes() throws Exception {
-    String key = newKey();
-    HttpResponse<String> first = post("/async", key, "");
-
-    HttpResponse<String> retry = post("/async", key, "");
-
-    assertThat(first.statusCode()).isEqualTo(201);
-    assertThat(first.body()).isEqualTo("async run 1");
-    assertThat(retry.body()).isEqualTo("async run 1");
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(replayedRetry(server.uri("/async"), ""), 201, "async run 1");
     assertThat(runs).hasValue(1);
   }
 
@@ -697,7 +662,7 @@ public abstract class OnceHttpSuite {
     String key = newKey();
     HttpResponse<byte[]> first = postBytes(limited.uri("/large"), key, new byte[0]);
 
-    HttpResponse<String> retry = post(limited.uri("/large"), key, "", b -> b);
+    HttpResponse<String> retry = postKeyed(limited.uri("/large"), key, "");
 
     assertThat(first.statusCode()).isEqualTo(201);
     assertThat(first.body()).hasSize(2 << 20);
@@ -726,12 +691,12 @@ public abstract class OnceHttpSuite {
     RunningServer down = serve(Once.builder(failing).build());
     failing.failing(true);
 
-    assertProblem(post(down.uri("/payments"), newKey(), "{}", b -> b),
+    assertProblem(postKeyed(down.uri("/payments"), newKey(), "{}"),
         ProblemType.STORE_UNAVAILABLE);
     assertThat(runs).hasValue(0);
 
     failing.failing(false);
-    assertThat(post(down.uri("/payments"), newKey(), "{}", b -> b).statusCode()).isEqualTo(201);
+    assertThat(postKeyed(down.uri("/payments"), newKey(), "{}").statusCode()).isEqualTo(201);
   }
 
   @Test
@@ -740,7 +705,7 @@ public abstract class OnceHttpSuite {
     RunningServer open = serve(Once.builder(failing).failOpen(true).build());
     failing.failing(true);
 
-    HttpResponse<String> response = post(open.uri("/payments"), newKey(), "{\"a\":1}", b -> b);
+    HttpResponse<String> response = postKeyed(open.uri("/payments"), newKey(), "{\"a\":1}");
 
     assertThat(response.statusCode()).isEqualTo(201);
     assertThat(response.body()).contains("\"echo\":{\"a\":1}");
@@ -752,10 +717,10 @@ public abstract class OnceHttpSuite {
     try {
       RunningServer full = serve(Once.builder(one).failOpen(true).build());
       String kept = newKey();
-      assertThat(post(full.uri("/payments"), kept, "{}", b -> b).statusCode()).isEqualTo(201);
+      assertThat(postKeyed(full.uri("/payments"), kept, "{}").statusCode()).isEqualTo(201);
 
-      HttpResponse<String> refused = post(full.uri("/payments"), newKey(), "{}", b -> b);
-      HttpResponse<String> replay = post(full.uri("/payments"), kept, "{}", b -> b);
+      HttpResponse<String> refused = postKeyed(full.uri("/payments"), newKey(), "{}");
+      HttpResponse<String> replay = postKeyed(full.uri("/payments"), kept, "{}");
 
       // never run without idempotency, even with failOpen: the store works, it is full
       assertProblem(refused, ProblemType.STORE_FULL);
@@ -774,14 +739,12 @@ public abstract class OnceHttpSuite {
     RunningServer slow =
         serve(Once.builder(new SlowCompletingStore(store, Duration.ofMillis(300))).build());
     String key = newKey();
-    HttpResponse<String> first = post(slow.uri("/payments"), key, "{}", b -> b);
+    HttpResponse<String> first = postKeyed(slow.uri("/payments"), key, "{}");
 
-    HttpResponse<String> retry = postOnNewConnection(slow.uri("/payments"), key, "{}");
+    HttpResponse<String> retry = postKeyedOnNewConnection(slow.uri("/payments"), key, "{}");
 
     assertThat(first.statusCode()).isEqualTo(201);
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(retry.body()).isEqualTo(first.body());
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(retry, 201, first.body());
     assertThat(runs).hasValue(1);
   }
 
@@ -791,14 +754,12 @@ public abstract class OnceHttpSuite {
     RunningServer slow =
         serve(Once.builder(new SlowCompletingStore(store, Duration.ofMillis(300))).build());
     String key = newKey();
-    HttpResponse<String> first = post(slow.uri("/async"), key, "", b -> b);
+    HttpResponse<String> first = postKeyed(slow.uri("/async"), key, "");
 
-    HttpResponse<String> retry = postOnNewConnection(slow.uri("/async"), key, "");
+    HttpResponse<String> retry = postKeyedOnNewConnection(slow.uri("/async"), key, "");
 
     assertThat(first.body()).isEqualTo("async run 1");
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(retry.body()).isEqualTo("async run 1");
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(retry, 201, "async run 1");
     assertThat(runs).hasValue(1);
   }
 
@@ -834,27 +795,11 @@ public abstract class OnceHttpSuite {
    * answer, and waits until the record of the request is finished.
    */
   private void postAndHangUp(String pathAndQuery, String key) throws Exception {
-    try (Socket socket = new Socket("127.0.0.1", server.port())) {
-      socket.getOutputStream().write(("POST " + pathAndQuery + " HTTP/1.1\r\nHost: localhost\r\n"
-          + "Idempotency-Key: " + key + "\r\nContent-Length: 0\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
-      socket.getOutputStream().flush();
-      awaitAtLeast(runs, 1);
-      socket.setSoLinger(true, 0); // a reset, as a client that vanished
-    }
+    Http.postAndHangUp(server.port(), pathAndQuery, key, runs);
     hangup.countDown();
     assertThat(handlerDone.await(30, TimeUnit.SECONDS)).isTrue();
     // the handler is done; the adapter finishes the record once the answer is written
-    CountDownLatch never = new CountDownLatch(1);
-    for (int i = 0; i < 3000 && isInProgress(key); i++) {
-      never.await(10, TimeUnit.MILLISECONDS);
-    }
-    assertThat(isInProgress(key)).as("the record of the hung-up request is finished").isFalse();
-  }
-
-  private boolean isInProgress(String key) {
-    Claim record = store.peek(key);
-    return record != null && record.state() == Claim.State.IN_PROGRESS;
+    awaitFinished(store, key);
   }
 
   /** Puts a completed record in the store, as another front end over it would have. */
@@ -865,109 +810,24 @@ public abstract class OnceHttpSuite {
 
   private HttpResponse<String> post(String pathAndQuery, String key, String body)
       throws Exception {
-    return post(pathAndQuery, key, body, b -> b);
+    return postKeyed(server.uri(pathAndQuery), key, body);
   }
 
   private HttpResponse<String> post(String pathAndQuery, String key, String body,
       UnaryOperator<HttpRequest.Builder> customize) throws Exception {
-    return post(server.uri(pathAndQuery), key, body, customize);
+    return send(customize.apply(Http.post(server.uri(pathAndQuery), key, body)));
   }
 
-  private static HttpResponse<String> post(URI uri, String key, String body,
-      UnaryOperator<HttpRequest.Builder> customize) throws Exception {
-    HttpRequest.Builder builder = HttpRequest.newBuilder(uri)
-        .POST(BodyPublishers.ofString(body))
-        .timeout(Duration.ofSeconds(60));
-    if (key != null) {
-      builder.header("Idempotency-Key", key);
-    }
-    return CLIENT.send(customize.apply(builder).build(), BodyHandlers.ofString());
-  }
-
-  private static HttpResponse<byte[]> postBytes(URI uri, String key, byte[] body)
-      throws Exception {
-    return CLIENT.send(HttpRequest.newBuilder(uri)
-        .header("Idempotency-Key", key)
-        .POST(BodyPublishers.ofByteArray(body))
-        .timeout(Duration.ofSeconds(60))
-        .build(), BodyHandlers.ofByteArray());
+  /** @return a keyed POST to {@code uri}, sent once its handler has begun to run */
+  private CompletableFuture<HttpResponse<String>> running(URI uri, String key)
+      throws InterruptedException {
+    CompletableFuture<HttpResponse<String>> first = postAsync(uri, key);
+    awaitAtLeast(runs, 1);
+    return first;
   }
 
   private static CompletableFuture<HttpResponse<String>> postAsync(URI uri, String key) {
-    return CLIENT.sendAsync(HttpRequest.newBuilder(uri)
-        .header("Idempotency-Key", key)
-        .POST(BodyPublishers.noBody())
-        .timeout(Duration.ofSeconds(60))
-        .build(), BodyHandlers.ofString());
-  }
-
-  /** Posts on a connection of its own, so nothing the server does on another one delays it. */
-  private static HttpResponse<String> postOnNewConnection(URI uri, String key, String body)
-      throws Exception {
-    // a client of its own has a pool of its own (HttpClient is closeable only from Java 21)
-    HttpClient fresh = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-    return fresh.send(HttpRequest.newBuilder(uri)
-        .POST(BodyPublishers.ofString(body))
-        .header("Idempotency-Key", key)
-        .timeout(Duration.ofSeconds(60))
-        .build(), BodyHandlers.ofString());
-  }
-
-  /** Sends raw bytes (for requests no well-behaved client would send) and returns the answer. */
-  private static String raw(RunningServer server, String request) throws IOException {
-    try (Socket socket = new Socket("127.0.0.1", server.port())) {
-      socket.setSoTimeout(30_000);
-      OutputStream out = socket.getOutputStream();
-      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      return readAll(socket.getInputStream());
-    }
-  }
-
-  /** Sends raw bytes, then closes the sending half, and returns what the server answers. */
-  private static String rawHalfClosed(RunningServer server, String request) throws IOException {
-    try (Socket socket = new Socket("127.0.0.1", server.port())) {
-      socket.setSoTimeout(30_000);
-      OutputStream out = socket.getOutputStream();
-      out.write(request.getBytes(StandardCharsets.ISO_8859_1));
-      out.flush();
-      socket.shutdownOutput();
-      return readAll(socket.getInputStream());
-    }
-  }
-
-  private static String readAll(InputStream in) throws IOException {
-    ByteArrayOutputStream answer = new ByteArrayOutputStream();
-    byte[] buffer = new byte[8192];
-    try {
-      for (int n; (n = in.read(buffer)) >= 0; ) {
-        answer.write(buffer, 0, n);
-      }
-    } catch (SocketException reset) {
-      // the server reset the connection after what it sent, if anything
-    }
-    return answer.toString(StandardCharsets.ISO_8859_1);
-  }
-
-  private static String newKey() {
-    return UUID.randomUUID().toString();
-  }
-
-  private static void assertProblem(HttpResponse<String> response, ProblemType type) {
-    assertThat(response.statusCode()).isEqualTo(type.status());
-    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
-    assertThat(response.body())
-        .contains("\"type\":\"" + type.uri() + "\"")
-        .contains("\"status\":" + type.status());
-  }
-
-  /** Waits until {@code counter} reaches {@code count}, for at most a minute. */
-  private static void awaitAtLeast(AtomicInteger counter, int count) throws InterruptedException {
-    CountDownLatch never = new CountDownLatch(1);
-    for (int i = 0; i < 6000 && counter.get() < count; i++) {
-      never.await(10, TimeUnit.MILLISECONDS);
-    }
-    assertThat(counter.get()).isGreaterThanOrEqualTo(count);
+    return CLIENT.sendAsync(Http.post(uri, key, "").build(), BodyHandlers.ofString());
   }
 
   private static byte[] binary() {
@@ -995,26 +855,5 @@ public abstract class OnceHttpSuite {
       Arrays.fill(chunks[i], (byte) i);
     }
     return chunks;
-  }
-
-  /** Counts the duplicates parked waiting, so a test knows when all of them are. */
-  private static final class ParkCounter extends ForwardingIdempotencyStore {
-    final IdempotencyStore delegate;
-    final AtomicInteger parked = new AtomicInteger();
-
-    ParkCounter(IdempotencyStore delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    protected IdempotencyStore delegate() {
-      return delegate;
-    }
-
-    @Override
-    public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
-      parked.incrementAndGet();
-      return super.awaitChangeAsync(key, timeout);
-    }
   }
 }

@@ -10,7 +10,8 @@ import java.util.Objects;
  * among them) and a body in chunks. Immutable: each method returns a new reply.
  *
  * <p>The adapter writes it natively: the status, then every header with an "add" (never a "set",
- * so repeated names are all sent), then each chunk as a write of its own in order, never declaring a
+ * so repeated names are all sent), then each chunk as a write of its own in order, never declaring
+ * a
  * length itself (the server does, or chunks the body). Writing each chunk on its own is what lets
  * the suite check that a response captured in pieces (servlet writes, WebFlux {@code DataBuffer}s,
  * a JAX-RS {@code StreamingOutput}) is stored whole.

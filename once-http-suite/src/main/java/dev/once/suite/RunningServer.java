@@ -24,4 +24,23 @@ public interface RunningServer extends AutoCloseable {
    */
   @Override
   void close() throws Exception;
+
+  /**
+   * @param port the port the server listens on, on {@code 127.0.0.1}
+   * @param stop what stops it
+   * @return the server
+   */
+  static RunningServer of(int port, AutoCloseable stop) {
+    return new RunningServer() {
+      @Override
+      public int port() {
+        return port;
+      }
+
+      @Override
+      public void close() throws Exception {
+        stop.close();
+      }
+    };
+  }
 }

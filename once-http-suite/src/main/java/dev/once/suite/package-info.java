@@ -8,5 +8,10 @@
  * latches, throw, answer binary bodies, answer late) is the suite's own code, so every adapter
  * runs the same behaviour; an adapter implements only the two shapes a handler comes in,
  * {@link dev.once.suite.Handler.Blocking} and {@link dev.once.suite.Handler.Async}.
+ *
+ * <p>Beside it, the helpers the modules' own HTTP tests share: {@link dev.once.suite.Http}, the
+ * client side (requests, raw bytes, checks of a problem or a replay), and {@link
+ * dev.once.suite.JettyServer}, a Jetty server with a filter in front of {@link
+ * dev.once.suite.ServletHandler}s, for the tests that bring Jetty.
  */
 package dev.once.suite;

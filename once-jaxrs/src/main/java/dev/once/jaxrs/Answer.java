@@ -53,20 +53,11 @@ final class Answer {
     return new Answer(stored.status(), headers, body);
   }
 
-  /** An {@code application/problem+json} response that no cache keeps. */
+  /** The problem, with its {@linkplain Problem#headers() headers} and its length. */
   static Answer problem(Problem problem) {
     byte[] json = problem.toJsonBytes();
     List<Header> headers = new ArrayList<>(5);
-    headers.add(new Header(HttpHeaders.CONTENT_TYPE, Problem.CONTENT_TYPE));
-    headers.add(new Header(HttpHeaders.CACHE_CONTROL, "no-store"));
-    if (problem.status() == 408) {
-      // the rest of the body may still be on its way: the connection cannot carry another request
-      headers.add(new Header("Connection", "close"));
-    }
-    if (problem.retryAfterSeconds() > 0) {
-      headers.add(new Header(HttpHeaders.RETRY_AFTER,
-          Integer.toString(problem.retryAfterSeconds())));
-    }
+    problem.headers().forEach((name, value) -> headers.add(new Header(name, value)));
     headers.add(new Header(HttpHeaders.CONTENT_LENGTH, Integer.toString(json.length)));
     return new Answer(problem.status(), headers, json);
   }

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What both request filters do with a request: ask the engine, then run the resource (keeping the
@@ -42,7 +43,7 @@ final class Gate {
   private final Once once;
   private final boolean anyMethod;
   private final Executor executor;
-  private final Parking parking;
+  private final @Nullable Parking parking;
   private final ConcurrentMap<String, Once> byMethod = new ConcurrentHashMap<>();
 
   /**
@@ -50,7 +51,7 @@ final class Gate {
    *     for the engine's methods only
    * @param parking where pre-matching duplicates are parked, or null if nothing serves them
    */
-  Gate(Once once, boolean anyMethod, Executor executor, Parking parking) {
+  Gate(Once once, boolean anyMethod, Executor executor, @Nullable Parking parking) {
     this.once = once;
     this.anyMethod = anyMethod;
     this.executor = executor;
@@ -75,23 +76,14 @@ final class Gate {
           "the request body could not be read to the end")));
       return;
     }
-    switch (decision.kind()) {
-      case EXECUTE:
-        context.setProperty(KEYED,
-            new KeyedResponse(decision.exchange(), engine.maxResponseBytes()));
-        break;
-      case REPLAY:
-        answer(context, Answer.replay(decision.response()));
-        break;
-      case REJECT:
-        answer(context, Answer.problem(decision.problem()));
-        break;
-      case WAIT:
-        park(context, decision.next(), preMatching);
-        break;
-      case PASS_THROUGH:
-      default:
-        break;
+    if (decision instanceof Decision.Execute execute) {
+      context.setProperty(KEYED, new KeyedResponse(execute.exchange(), engine.maxResponseBytes()));
+    } else if (decision instanceof Decision.Replay replay) {
+      answer(context, Answer.replay(replay.response()));
+    } else if (decision instanceof Decision.Reject reject) {
+      answer(context, Answer.problem(reject.problem()));
+    } else if (decision instanceof Decision.Wait wait) {
+      park(context, wait.next(), preMatching);
     }
   }
 
@@ -100,7 +92,7 @@ final class Gate {
    *     itself, or for an {@link Idempotent} resource answering a method the engine does not list,
    *     the engine with that method added
    */
-  private Once engineFor(String method) {
+  private @Nullable Once engineFor(@Nullable String method) {
     if (method == null) {
       return null;
     }
@@ -151,11 +143,11 @@ final class Gate {
   }
 
   private Answer answerTo(Decision decision) {
-    if (decision != null && decision.kind() == Decision.Kind.REPLAY) {
-      return Answer.replay(decision.response());
+    if (decision instanceof Decision.Replay replay) {
+      return Answer.replay(replay.response());
     }
-    return Answer.problem(decision != null && decision.problem() != null
-        ? decision.problem()
+    return Answer.problem(decision instanceof Decision.Reject reject
+        ? reject.problem()
         : Problem.of(ProblemType.REQUEST_IN_PROGRESS, "a request with this " + once.header()
             + " is still in progress; retry later").withRetryAfter(1));
   }

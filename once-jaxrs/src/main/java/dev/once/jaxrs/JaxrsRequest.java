@@ -17,6 +17,7 @@ import java.security.Principal;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The engine's view of a Jakarta REST request. Once the engine has read the body to fingerprint it,
@@ -35,7 +36,7 @@ final class JaxrsRequest implements OnceRequest {
   private final ContainerRequestContext context;
   private final Once engine;
   private final URI uri;
-  private byte[] body;
+  private byte @Nullable [] body;
 
   JaxrsRequest(ContainerRequestContext context, Once engine) {
     this.context = context;
@@ -55,7 +56,7 @@ final class JaxrsRequest implements OnceRequest {
   }
 
   @Override
-  public String query() {
+  public @Nullable String query() {
     return uri.getRawQuery();
   }
 
@@ -66,7 +67,7 @@ final class JaxrsRequest implements OnceRequest {
   }
 
   @Override
-  public String principal() {
+  public @Nullable String principal() {
     SecurityContext security = context.getSecurityContext();
     Principal principal = security == null ? null : security.getUserPrincipal();
     return principal == null ? null : principal.getName();

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * On Jersey, finishes the record of a keyed request whose resource failed with an exception that no
@@ -44,7 +45,7 @@ final class JerseyFailures {
    * @param providers the application's providers, once the runtime has injected them
    * @return Jersey's application event listener, or null when Jersey's server is not there
    */
-  static Object listener(ClassLoader loader, Supplier<Providers> providers) {
+  static @Nullable Object listener(ClassLoader loader, Supplier<Providers> providers) {
     try {
       Class<?> applicationListener =
           Class.forName(MONITORING + "ApplicationEventListener", false, loader);
@@ -63,7 +64,8 @@ final class JerseyFailures {
   }
 
   /** A handler calling {@code action} for {@code method}, answering {@code result}. */
-  private static InvocationHandler handler(String method, Consumer<Object> action, Object result) {
+  private static InvocationHandler handler(
+      String method, Consumer<Object> action, @Nullable Object result) {
     return (proxy, called, args) -> {
       switch (called.getName()) {
         case "equals":

@@ -2,43 +2,51 @@ package dev.once.jaxrs;
 
 import dev.once.Exchange;
 import dev.once.StoredResponse.Header;
+import dev.once.adapter.TeeOutput;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
-import java.io.IOException;
+import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The response of a request the engine let run, as the response stage sees it: the status and
  * headers of the response context (read when the exchange finishes, so whatever the application's
  * filters and writers set is what is stored), and the copy of the body as it was written.
  *
- * <p>When a write to the client fails, the client hung up: the exchange is told, later writes go to
- * the copy only, and the resource's writer goes on unaware, so its whole answer is stored for the
- * client's retry. Once the copy is over {@code maxResponseBytes} there is no answer to keep,
- * and the failure reaches the writer as it would without the adapter.
+ * <p>The entity stream ({@link #stream}) copies every byte the client is sent, and finishes the
+ * record before the client can see the end; a client that hung up does not stop the resource's
+ * writer while its answer can still be kept (see {@link TeeOutput}).
  */
 final class KeyedResponse implements Exchange.Response {
   private final Exchange exchange;
-  private final ResponseCapture capture;
-  private volatile ContainerResponseContext response;
-  private volatile MediaType mediaType;
-  private volatile boolean clientGone;
+  private final TeeOutput output;
+  private volatile @Nullable ContainerResponseContext response;
+  private volatile @Nullable MediaType mediaType;
 
   KeyedResponse(Exchange exchange, long maxResponseBytes) {
     this.exchange = exchange;
-    this.capture = new ResponseCapture(maxResponseBytes);
+    this.output = new TeeOutput(exchange, maxResponseBytes);
   }
 
   Exchange exchange() {
     return exchange;
   }
 
-  ResponseCapture capture() {
-    return capture;
+  /**
+   * @param wire the runtime's entity stream
+   * @param declaredLength the declared {@code Content-Length}, or -1
+   * @return the entity stream to write instead: its bytes are copied, then passed on to {@code
+   *     wire}, and the record is finished when the body reaches its declared length or the stream
+   *     is closed
+   */
+  TeeOutput.Stream stream(OutputStream wire, long declaredLength) {
+    return output.stream(wire, () -> written(declaredLength), this::ended);
   }
 
   /** The response filter saw the response: its status and headers are read from it. */
@@ -51,16 +59,21 @@ final class KeyedResponse implements Exchange.Response {
     this.mediaType = type;
   }
 
+  /** @return the response the filter saw: the exchange finishes with a response only after */
+  private ContainerResponseContext seen() {
+    return Objects.requireNonNull(response, "the response filter has not seen the response");
+  }
+
   @Override
   public int status() {
-    return response.getStatus();
+    return seen().getStatus();
   }
 
   @Override
   public List<Header> headers() {
     List<Header> headers = new ArrayList<>();
     boolean typed = false;
-    for (Map.Entry<String, List<String>> entry : response.getStringHeaders().entrySet()) {
+    for (Map.Entry<String, List<String>> entry : seen().getStringHeaders().entrySet()) {
       typed |= HttpHeaders.CONTENT_TYPE.equalsIgnoreCase(entry.getKey());
       for (String value : entry.getValue()) {
         if (value != null) {
@@ -76,40 +89,24 @@ final class KeyedResponse implements Exchange.Response {
   }
 
   @Override
-  public byte[] body() {
-    return capture.bytes();
-  }
-
-  boolean isClientGone() {
-    return clientGone;
+  public byte @Nullable [] body() {
+    return output.capture().bytes();
   }
 
   /**
-   * A write to the client failed: it hung up. The writer goes on and its answer is kept, unless the
-   * copy is already over the limit, when the failure is the writer's to see.
-   *
-   * @throws IOException {@code failure}, when there is no answer to keep
+   * If the body now has exactly its declared length, the bytes about to be passed on end the
+   * response: the record is finished first. A body that goes past it is the writer's error, which
+   * the runtime reports; it ends nothing here.
    */
-  void clientFailed(IOException failure) throws IOException {
-    if (capture.isOverflowed()) {
-      throw failure;
-    }
-    if (!clientGone) {
-      clientGone = true;
-      exchange.clientGone();
+  private void written(long declaredLength) {
+    if (declaredLength >= 0 && output.capture().total() == declaredLength) {
+      ended();
     }
   }
 
-  /**
-   * Called before each write once the client is gone.
-   *
-   * @throws IOException when the copy is over the limit, so the writer stops as it would without
-   *     the adapter
-   */
-  void checkStillKeeping() throws IOException {
-    if (capture.isOverflowed()) {
-      throw new IOException("the client is gone and the response is too large to keep");
-    }
+  /** The body is whole: finishes the record, and waits for it, before the end goes on. */
+  void ended() {
+    await(exchange.bodyEnded(this));
   }
 
   /** Waits for the record to be finished; the engine's stage never fails. */

@@ -2,6 +2,7 @@ package dev.once.jaxrs;
 
 import dev.once.Exchange;
 import dev.once.Once;
+import dev.once.adapter.TeeOutput;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
@@ -12,6 +13,7 @@ import jakarta.ws.rs.ext.WriterInterceptor;
 import jakarta.ws.rs.ext.WriterInterceptorContext;
 import java.io.IOException;
 import java.io.OutputStream;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The response side of the adapter, a response filter and the outermost writer interceptor.
@@ -33,14 +35,14 @@ final class ResponseStage implements ContainerResponseFilter, WriterInterceptor 
   private final Parking parking;
   /** The application's providers, for {@link JerseyFailures}: injected by the runtime. */
   @Context
-  private Providers providers;
+  private @Nullable Providers providers;
 
   ResponseStage(Parking parking) {
     this.parking = parking;
   }
 
   /** @return the application's providers, or null before the runtime injected them */
-  Providers providers() {
+  @Nullable Providers providers() {
     return providers;
   }
 
@@ -88,9 +90,8 @@ final class ResponseStage implements ContainerResponseFilter, WriterInterceptor 
     }
     captured.writtenAs(context.getMediaType());
     OutputStream wire = context.getOutputStream();
-    CapturingStream capturing =
-        new CapturingStream(wire, captured, declaredLength(context.getHeaders()
-            .getFirst(HttpHeaders.CONTENT_LENGTH)));
+    TeeOutput.Stream capturing = captured.stream(wire,
+        declaredLength(context.getHeaders().getFirst(HttpHeaders.CONTENT_LENGTH)));
     context.setOutputStream(capturing);
     try {
       context.proceed();
@@ -102,7 +103,7 @@ final class ResponseStage implements ContainerResponseFilter, WriterInterceptor 
     } finally {
       context.setOutputStream(wire);
     }
-    capturing.ended();
+    captured.ended();
   }
 
   private static long declaredLength(Object value) {

@@ -3,6 +3,7 @@ package dev.once.jaxrs;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Suspends a request from inside a request filter, where the runtime allows it: Jakarta REST has no
@@ -15,7 +16,7 @@ import java.lang.reflect.Method;
 final class Suspension {
   private static final ClassValue<Method> SUSPEND = new ClassValue<>() {
     @Override
-    protected Method computeValue(Class<?> type) {
+    protected @Nullable Method computeValue(Class<?> type) {
       return find(type);
     }
   };
@@ -41,7 +42,7 @@ final class Suspension {
     }
   }
 
-  private static Method find(Class<?> type) {
+  private static @Nullable Method find(Class<?> type) {
     for (Class<?> c = type; c != null; c = c.getSuperclass()) {
       for (Class<?> contract : c.getInterfaces()) {
         Method found = findIn(contract);
@@ -53,7 +54,7 @@ final class Suspension {
     return null;
   }
 
-  private static Method findIn(Class<?> contract) {
+  private static @Nullable Method findIn(Class<?> contract) {
     if (contract != ContainerRequestContext.class
         && ContainerRequestContext.class.isAssignableFrom(contract)) {
       try {

@@ -85,18 +85,7 @@ final class JaxrsServers {
           .setCorePoolSize(workerThreads).setMaxPoolSize(workerThreads));
     }
     server.start();
-    int port = listener.getPort();
-    return new RunningServer() {
-      @Override
-      public int port() {
-        return port;
-      }
-
-      @Override
-      public void close() {
-        server.shutdownNow();
-      }
-    };
+    return new Started(listener.getPort(), server::shutdownNow);
   }
 
   static RunningServer resteasy(int workerThreads, Object... components) {
@@ -113,18 +102,15 @@ final class JaxrsServers {
       builder.setWorkerThreads(workerThreads);
     }
     server.start(builder);
-    int port = server.port();
-    return new RunningServer() {
-      @Override
-      public int port() {
-        return port;
-      }
+    return new Started(server.port(), server::stop);
+  }
 
-      @Override
-      public void close() {
-        server.stop();
-      }
-    };
+  /** A started server: its port, and how it stops. */
+  private record Started(int port, Runnable stop) implements RunningServer {
+    @Override
+    public void close() {
+      stop.run();
+    }
   }
 
   /** An Undertow server that tells the port it was given. */

@@ -2,11 +2,10 @@ package dev.once.jaxrs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
-import dev.once.suite.RunningServer;
-import dev.once.testing.FakeClock;
+import dev.once.suite.Http;
+import dev.once.testing.StartedClock;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -16,22 +15,15 @@ import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -40,50 +32,22 @@ import org.junit.jupiter.params.provider.EnumSource;
  * over {@code maxBodyBytes} it gets 413, still arriving past {@code bodyTimeout} it gets 408, both
  * as {@code application/problem+json}, and neither runs the resource nor takes the key.
  */
-class OnceFeatureBodyTest {
-  private static final HttpClient CLIENT =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-
-  private final MemoryStore store = MemoryStore.create();
+class OnceFeatureBodyTest extends AbstractRuntimeTest {
   private final Payments payments = new Payments();
-  private RunningServer server;
 
-  @AfterEach
-  void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
-    store.close();
-  }
-
-  @ParameterizedTest
-  @EnumSource(JaxrsServers.Runtime.class)
-  void aDeclaredBodyOverTheLimitGets413AndTheKeyStaysFree(JaxrsServers.Runtime runtime)
-      throws Exception {
+  @OnEachRuntime(OverTheLimit.class)
+  void aBodyOverTheLimitGets413AndTheKeyStaysFree(OverTheLimit body,
+      JaxrsServers.Runtime runtime) throws Exception {
     start(runtime, Once.builder(store).maxBodyBytes(1024).build());
     String key = newKey();
 
-    HttpResponse<String> tooLarge = post(key, BodyPublishers.ofByteArray(new byte[1025]));
+    HttpResponse<String> tooLarge = post(key, body.publisher());
 
     assertProblem(tooLarge, ProblemType.REQUEST_TOO_LARGE);
     assertThat(payments.runs).hasValue(0);
     assertThat(store.peek(key)).isNull();
     assertThat(post(key, BodyPublishers.ofString("{}")).statusCode()).isEqualTo(201);
     assertThat(payments.runs).hasValue(1);
-  }
-
-  @ParameterizedTest
-  @EnumSource(JaxrsServers.Runtime.class)
-  void aChunkedBodyOverTheLimitGets413AndTheKeyStaysFree(JaxrsServers.Runtime runtime)
-      throws Exception {
-    start(runtime, Once.builder(store).maxBodyBytes(1024).build());
-    String key = newKey();
-
-    HttpResponse<String> tooLarge = post(key, chunked(new byte[64 * 1024]));
-
-    assertProblem(tooLarge, ProblemType.REQUEST_TOO_LARGE);
-    assertThat(payments.runs).hasValue(0);
-    assertThat(store.peek(key)).isNull();
   }
 
   @ParameterizedTest
@@ -110,13 +74,8 @@ class OnceFeatureBodyTest {
     start(runtime, Once.builder(store).clock(clock).bodyTimeout(Duration.ofSeconds(5)).build());
     String key = newKey();
 
-    try (Socket socket = new Socket("127.0.0.1", server.port())) {
-      socket.setSoTimeout(60_000);
+    try (Socket socket = Http.startPost(server.port(), key, 4)) {
       OutputStream out = socket.getOutputStream();
-      out.write(("POST /payments HTTP/1.1\r\nHost: localhost\r\nIdempotency-Key: " + key
-          + "\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n{")
-          .getBytes(StandardCharsets.US_ASCII));
-      out.flush();
       assertThat(clock.read.await(30, TimeUnit.SECONDS)).as("the filter started reading")
           .isTrue();
       clock.advance(Duration.ofSeconds(6));
@@ -166,42 +125,24 @@ class OnceFeatureBodyTest {
     return head.toString(StandardCharsets.ISO_8859_1);
   }
 
-  private static String newKey() {
-    return UUID.randomUUID().toString();
-  }
+  /** Bodies over a limit of 1024 bytes, as a client may send them. */
+  enum OverTheLimit {
+    /** 1025 bytes, their length declared in {@code Content-Length}. */
+    DECLARED {
+      @Override
+      BodyPublisher publisher() {
+        return BodyPublishers.ofByteArray(new byte[1025]);
+      }
+    },
+    /** 64 KiB, chunked: the length is known only once they have arrived. */
+    CHUNKED {
+      @Override
+      BodyPublisher publisher() {
+        return chunked(new byte[64 * 1024]);
+      }
+    };
 
-  private static void assertProblem(HttpResponse<String> response, ProblemType type) {
-    assertThat(response.statusCode()).isEqualTo(type.status());
-    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
-    assertThat(response.body()).contains("\"type\":\"" + type.uri() + "\"")
-        .doesNotContain("Exception");
-  }
-
-  /** A fake clock that says when it is first read: the filter starts timing a body. */
-  private static final class StartedClock extends Clock {
-    final CountDownLatch read = new CountDownLatch(1);
-    private final FakeClock clock = new FakeClock();
-
-    void advance(Duration duration) {
-      clock.advance(duration);
-    }
-
-    @Override
-    public Instant instant() {
-      Instant now = clock.instant();
-      read.countDown();
-      return now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return clock.getZone();
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
+    abstract BodyPublisher publisher();
   }
 
   /** A resource that counts its runs and the bytes it was given. */

@@ -2,13 +2,12 @@ package dev.once.jaxrs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.spi.Claim;
-import dev.once.suite.RunningServer;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.container.AsyncResponse;
@@ -16,7 +15,6 @@ import jakarta.ws.rs.container.Suspended;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.ExceptionMapper;
 import java.net.Socket;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
@@ -25,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
@@ -46,44 +43,31 @@ import org.junit.jupiter.params.provider.EnumSource;
  * and releases the key. And a client that hangs up on an {@code AsyncResponse} resource gets the
  * whole answer on its retry.
  */
-class OnceFeatureFailureTest {
-  private static final HttpClient CLIENT =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+class OnceFeatureFailureTest extends AbstractRuntimeTest {
   /** The three shapes of resource method, as the paths under which each fails the same way. */
   private static final List<String> SHAPES = List.of("sync", "stage", "suspended");
 
-  private final MemoryStore store = MemoryStore.create();
   private final Failing failing = new Failing();
-  private RunningServer server;
 
   @AfterEach
-  void stop() throws Exception {
+  void releaseTheResources() {
     failing.hangup.countDown();
-    if (server != null) {
-      server.close();
-    }
     failing.executor.shutdownNow();
-    store.close();
   }
 
-  @ParameterizedTest
-  @EnumSource(JaxrsServers.Runtime.class)
-  void anExceptionTheApplicationMapsToANonCacheableStatusReleasesTheKey(
+  @OnEachRuntime(Released.class)
+  void aFailureAnsweredWithAStatusThatIsNotStoredReleasesTheKeySoTheRetryRuns(Released failure,
       JaxrsServers.Runtime runtime) throws Exception {
     start(runtime);
     for (String shape : SHAPES) {
-      String key = newKey();
-      int before = failing.runs.get();
+      Tries tries = tryTwice("/" + failure.path + "/" + shape);
 
-      HttpResponse<String> declined = post("/declined/" + shape, key);
-      HttpResponse<String> retry = post("/declined/" + shape, key);
-
-      assertThat(declined.statusCode()).as(shape).isEqualTo(402);
-      assertThat(declined.body()).as(shape).isEqualTo("{\"declined\":" + (before + 1) + "}");
-      assertThat(retry.statusCode()).as(shape).isEqualTo(402);
-      assertThat(retry.headers().firstValue("Idempotent-Replayed")).as(shape).isEmpty();
-      assertThat(failing.runs.get() - before).as(shape + ": runs").isEqualTo(2);
-      assertThat(store.peek(key)).as(shape).isNull();
+      assertThat(tries.first().statusCode()).as(shape).isEqualTo(failure.status);
+      failure.assertFirstBody(tries.first(), tries.firstRun(), shape);
+      assertThat(tries.retry().statusCode()).as(shape).isEqualTo(failure.status);
+      assertThat(tries.retry().headers().firstValue("Idempotent-Replayed")).as(shape).isEmpty();
+      assertThat(tries.runs()).as(shape + ": runs").isEqualTo(2);
+      assertThat(store.peek(tries.key())).as(shape).isNull();
     }
   }
 
@@ -93,59 +77,17 @@ class OnceFeatureFailureTest {
       JaxrsServers.Runtime runtime) throws Exception {
     start(runtime);
     for (String shape : SHAPES) {
-      String key = newKey();
-      int before = failing.runs.get();
-
-      HttpResponse<String> paid = post("/already-paid/" + shape, key);
-      HttpResponse<String> retry = post("/already-paid/" + shape, key);
+      Tries tries = tryTwice("/already-paid/" + shape);
+      HttpResponse<String> paid = tries.first();
+      HttpResponse<String> retry = tries.retry();
 
       assertThat(paid.statusCode()).as(shape).isEqualTo(200);
-      assertThat(paid.body()).as(shape).isEqualTo("{\"alreadyPaid\":" + (before + 1) + "}");
+      assertThat(paid.body()).as(shape).isEqualTo("{\"alreadyPaid\":" + tries.firstRun() + "}");
       assertThat(retry.body()).as(shape).isEqualTo(paid.body());
       assertThat(retry.headers().firstValue("Idempotent-Replayed")).as(shape).hasValue("true");
       assertThat(retry.headers().firstValue("Content-Type")).as(shape)
           .hasValue("application/json");
-      assertThat(failing.runs.get() - before).as(shape + ": runs").isEqualTo(1);
-    }
-  }
-
-  @ParameterizedTest
-  @EnumSource(JaxrsServers.Runtime.class)
-  void aWebApplicationExceptionIsAnsweredWithItsResponseAndReleasesTheKey(
-      JaxrsServers.Runtime runtime) throws Exception {
-    start(runtime);
-    for (String shape : SHAPES) {
-      String key = newKey();
-      int before = failing.runs.get();
-
-      HttpResponse<String> missing = post("/not-found/" + shape, key);
-      HttpResponse<String> retry = post("/not-found/" + shape, key);
-
-      assertThat(missing.statusCode()).as(shape).isEqualTo(404);
-      assertThat(retry.statusCode()).as(shape).isEqualTo(404);
-      assertThat(retry.headers().firstValue("Idempotent-Replayed")).as(shape).isEmpty();
-      assertThat(failing.runs.get() - before).as(shape + ": runs").isEqualTo(2);
-      assertThat(store.peek(key)).as(shape).isNull();
-    }
-  }
-
-  @ParameterizedTest
-  @EnumSource(JaxrsServers.Runtime.class)
-  void anExceptionNobodyMapsIsAnswered500AndReleasesTheKeySoTheRetryRuns(
-      JaxrsServers.Runtime runtime) throws Exception {
-    start(runtime);
-    for (String shape : SHAPES) {
-      String key = newKey();
-      int before = failing.runs.get();
-
-      HttpResponse<String> broken = post("/broken/" + shape, key);
-      HttpResponse<String> retry = post("/broken/" + shape, key);
-
-      assertThat(broken.statusCode()).as(shape).isEqualTo(500);
-      assertThat(retry.statusCode()).as(shape).isEqualTo(500);
-      assertThat(retry.headers().firstValue("Idempotent-Replayed")).as(shape).isEmpty();
-      assertThat(failing.runs.get() - before).as(shape + ": runs").isEqualTo(2);
-      assertThat(store.peek(key)).as(shape).isNull();
+      assertThat(tries.runs()).as(shape + ": runs").isEqualTo(1);
     }
   }
 
@@ -179,12 +121,22 @@ class OnceFeatureFailureTest {
 
   private void start(JaxrsServers.Runtime runtime) {
     Once once = Once.builder(store).build();
-    server = runtime.start(OnceFeature.annotated(once), failing, new Declined(),
-        new AlreadyPaidMapper());
+    server = runtime.start(OnceFeature.annotated(once), failing, new AnsweredMapper());
   }
 
-  private HttpResponse<String> post(String path, String key) throws Exception {
-    return CLIENT.send(request(path, key), BodyHandlers.ofString());
+  /**
+   * Two tries of {@code path} with one new key: the answers, the run that answered the first, and
+   * how many times the resources ran for the two.
+   */
+  private record Tries(String key, HttpResponse<String> first, HttpResponse<String> retry,
+      int firstRun, int runs) {}
+
+  private Tries tryTwice(String path) throws Exception {
+    String key = newKey();
+    int before = failing.runs.get();
+    HttpResponse<String> first = CLIENT.send(request(path, key), BodyHandlers.ofString());
+    HttpResponse<String> retry = CLIENT.send(request(path, key), BodyHandlers.ofString());
+    return new Tries(key, first, retry, before + 1, failing.runs.get() - before);
   }
 
   private HttpRequest request(String path, String key) {
@@ -209,50 +161,67 @@ class OnceFeatureFailureTest {
     return record != null && record.state() == Claim.State.IN_PROGRESS;
   }
 
-  private static String newKey() {
-    return UUID.randomUUID().toString();
+  /**
+   * The failures after which the key is released, so that the retry runs the resource again: the
+   * resources that raise each (one per shape, under {@code /path/}) and the status both tries get.
+   */
+  enum Released {
+    /** An exception the application maps to a status that is not stored: its mapper answers. */
+    MAPPED_TO_A_NON_CACHEABLE_STATUS("declined", 402) {
+      @Override
+      void assertFirstBody(HttpResponse<String> first, int run, String shape) {
+        assertThat(first.body()).as(shape).isEqualTo("{\"declined\":" + run + "}");
+      }
+    },
+    /** A {@code WebApplicationException}: answered with its response. */
+    WEB_APPLICATION_EXCEPTION("not-found", 404),
+    /** An exception nobody maps: the runtime's 500. */
+    MAPPED_BY_NOBODY("broken", 500);
+
+    final String path;
+    final int status;
+
+    Released(String path, int status) {
+      this.path = path;
+      this.status = status;
+    }
+
+    /** Checks the first answer's body where the application writes it, not the runtime's pages. */
+    void assertFirstBody(HttpResponse<String> first, int run, String shape) {}
   }
 
-  /** A card declined: the application answers it 402. */
-  static final class PaymentDeclined extends RuntimeException {
+  /**
+   * An exception of the application's, which its mapper answers with {@code status} and {@code
+   * {"<name>":<run>}}: a card declined (402), or a payment made before (200, a success like any
+   * other).
+   */
+  static final class Answered extends RuntimeException {
     private static final long serialVersionUID = 1L;
+    final int status;
+    final String name;
     final int run;
 
-    PaymentDeclined(int run) {
-      super("declined", null, false, false);
+    Answered(int status, String name, int run) {
+      super(name, null, false, false);
+      this.status = status;
+      this.name = name;
       this.run = run;
     }
   }
 
-  /** A payment made before: the application answers it 200, a success like any other. */
-  static final class AlreadyPaid extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    final int run;
-
-    AlreadyPaid(int run) {
-      super("already paid", null, false, false);
-      this.run = run;
-    }
-  }
-
-  /** The application's mapper of a declined card. */
-  public static final class Declined implements ExceptionMapper<PaymentDeclined> {
+  /** The application's mapper of its exceptions. */
+  public static final class AnsweredMapper implements ExceptionMapper<Answered> {
     @Override
-    public Response toResponse(PaymentDeclined exception) {
-      return Response.status(402).type("application/json")
-          .entity("{\"declined\":" + exception.run + "}").build();
+    public Response toResponse(Answered exception) {
+      return Response.status(exception.status).type("application/json")
+          .entity("{\"" + exception.name + "\":" + exception.run + "}").build();
     }
   }
 
-  /** The application's mapper of a payment made before. */
-  public static final class AlreadyPaidMapper implements ExceptionMapper<AlreadyPaid> {
-    @Override
-    public Response toResponse(AlreadyPaid exception) {
-      return Response.ok("{\"alreadyPaid\":" + exception.run + "}", "application/json").build();
-    }
-  }
-
-  /** Resources that fail, each in the three shapes; each counts its runs. */
+  /**
+   * Resources that fail, each way ({@code /declined/}, {@code /already-paid/}, {@code /not-found/},
+   * {@code /broken/}) in the three shapes; each counts its runs.
+   */
   @Path("/")
   public static final class Failing {
     final AtomicInteger runs = new AtomicInteger();
@@ -262,93 +231,30 @@ class OnceFeatureFailureTest {
     final ExecutorService executor = Executors.newCachedThreadPool();
 
     @POST
-    @Path("declined/sync")
+    @Path("{failure}/sync")
     @Idempotent
-    public String declinedSync() {
-      throw new PaymentDeclined(runs.incrementAndGet());
+    public String sync(@PathParam("failure") String failure) {
+      throw failure(failure);
     }
 
     @POST
-    @Path("declined/stage")
+    @Path("{failure}/stage")
     @Idempotent
-    public CompletionStage<String> declinedStage() {
-      return later(new PaymentDeclined(runs.incrementAndGet()));
+    public CompletionStage<String> stage(@PathParam("failure") String failure) {
+      RuntimeException thrown = failure(failure);
+      return CompletableFuture.supplyAsync(() -> {
+        throw thrown;
+      }, CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS, executor));
     }
 
     @POST
-    @Path("declined/suspended")
+    @Path("{failure}/suspended")
     @Idempotent
-    public void declinedSuspended(@Suspended AsyncResponse response) {
-      resumeLater(response, new PaymentDeclined(runs.incrementAndGet()));
-    }
-
-    @POST
-    @Path("already-paid/sync")
-    @Idempotent
-    public String alreadyPaidSync() {
-      throw new AlreadyPaid(runs.incrementAndGet());
-    }
-
-    @POST
-    @Path("already-paid/stage")
-    @Idempotent
-    public CompletionStage<String> alreadyPaidStage() {
-      return later(new AlreadyPaid(runs.incrementAndGet()));
-    }
-
-    @POST
-    @Path("already-paid/suspended")
-    @Idempotent
-    public void alreadyPaidSuspended(@Suspended AsyncResponse response) {
-      resumeLater(response, new AlreadyPaid(runs.incrementAndGet()));
-    }
-
-    @POST
-    @Path("not-found/sync")
-    @Idempotent
-    public String notFoundSync() {
-      runs.incrementAndGet();
-      throw new NotFoundException("no such account");
-    }
-
-    @POST
-    @Path("not-found/stage")
-    @Idempotent
-    public CompletionStage<String> notFoundStage() {
-      runs.incrementAndGet();
-      return later(new NotFoundException("no such account"));
-    }
-
-    @POST
-    @Path("not-found/suspended")
-    @Idempotent
-    public void notFoundSuspended(@Suspended AsyncResponse response) {
-      runs.incrementAndGet();
-      resumeLater(response, new NotFoundException("no such account"));
-    }
-
-    @POST
-    @Path("broken/sync")
-    @Idempotent
-    public String brokenSync() {
-      runs.incrementAndGet();
-      throw new IllegalStateException("the ledger is broken");
-    }
-
-    @POST
-    @Path("broken/stage")
-    @Idempotent
-    public CompletionStage<String> brokenStage() {
-      runs.incrementAndGet();
-      return later(new IllegalStateException("the ledger is broken"));
-    }
-
-    @POST
-    @Path("broken/suspended")
-    @Idempotent
-    public void brokenSuspended(@Suspended AsyncResponse response) {
-      runs.incrementAndGet();
-      resumeLater(response, new IllegalStateException("the ledger is broken"));
+    public void suspended(@PathParam("failure") String failure,
+        @Suspended AsyncResponse response) {
+      RuntimeException thrown = failure(failure);
+      CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS, executor)
+          .execute(() -> response.resume(thrown));
     }
 
     /** Answers once the client has hung up: the whole answer is kept for its retry. */
@@ -379,15 +285,16 @@ class OnceFeatureFailureTest {
       return body;
     }
 
-    private CompletionStage<String> later(RuntimeException failure) {
-      return CompletableFuture.supplyAsync(() -> {
-        throw failure;
-      }, CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS, executor));
-    }
-
-    private void resumeLater(AsyncResponse response, RuntimeException failure) {
-      CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS, executor)
-          .execute(() -> response.resume(failure));
+    /** Counts a run, and makes the failure a path names. */
+    private RuntimeException failure(String name) {
+      int run = runs.incrementAndGet();
+      return switch (name) {
+        case "declined" -> new Answered(402, "declined", run);
+        case "already-paid" -> new Answered(200, "alreadyPaid", run);
+        case "not-found" -> new NotFoundException("no such account");
+        case "broken" -> new IllegalStateException("the ledger is broken");
+        default -> throw new IllegalArgumentException("no failure is named " + name);
+      };
     }
   }
 }

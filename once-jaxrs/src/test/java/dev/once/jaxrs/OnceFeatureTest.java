@@ -2,10 +2,8 @@ package dev.once.jaxrs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
-import dev.once.suite.RunningServer;
 import dev.once.testing.Concurrently;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
@@ -15,7 +13,6 @@ import jakarta.ws.rs.container.AsyncResponse;
 import jakarta.ws.rs.container.Suspended;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
@@ -23,7 +20,6 @@ import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
@@ -41,21 +37,12 @@ import org.junit.jupiter.params.provider.EnumSource;
  * behaviour every adapter shares is {@link OnceFeatureJerseySuiteTest}'s and {@link
  * OnceFeatureResteasySuiteTest}'s.
  */
-class OnceFeatureTest {
-  private static final HttpClient CLIENT =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-
-  private final MemoryStore store = MemoryStore.create();
+class OnceFeatureTest extends AbstractRuntimeTest {
   private final Payments payments = new Payments();
-  private RunningServer server;
 
   @AfterEach
-  void stop() throws Exception {
+  void releaseHeldRequests() {
     payments.hold.countDown();
-    if (server != null) {
-      server.close();
-    }
-    store.close();
   }
 
   @ParameterizedTest
@@ -246,16 +233,6 @@ class OnceFeatureTest {
         .header("Idempotency-Key", key)
         .timeout(Duration.ofSeconds(60))
         .build(), BodyHandlers.ofString());
-  }
-
-  private static String newKey() {
-    return UUID.randomUUID().toString();
-  }
-
-  private static void assertProblem(HttpResponse<String> response, ProblemType type) {
-    assertThat(response.statusCode()).isEqualTo(type.status());
-    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
-    assertThat(response.body()).contains(type.uri());
   }
 
   private static void awaitAtLeast(AtomicInteger counter, int count) throws InterruptedException {

@@ -24,6 +24,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads a keyed request's body with the Servlet API's non-blocking reads, before anything is
@@ -60,7 +61,7 @@ final class BodyReader implements ReadListener, AsyncListener {
   private final AtomicBoolean finished = new AtomicBoolean();
   private byte[] buffer;
   private int count;
-  private volatile Future<?> timer;
+  private volatile @Nullable Future<?> timer;
 
   private BodyReader(AsyncContext async, ServletInputStream in, long maxBytes, Duration timeout,
       long declared) {

@@ -1,8 +1,10 @@
 package dev.once.servlet;
 
+import dev.once.Completion;
 import dev.once.Exchange;
 import dev.once.Once;
 import dev.once.StoredResponse.Header;
+import dev.once.adapter.TeeOutput;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpServletResponseWrapper;
@@ -17,6 +19,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The response a keyed handler writes to: everything goes to the client as usual, and a copy of
@@ -32,25 +36,22 @@ import java.util.TreeSet;
  * first: the body's end is reported to the exchange, which finishes the record, before the bytes
  * go on.
  *
- * <p>When a write to the client fails, the client hung up: the exchange is told, later writes go
- * to the copy only, and the handler goes on unaware, so its whole answer is stored for the
- * client's retry. Once the copy is over {@code maxResponseBytes} there is no answer to keep, and
- * the failure reaches the handler as it would without the filter.
+ * <p>A client that hung up does not stop the handler while its answer can still be kept (see
+ * {@link TeeOutput}).
  */
 final class CapturingResponse extends HttpServletResponseWrapper implements Exchange.Response {
   private static final String CONTENT_LENGTH = "Content-Length";
 
-  private final ResponseCapture capture;
+  private final TeeOutput output;
   private final Exchange exchange;
-  private volatile boolean clientGone;
-  private TeeOutputStream stream;
-  private PrintWriter writer;
-  private Writer captureWriter;
+  private @Nullable TeeOutputStream stream;
+  private @Nullable PrintWriter writer;
+  private @Nullable Writer captureWriter;
   private long contentLength = -1;
 
   CapturingResponse(HttpServletResponse response, long maxResponseBytes, Exchange exchange) {
     super(response);
-    this.capture = new ResponseCapture(maxResponseBytes);
+    this.output = new TeeOutput(exchange, maxResponseBytes);
     this.exchange = exchange;
   }
 
@@ -70,48 +71,15 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
   }
 
   @Override
-  public byte[] body() {
+  public byte @Nullable [] body() {
     return capturedBody();
-  }
-
-  /** @return true once a write to the client failed */
-  boolean isClientGone() {
-    return clientGone;
-  }
-
-  /**
-   * A write to the client failed: it hung up. The handler goes on and its answer is kept, unless
-   * the copy is already over the limit, when the failure is the handler's to see.
-   *
-   * @throws IOException {@code failure}, when there is no answer to keep
-   */
-  void clientFailed(IOException failure) throws IOException {
-    if (capture.isOverflowed()) {
-      throw failure;
-    }
-    if (!clientGone) {
-      clientGone = true;
-      exchange.clientGone();
-    }
-  }
-
-  /**
-   * Called before each write once the client is gone.
-   *
-   * @throws IOException when the copy is over the limit, so the handler stops as it would
-   *     without the filter
-   */
-  void checkStillKeeping() throws IOException {
-    if (capture.isOverflowed()) {
-      throw new IOException("the client is gone and the response is too large to keep");
-    }
   }
 
   @Override
   public ServletOutputStream getOutputStream() throws IOException {
     ServletOutputStream out = super.getOutputStream();
     if (stream == null || stream.delegate != out) {
-      stream = new TeeOutputStream(out, capture, this);
+      stream = new TeeOutputStream(out, output.stream(out, this::bodyWritten, this::ending));
     }
     return stream;
   }
@@ -120,7 +88,7 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
   public PrintWriter getWriter() throws IOException {
     PrintWriter out = super.getWriter();
     if (writer == null) {
-      captureWriter = new OutputStreamWriter(capture, charset());
+      captureWriter = new OutputStreamWriter(output.capture(), charset());
       writer = new PrintWriter(new TeeWriter(out, captureWriter, this));
     }
     return writer;
@@ -140,50 +108,42 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
 
   @Override
   public void setHeader(String name, String value) {
-    if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
-      declareLength(value);
-    }
-    if (!isReplayMarker(name)) {
+    if (passesOn(name, value)) {
       super.setHeader(name, value);
     }
   }
 
   @Override
   public void addHeader(String name, String value) {
-    if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
-      declareLength(value);
-    }
-    if (!isReplayMarker(name)) {
+    if (passesOn(name, value)) {
       super.addHeader(name, value);
     }
   }
 
-  /**
-   * Only a replay says it is one: a handler's (or an upstream's) own {@code Idempotent-Replayed}
-   * would tell the client a first response was a replay, so it is not passed on.
-   */
-  private static boolean isReplayMarker(String name) {
-    return Once.REPLAYED_HEADER.equalsIgnoreCase(name);
-  }
-
   @Override
   public void setIntHeader(String name, int value) {
-    if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
-      declareLength(value);
-    }
-    if (!isReplayMarker(name)) {
+    if (passesOn(name, Integer.toString(value))) {
       super.setIntHeader(name, value);
     }
   }
 
   @Override
   public void addIntHeader(String name, int value) {
+    if (passesOn(name, Integer.toString(value))) {
+      super.addIntHeader(name, value);
+    }
+  }
+
+  /**
+   * Notes a {@code Content-Length} header as a declared length, and tells whether a header is
+   * passed on. Only a replay says it is one: a handler's (or an upstream's) own {@code
+   * Idempotent-Replayed} would tell the client a first response was a replay, so it is not.
+   */
+  private boolean passesOn(String name, String value) {
     if (CONTENT_LENGTH.equalsIgnoreCase(name)) {
       declareLength(value);
     }
-    if (!isReplayMarker(name)) {
-      super.addIntHeader(name, value);
-    }
+    return !Once.REPLAYED_HEADER.equalsIgnoreCase(name);
   }
 
   @Override
@@ -210,21 +170,34 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
   void bodyWritten() {
     if (contentLength >= 0) {
       flushCapture();
-      if (capture.total() == contentLength) {
-        OnceFilter.await(exchange.bodyEnded(this));
+      if (output.capture().total() == contentLength) {
+        withheldIfUndone(exchange.bodyEnded(this));
       }
     }
   }
 
   /** Called by the stream and the writer before they close: closing ends the response. */
   void ending() {
-    OnceFilter.await(exchange.bodyEnded(this));
+    withheldIfUndone(exchange.bodyEnded(this));
+  }
+
+  /**
+   * Waits for the record to be finished; if the store undid the handler's work with it ({@link
+   * Completion#WORK_UNDONE}), fails the write or close that would end the response, so the client
+   * never has the whole of an answer whose work did not happen. The filter then answers 503, or
+   * breaks the response off.
+   */
+  private static void withheldIfUndone(CompletionStage<Completion> finished) {
+    if (OnceFilter.completion(finished) == Completion.WORK_UNDONE) {
+      throw new UncheckedIOException(new IOException("the request's work could not be committed"
+          + " and was undone; the end of its response is withheld"));
+    }
   }
 
   /** @return the body the client was sent, or null if it was over the limit */
-  byte[] capturedBody() {
+  byte @Nullable [] capturedBody() {
     flushCapture();
-    return capture.bytes();
+    return output.capture().bytes();
   }
 
   /** @return every header of the real response, in order */
@@ -273,7 +246,7 @@ final class CapturingResponse extends HttpServletResponseWrapper implements Exch
 
   private void discardCapture() {
     flushCapture();
-    capture.reset();
+    output.capture().reset();
   }
 
   private void flushCapture() {

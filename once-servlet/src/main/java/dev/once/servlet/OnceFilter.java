@@ -1,12 +1,14 @@
 package dev.once.servlet;
 
+import dev.once.Completion;
 import dev.once.Decision;
 import dev.once.Exchange;
 import dev.once.Once;
+import dev.once.Outcome;
 import dev.once.Problem;
 import dev.once.ProblemType;
 import dev.once.StoredResponse;
-import dev.once.StoredResponse.Header;
+import dev.once.adapter.ReplayHeaders;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
@@ -19,9 +21,8 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.Objects;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Idempotency keys for any Jakarta Servlet 6 container (Tomcat, Jetty, Undertow, Spring MVC).
@@ -91,6 +92,12 @@ public final class OnceFilter implements Filter {
    * names another.
    */
   public static final String DEFAULT_ONCE_ATTRIBUTE = Once.class.getName();
+  /**
+   * The request attribute the filter sets, when the engine has decided a request it covers, to the
+   * {@link Outcome} (for a duplicate that waited, the one its wait ended in): for an access log,
+   * which reads it when the request ends.
+   */
+  public static final String OUTCOME_ATTRIBUTE = Outcome.class.getName();
   /** The init parameter naming the servlet context attribute that holds the {@link Once}. */
   public static final String ONCE_ATTRIBUTE_PARAM = "once-attribute";
   /**
@@ -117,8 +124,8 @@ public final class OnceFilter implements Filter {
     NON_BLOCKING
   }
 
-  private volatile Once once;
-  private volatile BodyReading bodyReading;
+  private volatile @Nullable Once once;
+  private volatile @Nullable BodyReading bodyReading;
 
   /**
    * A filter applying {@code once}, reading keyed bodies blocking.
@@ -206,26 +213,39 @@ public final class OnceFilter implements Filter {
     try {
       decision = engine.decide(request);
     } catch (IOException e) {
-      writeProblem(response, Problem.of(ProblemType.BODY_UNREADABLE,
+      ProblemResponse.write(response, Problem.of(ProblemType.BODY_UNREADABLE,
           "the request body could not be read to the end"));
       return;
     }
-    switch (decision.kind()) {
-      case EXECUTE:
-        execute(engine, request, response, chain, decision.exchange());
-        break;
-      case REPLAY:
-        writeReplay(response, decision.response());
-        break;
-      case REJECT:
-        writeProblem(response, decision.problem());
-        break;
-      case WAIT:
-        park(engine, request, response, decision.next());
-        break;
-      case PASS_THROUGH:
-      default:
-        chain.doFilter(request.isBodyBuffered() ? request : req, res);
+    if (!(decision instanceof Decision.Wait)) {
+      req.setAttribute(OUTCOME_ATTRIBUTE, Decision.outcomeOf(decision));
+    }
+    if (decision instanceof Decision.Execute execute) {
+      execute(engine, request, response, chain, execute.exchange());
+    } else if (decision instanceof Decision.Replay replay) {
+      writeReplay(response, replay.response());
+    } else if (decision instanceof Decision.Reject reject) {
+      closeIfBodyUnread(request, response);
+      ProblemResponse.write(response, reject.problem());
+    } else if (decision instanceof Decision.Wait wait) {
+      park(engine, request, response, wait.next());
+    } else {
+      chain.doFilter(request.isBodyBuffered() ? request : req, res);
+    }
+  }
+
+  /**
+   * Asks the container to close the connection after a refusal that leaves the request's body
+   * unread (an invalid key, a body declared too long). The container cannot reuse the connection
+   * until it has read past that body, which it may give up on after the answer went out without
+   * {@code Connection: close}; a client that sent its next request on it would then get no answer
+   * at all. (HTTP/2 has no such header; its containers drop it.)
+   */
+  private static void closeIfBodyUnread(OnceServletRequest request,
+      HttpServletResponse response) {
+    if (!request.isBodyBuffered() && !response.isCommitted()
+        && (request.getContentLengthLong() > 0 || request.getHeader("Transfer-Encoding") != null)) {
+      response.setHeader("Connection", "close");
     }
   }
 
@@ -254,14 +274,40 @@ public final class OnceFilter implements Filter {
       chain.doFilter(request, capturing);
     } catch (IOException | ServletException | RuntimeException | Error e) {
       // finished before the container answers the failure, so a retry after it never gets 409
-      await(capturing.isCommitted()
+      Completion completion = completion(capturing.isCommitted()
           ? exchange.failedAfterCommit(e, capturing)
           : exchange.failedBeforeCommit(e));
+      if (completion == Completion.WORK_UNDONE) {
+        undone(response, e);
+        return;
+      }
       throw e;
     }
-    if (!request.watchAsyncIfStarted()) {
-      await(exchange.handlerReturned(capturing));
+    if (!request.watchAsyncIfStarted()
+        && completion(exchange.handlerReturned(capturing)) == Completion.WORK_UNDONE) {
+      undone(response, null);
     }
+  }
+
+  /**
+   * The store could not commit the record with the handler's work, and undid both: the client
+   * must not take the handler's answer for a success. Unsent, it is replaced by 503; partly sent,
+   * it is broken off (the filter throws, and the container aborts the response).
+   */
+  private static void undone(HttpServletResponse response, @Nullable Throwable failure)
+      throws IOException {
+    if (response.isCommitted()) {
+      IOException broken = new IOException("the request's work could not be committed and was"
+          + " undone after its response was committed; the response is broken off");
+      if (failure != null) {
+        broken.addSuppressed(failure);
+      }
+      throw broken;
+    }
+    response.reset();
+    ProblemResponse.write(response, Problem.of(ProblemType.STORE_UNAVAILABLE, "the request's work"
+        + " could not be committed and was undone; nothing of it was kept, so send it again")
+        .withRetryAfter(1));
   }
 
   /**
@@ -269,15 +315,14 @@ public final class OnceFilter implements Filter {
    * held, and its answer is written from a container thread when the wait ends.
    */
   private static void park(Once engine, OnceServletRequest request, HttpServletResponse response,
-      CompletionStage<Decision> next) throws IOException {
+      CompletionStage<Decision> wait) throws IOException {
+    CompletionStage<Decision> next = wait.thenApply(answer -> {
+      request.setAttribute(OUTCOME_ATTRIBUTE, Decision.outcomeOf(answer));
+      return answer;
+    });
     if (!request.isAsyncSupported()) {
       // registered without async support: the wait holds this thread, as a blocking one would
-      Decision answer = next.toCompletableFuture().join();
-      if (answer.kind() == Decision.Kind.REPLAY) {
-        writeReplay(response, answer.response());
-      } else {
-        writeProblem(response, answer.problem());
-      }
+      writeAnswer(response, next.toCompletableFuture().join());
       return;
     }
     AsyncContext async = request.getRequest().startAsync(request.getRequest(), response);
@@ -287,6 +332,15 @@ public final class OnceFilter implements Filter {
     long safety = engine.maxWait().toMillis() + 30_000;
     async.setTimeout(safety < 0 ? 0 : safety);
     next.whenComplete(parked);
+  }
+
+  /** Sends what a wait ended in: a {@link Decision.Replay} or a {@link Decision.Reject}. */
+  static void writeAnswer(HttpServletResponse response, Decision answer) throws IOException {
+    if (answer instanceof Decision.Replay replay) {
+      writeReplay(response, replay.response());
+    } else {
+      ProblemResponse.write(response, ((Decision.Reject) answer).problem());
+    }
   }
 
   /**
@@ -325,7 +379,7 @@ public final class OnceFilter implements Filter {
    * @param request the request, or a wrapper of it
    * @return the exchange, or null if the request has no key held by this filter
    */
-  public static Exchange exchange(ServletRequest request) {
+  public static @Nullable Exchange exchange(ServletRequest request) {
     Object attribute = request.getAttribute(KEYED_ATTRIBUTE);
     return attribute instanceof CapturingResponse ? ((CapturingResponse) attribute).exchange()
         : null;
@@ -336,51 +390,24 @@ public final class OnceFilter implements Filter {
     finished.toCompletableFuture().join();
   }
 
+  /**
+   * Waits for the record to be finished.
+   *
+   * @return what became of it, or null if the event finished nothing
+   */
+  static @Nullable Completion completion(CompletionStage<Completion> finished) {
+    return finished.toCompletableFuture().join();
+  }
+
   static void writeReplay(HttpServletResponse response, StoredResponse stored)
       throws IOException {
     response.setStatus(stored.status());
-    Set<String> written = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    for (Header header : stored.headers()) {
-      // the first value replaces what the container set already (its Server header, say)
-      if (written.add(header.name())) {
-        response.setHeader(header.name(), header.value());
-      } else {
-        response.addHeader(header.name(), header.value());
-      }
-    }
-    response.setHeader(Once.REPLAYED_HEADER, "true");
+    ReplayHeaders.write(stored, response::setHeader, response::addHeader);
     // the stored Date is not kept: a replay is a response of now (RFC 9110, 6.6.1)
     response.setDateHeader("Date", System.currentTimeMillis());
     response.setContentLength(stored.bodyLength());
     if (stored.bodyLength() > 0) {
       stored.writeBodyTo(response.getOutputStream());
     }
-  }
-
-  /**
-   * Writes {@code problem} as an {@code application/problem+json} response, unless the response is
-   * already committed.
-   *
-   * @param response the response
-   * @param problem the problem
-   * @throws IOException if writing fails
-   */
-  static void writeProblem(HttpServletResponse response, Problem problem) throws IOException {
-    if (response.isCommitted()) {
-      return;
-    }
-    byte[] json = problem.toJsonBytes();
-    response.setStatus(problem.status());
-    response.setContentType(Problem.CONTENT_TYPE);
-    response.setHeader("Cache-Control", "no-store");
-    if (problem.status() == 408) {
-      // the rest of the body may still be on its way: the connection cannot carry another request
-      response.setHeader("Connection", "close");
-    }
-    if (problem.retryAfterSeconds() > 0) {
-      response.setHeader("Retry-After", Integer.toString(problem.retryAfterSeconds()));
-    }
-    response.setContentLength(json.length);
-    response.getOutputStream().write(json);
   }
 }

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The engine's view of a servlet request, and the request the handler sees. Once the engine has
@@ -49,15 +50,15 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   private static final String FORM = "application/x-www-form-urlencoded";
 
   private final Once engine;
-  private byte[] body;
-  private Exception bodyFailure;
-  private BodyStream stream;
-  private BufferedReader reader;
-  private Map<String, String[]> parameters;
-  private ServletResponse asyncResponse;
-  private AsyncListener asyncListener;
-  private Runnable beforeAsyncComplete;
-  private EndingAsyncContext asyncContext;
+  private byte @Nullable [] body;
+  private @Nullable Exception bodyFailure;
+  private @Nullable BodyStream stream;
+  private @Nullable BufferedReader reader;
+  private @Nullable Map<String, String[]> parameters;
+  private @Nullable ServletResponse asyncResponse;
+  private @Nullable AsyncListener asyncListener;
+  private @Nullable Runnable beforeAsyncComplete;
+  private @Nullable EndingAsyncContext asyncContext;
   private boolean asyncWatched;
 
   OnceServletRequest(HttpServletRequest request, Once engine) {
@@ -90,7 +91,7 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   }
 
   @Override
-  public String query() {
+  public @Nullable String query() {
     return getQueryString();
   }
 
@@ -113,7 +114,7 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   }
 
   @Override
-  public String principal() {
+  public @Nullable String principal() {
     Principal principal = getUserPrincipal();
     return principal == null ? null : principal.getName();
   }
@@ -208,9 +209,7 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     if (body == null) {
       return super.getInputStream();
     }
-    if (reader != null) {
-      throw new IllegalStateException("getReader() has already been called for this request");
-    }
+    notCalledYet(reader, "getReader()");
     if (stream == null) {
       stream = new BodyStream(body);
     }
@@ -222,13 +221,18 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     if (body == null) {
       return super.getReader();
     }
-    if (stream != null) {
-      throw new IllegalStateException("getInputStream() has already been called for this request");
-    }
+    notCalledYet(stream, "getInputStream()");
     if (reader == null) {
       reader = new BufferedReader(new InputStreamReader(new BodyStream(body), bodyCharset()));
     }
     return reader;
+  }
+
+  /** A request's body is read through its stream or its reader, never both. */
+  private static void notCalledYet(@Nullable Object other, String method) {
+    if (other != null) {
+      throw new IllegalStateException(method + " has already been called for this request");
+    }
   }
 
   @Override
@@ -242,7 +246,7 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   }
 
   @Override
-  public String getParameter(String name) {
+  public @Nullable String getParameter(String name) {
     if (!isBufferedForm()) {
       return super.getParameter(name);
     }
@@ -263,7 +267,7 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   }
 
   @Override
-  public String[] getParameterValues(String name) {
+  public String @Nullable [] getParameterValues(String name) {
     if (!isBufferedForm()) {
       return super.getParameterValues(name);
     }
@@ -397,7 +401,7 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     return contextDefault == null ? StandardCharsets.ISO_8859_1 : Charset.forName(contextDefault);
   }
 
-  private Charset declaredCharset() {
+  private @Nullable Charset declaredCharset() {
     String name = getCharacterEncoding();
     if (name == null) {
       return null;
@@ -427,8 +431,8 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
   private static final class BodyStream extends ServletInputStream {
     private final byte[] body;
     private int position;
-    private volatile ReadListener listener;
-    private volatile Thread callbackThread;
+    private volatile @Nullable ReadListener listener;
+    private volatile @Nullable Thread callbackThread;
     private boolean finishedInCallback;
     private final AtomicBoolean allDataReadSent = new AtomicBoolean();
 
@@ -502,7 +506,7 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
           return; // it goes on from another thread and is told when it next asks for more
         }
       }
-      sendAllDataRead();
+      sendAllDataRead(listener);
     }
 
     private void noteFinished() {
@@ -513,14 +517,14 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
 
     /** The listener, outside its callback, asks for more when there is none: it is done. */
     private void atEnd() {
-      if (listener != null && Thread.currentThread() != callbackThread) {
-        sendAllDataRead();
+      ReadListener target = listener;
+      if (target != null && Thread.currentThread() != callbackThread) {
+        sendAllDataRead(target);
       }
     }
 
-    private void sendAllDataRead() {
+    private void sendAllDataRead(ReadListener target) {
       if (allDataReadSent.compareAndSet(false, true)) {
-        ReadListener target = listener;
         try {
           target.onAllDataRead();
         } catch (IOException | RuntimeException e) {

@@ -11,6 +11,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A duplicate parked in async mode while the request it duplicates is in flight: no thread waits
@@ -42,16 +43,15 @@ final class ParkedRequest implements AsyncListener, BiConsumer<Decision, Throwab
     }
   }
 
-  private void answer(Decision decision) {
+  private void answer(@Nullable Decision decision) {
     try {
       HttpServletResponse response = (HttpServletResponse) async.getResponse();
-      if (decision != null && decision.kind() == Decision.Kind.REPLAY) {
-        OnceFilter.writeReplay(response, decision.response());
+      if (decision != null) {
+        OnceFilter.writeAnswer(response, decision);
       } else {
-        OnceFilter.writeProblem(response, decision != null
-            ? decision.problem()
-            : Problem.of(ProblemType.REQUEST_IN_PROGRESS, "a request with this "
-                + once.header() + " is still in progress; retry later").withRetryAfter(1));
+        ProblemResponse.write(response, Problem.of(ProblemType.REQUEST_IN_PROGRESS,
+            "a request with this " + once.header() + " is still in progress; retry later")
+            .withRetryAfter(1));
       }
     } catch (IOException | RuntimeException e) {
       // the client went away while it waited: there is nobody to answer

@@ -6,11 +6,12 @@ import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
 import dev.once.servlet.OnceFilter.BodyReading;
-import dev.once.testing.FakeClock;
+import dev.once.suite.Http;
+import dev.once.suite.RunningServer;
+import dev.once.testing.StartedClock;
 import jakarta.servlet.AsyncContext;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -19,7 +20,6 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -61,13 +61,13 @@ abstract class OnceFilterBodyTest {
     store.close();
   }
 
-  private TestServer serve(Once once, BodyReading reading) throws Exception {
+  private RunningServer serve(Once once, BodyReading reading) throws Exception {
     return serve(once, reading, b -> b);
   }
 
-  private TestServer serve(Once once, BodyReading reading,
+  private RunningServer serve(Once once, BodyReading reading,
       java.util.function.UnaryOperator<TestServer.Builder> customize) throws Exception {
-    TestServer server = customize.apply(TestServer.with(once, container())
+    RunningServer server = customize.apply(TestServer.with(once, container())
         .bodyReading(reading)
         .handle("/payments", (request, response) -> {
           int run = runs.incrementAndGet();
@@ -111,7 +111,7 @@ abstract class OnceFilterBodyTest {
     return UUID.randomUUID().toString();
   }
 
-  private static HttpResponse<String> post(TestServer server, String path, String key,
+  private static HttpResponse<String> post(RunningServer server, String path, String key,
       HttpRequest.BodyPublisher body) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(server.uri(path))
         .timeout(Duration.ofSeconds(60))
@@ -122,7 +122,7 @@ abstract class OnceFilterBodyTest {
     return CLIENT.send(request.build(), BodyHandlers.ofString());
   }
 
-  private static HttpResponse<String> post(TestServer server, String path, String key,
+  private static HttpResponse<String> post(RunningServer server, String path, String key,
       String body) throws Exception {
     return post(server, path, key, BodyPublishers.ofString(body));
   }
@@ -137,15 +137,8 @@ abstract class OnceFilterBodyTest {
    * Opens a connection and sends a keyed POST that declares {@code Content-Length: 100} and then
    * only its first byte.
    */
-  private static Socket slowPost(TestServer server, String key) throws Exception {
-    Socket socket = new Socket("127.0.0.1", server.port());
-    socket.setSoTimeout(60_000);
-    OutputStream out = socket.getOutputStream();
-    out.write(("POST /payments HTTP/1.1\r\nHost: localhost\r\nIdempotency-Key: " + key
-        + "\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-        .getBytes(StandardCharsets.US_ASCII));
-    out.flush();
-    return socket;
+  private static Socket slowPost(RunningServer server, String key) throws Exception {
+    return Http.startPost(server.port(), key, 100);
   }
 
   /** @return everything the server sends on {@code socket} until it closes it */
@@ -179,7 +172,7 @@ abstract class OnceFilterBodyTest {
     StartedClock clock = new StartedClock();
     Once once = Once.builder(store).clock(clock).bodyTimeout(Duration.ofSeconds(5)).build();
     // Tomcat drains the rest of a body before it closes the connection, within its idle timeout
-    TestServer server = serve(once, BodyReading.BLOCKING, b -> b.idleTimeout(5000));
+    RunningServer server = serve(once, BodyReading.BLOCKING, b -> b.idleTimeout(5000));
     String key = newKey();
 
     Socket socket = slowPost(server, key);
@@ -202,7 +195,7 @@ abstract class OnceFilterBodyTest {
   @Test
   void readBlockingABodyTheClientStopsSendingGets408WhenTheIdleTimeoutEndsTheRead()
       throws Exception {
-    TestServer server = serve(Once.builder(store).build(), BodyReading.BLOCKING,
+    RunningServer server = serve(Once.builder(store).build(), BodyReading.BLOCKING,
         b -> b.idleTimeout(500));
     String key = newKey();
 
@@ -229,7 +222,7 @@ abstract class OnceFilterBodyTest {
     HeldDeadlines deadlines = new HeldDeadlines(timeout);
     closing.add(deadlines::shutdownNow);
     Once once = Once.builder(store).bodyTimeout(timeout).scheduler(deadlines).build();
-    TestServer server = serve(once, BodyReading.NON_BLOCKING, b -> b.maxThreads(16));
+    RunningServer server = serve(once, BodyReading.NON_BLOCKING, b -> b.maxThreads(16));
     int slow = 60;
     List<String> keys = new ArrayList<>();
     List<Socket> sockets = new ArrayList<>();
@@ -260,7 +253,7 @@ abstract class OnceFilterBodyTest {
   @Test
   void readWithoutBlockingASlowBodyGets408WhenBodyTimeoutPasses() throws Exception {
     Once once = Once.builder(store).bodyTimeout(Duration.ofMillis(300)).build();
-    TestServer server = serve(once, BodyReading.NON_BLOCKING);
+    RunningServer server = serve(once, BodyReading.NON_BLOCKING);
     String key = newKey();
 
     assertTimedOut(answer(slowPost(server, key)));
@@ -272,7 +265,7 @@ abstract class OnceFilterBodyTest {
   @Test
   void readWithoutBlockingABodyIsFingerprintedWholeDeclaredOrChunkedAndServedToTheHandler()
       throws Exception {
-    TestServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING);
+    RunningServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING);
     byte[] large = new byte[300 * 1024];
     new java.util.Random(7).nextBytes(large);
     String declared = newKey();
@@ -299,7 +292,7 @@ abstract class OnceFilterBodyTest {
 
   @Test
   void readWithoutBlockingABodyOverTheLimitGets413DeclaredOrChunked() throws Exception {
-    TestServer server = serve(Once.builder(store).maxBodyBytes(1000).build(),
+    RunningServer server = serve(Once.builder(store).maxBodyBytes(1000).build(),
         BodyReading.NON_BLOCKING);
 
     HttpResponse<String> declared = post(server, "/payments", newKey(),
@@ -316,9 +309,28 @@ abstract class OnceFilterBodyTest {
   }
 
   @Test
+  void aRefusalThatLeavesTheBodyUnreadClosesTheConnectionSoNoNextRequestIsSentOnIt()
+      throws Exception {
+    RunningServer server = serve(Once.builder(store).maxBodyBytes(1000).build(),
+        BodyReading.BLOCKING);
+    String head = "POST /payments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+
+    // the head and the body's first byte, then the client stops sending (a container may read on
+    // to the end of a body before it closes, as Tomcat does)
+    String badKey = Http.rawHalfClosed(server.port(), head + "Idempotency-Key: " + "k".repeat(256)
+        + "\r\nContent-Length: 100\r\n\r\n{");
+    String tooLong = Http.rawHalfClosed(server.port(), head + "Idempotency-Key: " + newKey()
+        + "\r\nContent-Length: 5000\r\n\r\n{");
+
+    assertThat(badKey).startsWith("HTTP/1.1 400").containsIgnoringCase("Connection: close");
+    assertThat(tooLong).startsWith("HTTP/1.1 413").containsIgnoringCase("Connection: close");
+    assertThat(runs).hasValue(0);
+  }
+
+  @Test
   void readWithoutBlockingFormsAsyncHandlersAndRequestsWithoutAKeyWorkAsBefore()
       throws Exception {
-    TestServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING);
+    RunningServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING);
 
     HttpResponse<String> form = CLIENT.send(HttpRequest.newBuilder(server.uri("/form"))
         .header("Idempotency-Key", newKey())
@@ -342,7 +354,7 @@ abstract class OnceFilterBodyTest {
   @Test
   void readWithoutBlockingDuplicatesWaitForTheFirstAndGetItsReplay() throws Exception {
     Once waiting = Once.builder(store).maxWait(Duration.ofSeconds(30)).build();
-    TestServer server = serve(waiting, BodyReading.NON_BLOCKING);
+    RunningServer server = serve(waiting, BodyReading.NON_BLOCKING);
     String key = newKey();
 
     List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
@@ -362,7 +374,7 @@ abstract class OnceFilterBodyTest {
 
   @Test
   void readWithoutBlockingAClientThatHangsUpMidBodyTakesNoKey() throws Exception {
-    TestServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING);
+    RunningServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING);
     String key = newKey();
 
     Socket socket = slowPost(server, key);
@@ -382,7 +394,7 @@ abstract class OnceFilterBodyTest {
    */
   @Test
   void readWithoutBlockingButNotRegisteredForAsyncTheHandlerCannotHaveTheBody() throws Exception {
-    TestServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING,
+    RunningServer server = serve(Once.builder(store).build(), BodyReading.NON_BLOCKING,
         b -> b.dispatcherTypes(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST)));
     String key = newKey();
 
@@ -391,33 +403,6 @@ abstract class OnceFilterBodyTest {
     assertThat(response.statusCode()).isEqualTo(500);
     assertThat(response.body()).doesNotContain("read 12 bytes");
     assertThat(store.peek(key)).isNull();
-  }
-
-  /** A fake clock that says when it is first read: the filter starts timing a body. */
-  private static final class StartedClock extends java.time.Clock {
-    final CountDownLatch read = new CountDownLatch(1);
-    private final FakeClock clock = new FakeClock();
-
-    void advance(Duration duration) {
-      clock.advance(duration);
-    }
-
-    @Override
-    public Instant instant() {
-      Instant now = clock.instant();
-      read.countDown();
-      return now;
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return clock.getZone();
-    }
-
-    @Override
-    public java.time.Clock withZone(java.time.ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
   }
 
   /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.ProblemType;
+import dev.once.suite.RunningServer;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;
@@ -39,7 +40,7 @@ class OnceFilterCompletionTest {
   private final MemoryStore store = MemoryStore.create();
   private final AtomicInteger runs = new AtomicInteger();
   private final ExecutorService resumer = Executors.newSingleThreadExecutor();
-  private TestServer server;
+  private RunningServer server;
 
   @BeforeEach
   void start() throws Exception {
@@ -79,7 +80,8 @@ class OnceFilterCompletionTest {
     byte[] body = new byte[300_000];
     new Random(7).nextBytes(body);
 
-    HttpResponse<String> response = CLIENT.send(HttpRequest.newBuilder(server.uri("/non-blocking-echo"))
+    HttpResponse<String> response = CLIENT.send(
+        HttpRequest.newBuilder(server.uri("/non-blocking-echo"))
         .header("Idempotency-Key", UUID.randomUUID().toString())
         .POST(BodyPublishers.ofByteArray(body)).build(), BodyHandlers.ofString());
 

@@ -4,6 +4,7 @@ import dev.once.suite.Handler;
 import dev.once.suite.Reply;
 import dev.once.suite.Request;
 import dev.once.suite.ServerFactory;
+import dev.once.suite.ServletHandler;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.http.HttpServletResponse;
@@ -33,7 +34,7 @@ final class SuiteServlets {
    * A blocking handler answers on the request thread; an async one in async mode, from the thread
    * that completes its stage.
    */
-  private static TestServer.Handler servlet(Handler handler) {
+  private static ServletHandler servlet(Handler handler) {
     return (request, response) -> {
       Request call = new Request(request.getMethod(), request.getRequestURI(),
           request.getQueryString(), request.getInputStream().readAllBytes());

@@ -2,9 +2,11 @@ package dev.once.webflux;
 
 import dev.once.Completion;
 import java.io.IOException;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
@@ -48,13 +50,13 @@ final class BodyTee implements Publisher<DataBuffer>, CoreSubscriber<DataBuffer>
   private final boolean single;
   private final AtomicBoolean subscribed = new AtomicBoolean();
   private final CompletableFuture<Void> finished = new CompletableFuture<>();
-  private volatile Subscriber<? super DataBuffer> downstream;
-  private volatile Subscription upstream;
+  private volatile @Nullable Subscriber<? super DataBuffer> downstream;
+  private volatile @Nullable Subscription upstream;
   private volatile boolean detached;
   private volatile boolean terminated;
-  private volatile Throwable sourceError;
+  private volatile @Nullable Throwable sourceError;
   /** Set once the end is reported: the signals after it, chained in order. Upstream's only. */
-  private CompletableFuture<Void> tail;
+  private @Nullable CompletableFuture<Void> tail;
 
   /**
    * @param source the handler's body
@@ -111,7 +113,7 @@ final class BodyTee implements Publisher<DataBuffer>, CoreSubscriber<DataBuffer>
       if (detached) {
         DataBufferUtils.release(buffer);
       } else {
-        downstream.onNext(buffer);
+        writer().onNext(buffer);
       }
     });
   }
@@ -122,7 +124,7 @@ final class BodyTee implements Publisher<DataBuffer>, CoreSubscriber<DataBuffer>
     sourceError = error;
     emit(() -> {
       if (!detached) {
-        downstream.onError(error);
+        writer().onError(error);
       }
       finished.completeExceptionally(error);
     });
@@ -136,7 +138,7 @@ final class BodyTee implements Publisher<DataBuffer>, CoreSubscriber<DataBuffer>
     }
     emit(() -> {
       if (!detached) {
-        downstream.onComplete();
+        writer().onComplete();
       }
       finished.complete(null);
     });
@@ -145,8 +147,14 @@ final class BodyTee implements Publisher<DataBuffer>, CoreSubscriber<DataBuffer>
   @Override
   public void request(long n) {
     if (!detached) {
-      upstream.request(n);
+      // the writer asks only after onSubscribe handed it this, once upstream was set
+      Objects.requireNonNull(upstream, "the body's source has not subscribed").request(n);
     }
+  }
+
+  /** @return the writer: a body not detached was subscribed to by it */
+  private Subscriber<? super DataBuffer> writer() {
+    return Objects.requireNonNull(downstream, "a body not detached has a writer");
   }
 
   /** The writer stopped taking the body: the client is gone. */

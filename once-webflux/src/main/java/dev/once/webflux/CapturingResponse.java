@@ -4,9 +4,11 @@ import dev.once.Completion;
 import dev.once.Exchange;
 import dev.once.Once;
 import dev.once.StoredResponse.Header;
+import dev.once.adapter.ResponseCapture;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.HttpHeaders;
@@ -59,7 +61,7 @@ final class CapturingResponse extends ServerHttpResponseDecorator implements Exc
   }
 
   @Override
-  public byte[] body() {
+  public byte @Nullable [] body() {
     return capture.bytes();
   }
 
@@ -102,8 +104,15 @@ final class CapturingResponse extends ServerHttpResponseDecorator implements Exc
         .then(Mono.defer(() -> getDelegate().setComplete()));
   }
 
+  /**
+   * Copies the readable bytes of {@code buffer}, leaving its read position where it was, so the
+   * buffer goes on to the client unchanged. Called from the body's signals, which reactive streams
+   * serialize.
+   */
   void copy(DataBuffer buffer) {
-    capture.copy(buffer);
+    try (DataBuffer.ByteBufferIterator readable = buffer.readableByteBuffers()) {
+      readable.forEachRemaining(capture::write);
+    }
   }
 
   /** @return true if the bytes written so far are the whole of a declared {@code Content-Length} */

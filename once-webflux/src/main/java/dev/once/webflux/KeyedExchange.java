@@ -1,6 +1,7 @@
 package dev.once.webflux;
 
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 import org.springframework.core.ResolvableType;
 import org.springframework.http.MediaType;
 import org.springframework.http.codec.FormHttpMessageReader;
@@ -74,7 +75,7 @@ final class KeyedExchange extends ServerWebExchangeDecorator {
     return multipartData;
   }
 
-  private static MediaType contentType(ServerHttpRequest request) {
+  private static @Nullable MediaType contentType(ServerHttpRequest request) {
     try {
       return request.getHeaders().getContentType();
     } catch (RuntimeException e) {

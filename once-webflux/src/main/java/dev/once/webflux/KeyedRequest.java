@@ -6,9 +6,11 @@ import dev.once.RequestTooLargeException;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeoutException;
-import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferFactory;
 import org.springframework.core.io.buffer.DataBufferLimitException;
@@ -31,15 +33,16 @@ import reactor.core.publisher.Mono;
 final class KeyedRequest extends ServerHttpRequestDecorator implements OnceRequest {
   private static final byte[] EMPTY = new byte[0];
 
-  private final byte[] body;
-  private final IOException failure;
+  private final byte @Nullable [] body;
+  private final @Nullable IOException failure;
   private final long tooLargeFor;
-  private final Duration lateBy;
-  private final String principal;
-  private final DataBufferFactory buffers;
+  private final @Nullable Duration lateBy;
+  private final @Nullable String principal;
+  private final @Nullable DataBufferFactory buffers;
 
-  private KeyedRequest(ServerHttpRequest request, byte[] body, IOException failure,
-      long tooLargeFor, Duration lateBy, String principal, DataBufferFactory buffers) {
+  private KeyedRequest(ServerHttpRequest request, byte @Nullable [] body,
+      @Nullable IOException failure, long tooLargeFor, @Nullable Duration lateBy,
+      @Nullable String principal, @Nullable DataBufferFactory buffers) {
     super(request);
     this.body = body;
     this.failure = failure;
@@ -53,7 +56,7 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
    * A view of {@code request} whose body is not read: the engine will not ask for it (no request
    * hash), and the handler reads the request's own.
    */
-  static KeyedRequest unread(ServerHttpRequest request, String principal) {
+  static KeyedRequest unread(ServerHttpRequest request, @Nullable String principal) {
     return new KeyedRequest(request, null, null, -1, null, principal, null);
   }
 
@@ -67,22 +70,14 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
    *     is what {@link #body} says when the engine asks
    */
   static Mono<KeyedRequest> read(ServerHttpRequest request, long maxBytes, Duration timeout,
-      String principal, DataBufferFactory buffers) {
+      @Nullable String principal, DataBufferFactory buffers) {
     if (request.getHeaders().getContentLength() > maxBytes) {
       return Mono.just(new KeyedRequest(request, null, null, maxBytes, null, principal, buffers));
     }
     // join releases every buffer it took when the limit is passed, the body fails or the read is
     // cancelled (the deadline cancels it)
     Mono<byte[]> joined = DataBufferUtils.join(request.getBody(), (int) maxBytes)
-        .map(buffer -> {
-          try {
-            byte[] bytes = new byte[buffer.readableByteCount()];
-            buffer.read(bytes);
-            return bytes;
-          } finally {
-            DataBufferUtils.release(buffer);
-          }
-        })
+        .map(KeyedRequest::bytes)
         .defaultIfEmpty(EMPTY);
     return Mono.defer(() -> {
           CompletableFuture<byte[]> reading = joined.toFuture();
@@ -101,6 +96,17 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
             buffers)));
   }
 
+  /** @return the bytes of {@code buffer}, which is released */
+  static byte[] bytes(DataBuffer buffer) {
+    try {
+      byte[] bytes = new byte[buffer.readableByteCount()];
+      buffer.read(bytes);
+      return bytes;
+    } finally {
+      DataBufferUtils.release(buffer);
+    }
+  }
+
   @Override
   public String method() {
     return getMethod().name();
@@ -112,7 +118,7 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
   }
 
   @Override
-  public String query() {
+  public @Nullable String query() {
     URI uri = getURI();
     return uri.getRawQuery();
   }
@@ -123,7 +129,7 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
   }
 
   @Override
-  public String principal() {
+  public @Nullable String principal() {
     return principal;
   }
 
@@ -160,6 +166,9 @@ final class KeyedRequest extends ServerHttpRequestDecorator implements OnceReque
     if (body.length == 0) {
       return Flux.empty();
     }
-    return Flux.defer(() -> Flux.just(buffers.wrap(body)));
+    byte[] read = body;
+    DataBufferFactory factory =
+        Objects.requireNonNull(buffers, "a body that was read has its buffer factory");
+    return Flux.defer(() -> Flux.just(factory.wrap(read)));
   }
 }

@@ -122,23 +122,23 @@ public final class OnceWebFilter implements WebFilter {
 
   private Mono<Void> act(Decision decision, ServerWebExchange exchange, WebFilterChain chain,
       KeyedRequest request) {
-    switch (decision.kind()) {
-      case EXECUTE:
-        return execute(exchange, chain, request, decision.exchange());
-      case REPLAY:
-        return Responses.replay(exchange.getResponse(), decision.response());
-      case REJECT:
-        return Responses.problem(exchange.getResponse(), decision.problem());
-      case WAIT:
-        // decideAsync never asks to wait; an engine that did is waited for without a thread
-        return Mono.fromCompletionStage(decision.next())
-            .flatMap(next -> act(next, exchange, chain, request));
-      case PASS_THROUGH:
-      default:
-        return chain.filter(request.isBodyRead()
-            ? new KeyedExchange(exchange, request, exchange.getResponse())
-            : exchange);
+    if (decision instanceof Decision.Execute execute) {
+      return execute(exchange, chain, request, execute.exchange());
     }
+    if (decision instanceof Decision.Replay replay) {
+      return Responses.replay(exchange.getResponse(), replay.response());
+    }
+    if (decision instanceof Decision.Reject reject) {
+      return Responses.problem(exchange.getResponse(), reject.problem());
+    }
+    if (decision instanceof Decision.Wait wait) {
+      // decideAsync never asks to wait; an engine that did is waited for without a thread
+      return Mono.fromCompletionStage(wait.next())
+          .flatMap(next -> act(next, exchange, chain, request));
+    }
+    return chain.filter(request.isBodyRead()
+        ? new KeyedExchange(exchange, request, exchange.getResponse())
+        : exchange);
   }
 
   /**
@@ -165,8 +165,8 @@ public final class OnceWebFilter implements WebFilter {
 
   /** A decision nobody will act on: the client left while it was made. */
   private static void abandon(Decision decision) {
-    if (decision.kind() == Decision.Kind.EXECUTE) {
-      decision.exchange().failedBeforeCommit(null);
+    if (decision instanceof Decision.Execute execute) {
+      execute.exchange().failedBeforeCommit(null);
     }
   }
 

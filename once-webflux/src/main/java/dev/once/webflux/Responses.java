@@ -1,15 +1,12 @@
 package dev.once.webflux;
 
-import dev.once.Once;
 import dev.once.Problem;
 import dev.once.StoredResponse;
-import dev.once.StoredResponse.Header;
+import dev.once.adapter.ReplayHeaders;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
-import java.util.Set;
-import java.util.TreeSet;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.server.reactive.ServerHttpResponse;
@@ -32,15 +29,7 @@ final class Responses {
   static Mono<Void> replay(ServerHttpResponse response, StoredResponse stored) {
     response.setStatusCode(HttpStatusCode.valueOf(stored.status()));
     HttpHeaders headers = response.getHeaders();
-    Set<String> written = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    for (Header header : stored.headers()) {
-      if (written.add(header.name())) {
-        headers.set(header.name(), header.value());
-      } else {
-        headers.add(header.name(), header.value());
-      }
-    }
-    headers.set(Once.REPLAYED_HEADER, "true");
+    ReplayHeaders.write(stored, headers::set, headers::add);
     // the stored Date is not kept: a replay is a response of now (RFC 9110, 6.6.1)
     headers.set(HttpHeaders.DATE, httpDate(System.currentTimeMillis()));
     headers.setContentLength(stored.bodyLength());
@@ -77,9 +66,9 @@ final class Responses {
   }
 
   /**
-   * Writes {@code problem} as an {@code application/problem+json} response with {@code
-   * Cache-Control: no-store}, its {@code Retry-After}, and {@code Connection: close} for a 408,
-   * unless the response is committed.
+   * Writes {@code problem} as the whole response, with its {@linkplain Problem#headers() headers}
+   * ({@code application/problem+json}, {@code Cache-Control: no-store}, its {@code Retry-After},
+   * {@code Connection: close} for a 408), unless the response is committed.
    */
   static Mono<Void> problem(ServerHttpResponse response, Problem problem) {
     if (response.isCommitted()) {
@@ -88,15 +77,7 @@ final class Responses {
     byte[] json = problem.toJsonBytes();
     response.setStatusCode(HttpStatusCode.valueOf(problem.status()));
     HttpHeaders headers = response.getHeaders();
-    headers.set(HttpHeaders.CONTENT_TYPE, Problem.CONTENT_TYPE);
-    headers.set(HttpHeaders.CACHE_CONTROL, "no-store");
-    if (problem.status() == 408) {
-      // the rest of the body may still be on its way: the connection cannot carry another request
-      headers.set(HttpHeaders.CONNECTION, "close");
-    }
-    if (problem.retryAfterSeconds() > 0) {
-      headers.set(HttpHeaders.RETRY_AFTER, Integer.toString(problem.retryAfterSeconds()));
-    }
+    problem.headers().forEach(headers::set);
     headers.setContentLength(json.length);
     return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(json)));
   }

@@ -77,11 +77,8 @@ class OnceWebFilterTest {
 
     filter(Once.builder(store).build(), exchange, echo()).block(Duration.ofSeconds(10));
 
-    assertThat(exchange.getResponse().getStatusCode()).isEqualTo(HttpStatus.CREATED);
-    assertThat(exchange.getResponse().getBodyAsString().block())
-        .isEqualTo("{\"amount\":100}");
-    assertThat(sent).hasSize(3).allSatisfy(buffer ->
-        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
+    assertEchoedWhole(exchange);
+    assertAllReleased(sent, 3);
   }
 
   @Test
@@ -93,11 +90,9 @@ class OnceWebFilterTest {
     filter(Once.builder(store).maxBodyBytes(15).build(), exchange, echo())
         .block(Duration.ofSeconds(10));
 
-    assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(413);
-    assertThat(runs).hasValue(0);
+    assertRefused(exchange, 413, "request-too-large", "k2");
     // the third was never taken from the server, which keeps it
-    assertThat(sent).hasSize(2).allSatisfy(buffer ->
-        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
+    assertAllReleased(sent, 2);
   }
 
   @Test
@@ -109,13 +104,10 @@ class OnceWebFilterTest {
 
     filter(Once.builder(store).build(), exchange, echo()).block(Duration.ofSeconds(10));
 
-    assertThat(exchange.getResponse().getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
+    assertRefused(exchange, 400, "request-body-unreadable", "k3");
     assertThat(exchange.getResponse().getBodyAsString().block())
-        .contains("request-body-unreadable").doesNotContain("connection reset");
-    assertThat(runs).hasValue(0);
-    assertThat(store.peek("k3")).isNull();
-    assertThat(sent).hasSize(2).allSatisfy(buffer ->
-        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
+        .doesNotContain("connection reset");
+    assertAllReleased(sent, 2);
   }
 
   @Test
@@ -129,11 +121,8 @@ class OnceWebFilterTest {
     filter(Once.builder(store).maxBodyBytes(15).build(), exchange, echo())
         .block(Duration.ofSeconds(10));
 
-    assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(413);
-    assertThat(exchange.getResponse().getBodyAsString().block()).contains("request-too-large");
+    assertRefused(exchange, 413, "request-too-large", "big");
     assertThat(subscribed).hasValue(0);
-    assertThat(runs).hasValue(0);
-    assertThat(store.peek("big")).isNull();
   }
 
   @Test
@@ -145,16 +134,11 @@ class OnceWebFilterTest {
     filter(Once.builder(store).bodyTimeout(Duration.ofMillis(200)).build(), exchange, echo())
         .block(Duration.ofSeconds(10));
 
-    assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(408);
+    assertRefused(exchange, 408, "https://once.dev/problems/request-body-timeout", "slow");
     assertThat(exchange.getResponse().getHeaders().getFirst("Connection")).isEqualTo("close");
     assertThat(exchange.getResponse().getHeaders().getContentType())
         .hasToString("application/problem+json");
-    assertThat(exchange.getResponse().getBodyAsString().block())
-        .contains("https://once.dev/problems/request-body-timeout");
-    assertThat(runs).hasValue(0);
-    assertThat(store.peek("slow")).isNull();
-    assertThat(sent).hasSize(2).allSatisfy(buffer ->
-        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
+    assertAllReleased(sent, 2);
   }
 
   @Test
@@ -167,10 +151,8 @@ class OnceWebFilterTest {
     filter(Once.builder(store).bodyTimeout(Duration.ofSeconds(10)).build(), exchange, echo())
         .block(Duration.ofSeconds(10));
 
-    assertThat(exchange.getResponse().getStatusCode()).isEqualTo(HttpStatus.CREATED);
-    assertThat(exchange.getResponse().getBodyAsString().block()).isEqualTo("{\"amount\":100}");
-    assertThat(sent).hasSize(3).allSatisfy(buffer ->
-        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
+    assertEchoedWhole(exchange);
+    assertAllReleased(sent, 3);
   }
 
   @Test
@@ -191,11 +173,8 @@ class OnceWebFilterTest {
 
     filter(Once.builder(store).build(), exchange, echo()).block(Duration.ofSeconds(10));
 
-    assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(400);
-    assertThat(exchange.getResponse().getBodyAsString().block())
-        .contains("idempotency-key-invalid");
+    assertRefused(exchange, 400, "idempotency-key-invalid", "\"unterminated");
     assertThat(subscribed).hasValue(0);
-    assertThat(runs).hasValue(0);
   }
 
   @Test
@@ -214,8 +193,7 @@ class OnceWebFilterTest {
     filter(once, retry, handler).block(Duration.ofSeconds(10));
 
     assertThat(runs).hasValue(1);
-    assertThat(written).hasSize(3).allSatisfy(buffer ->
-        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
+    assertAllReleased(written, 3);
     assertThat(retry.getResponse().getStatusCode()).isEqualTo(HttpStatus.CREATED);
     assertThat(retry.getResponse().getBodyAsString().block()).isEqualTo("payment-1");
   }
@@ -254,12 +232,7 @@ class OnceWebFilterTest {
     int duplicates = 200;
     AtomicInteger waiting = new AtomicInteger();
     CompletableFuture<Void> allWaiting = new CompletableFuture<>();
-    IdempotencyStore counted = new ForwardingIdempotencyStore() {
-      @Override
-      protected IdempotencyStore delegate() {
-        return store;
-      }
-
+    IdempotencyStore counted = new Decorated() {
       @Override
       public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
         if (waiting.incrementAndGet() == duplicates) {
@@ -316,7 +289,7 @@ class OnceWebFilterTest {
   @Test
   void theEndOfAMonoBodyIsKeptBeforeItsBufferGoesOut() {
     List<String> events = new CopyOnWriteArrayList<>();
-    Once once = Once.builder(new Recording(store, events)).build();
+    Once once = Once.builder(new Recording(events)).build();
 
     ServerWebExchange exchange = recorded(keyed("m1", Flux.empty()), events);
     filter(once, exchange, ex -> ex.getResponse().writeWith(
@@ -329,7 +302,7 @@ class OnceWebFilterTest {
   @Test
   void theEndOfABodyOfDeclaredLengthIsKeptBeforeItsLastBufferGoesOut() {
     List<String> events = new CopyOnWriteArrayList<>();
-    Once once = Once.builder(new Recording(store, events)).build();
+    Once once = Once.builder(new Recording(events)).build();
 
     ServerWebExchange exchange = recorded(keyed("m2", Flux.empty()), events);
     filter(once, exchange, ex -> {
@@ -344,7 +317,7 @@ class OnceWebFilterTest {
   @Test
   void theEndOfAChunkedBodyIsKeptBeforeItCompletes() {
     List<String> events = new CopyOnWriteArrayList<>();
-    Once once = Once.builder(new Recording(store, events)).build();
+    Once once = Once.builder(new Recording(events)).build();
 
     ServerWebExchange exchange = recorded(keyed("m3", Flux.empty()), events);
     filter(once, exchange, ex -> ex.getResponse().writeWith(Flux.just("ab", "cd")
@@ -465,12 +438,7 @@ class OnceWebFilterTest {
   @Test
   void aKeyClaimedForAClientThatLeftBeforeTheDecisionIsLetGo() {
     CompletableFuture<Claim> claimed = new CompletableFuture<>();
-    IdempotencyStore late = new ForwardingIdempotencyStore() {
-      @Override
-      protected IdempotencyStore delegate() {
-        return store;
-      }
-
+    IdempotencyStore late = new Decorated() {
       @Override
       public CompletionStage<Claim> claimAsync(String key, Fingerprint fingerprint,
           Duration lease) {
@@ -510,6 +478,31 @@ class OnceWebFilterTest {
           exchange.getResponse().setStatusCode(HttpStatus.CREATED);
           return exchange.getResponse().writeWith(Mono.just(body));
         });
+  }
+
+  /**
+   * Asserts that {@code exchange} was answered {@code status} with a problem naming {@code
+   * problem}, that the handler never ran and that {@code key} has no record.
+   */
+  private void assertRefused(MockServerWebExchange exchange, int status, String problem,
+      String key) {
+    assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(status);
+    assertThat(exchange.getResponse().getBodyAsString().block()).contains(problem);
+    assertThat(runs).hasValue(0);
+    assertThat(store.peek(key)).isNull();
+  }
+
+  /** Asserts that the echo handler ran and answered 201 with the whole {@code {"amount":100}}. */
+  private void assertEchoedWhole(MockServerWebExchange exchange) {
+    assertThat(exchange.getResponse().getStatusCode()).isEqualTo(HttpStatus.CREATED);
+    assertThat(exchange.getResponse().getBodyAsString().block()).isEqualTo("{\"amount\":100}");
+    assertThat(runs).hasValue(1);
+  }
+
+  /** Asserts that {@code count} buffers were sent and each was released. */
+  private static void assertAllReleased(List<NettyDataBuffer> sent, int count) {
+    assertThat(sent).hasSize(count).allSatisfy(buffer ->
+        assertThat(buffer.getNativeBuffer().refCnt()).isZero());
   }
 
   private static Mono<Void> created(ServerWebExchange exchange) {
@@ -585,19 +578,20 @@ class OnceWebFilterTest {
     return text.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** Records when a record is kept, beside the buffers going out. */
-  private static final class Recording extends ForwardingIdempotencyStore {
-    private final IdempotencyStore delegate;
-    private final List<String> events;
-
-    Recording(IdempotencyStore delegate, List<String> events) {
-      this.delegate = delegate;
-      this.events = events;
-    }
-
+  /** The test's store, for a test to change an operation of. */
+  private abstract class Decorated extends ForwardingIdempotencyStore {
     @Override
     protected IdempotencyStore delegate() {
-      return delegate;
+      return store;
+    }
+  }
+
+  /** The test's store, recording when a record is kept, beside the buffers going out. */
+  private final class Recording extends Decorated {
+    private final List<String> events;
+
+    Recording(List<String> events) {
+      this.events = events;
     }
 
     @Override

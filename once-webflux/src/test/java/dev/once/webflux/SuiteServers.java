@@ -8,7 +8,6 @@ import dev.once.suite.ServerFactory;
 import dev.once.suite.ServerSpec;
 import java.time.Duration;
 import java.util.Map;
-import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferFactory;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpStatus;
@@ -84,7 +83,7 @@ final class SuiteServers {
         return exchange.getResponse().setComplete();
       }
       return DataBufferUtils.join(request.getBody())
-          .map(SuiteServers::bytes)
+          .map(KeyedRequest::bytes)
           .defaultIfEmpty(new byte[0])
           .map(body -> new Request(request.getMethod().name(), request.getURI().getRawPath(),
               request.getURI().getRawQuery(), body))
@@ -108,15 +107,5 @@ final class SuiteServers {
     }
     DataBufferFactory buffers = response.bufferFactory();
     return response.writeWith(Flux.fromIterable(reply.chunks()).map(buffers::wrap));
-  }
-
-  private static byte[] bytes(DataBuffer joined) {
-    try {
-      byte[] bytes = new byte[joined.readableByteCount()];
-      joined.read(bytes);
-      return bytes;
-    } finally {
-      DataBufferUtils.release(joined);
-    }
   }
 }
