@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The once-proxy benchmark: the same POSTs, measured with wrk against three setups side by side,
 #   direct  - the demo upstream itself
-#   plain   - the same Jetty proxy servlet with no idempotency (dev.once.proxy.PlainProxy)
+#   plain   - the same Jetty proxy servlet with no idempotency (dev.once.proxy.PlainProxy, from
+#             once-proxy's test classes: it is not in the jar)
 #   once    - once-proxy (OnceFilter in front of that servlet, memory store)
 # for three kinds of request: no key, cache hit (one key: every request after the first is a
 # replay) and unique key (every request is a first request, stored). The runs are interleaved
@@ -12,7 +13,8 @@
 # Settings (environment): RUNS=5 DURATION=10s WARMUP=15s CONNECTIONS=32 THREADS=2
 # BEFORE_JAR=path/to/an/older/once-proxy.jar adds a fourth setup, "before": that jar's once-proxy
 # on the same upstream, interleaved with the others, for an A/B of a change in one run.
-# It installs wrk with apt-get if it is missing, and builds the jar if it is missing.
+# It installs wrk with apt-get if it is missing, and builds the jar and the test classes if either
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,6 +24,7 @@ WARMUP=${WARMUP:-15s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 JAR=once-proxy/target/once-proxy.jar
+TEST_CLASSES=once-proxy/target/test-classes
 SCRIPT=once-proxy/bench/post.lua
 JAVA_OPTS=${JAVA_OPTS:--Xms256m -Xmx512m}
 
@@ -29,7 +32,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk" >&2
   apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
 fi
-if [ ! -f "$JAR" ]; then
+if [ ! -f "$JAR" ] || [ ! -f "$TEST_CLASSES/dev/once/proxy/PlainProxy.class" ]; then
   mvn -B -ntp -q -pl once-proxy -am package -DskipTests
 fi
 
@@ -65,7 +68,7 @@ UPSTREAM= PLAIN= ONCE=
 # shellcheck disable=SC2086
 start upstream UPSTREAM java $JAVA_OPTS -cp "$JAR" dev.once.proxy.DemoUpstream 127.0.0.1:0
 # shellcheck disable=SC2086
-start plain PLAIN java $JAVA_OPTS -cp "$JAR" dev.once.proxy.PlainProxy \
+start plain PLAIN java $JAVA_OPTS -cp "$JAR:$TEST_CLASSES" dev.once.proxy.PlainProxy \
   --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 # shellcheck disable=SC2086
 start once ONCE java $JAVA_OPTS -jar "$JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM"

@@ -1,6 +1,8 @@
 /** once-proxy: an idempotency reverse proxy in front of any HTTP service. */
 module dev.once.proxy {
   requires dev.once.servlet;
+  requires dev.once.micrometer;
+  requires micrometer.registry.prometheus;
   requires jakarta.servlet;
   requires java.logging;
   requires jdk.unsupported;

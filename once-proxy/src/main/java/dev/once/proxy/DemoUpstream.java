@@ -21,9 +21,10 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * payments endpoint whose every run is counted. {@code POST /payments} answers 201 with {@code
  * {"id":"pay_N","status":"created","executions":N}}: a replayed retry shows the same N, a run shows
  * the next. {@code GET /payments} answers the count. It is also the upstream of the benchmark
- * ({@code java -cp once-proxy.jar dev.once.proxy.DemoUpstream [HOST:PORT]}). Thread-safe.
+ * ({@code java -cp once-proxy.jar dev.once.proxy.DemoUpstream [HOST:PORT]}); not part of the
+ * proxy's API. Thread-safe.
  */
-public final class DemoUpstream extends Handler.Abstract.NonBlocking {
+final class DemoUpstream extends Handler.Abstract.NonBlocking {
   private final AtomicLong executions = new AtomicLong();
 
   private DemoUpstream() {}
@@ -62,9 +63,11 @@ public final class DemoUpstream extends Handler.Abstract.NonBlocking {
   public static void main(String[] args) throws Exception {
     String listen = args.length > 0 ? args[0] : "127.0.0.1:0";
     int colon = listen.lastIndexOf(':');
-    Server server = start(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
+    Server server =
+        start(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)));
     int port = ((ServerConnector) server.getConnectors()[0]).getLocalPort();
-    System.out.println("demo upstream listening on http://" + listen.substring(0, colon) + ":" + port);
+    System.out.println(
+        "demo upstream listening on http://" + listen.substring(0, colon) + ":" + port);
     server.join();
   }
 

@@ -7,6 +7,8 @@ import dev.once.Problem;
 import dev.once.ProblemType;
 import dev.once.StoredResponse.Header;
 import dev.once.UnknownOutcome;
+import dev.once.adapter.ResponseCapture;
+import dev.once.config.ConfigText;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -21,6 +23,7 @@ import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
@@ -34,6 +37,7 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.eclipse.jetty.util.thread.SerializedInvoker;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One keyed request at the upstream, from the moment it is sent until its record is finished: the
@@ -82,7 +86,7 @@ import org.eclipse.jetty.util.thread.SerializedInvoker;
 final class KeyedCall implements Response.Listener, WriteListener, AsyncListener {
   private enum Side { WAITING, STREAMING, ANSWERED, GONE, DONE }
 
-  private final UpstreamServlet servlet;
+  private final KeyedUpstreamServlet servlet;
   private final HttpServletRequest clientRequest;
   private final HttpServletResponse client;
   private final AsyncContext async;
@@ -91,7 +95,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
   private final Scheduler scheduler;
   private final Duration timeout;
   private final Duration deadline;
-  private final Capture capture;
+  private final ResponseCapture capture;
   private final SerializedInvoker invoker = new SerializedInvoker(KeyedCall.class);
 
   /**
@@ -100,25 +104,30 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
    * completion is never taken for a request that was not sent).
    */
   private volatile boolean delivered;
-  private Request request;
+  private @Nullable Request request;
 
   private Side side = Side.WAITING;
-  private Response head;
-  private List<Header> headHeaders;
+  private @Nullable Response head;
+  /** The head's headers: read only once the head has come. */
+  private List<Header> headHeaders = List.of();
   private long declaredLength = -1;
   private boolean upstreamEnded;
   private boolean endReported;
   private boolean endKept;
   private boolean writing;
   private boolean silenceAbort;
-  private Content.Chunk pending;
-  private Runnable pendingDemand;
+  private Content.@Nullable Chunk pending;
+  private @Nullable Runnable pendingDemand;
   private boolean awaiting;
   private long awaitingSince;
-  private Scheduler.Task timer;
+  private Scheduler.@Nullable Task timer;
 
-  KeyedCall(UpstreamServlet servlet, HttpServletRequest clientRequest, HttpServletResponse client,
-      Exchange exchange, Once once, Scheduler scheduler, Duration timeout, Duration deadline) {
+  /** When the request was sent to the upstream, by the engine's clock. */
+  private long sentAt;
+
+  KeyedCall(KeyedUpstreamServlet servlet, HttpServletRequest clientRequest,
+      HttpServletResponse client, Exchange exchange, Once once, Scheduler scheduler,
+      Duration timeout, Duration deadline) {
     this.servlet = servlet;
     this.clientRequest = clientRequest;
     this.client = client;
@@ -128,12 +137,13 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     this.scheduler = scheduler;
     this.timeout = timeout;
     this.deadline = deadline;
-    this.capture = new Capture(once.maxResponseBytes());
+    this.capture = new ResponseCapture(once.maxResponseBytes());
   }
 
   /** Sends the request; from here on every event of it is this call's. */
   void send(Request proxyRequest) {
     request = proxyRequest;
+    sentAt = once.nanoTime();
     async.addListener(this);
     proxyRequest.onRequestBegin(sending -> delivered = true);
     // the timers below bound silence and the deadline; Jetty's own idle timeout only as a net
@@ -178,22 +188,17 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
 
   @Override
   public void onError(Throwable failure) {
-    // detached now, not when the invoker gets to it: the container ends the request next, and its
-    // end must not count as the record's
-    exchange.clientDetached();
-    invoker.run(() -> clientFailed());
+    clientLost();
   }
 
   @Override
   public void onError(AsyncEvent event) {
-    exchange.clientDetached();
-    invoker.run(() -> clientFailed());
+    clientLost();
   }
 
   @Override
   public void onTimeout(AsyncEvent event) {
-    exchange.clientDetached();
-    invoker.run(() -> clientFailed());
+    clientLost();
   }
 
   @Override
@@ -212,6 +217,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
 
   private void headers(Response response) {
     head = response;
+    servlet.upstreamAnswered(clientRequest, once.nanoTime() - sentAt);
     headHeaders = new ArrayList<>();
     for (HttpField field : response.getHeaders()) {
       headHeaders.add(new Header(field.getName(), field.getValue()));
@@ -246,7 +252,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
           // no answer to keep but its status: finish now rather than read the rest for nothing
           finish();
           exchange.upstreamAnsweredLate(response(null));
-          request.abort(new IOException("the upstream's answer is over --max-response and its"
+          abort(new IOException("the upstream's answer is over --max-response and its"
               + " client is no longer waiting for it"));
         } else {
           demand(demander);
@@ -293,7 +299,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
         Runnable demand = pendingDemand;
         pendingDemand = null;
         if (!upstreamEnded) {
-          demand(demand);
+          demand(Objects.requireNonNull(demand, "a pending chunk has its demand"));
           return;
         }
         if (!out.isReady()) {
@@ -392,7 +398,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     }
     long wait = timeout.toNanos();
     if (awaiting) {
-      long left = awaitingSince + wait - System.nanoTime();
+      long left = awaitingSince + wait - once.nanoTime();
       if (left <= 0) {
         silent();
         return;
@@ -408,23 +414,32 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
       exchange.upstreamSilent();
       side = Side.ANSWERED;
       answer(Problem.of(504, UpstreamServlet.UPSTREAM_TIMEOUT, "Upstream timed out",
-          "the upstream sent nothing for " + Values.format(timeout) + "; the proxy goes on"
-              + " listening to it for up to " + Values.format(deadline) + " and keeps its"
+          "the upstream sent nothing for " + ConfigText.format(timeout) + "; the proxy goes on"
+              + " listening to it for up to " + ConfigText.format(deadline) + " and keeps its"
               + " answer for a retry with the same " + once.header()
               + ", which gets 409 (or waits) until then"));
       schedule(deadline.toNanos(), this::deadlinePassed);
     } else {
       silenceAbort = true;
-      request.abort(new TimeoutException("the upstream sent nothing for "
-          + Values.format(timeout) + " in the middle of its response"));
+      abort(new TimeoutException("the upstream sent nothing for "
+          + ConfigText.format(timeout) + " in the middle of its response"));
     }
   }
 
   private void deadlinePassed() {
     if (side == Side.ANSWERED || side == Side.GONE) {
-      request.abort(new TimeoutException("the upstream did not answer within --upstream-deadline "
-          + Values.format(deadline)));
+      abort(new TimeoutException("the upstream did not answer within --upstream-deadline "
+          + ConfigText.format(deadline)));
     }
+  }
+
+  /**
+   * The container says the client failed. Detached now, not when the invoker gets to it: the
+   * container ends the request next, and its end must not count as the record's.
+   */
+  private void clientLost() {
+    exchange.clientDetached();
+    invoker.run(this::clientFailed);
   }
 
   /** The client hung up, or the container ended its request: the upstream goes on for the retry. */
@@ -443,14 +458,14 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
       if (!endReported) {
         exchange.upstreamAnsweredLate(response(capture.bytes()));
       } else if (!upstreamEnded) {
-        request.abort(new IOException("the client hung up after the whole response was kept"));
+        abort(new IOException("the client hung up after the whole response was kept"));
       }
       return;
     }
     if (head != null && capture.isOverflowed()) {
       finish();
       exchange.upstreamAnsweredLate(response(null));
-      request.abort(new IOException("the client hung up and the response is over --max-response"));
+      abort(new IOException("the client hung up and the response is over --max-response"));
       return;
     }
     cancelTimer();
@@ -460,7 +475,9 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     }
   }
 
-  /** Answers the client with a problem (nothing of the upstream's response was sent) and ends it. */
+  /**
+   * Answers the client with a problem (nothing of the upstream's response was sent) and ends it.
+   */
   private void answer(Problem problem) {
     try {
       ServletOutputStream out = client.getOutputStream();
@@ -482,7 +499,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
 
   private void awaitUpstream() {
     awaiting = true;
-    awaitingSince = System.nanoTime();
+    awaitingSince = once.nanoTime();
   }
 
   private void finish() {
@@ -521,8 +538,22 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     }
   }
 
-  private Exchange.Response response(byte[] body) {
-    return Exchange.Response.of(head.getStatus(), headHeaders, body);
+  /**
+   * Aborts the request to the upstream. What abort returns (false if the request had ended
+   * already) is not needed: either way it has ended.
+   */
+  private void abort(Throwable cause) {
+    Request sent = Objects.requireNonNull(request, "events come only after send");
+    CompletableFuture<Boolean> unused = sent.abort(cause);
+  }
+
+  /** @return the upstream's response head: the events that read it come only after it */
+  private Response head() {
+    return Objects.requireNonNull(head, "the upstream's head has come");
+  }
+
+  private Exchange.Response response(byte @Nullable [] body) {
+    return Exchange.Response.of(head().getStatus(), headHeaders, body);
   }
 
   private Problem unreachable(Throwable failure) {
@@ -538,7 +569,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     String after = once.unknownOutcome() == UnknownOutcome.KEEP
         ? "it will not be run again under this " + once.header()
         : "a retry with the same " + once.header() + " gets 409 until the key's lease ("
-            + Values.format(once.lease()) + ") has passed, then runs it again";
+            + ConfigText.format(once.lease()) + ") has passed, then runs it again";
     return Problem.of(ProblemType.OUTCOME_UNKNOWN, "the connection to the upstream broke after"
         + " the request was sent and before it answered, so whether it was done is unknown; "
         + after);
@@ -546,18 +577,18 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
 
   private Problem brokeOff() {
     return Problem.of(502, UpstreamServlet.UPSTREAM_UNAVAILABLE, "Upstream is unavailable",
-        "the upstream broke off its response (status " + head.getStatus() + ") before it was"
+        "the upstream broke off its response (status " + head().getStatus() + ") before it was"
             + " whole; " + afterStatus());
   }
 
   private Problem silentMidBody() {
     return Problem.of(504, UpstreamServlet.UPSTREAM_TIMEOUT, "Upstream timed out",
-        "the upstream sent its status (" + head.getStatus() + "), then nothing for "
-            + Values.format(timeout) + "; " + afterStatus());
+        "the upstream sent its status (" + head().getStatus() + "), then nothing for "
+            + ConfigText.format(timeout) + "; " + afterStatus());
   }
 
   private String afterStatus() {
-    return once.isCacheable(head.getStatus())
+    return once.isCacheable(head().getStatus())
         ? "it was done, so a retry with the same " + once.header() + " is told its response was"
             + " not kept and does not run it again"
         : "a retry runs it again";

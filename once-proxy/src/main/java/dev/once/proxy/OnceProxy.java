@@ -1,19 +1,29 @@
 package dev.once.proxy;
 
 import dev.once.Once;
+import dev.once.OnceListener;
+import dev.once.Stores;
+import dev.once.UnknownStoreException;
+import dev.once.micrometer.MeteredStore;
+import dev.once.micrometer.OnceMeters;
+import dev.once.micrometer.StoreState;
 import dev.once.spi.IdempotencyStore;
-import dev.once.spi.StoreProvider;
+import dev.once.spi.MalformedStoreUrlException;
+import dev.once.spi.StoreUrl;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.BindException;
 import java.net.URI;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
-import java.util.ServiceLoader;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.jspecify.annotations.Nullable;
 import sun.misc.Signal;
 
 /**
@@ -28,6 +38,8 @@ public final class OnceProxy {
   static final int USAGE = 2;
   /** Exit status for a proxy that could not start (store unreachable, address taken). */
   static final int FAILED = 1;
+  /** The proxy's own timer: a keyed request's time at the upstream, to its status line. */
+  static final String UPSTREAM_TIME = "once.proxy.upstream";
 
   /**
    * The engine's own warnings, through {@code java.util.logging}: {@link StoreErrorLog} says the
@@ -82,6 +94,9 @@ public final class OnceProxy {
       err.println(name + ": no --upstream given: forwarding to the built-in demo upstream"
           + " (POST /payments)");
     }
+    if (proxy.adminPort() >= 0) {
+      err.println(name + ": admin API on " + proxy.adminUri() + AdminHandler.KEYS + "/{key}");
+    }
     out.println(name + " listening on " + proxy.uri());
     out.flush();
     proxy.awaitStopped();
@@ -116,28 +131,58 @@ public final class OnceProxy {
    * @throws StartupException if the proxy cannot listen
    */
   static Running start(ProxyOptions options, IdempotencyStore store, boolean ownsStore) {
-    StoreErrorLog log = new StoreErrorLog(StoreUrls.redact(options.store));
+    StoreErrorLog log = new StoreErrorLog(options.store.redacted());
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    String type = options.store.scheme();
+    StoreState state = StoreState.bind(store, type, registry);
     Once once;
     try {
-      once = options.engine(store).listener(log).build();
+      once = options.engine(MeteredStore.wrap(store, registry))
+          .listener(OnceListener.of(List.of(log, OnceMeters.bind(registry))))
+          .build();
     } catch (IllegalArgumentException e) {
       // parse checked every engine flag on a builder of its own, so this is not expected
       throw new StartupException(USAGE, e.getMessage());
     }
-    String type = StoreUrls.type(options.store);
-    ProxyServer server = listen(options, once,
-        next -> new HealthHandler(store, type, log, next));
-    return new Running(server, ownsStore ? store : null);
-  }
-
-  private static Running startPlain(ProxyOptions options) {
-    return new Running(listen(options, null, null), null);
-  }
-
-  private static ProxyServer listen(ProxyOptions options, Once once,
-      ProxyServer.HealthFactory health) {
+    Timer upstream = Timer.builder(UPSTREAM_TIME)
+        .description("Time from a keyed request sent to the upstream to its status line")
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(options.upstreamTimeout)
+        .register(registry);
+    AccessLog accessLog = null;
+    if (options.accessLog != null) {
+      try {
+        accessLog = AccessLog.open(options.accessLog, once, registry);
+      } catch (IOException | RuntimeException e) {
+        throw new StartupException(FAILED, "--access-log " + options.accessLog
+            + ": cannot open it: " + StoreErrorLog.oneLine(e));
+      }
+    }
     try {
-      return ProxyServer.start(options, once, health);
+      ProxyServer server = listen(options, new ProxyServer.Mode.Idempotent(once,
+          next -> new HealthHandler(state, type, log, registry, next), upstream, accessLog));
+      return new Running(server, ownsStore ? store : null, accessLog);
+    } catch (RuntimeException | Error e) {
+      if (accessLog != null) {
+        accessLog.close();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Starts the benchmark's baseline: the same server without idempotency or health endpoint.
+   *
+   * @throws StartupException if the proxy cannot listen
+   */
+  static Running startPlain(ProxyOptions options) {
+    return new Running(listen(options, new ProxyServer.Mode.Plain()), null, null);
+  }
+
+  private static ProxyServer listen(ProxyOptions options, ProxyServer.Mode mode) {
+    try {
+      return ProxyServer.start(options, mode);
     } catch (Exception e) {
       String where = options.listenHost + ":" + options.listenPort;
       Throwable cause = e;
@@ -152,47 +197,27 @@ public final class OnceProxy {
     }
   }
 
-  private static IdempotencyStore openStore(String url) {
-    String shown = StoreUrls.redact(url);
+  private static IdempotencyStore openStore(StoreUrl url) {
     IdempotencyStore store;
     try {
-      store = IdempotencyStore.open(url);
-    } catch (IllegalArgumentException e) {
-      List<String> available = new ArrayList<>();
-      boolean accepted = availableStores(url, available);
-      if (!accepted) {
-        throw new StartupException(USAGE, "--store " + shown + ": the " + StoreUrls.type(url)
-            + " store is not available in this build (available: " + String.join(", ", available)
-            + ")");
-      }
-      throw new StartupException(USAGE, "--store " + shown + ": "
-          + StoreErrorLog.oneLine(e).replace(url, shown));
+      store = Stores.open(url);
+    } catch (UnknownStoreException e) {
+      throw new StartupException(USAGE, "--store " + url + ": the " + e.scheme() + " store is not"
+          + " available in this build (available: " + String.join(", ", e.available()) + ")");
+    } catch (MalformedStoreUrlException e) {
+      throw new StartupException(USAGE, "--store: " + StoreErrorLog.oneLine(e));
     } catch (RuntimeException | ServiceConfigurationError e) {
-      throw new StartupException(FAILED, "cannot open the store " + shown + ": "
-          + StoreErrorLog.oneLine(e).replace(url, shown));
+      throw new StartupException(FAILED, "cannot open the store " + url + ": "
+          + url.hideSecrets(StoreErrorLog.oneLine(e)));
     }
     try {
       store.ping();
     } catch (RuntimeException e) {
       store.close();
-      throw new StartupException(FAILED, "cannot reach the store " + shown + ": "
-          + StoreErrorLog.oneLine(e).replace(url, shown));
+      throw new StartupException(FAILED, "cannot reach the store " + url + ": "
+          + url.hideSecrets(StoreErrorLog.oneLine(e)));
     }
     return store;
-  }
-
-  /**
-   * @param available receives the schemes of the stores in this build
-   * @return true if a store module in this build accepts {@code url}
-   */
-  private static boolean availableStores(String url, List<String> available) {
-    available.add("memory");
-    boolean accepted = false;
-    for (StoreProvider provider : ServiceLoader.load(StoreProvider.class)) {
-      available.add(provider.schemes());
-      accepted |= provider.accepts(url.trim());
-    }
-    return accepted;
   }
 
   private static void stopOnSignals(Running proxy, PrintStream err, String name) {
@@ -218,7 +243,7 @@ public final class OnceProxy {
     private static final long serialVersionUID = 1L;
     final int status;
 
-    StartupException(int status, String message) {
+    StartupException(int status, @Nullable String message) {
       super(message, null, false, false);
       this.status = status;
     }
@@ -227,14 +252,17 @@ public final class OnceProxy {
   /** A started proxy, and the store it closes when it stops. */
   static final class Running {
     private final ProxyServer server;
-    private final IdempotencyStore ownedStore;
+    private final @Nullable IdempotencyStore ownedStore;
+    private final @Nullable AccessLog accessLog;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean graceful;
 
-    Running(ProxyServer server, IdempotencyStore ownedStore) {
+    Running(ProxyServer server, @Nullable IdempotencyStore ownedStore,
+        @Nullable AccessLog accessLog) {
       this.server = server;
       this.ownedStore = ownedStore;
+      this.accessLog = accessLog;
     }
 
     int port() {
@@ -245,8 +273,18 @@ public final class OnceProxy {
       return server.uri();
     }
 
-    URI demoUri() {
+    @Nullable URI demoUri() {
       return server.demoUri();
+    }
+
+    /** @return the admin listener's port, or -1 without {@code --admin-listen} */
+    int adminPort() {
+      return server.adminPort();
+    }
+
+    /** @return {@code http://HOST:PORT} of the admin listener, or null without one */
+    @Nullable String adminUri() {
+      return server.adminUri();
     }
 
     boolean isStopping() {
@@ -263,6 +301,9 @@ public final class OnceProxy {
       if (stopping.compareAndSet(false, true)) {
         try {
           graceful = server.stop();
+          if (accessLog != null) {
+            accessLog.close(); // the lines of the requests that finished are written
+          }
           if (ownedStore != null) {
             ownedStore.close();
           }

@@ -31,14 +31,21 @@ final class ProblemErrorHandler extends ErrorHandler {
 
   static boolean writeProblem(Response response, Callback callback, int code) {
     int status = code >= 400 && code <= 599 ? code : 500;
-    String title = HttpStatus.getMessage(status);
-    byte[] json = Problem.of(status, "about:blank", title, detail(status)).toJsonBytes();
-    response.setStatus(status);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, Problem.CONTENT_TYPE);
-    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    write(response, callback,
+        Problem.of(status, "about:blank", HttpStatus.getMessage(status), detail(status)));
+    return true;
+  }
+
+  /**
+   * Writes {@code problem} as the whole response, as {@link dev.once.servlet.ProblemResponse}
+   * writes a servlet's.
+   */
+  static void write(Response response, Callback callback, Problem problem) {
+    byte[] json = problem.toJsonBytes();
+    response.setStatus(problem.status());
+    problem.headers().forEach(response.getHeaders()::put);
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, json.length);
     response.write(true, ByteBuffer.wrap(json), callback);
-    return true;
   }
 
   /** @return what a client is told for {@code status}: what it can do, nothing of the cause */

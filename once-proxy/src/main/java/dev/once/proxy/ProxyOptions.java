@@ -4,7 +4,10 @@ import dev.once.KeyScope;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.UnknownOutcome;
+import dev.once.config.ConfigText;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.MalformedStoreUrlException;
+import dev.once.spi.StoreUrl;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -15,8 +18,12 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The proxy's configuration, from command-line flags and {@code ONCE_*} environment variables
@@ -46,39 +53,54 @@ final class ProxyOptions {
     MEMORY_MAX_BYTES("memory-max-bytes", "SIZE", "64MiB",
         "with --store memory: the bound on the responses kept; past it the responses least"
             + " likely to be replayed are dropped and their records kept (a retry gets 409"
-            + " response-not-replayable, never a second run)"),
+            + " response-not-replayable, never a second run)",
+        memory(Raw::size, MemoryStore.Builder::maximumWeightBytes)),
     MEMORY_MAX_RECORDS("memory-max-records", "N", "500000",
         "with --store memory: the bound on the records; when it is reached a new key gets 503"
-            + " store-full with Retry-After, and no live record is forgotten"),
-    TTL("ttl", "DURATION", "24h", "how long a completed response is kept for replay"),
+            + " store-full with Retry-After, and no live record is forgotten",
+        memory(Raw::count, MemoryStore.Builder::maximumRecords)),
+    TTL("ttl", "DURATION", "24h", "how long a completed response is kept for replay",
+        engine(Raw::duration, Once.Builder::ttl)),
     LEASE("lease", "DURATION", "30s",
         "how long a key stays held after its proxy was last heard from; renewed every third of"
             + " it while the request runs, so it only says how soon a crashed proxy's keys are"
-            + " free again"),
+            + " free again",
+        engine(Raw::duration, Once.Builder::lease)),
     MAX_WAIT("max-wait", "DURATION", "0s",
         "how long a duplicate of an in-flight request waits for its replay before 409; a"
-            + " waiting request holds no thread"),
+            + " waiting request holds no thread",
+        engine(Raw::duration, Once.Builder::maxWait)),
     REQUIRE_KEY("require-key", null, "false",
-        "refuse requests of the covered methods that have no key (400)"),
-    HEADER("header", "NAME", "Idempotency-Key", "the request header that carries the key"),
-    METHODS("methods", "LIST", "POST,PATCH", "the methods subject to keys; others pass through"),
+        "refuse requests of the covered methods that have no key (400)",
+        engine(Raw::bool, Once.Builder::requireKey)),
+    HEADER("header", "NAME", "Idempotency-Key", "the request header that carries the key",
+        engine(Raw::text, Once.Builder::header)),
+    METHODS("methods", "LIST", "POST,PATCH", "the methods subject to keys; others pass through",
+        engine(Raw::methods, Once.Builder::methods)),
     CACHEABLE("cacheable", "LIST", "200,201,204",
-        "statuses whose responses are kept; any other releases the key"),
-    MAX_BODY("max-body", "SIZE", "1MiB", "the largest keyed request body (413 beyond)"),
+        "statuses whose responses are kept; any other releases the key",
+        engine(Raw::statuses, Once.Builder::cacheableStatuses)),
+    MAX_BODY("max-body", "SIZE", "1MiB", "the largest keyed request body (413 beyond)",
+        engine(Raw::size, Once.Builder::maxBodyBytes)),
     BODY_TIMEOUT("body-timeout", "DURATION", "30s",
         "the longest a keyed request's body may take to arrive; it is read without holding a"
-            + " thread, and past this it is answered 408 and no key is taken"),
+            + " thread, and past this it is answered 408 and no key is taken",
+        engine(Raw::duration, Once.Builder::bodyTimeout)),
     MAX_RESPONSE("max-response", "SIZE", "1MiB",
-        "the largest response kept for replay; a larger one is still sent in full"),
+        "the largest response kept for replay; a larger one is still sent in full",
+        engine(Raw::size, Once.Builder::maxResponseBytes)),
     FAIL_OPEN("fail-open", null, "false",
-        "forward requests without idempotency when the store fails, instead of 503"),
+        "forward requests without idempotency when the store fails, instead of 503",
+        engine(Raw::bool, Once.Builder::failOpen)),
     SCOPE_HEADER("scope-header", "NAME", null,
         "scope keys by a hash of this request header (such as Authorization), so two clients'"
-            + " equal keys never meet; without it keys are global"),
+            + " equal keys never meet; without it keys are global",
+        engine(Raw::text, (builder, header) -> builder.keyScope(KeyScope.headerHash(header)))),
     UNKNOWN_OUTCOME("unknown-outcome", "MODE", "retry",
         "when the upstream had a request but its outcome is unknown (the connection broke, or"
             + " no answer by --upstream-deadline): retry holds the key until its lease passes,"
-            + " then lets a retry run; keep answers every retry 502 for the ttl"),
+            + " then lets a retry run; keep answers every retry 502 for the ttl",
+        engine(Raw::unknownOutcome, Once.Builder::unknownOutcome)),
     UPSTREAM_TIMEOUT("upstream-timeout", "DURATION", "30s",
         "the longest the upstream may stay silent while a client waits: before answering (then"
             + " 504, and the proxy goes on listening) or while sending; also the longest a"
@@ -87,18 +109,38 @@ final class ProxyOptions {
         "how long the proxy goes on listening to the upstream for a keyed request whose client"
             + " is no longer waiting (answered 504, or hung up), to keep its answer for the"
             + " retry; past it the outcome is unknown"),
+    ACCESS_LOG("access-log", "FILE", null,
+        "write one JSON line per keyed request when it ends (time, method, path without its"
+            + " query, scope hash, key, outcome, status, upstream time in ms; never a body or a"
+            + " header value) to FILE, appended, or to standard output with -; lines are written"
+            + " by a thread of their own, never by a request's"),
+    ADMIN_LISTEN("admin-listen", "[HOST:]PORT", null,
+        "serve the admin API (GET and DELETE /_once/keys/{key}?scope=) on a second listener;"
+            + " the host defaults to 127.0.0.1, and any other than loopback needs --admin-token."
+            + " The public listener never serves it"),
+    ADMIN_TOKEN("admin-token", "TOKEN", null,
+        "with --admin-listen: admin requests must carry Authorization: Bearer TOKEN (else 401)"),
     HELP("help", null, null, "print this help and exit");
 
     final String name;
-    final String metavar;
-    final String defaultValue;
+    final @Nullable String metavar;
+    final @Nullable String defaultValue;
     final String description;
+    /** The builder call the flag stands for, or null for a flag of the proxy's own. */
+    private final @Nullable Binding<?> binding;
 
-    Flag(String name, String metavar, String defaultValue, String description) {
+    Flag(String name, @Nullable String metavar, @Nullable String defaultValue,
+        String description) {
+      this(name, metavar, defaultValue, description, null);
+    }
+
+    Flag(String name, @Nullable String metavar, @Nullable String defaultValue,
+        String description, @Nullable Binding<?> binding) {
       this.name = name;
       this.metavar = metavar;
       this.defaultValue = defaultValue;
       this.description = description;
+      this.binding = binding;
     }
 
     /** @return {@code --name} */
@@ -115,7 +157,7 @@ final class ProxyOptions {
       return metavar == null;
     }
 
-    static Flag named(String name) {
+    static @Nullable Flag named(String name) {
       for (Flag flag : values()) {
         if (flag.name.equals(name)) {
           return flag;
@@ -125,12 +167,51 @@ final class ProxyOptions {
     }
   }
 
+  /**
+   * How a flag stands for a call on a builder: its value is read (and checked) by one of {@link
+   * Raw}'s readers, and passed to the builder's own method.
+   *
+   * @param <B> the builder
+   */
+  private static final class Binding<B> {
+    final Class<B> builder;
+    private final BiFunction<Raw, Flag, Consumer<B>> setting;
+
+    <T> Binding(Class<B> builder, BiFunction<Raw, Flag, T> read, BiConsumer<B, T> call) {
+      this.builder = builder;
+      this.setting = (raw, flag) -> {
+        T value = read.apply(raw, flag);
+        return target -> call.accept(target, value);
+      };
+    }
+  }
+
+  /** @return a flag's binding to a method of the engine's builder */
+  private static <T> Binding<Once.Builder> engine(BiFunction<Raw, Flag, T> read,
+      BiConsumer<Once.Builder, T> call) {
+    return new Binding<>(Once.Builder.class, read, call);
+  }
+
+  /** @return a flag's binding to a method of the memory store's builder */
+  private static <T> Binding<MemoryStore.Builder> memory(BiFunction<Raw, Flag, T> read,
+      BiConsumer<MemoryStore.Builder, T> call) {
+    return new Binding<>(MemoryStore.Builder.class, read, call);
+  }
+
   final String listenHost;
   final int listenPort;
-  final URI upstream;
-  final String store;
+  final @Nullable URI upstream;
+  final StoreUrl store;
   final Duration upstreamTimeout;
   final Duration upstreamDeadline;
+  /** Where the access log goes: a file, {@code -} for standard output, or null for none. */
+  final @Nullable String accessLog;
+  /** The admin listener's host, or null when there is none. */
+  final @Nullable String adminHost;
+  /** The admin listener's port, or -1 when there is none. */
+  final int adminPort;
+  /** The bearer token admin requests must carry, or null when they need none. */
+  final @Nullable String adminToken;
   final boolean help;
   /** The engine flags that were given, each as the builder call it stands for, in flag order. */
   private final List<Consumer<Once.Builder>> engine;
@@ -142,9 +223,14 @@ final class ProxyOptions {
     listenHost = listen[0];
     listenPort = Integer.parseInt(listen[1]);
     upstream = values.upstream();
-    store = values.text(Flag.STORE);
+    store = values.store();
     upstreamTimeout = values.proxyDuration(Flag.UPSTREAM_TIMEOUT);
     upstreamDeadline = values.proxyDuration(Flag.UPSTREAM_DEADLINE);
+    accessLog = values.text(Flag.ACCESS_LOG);
+    String[] admin = values.adminListen();
+    adminHost = admin == null ? null : admin[0];
+    adminPort = admin == null ? -1 : Integer.parseInt(admin[1]);
+    adminToken = values.adminToken(adminHost);
     help = values.bool(Flag.HELP);
     engine = values.engineSettings();
     memory = values.memorySettings();
@@ -152,7 +238,7 @@ final class ProxyOptions {
 
   /** @return true if records live in the proxy's memory ({@code --store memory}) */
   boolean isMemoryStore() {
-    return StoreUrls.type(store).equals("memory");
+    return store.scheme().equals("memory");
   }
 
   /**
@@ -214,15 +300,16 @@ final class ProxyOptions {
         throw new UsageException(flag.flag() + " was given more than once");
       }
       String value;
-      if (eq >= 0) {
+      if (eq >= 0 && !flag.isSwitch() && arg.substring(eq + 1).isBlank()) {
+        throw needsValue(flag);
+      } else if (eq >= 0) {
         value = arg.substring(eq + 1);
       } else if (flag.isSwitch()) {
         value = "true";
       } else if (i + 1 < args.length) {
         value = args[++i];
       } else {
-        throw new UsageException(flag.flag() + " needs a value: " + flag.flag() + " "
-            + flag.metavar);
+        throw needsValue(flag);
       }
       given.put(flag, value);
     }
@@ -244,15 +331,25 @@ final class ProxyOptions {
     return new ProxyOptions(new Raw(given, sources));
   }
 
+  private static UsageException needsValue(Flag flag) {
+    return new UsageException(flag.flag() + " needs a value: " + flag.flag() + " " + flag.metavar);
+  }
+
   /** @return the help text, listing every flag with its default */
   static String help() {
     StringBuilder text = new StringBuilder();
     text.append("Usage: java -jar once-proxy.jar [flags]\n\n")
-        .append("An idempotency reverse proxy. A request of a covered method with an Idempotency-Key\n")
-        .append("reaches the upstream once; a retry gets the stored response (Idempotent-Replayed:\n")
-        .append("true), a duplicate in flight gets 409, the key reused for another request gets 422.\n")
-        .append("Other requests are streamed through untouched. GET /_once/health reports the store.\n\n")
-        .append("Each flag can also be set by an environment variable: ONCE_ and the flag's name in\n")
+        .append("An idempotency reverse proxy. A request of a covered method with an ")
+        .append("Idempotency-Key\n")
+        .append("reaches the upstream once; a retry gets the stored response ")
+        .append("(Idempotent-Replayed:\n")
+        .append("true), a duplicate in flight gets 409, the key reused for another request ")
+        .append("gets 422.\n")
+        .append("Other requests are streamed through untouched. GET /_once/health reports ")
+        .append("the store,\n")
+        .append("GET /_once/metrics the meters as Prometheus text.\n\n")
+        .append("Each flag can also be set by an environment variable: ONCE_ and the flag's ")
+        .append("name in\n")
         .append("upper case with _ for - (ONCE_UPSTREAM, ONCE_MAX_WAIT); a flag wins over it.\n\n");
     for (Flag flag : Flag.values()) {
       String left = "  " + flag.flag() + (flag.isSwitch() ? "" : " " + flag.metavar);
@@ -282,7 +379,8 @@ final class ProxyOptions {
     }
     text.append("\nDurations: 500ms, 30s, 5m, 24h, 1h30m or ISO-8601 (PT30S).")
         .append(" Sizes: 512KiB, 1MiB or bytes.\n")
-        .append("Switches take no value, or =true/=false (--fail-open=false); ONCE_FAIL_OPEN=true.\n");
+        .append("Switches take no value, or =true/=false (--fail-open=false); ")
+        .append("ONCE_FAIL_OPEN=true.\n");
     return text.toString();
   }
 
@@ -296,20 +394,25 @@ final class ProxyOptions {
       this.sources = sources;
     }
 
-    String get(Flag flag) {
+    @Nullable String get(Flag flag) {
       return given.get(flag);
     }
 
-    String text(Flag flag) {
+    @Nullable String text(Flag flag) {
       String value = given.get(flag);
       return value == null ? flag.defaultValue : value.trim();
+    }
+
+    /** @return the text of a flag that has a default, or that was given */
+    String value(Flag flag) {
+      return Objects.requireNonNull(text(flag), "a flag with no default is read only if given");
     }
 
     String source(Flag flag) {
       return sources.getOrDefault(flag, flag.flag());
     }
 
-    private UsageException bad(Flag flag, String problem) {
+    private UsageException bad(Flag flag, @Nullable String problem) {
       return new UsageException(source(flag) + ": " + problem);
     }
 
@@ -334,7 +437,7 @@ final class ProxyOptions {
 
     Duration duration(Flag flag) {
       try {
-        return Values.duration(text(flag));
+        return ConfigText.duration(value(flag));
       } catch (IllegalArgumentException e) {
         throw bad(flag, e.getMessage());
       }
@@ -342,7 +445,7 @@ final class ProxyOptions {
 
     long size(Flag flag) {
       try {
-        return Values.size(text(flag));
+        return ConfigText.size(value(flag));
       } catch (IllegalArgumentException e) {
         throw bad(flag, e.getMessage());
       }
@@ -369,7 +472,7 @@ final class ProxyOptions {
      * @return a refusal of the flag's value by the engine (or by the proxy's own range), saying
      *     the value as given and the reason
      */
-    private UsageException refused(Flag flag, String reason) {
+    private UsageException refused(Flag flag, @Nullable String reason) {
       String given = sources.containsKey(flag) && sources.get(flag).startsWith("ONCE_")
           ? flag.env() + "=" + text(flag)
           : flag.flag() + " " + text(flag);
@@ -377,62 +480,48 @@ final class ProxyOptions {
     }
 
     /**
-     * Reads each engine flag that was given into the builder call it stands for, and makes those
-     * calls once on a builder of their own, so that a value the engine refuses stops the proxy
-     * here with the builder's own reason and the flag it came from.
+     * Reads each engine flag that was given into the builder call it stands for (see {@link
+     * #settings}).
      */
     List<Consumer<Once.Builder>> engineSettings() {
-      List<Consumer<Once.Builder>> settings = new ArrayList<>();
       MemoryStore scratch = MemoryStore.create();
       try {
-        Once.Builder check = Once.builder(scratch);
-        for (Flag flag : Flag.values()) {
-          if (given.get(flag) == null) {
-            continue; // the builder's default
-          }
-          Consumer<Once.Builder> setting = setting(flag);
-          if (setting == null) {
-            continue; // a flag of the proxy's own
-          }
-          try {
-            setting.accept(check);
-          } catch (IllegalArgumentException e) {
-            throw refused(flag, e.getMessage());
-          }
-          settings.add(setting);
-        }
+        return settings(Once.Builder.class, Once.builder(scratch));
       } finally {
         scratch.close();
       }
-      return List.copyOf(settings);
     }
 
     /**
      * Reads each {@code --memory-*} flag that was given into the memory store's builder call it
-     * stands for, and makes those calls once on a builder of their own, so that a value the store
-     * refuses stops the proxy here with the builder's own reason. They mean nothing to another
-     * store, so with one they are refused.
+     * stands for (see {@link #settings}). They mean nothing to another store, so with one they are
+     * refused.
      */
     List<Consumer<MemoryStore.Builder>> memorySettings() {
-      List<Consumer<MemoryStore.Builder>> settings = new ArrayList<>();
-      MemoryStore.Builder check = MemoryStore.builder();
-      for (Flag flag : List.of(Flag.MEMORY_MAX_BYTES, Flag.MEMORY_MAX_RECORDS)) {
-        if (given.get(flag) == null) {
+      for (Flag flag : Flag.values()) {
+        if (binds(flag, MemoryStore.Builder.class) && !store().scheme().equals("memory")) {
+          throw bad(flag, "applies only to --store memory, but the store is " + store());
+        }
+      }
+      return settings(MemoryStore.Builder.class, MemoryStore.builder());
+    }
+
+    /**
+     * Reads each flag that was given and stands for a call on a builder of type {@code B} into
+     * that call, in flag order, and makes those calls once on {@code check}, a builder of their
+     * own, so that a value the builder refuses stops the proxy here with the builder's own reason
+     * and the flag it came from. The flags that were not given keep the builder's defaults.
+     */
+    private <B> List<Consumer<B>> settings(Class<B> builder, B check) {
+      List<Consumer<B>> settings = new ArrayList<>();
+      for (Flag flag : Flag.values()) {
+        if (!binds(flag, builder)) {
           continue;
         }
-        String store = text(Flag.STORE);
-        if (!StoreUrls.type(store).equals("memory")) {
-          throw bad(flag, "applies only to --store memory, but the store is "
-              + StoreUrls.redact(store));
-        }
-        Consumer<MemoryStore.Builder> setting;
-        if (flag == Flag.MEMORY_MAX_BYTES) {
-          long bytes = size(flag);
-          setting = builder -> builder.maximumWeightBytes(bytes);
-        } else {
-          long records = count(flag);
-          setting = builder -> builder.maximumRecords(records);
-        }
+        @SuppressWarnings("unchecked") // binds checked the builder type
+        Binding<B> binding =
+            (Binding<B>) Objects.requireNonNull(flag.binding, "binds checked it is there");
+        Consumer<B> setting = binding.setting.apply(this, flag);
         try {
           setting.accept(check);
         } catch (IllegalArgumentException e) {
@@ -443,8 +532,13 @@ final class ProxyOptions {
       return List.copyOf(settings);
     }
 
+    /** @return true if the flag was given and stands for a call on a builder of that type */
+    private boolean binds(Flag flag, Class<?> builder) {
+      return given.get(flag) != null && flag.binding != null && flag.binding.builder == builder;
+    }
+
     long count(Flag flag) {
-      String value = text(flag);
+      String value = value(flag);
       try {
         return Long.parseLong(value.replace("_", ""));
       } catch (NumberFormatException e) {
@@ -452,89 +546,34 @@ final class ProxyOptions {
       }
     }
 
-    /** @return the builder call an engine flag stands for, or null for a flag of the proxy's own */
-    private Consumer<Once.Builder> setting(Flag flag) {
-      switch (flag) {
-        case TTL:
-          Duration ttl = duration(flag);
-          return builder -> builder.ttl(ttl);
-        case LEASE:
-          Duration lease = duration(flag);
-          return builder -> builder.lease(lease);
-        case MAX_WAIT:
-          Duration maxWait = duration(flag);
-          return builder -> builder.maxWait(maxWait);
-        case REQUIRE_KEY:
-          boolean requireKey = bool(flag);
-          return builder -> builder.requireKey(requireKey);
-        case HEADER:
-          String header = text(flag);
-          return builder -> builder.header(header);
-        case METHODS:
-          List<String> methods = methods();
-          return builder -> builder.methods(methods);
-        case CACHEABLE:
-          List<Integer> statuses = statuses();
-          return builder -> builder.cacheableStatuses(statuses);
-        case MAX_BODY:
-          long maxBody = size(flag);
-          return builder -> builder.maxBodyBytes(maxBody);
-        case BODY_TIMEOUT:
-          Duration bodyTimeout = duration(flag);
-          return builder -> builder.bodyTimeout(bodyTimeout);
-        case MAX_RESPONSE:
-          long maxResponse = size(flag);
-          return builder -> builder.maxResponseBytes(maxResponse);
-        case FAIL_OPEN:
-          boolean failOpen = bool(flag);
-          return builder -> builder.failOpen(failOpen);
-        case SCOPE_HEADER:
-          String scope = token(flag);
-          return builder -> builder.keyScope(KeyScope.headerHash(scope));
-        case UNKNOWN_OUTCOME:
-          UnknownOutcome unknownOutcome = unknownOutcome();
-          return builder -> builder.unknownOutcome(unknownOutcome);
-        default:
-          return null;
-      }
-    }
-
-    private UnknownOutcome unknownOutcome() {
-      String value = text(Flag.UNKNOWN_OUTCOME);
+    UnknownOutcome unknownOutcome(Flag flag) {
+      String value = value(flag);
       switch (value.toLowerCase(Locale.ROOT)) {
         case "retry":
           return UnknownOutcome.RETRY;
         case "keep":
           return UnknownOutcome.KEEP;
         default:
-          throw bad(Flag.UNKNOWN_OUTCOME, "\"" + value + "\" is not retry or keep");
+          throw bad(flag, "\"" + value + "\" is not retry or keep");
       }
     }
 
-    String token(Flag flag) {
-      String value = text(flag);
-      if (!isToken(value)) {
-        throw bad(flag, "\"" + value + "\" is not a header name");
-      }
-      return value;
-    }
-
-    List<String> methods() {
+    List<String> methods(Flag flag) {
       Set<String> methods = new LinkedHashSet<>();
-      for (String item : list(Flag.METHODS)) {
+      for (String item : list(flag)) {
         // methods match in any case; shown and logged as they are usually written
         methods.add(item.toUpperCase(Locale.ROOT));
       }
       return List.copyOf(methods);
     }
 
-    List<Integer> statuses() {
+    List<Integer> statuses(Flag flag) {
       Set<Integer> statuses = new LinkedHashSet<>();
-      for (String item : list(Flag.CACHEABLE)) {
+      for (String item : list(flag)) {
         try {
           statuses.add(Integer.parseInt(item));
         } catch (NumberFormatException e) {
-          throw bad(Flag.CACHEABLE, "\"" + item + "\" is not an HTTP status (100 to 599)");
+          throw bad(flag, "\"" + item + "\" is not an HTTP status (100 to 599)");
         }
       }
       return List.copyOf(statuses);
@@ -542,7 +581,7 @@ final class ProxyOptions {
 
     private List<String> list(Flag flag) {
       List<String> items = new ArrayList<>();
-      for (String item : text(flag).split(",")) {
+      for (String item : value(flag).split(",")) {
         if (!item.isBlank()) {
           items.add(item.trim());
         }
@@ -553,8 +592,66 @@ final class ProxyOptions {
       return Collections.unmodifiableList(items);
     }
 
+    /**
+     * @return the store URL, read; the proxy's memory store takes its bounds from its flags, so
+     *     its URL has no parameters
+     */
+    StoreUrl store() {
+      StoreUrl url;
+      try {
+        url = StoreUrl.parse(value(Flag.STORE));
+      } catch (MalformedStoreUrlException e) {
+        throw bad(Flag.STORE, e.getMessage());
+      }
+      if (url.scheme().equals("memory") && !url.parameterNames().isEmpty()) {
+        throw bad(Flag.STORE, "the memory store's bounds are the flags --memory-max-bytes and"
+            + " --memory-max-records, not parameters of its URL");
+      }
+      return url;
+    }
+
     String[] listen() {
-      String value = text(Flag.LISTEN);
+      return hostAndPort(Flag.LISTEN, value(Flag.LISTEN));
+    }
+
+    /** @return the admin listener's host and port, or null without {@code --admin-listen} */
+    String @Nullable [] adminListen() {
+      String value = text(Flag.ADMIN_LISTEN);
+      if (value == null) {
+        return null;
+      }
+      // a port alone listens on loopback
+      return hostAndPort(Flag.ADMIN_LISTEN,
+          value.chars().allMatch(Character::isDigit) ? "127.0.0.1:" + value : value);
+    }
+
+    /**
+     * @param adminHost the admin listener's host, or null without one
+     * @return the admin token, or null when admin requests need none
+     */
+    @Nullable String adminToken(@Nullable String adminHost) {
+      String token = text(Flag.ADMIN_TOKEN);
+      if (token != null && adminHost == null) {
+        throw bad(Flag.ADMIN_TOKEN, "applies only with --admin-listen");
+      }
+      if (token != null
+          && (token.isEmpty() || !token.chars().allMatch(c -> c > 0x20 && c < 0x7F))) {
+        throw bad(Flag.ADMIN_TOKEN, "must be visible ASCII characters (a bearer token), at least"
+            + " one");
+      }
+      if (token == null && adminHost != null && !isLoopback(adminHost)) {
+        throw bad(Flag.ADMIN_LISTEN, "listening on " + adminHost + ", beyond loopback, needs"
+            + " --admin-token (anyone who reaches the admin API can delete records)");
+      }
+      return token;
+    }
+
+    private static boolean isLoopback(String host) {
+      return host.equals("localhost") || host.startsWith("127.") || host.equals("::1")
+          || host.equals("0:0:0:0:0:0:0:1");
+    }
+
+    private String[] hostAndPort(Flag flag, String value) {
       int colon = value.lastIndexOf(':');
       String host = colon < 0 ? "" : value.substring(0, colon);
       String port = colon < 0 ? "" : value.substring(colon + 1);
@@ -570,13 +667,13 @@ final class ProxyOptions {
         number = -1;
       }
       if (host.isEmpty() || number < 0 || number > 65535) {
-        throw bad(Flag.LISTEN, "\"" + value + "\" is not HOST:PORT (such as 127.0.0.1:8080,"
-            + " 0.0.0.0:0 or [::1]:8080; port 0 picks a free port)");
+        throw bad(flag, "\"" + text(flag) + "\" is not " + flag.metavar + " (such as"
+            + " 127.0.0.1:8080, 0.0.0.0:0 or [::1]:8080; port 0 picks a free port)");
       }
       return new String[] {host, Integer.toString(number)};
     }
 
-    URI upstream() {
+    @Nullable URI upstream() {
       String value = text(Flag.UPSTREAM);
       if (value == null) {
         return null;
@@ -599,21 +696,6 @@ final class ProxyOptions {
         throw bad(Flag.UPSTREAM, "\"" + value + "\" must have no query, fragment or user info");
       }
       return uri;
-    }
-
-    private static boolean isToken(String value) {
-      if (value == null || value.isEmpty()) {
-        return false;
-      }
-      for (int i = 0; i < value.length(); i++) {
-        char c = value.charAt(i);
-        boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-            || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-        if (!ok) {
-          return false;
-        }
-      }
-      return true;
     }
   }
 }

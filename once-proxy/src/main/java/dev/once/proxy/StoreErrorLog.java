@@ -2,9 +2,9 @@ package dev.once.proxy;
 
 import dev.once.OnceListener;
 import dev.once.spi.StoreException;
+import dev.once.spi.Ticker;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,18 +27,18 @@ final class StoreErrorLog implements OnceListener {
 
   /** @param store the store as it may be shown (its URL without credentials) */
   StoreErrorLog(String store) {
-    this(store, LOG::warn, System::nanoTime);
+    this(store, LOG::warn, Ticker.system());
   }
 
   /**
    * @param log where each line goes
-   * @param nanoTime the monotonic time the lines are spaced by
+   * @param ticker the time the lines are spaced by
    */
-  StoreErrorLog(String store, Consumer<String> log, LongSupplier nanoTime) {
+  StoreErrorLog(String store, Consumer<String> log, Ticker ticker) {
     this.store = store;
     this.log = log;
-    this.failures = new Throttle(nanoTime);
-    this.lost = new Throttle(nanoTime);
+    this.failures = new Throttle(ticker);
+    this.lost = new Throttle(ticker);
   }
 
   @Override
@@ -91,19 +91,19 @@ final class StoreErrorLog implements OnceListener {
 
   /** At most one line a second for one kind of event, counting the events in between. */
   private static final class Throttle {
-    private final LongSupplier nanoTime;
+    private final Ticker ticker;
     private final AtomicLong lastLine;
     private final AtomicLong unreported = new AtomicLong();
 
-    Throttle(LongSupplier nanoTime) {
-      this.nanoTime = nanoTime;
-      this.lastLine = new AtomicLong(nanoTime.getAsLong() - INTERVAL_NANOS);
+    Throttle(Ticker ticker) {
+      this.ticker = ticker;
+      this.lastLine = new AtomicLong(ticker.read() - INTERVAL_NANOS);
     }
 
     /** @return how many events the line to write now stands for, or 0 if no line is due */
     long due() {
       unreported.incrementAndGet();
-      long now = nanoTime.getAsLong();
+      long now = ticker.read();
       long last = lastLine.get();
       if (now - last >= INTERVAL_NANOS && lastLine.compareAndSet(last, now)) {
         return unreported.getAndSet(0);

@@ -1,14 +1,11 @@
 package dev.once.proxy;
 
-import dev.once.Exchange;
-import dev.once.Once;
 import dev.once.Problem;
 import dev.once.ProblemType;
-import dev.once.servlet.OnceFilter;
-import jakarta.servlet.ServletOutputStream;
+import dev.once.config.ConfigText;
+import dev.once.servlet.ProblemResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -20,30 +17,25 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.transport.HttpConversation;
 import org.eclipse.jetty.client.transport.HttpRequest;
 import org.eclipse.jetty.ee10.proxy.AsyncProxyServlet;
 import org.eclipse.jetty.http.HttpHeader;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Forwards each request to the upstream with Jetty's non-blocking proxy servlet, behind {@link
- * OnceFilter}: every method, path, query, header and body, streamed both ways. On top of Jetty's
- * behaviour it sends {@code X-Forwarded-For} (appended to the client's own), {@code
- * X-Forwarded-Proto} and {@code X-Forwarded-Host}, and answers an upstream failure as a problem.
- *
- * <p>A request the filter holds a key for is not left to Jetty's response handling, which aborts
- * the upstream exchange on its idle timeout and when the client goes away: its body (already read
- * to fingerprint it) is sent whole, and a {@link KeyedCall} of the proxy's own relays and copies
- * the response, times the upstream's silence itself, and goes on listening to the upstream after
- * the client got 504 or hung up, so the answer is stored for the retry. Other requests (no key, a
- * method not covered, the store failed open) are Jetty's {@code AsyncProxyServlet} as it is: 502
- * when the upstream cannot be reached or breaks off before answering, 504 when it stays silent
- * past the upstream timeout. Thread-safe, as every servlet.
+ * Forwards each request to the upstream with Jetty's non-blocking proxy servlet: every method,
+ * path, query, header and body, streamed both ways. On top of Jetty's {@code AsyncProxyServlet}
+ * it sends {@code X-Forwarded-For} (appended to the client's own), {@code X-Forwarded-Proto} and
+ * {@code X-Forwarded-Host}, forwards the method as the client spelled it, and answers an upstream
+ * failure as a problem: 502 when the upstream cannot be reached or breaks off before answering,
+ * 504 when it stays silent past the upstream timeout. Alone, it is the plain proxy, the
+ * benchmark's baseline; once-proxy puts {@link KeyedUpstreamServlet}, which adds keyed requests,
+ * behind {@link dev.once.servlet.OnceFilter}. Thread-safe, as every servlet.
  */
-final class UpstreamServlet extends AsyncProxyServlet.Transparent {
+class UpstreamServlet extends AsyncProxyServlet.Transparent {
   private static final long serialVersionUID = 1L;
 
   /** The problem type of a 502: the upstream refused, reset or broke off before answering. */
@@ -51,19 +43,12 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   /** The problem type of a 504: the upstream sent nothing for the upstream timeout. */
   static final String UPSTREAM_TIMEOUT = ProblemType.URI_PREFIX + "upstream-timeout";
 
-  private final transient Once once;
-  private final Duration timeout;
-  private final Duration deadline;
+  /** The longest the upstream may stay silent while a client waits. */
+  final Duration timeout;
 
-  /**
-   * @param once the engine, or null for a plain proxy (no request is keyed)
-   * @param timeout the longest the upstream may stay silent while a client waits
-   * @param deadline how long the upstream is listened to once its client no longer waits
-   */
-  UpstreamServlet(Once once, Duration timeout, Duration deadline) {
-    this.once = once;
+  /** @param timeout the longest the upstream may stay silent while a client waits */
+  UpstreamServlet(Duration timeout) {
     this.timeout = timeout;
-    this.deadline = deadline;
   }
 
   /**
@@ -91,29 +76,12 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   }
 
   /**
-   * Drops an upstream's own {@code Idempotent-Replayed} from the answer to a keyed request: on a
-   * first response it would tell the client the proxy replayed what the upstream just did; on a
-   * replay the proxy sets its own. Requests the proxy does not key pass it on as they pass
-   * everything.
-   */
-  @Override
-  protected String filterServerResponseHeader(HttpServletRequest clientRequest,
-      Response serverResponse, String headerName, String headerValue) {
-    if (Once.REPLAYED_HEADER.equalsIgnoreCase(headerName)
-        && OnceFilter.exchange(clientRequest) != null) {
-      return null;
-    }
-    return super.filterServerResponseHeader(clientRequest, serverResponse, headerName,
-        headerValue);
-  }
-
-  /**
    * The upstream's URI for the request, or null (answered 400 by {@link #onProxyRewriteFailed})
    * when {@link URI} refuses it: Jetty's server takes a query with a malformed escape ({@code
    * ?a=%zz}) that {@code URI.create} throws on, which would otherwise fail the request with a 500.
    */
   @Override
-  protected String rewriteTarget(HttpServletRequest clientRequest) {
+  protected @Nullable String rewriteTarget(HttpServletRequest clientRequest) {
     try {
       return super.rewriteTarget(clientRequest);
     } catch (IllegalArgumentException e) {
@@ -134,50 +102,11 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   }
 
   @Override
-  protected boolean expects100Continue(HttpServletRequest request) {
-    // a keyed request's body was read to fingerprint it (its 100 Continue was sent then)
-    return OnceFilter.exchange(request) == null && super.expects100Continue(request);
-  }
-
-  @Override
-  protected Request.Content proxyRequestContent(HttpServletRequest clientRequest,
-      HttpServletResponse proxyResponse, Request proxyRequest) throws IOException {
-    if (OnceFilter.exchange(clientRequest) == null) {
-      return super.proxyRequestContent(clientRequest, proxyResponse, proxyRequest);
-    }
-    // in memory already: the filter read it to fingerprint it
-    return new BytesRequestContent(clientRequest.getInputStream().readAllBytes());
-  }
-
-  @Override
   protected void sendProxyRequest(HttpServletRequest clientRequest,
       HttpServletResponse proxyResponse, Request proxyRequest) {
-    Exchange exchange = OnceFilter.exchange(clientRequest);
-    if (exchange == null) {
-      // silence from the upstream is bounded; a long stream that keeps flowing is not cut
-      proxyRequest.idleTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
-      return;
-    }
-    proxyRequest.headers(headers -> headers.remove(HttpHeader.EXPECT));
-    // the call reports every event to the exchange itself, so it writes past the filter's copy
-    HttpServletResponse client = proxyResponse;
-    while (client instanceof HttpServletResponseWrapper) {
-      client = (HttpServletResponse) ((HttpServletResponseWrapper) client).getResponse();
-    }
-    new KeyedCall(this, clientRequest, client, exchange, once, getHttpClient().getScheduler(),
-        timeout, deadline).send(proxyRequest);
-  }
-
-  /** Copies the upstream's response headers to the client's response, as Jetty's proxy does. */
-  void copyResponseHeaders(HttpServletRequest clientRequest, HttpServletResponse client,
-      Response upstreamResponse) {
-    onServerResponseHeaders(clientRequest, client, upstreamResponse);
-  }
-
-  /** Cuts off a response the client has part of, so it sees it was not whole, and ends it. */
-  void cut(HttpServletRequest clientRequest, HttpServletResponse client) {
-    sendProxyResponseError(clientRequest, client, 502);
+    // silence from the upstream is bounded; a long stream that keeps flowing is not cut
+    proxyRequest.idleTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
   }
 
   @Override
@@ -219,7 +148,7 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
   private Problem problemFor(Throwable failure) {
     if (causedBy(failure, TimeoutException.class)) {
       return Problem.of(504, UPSTREAM_TIMEOUT, "Upstream timed out",
-          "the upstream sent nothing for " + Values.format(timeout));
+          "the upstream sent nothing for " + ConfigText.format(timeout));
     }
     String what;
     if (causedBy(failure, ConnectException.class)) {
@@ -245,15 +174,14 @@ final class UpstreamServlet extends AsyncProxyServlet.Transparent {
     return false;
   }
 
-  static void writeProblem(HttpServletResponse response, Problem problem)
-      throws IOException {
-    byte[] json = problem.toJsonBytes();
-    response.reset(); // drops what the upstream's headers had set
-    response.setStatus(problem.status());
-    response.setContentType(Problem.CONTENT_TYPE);
-    response.setHeader("Cache-Control", "no-store");
-    response.setContentLength(json.length);
-    ServletOutputStream out = response.getOutputStream();
-    out.write(json);
+  /**
+   * Answers with {@code problem} in place of anything the upstream's response had set, unless the
+   * response is committed.
+   */
+  static void writeProblem(HttpServletResponse response, Problem problem) throws IOException {
+    if (!response.isCommitted()) {
+      response.reset(); // drops what the upstream's headers had set
+      ProblemResponse.write(response, problem);
+    }
   }
 }

@@ -2,6 +2,7 @@ package dev.once.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.once.suite.Http;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -57,7 +58,8 @@ class ProblemErrorHandlerTest {
       @Override
       protected void service(HttpServletRequest request, HttpServletResponse response)
           throws java.io.IOException {
-        response.sendError(503, TELLTALE);
+        String status = request.getParameter("status");
+        response.sendError(status == null ? 503 : Integer.parseInt(status), TELLTALE);
       }
     }), "/send-error");
     server.setHandler(new Handler.Wrapper(context) {
@@ -87,6 +89,7 @@ class ProblemErrorHandlerTest {
       String detail) {
     assertThat(response.statusCode()).isEqualTo(status);
     assertThat(response.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    assertThat(response.headers().firstValue("Cache-Control")).hasValue("no-store");
     assertThat(response.body()).contains("\"type\":\"about:blank\"", "\"detail\":\"" + detail)
         .doesNotContain("overflow", "secret", "Exception", "java.", "\tat ");
   }
@@ -116,5 +119,16 @@ class ProblemErrorHandlerTest {
         .contains("Content-Type: application/problem+json")
         .contains("\"detail\":\"the request is not valid HTTP")
         .doesNotContainIgnoringCase("illegal character");
+  }
+
+  @Test
+  void aRequestTimeoutClosesTheConnectionAsEveryProblem408Does() throws Exception {
+    String answer = Http.raw(port, "GET /send-error?status=408 HTTP/1.1\r\nHost: localhost\r\n"
+        + "\r\n");
+
+    assertThat(answer).startsWith("HTTP/1.1 408 ")
+        .contains("Content-Type: application/problem+json", "Cache-Control: no-store",
+            "Connection: close")
+        .contains("\"detail\":\"the request did not arrive in time; it was not forwarded\"");
   }
 }

@@ -1,23 +1,22 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.postKeyed;
-import static dev.once.proxy.Http.postKeyedOnNewConnection;
+import static dev.once.suite.Http.assertReplayed;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postKeyed;
+import static dev.once.suite.Http.postKeyedOnNewConnection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.MemoryStore;
 import dev.once.ProblemType;
-import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.testing.Concurrently;
 import dev.once.testing.SlowCompletingStore;
+import dev.once.testing.WaitCountingStore;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -33,12 +32,8 @@ class ProxyConcurrencyTest {
 
   @BeforeEach
   void start() throws Exception {
-    upstream = Upstream.start().handle("/slow", (exchange, run) -> {
-      release.await(30, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    }).handle("/fast", (exchange, run) -> {
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    upstream = Upstream.start().handle("/slow", Upstream.jsonAfter(release, 201))
+        .handle("/fast", Upstream.json(201));
   }
 
   @AfterEach
@@ -85,9 +80,7 @@ class ProxyConcurrencyTest {
             postKeyedOnNewConnection(proxy.uri("/fast"), key, "{\"amount\":1}");
 
         assertThat(first.statusCode()).isEqualTo(201);
-        assertThat(retry.statusCode()).isEqualTo(201);
-        assertThat(retry.body()).isEqualTo(first.body());
-        assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+        assertReplayed(retry, 201, first.body());
       }
       assertThat(upstream.hits("/fast")).isEqualTo(5);
     }
@@ -101,14 +94,14 @@ class ProxyConcurrencyTest {
   void withMaxWaitHundredsOfDuplicatesWaitWithoutStarvingOtherRequestsAndAllGetTheOneAnswer()
       throws Exception {
     int clients = 300;
-    WaiterCountingStore store = new WaiterCountingStore(MemoryStore.create());
+    WaitCountingStore store = new WaitCountingStore(MemoryStore.create());
     String key = newKey();
     AtomicReference<HttpResponse<String>> unrelated = new AtomicReference<>();
     try (TestProxy proxy = TestProxy.start(store, "--upstream", upstream.uri().toString(),
         "--max-wait", "60s")) {
       Thread releaser = new Thread(() -> {
         // once the duplicates are parked: another request, then the upstream answers
-        if (store.awaitWaiters(clients - 1)) {
+        if (store.awaitWaits(clients - 1)) {
           try {
             unrelated.set(postKeyed(proxy.uri("/fast"), newKey(), "{\"amount\":2}"));
           } catch (Exception e) {
@@ -166,43 +159,6 @@ class ProxyConcurrencyTest {
       assertThat(upstream.hits("/slow")).isEqualTo(keys);
       assertThat(responses).filteredOn(r -> r.statusCode() == 201).hasSize(keys);
       assertThat(responses).filteredOn(r -> r.statusCode() == 409).hasSize(keys * (copies - 1));
-    }
-  }
-
-  /** A store that counts the waits for an in-flight record, so the test knows who is waiting. */
-  private static final class WaiterCountingStore extends ForwardingIdempotencyStore {
-    private final IdempotencyStore delegate;
-    private final AtomicInteger waits = new AtomicInteger();
-
-    WaiterCountingStore(IdempotencyStore delegate) {
-      this.delegate = delegate;
-    }
-
-    int waits() {
-      return waits.get();
-    }
-
-    boolean awaitWaiters(int count) {
-      for (int i = 0; i < 6000 && waits.get() < count; i++) {
-        try {
-          Thread.sleep(10);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return false;
-        }
-      }
-      return waits.get() >= count;
-    }
-
-    @Override
-    protected IdempotencyStore delegate() {
-      return delegate;
-    }
-
-    @Override
-    public CompletionStage<Void> awaitChangeAsync(String key, Duration timeout) {
-      waits.incrementAndGet();
-      return super.awaitChangeAsync(key, timeout);
     }
   }
 }

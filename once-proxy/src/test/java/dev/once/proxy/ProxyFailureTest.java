@@ -1,18 +1,18 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.assertProblem;
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.postKeyed;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.assertReplayed;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.once.MemoryStore;
 import dev.once.ProblemType;
+import dev.once.suite.Http;
 import dev.once.testing.FailingStore;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -20,7 +20,6 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** What the proxy answers when the upstream or the store fails, and what becomes of the key. */
@@ -37,24 +36,15 @@ class ProxyFailureTest {
       assertThat(refused.body()).contains("refused the connection");
       assertThat(refused.headers().firstValue("Cache-Control")).hasValue("no-store");
 
-      HttpServer back = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
-      back.createContext("/payments", exchange -> {
-        byte[] body = "{\"back\":true}".getBytes(StandardCharsets.UTF_8);
-        exchange.sendResponseHeaders(201, body.length);
-        exchange.getResponseBody().write(body);
-        exchange.close();
-      });
-      back.start();
-      try {
+      try (Upstream back = Upstream.startOn(port).handle("/payments", Upstream.json(201))) {
         HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
         HttpResponse<String> again = postKeyed(proxy.uri("/payments"), key, "{}");
 
         assertThat(retry.statusCode()).isEqualTo(201);
-        assertThat(retry.body()).isEqualTo("{\"back\":true}");
+        assertThat(retry.body()).isEqualTo("{\"run\":1}");
         assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
         assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-      } finally {
-        back.stop(0);
+        assertThat(back.hits("/payments")).isEqualTo(1);
       }
     }
   }
@@ -81,10 +71,7 @@ class ProxyFailureTest {
   void anUpstreamSilentPastTheTimeoutGets504AndItsLateAnswerIsKeptForTheRetry()
       throws Exception {
     CountDownLatch answer = new CountDownLatch(1);
-    try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) -> {
-      answer.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    try (Upstream upstream = Upstream.start().handle("/payments", Upstream.jsonAfter(answer, 201));
         TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
             "--upstream-timeout", "1s", "--max-wait", "30s")) {
       String key = newKey();
@@ -99,9 +86,7 @@ class ProxyFailureTest {
       assertThat(first.body()).contains("sent nothing for 1s")
           .contains("goes on listening to it for up to 5m");
       assertProblem(during, 409, ProblemType.REQUEST_IN_PROGRESS.uri());
-      assertThat(after.statusCode()).isEqualTo(201);
-      assertThat(after.body()).isEqualTo("{\"run\":1}");
-      assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertReplayed(after, 201, "{\"run\":1}");
       assertThat(upstream.hits("/payments")).isEqualTo(1);
     } finally {
       answer.countDown();
@@ -112,10 +97,7 @@ class ProxyFailureTest {
   @Test
   void aRequestWithoutAKeyWhoseUpstreamIsSilentGets504() throws Exception {
     CountDownLatch answer = new CountDownLatch(1);
-    try (Upstream upstream = Upstream.start().handle("/payments", (exchange, run) -> {
-      answer.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    try (Upstream upstream = Upstream.start().handle("/payments", Upstream.jsonAfter(answer, 201));
         TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
             "--upstream-timeout", "500ms")) {
 
@@ -143,8 +125,7 @@ class ProxyFailureTest {
       assertThat(failed.body()).isEqualTo("{\"run\":1}");
       assertThat(retry.statusCode()).isEqualTo(201);
       assertThat(retry.body()).isEqualTo("{\"run\":2}");
-      assertThat(again.body()).isEqualTo("{\"run\":2}");
-      assertThat(again.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertReplayed(again, 201, "{\"run\":2}");
       assertThat(upstream.hits("/payments")).isEqualTo(2);
     }
   }
@@ -165,7 +146,8 @@ class ProxyFailureTest {
       Throwable cut = catchThrowable(() -> Http.CLIENT.send(request, BodyHandlers.ofByteArray()));
       HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
 
-      assertThat(cut).as("the client must see the response was cut").isInstanceOf(IOException.class);
+      assertThat(cut).as("the client must see the response was cut")
+          .isInstanceOf(IOException.class);
       assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
       assertThat(retry.body()).contains("status 201");
       assertThat(upstream.requests()).isEqualTo(1);
@@ -181,38 +163,26 @@ class ProxyFailureTest {
   void anUpstreamThatBreaksOffAfterItsHeadersGets502AndIsNeverRunTwice()
       throws Exception {
     String head = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n";
-    try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 0));
-        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
-      String key = newKey();
+    BrokenOff sent = BrokenOff.postTwice(head);
 
-      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
-      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
-
-      assertProblem(first, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
-      assertThat(first.body()).contains("broke off its response (status 201)");
-      assertThat(first.headers().firstValue("Content-Length")).hasValue(
-          Integer.toString(first.body().getBytes(StandardCharsets.UTF_8).length));
-      assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
-      assertThat(upstream.requests()).isEqualTo(1);
-    }
+    assertProblem(sent.first(), 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+    assertThat(sent.first().body()).contains("broke off its response (status 201)");
+    assertThat(sent.first().headers().firstValue("Content-Length")).hasValue(
+        Integer.toString(sent.first().body().getBytes(StandardCharsets.UTF_8).length));
+    assertProblem(sent.retry(), 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    assertThat(sent.upstreamRequests()).isEqualTo(1);
   }
 
   @Test
   void aNonCacheableStatusThatBreaksOffReleasesTheKey() throws Exception {
     String head = "HTTP/1.1 500 Server Error\r\nContent-Type: text/plain\r\nContent-Length: 100"
         + "\r\n\r\n";
-    try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 0));
-        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
-      String key = newKey();
+    BrokenOff sent = BrokenOff.postTwice(head);
 
-      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
-      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
-
-      assertProblem(first, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
-      assertThat(first.body()).contains("a retry runs it again");
-      assertProblem(retry, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
-      assertThat(upstream.requests()).isEqualTo(2);
-    }
+    assertProblem(sent.first(), 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+    assertThat(sent.first().body()).contains("a retry runs it again");
+    assertProblem(sent.retry(), 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
+    assertThat(sent.upstreamRequests()).isEqualTo(2);
   }
 
   @Test
@@ -245,6 +215,25 @@ class ProxyFailureTest {
   private static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
+    }
+  }
+
+  /**
+   * A keyed request and its retry through a proxy in front of an upstream that sends {@code head}
+   * and then breaks off.
+   *
+   * @param upstreamRequests how many requests reached the upstream
+   */
+  private record BrokenOff(
+      HttpResponse<String> first, HttpResponse<String> retry, int upstreamRequests) {
+    static BrokenOff postTwice(String head) throws Exception {
+      try (RawUpstream upstream = new RawUpstream(RawUpstream.breakOffAfter(head, 0));
+          TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
+        String key = newKey();
+        HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
+        HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+        return new BrokenOff(first, retry, upstream.requests());
+      }
     }
   }
 }

@@ -1,11 +1,12 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.assertProblem;
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.postKeyed;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.ProblemType;
+import dev.once.suite.Http;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -221,7 +222,8 @@ class ProxyForwardingTest {
         total += n;
       }
       assertThat(total).isEqualTo(LARGE);
-      assertThat(firstWrong).as("offset of the first chunk that is not what was sent").isEqualTo(-1);
+      assertThat(firstWrong).as("offset of the first chunk that is not what was sent")
+          .isEqualTo(-1);
     }
   }
 

@@ -1,11 +1,13 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.assertProblem;
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.postKeyed;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.ProblemType;
+import dev.once.suite.Http;
+import dev.once.testing.Closing;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
@@ -20,8 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What a hostile client (or a misbehaving upstream) gets from the proxy, in this JVM against a real
@@ -31,15 +33,8 @@ import org.junit.jupiter.api.Test;
  * memory store's bounds never let a request run twice.
  */
 class ProxyHostileInputTest {
-  private final List<AutoCloseable> closing = new ArrayList<>();
+  @RegisterExtension final Closing closing = new Closing();
   private final Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
-
-  @AfterEach
-  void close() throws Exception {
-    for (AutoCloseable c : closing) {
-      c.close();
-    }
-  }
 
   /** An upstream that counts its runs by method and path, and answers 201 naming the run. */
   private Upstream upstream() throws Exception {
@@ -55,7 +50,7 @@ class ProxyHostileInputTest {
 
   private TestProxy proxy(String... flags) {
     TestProxy proxy = TestProxy.start(flags);
-    closing.add(0, proxy);
+    closing.first(proxy);
     return proxy;
   }
 

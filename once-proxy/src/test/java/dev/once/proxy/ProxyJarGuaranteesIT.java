@@ -1,16 +1,17 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.assertProblem;
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.postKeyed;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.assertReplayed;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postKeyed;
+import static dev.once.suite.Http.postKeyedUntilNot409;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
 import dev.once.ProblemType;
-import java.io.InputStream;
+import dev.once.suite.Http;
+import dev.once.testing.Closing;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpClient;
@@ -27,8 +28,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What the proxy guarantees under stress, on the packaged jar run as a process (issue 11): a
@@ -37,16 +38,8 @@ import org.junit.jupiter.api.Test;
  * duration.
  */
 class ProxyJarGuaranteesIT {
-  private final CountDownLatch release = new CountDownLatch(1);
-  private final List<AutoCloseable> closing = new ArrayList<>();
-
-  @AfterEach
-  void close() throws Exception {
-    release.countDown();
-    for (AutoCloseable c : closing) {
-      c.close();
-    }
-  }
+  @RegisterExtension final Closing closing = new Closing();
+  private final CountDownLatch release = closing.latch();
 
   private Upstream upstream() throws Exception {
     Upstream upstream = Upstream.start();
@@ -60,18 +53,8 @@ class ProxyJarGuaranteesIT {
 
   private ProxyJar jar(String upstream, String... flags) throws Exception {
     ProxyJar jar = ProxyJar.listening(java.net.URI.create(upstream), flags);
-    closing.add(0, jar);
+    closing.first(jar);
     return jar;
-  }
-
-  private static HttpResponse<String> retryUntilNot409(ProxyJar jar, String key)
-      throws Exception {
-    HttpResponse<String> retry = postKeyed(jar.uri("/payments"), key, "{}");
-    for (int i = 0; i < 2000 && retry.statusCode() == 409; i++) {
-      Thread.sleep(10);
-      retry = postKeyed(jar.uri("/payments"), key, "{}");
-    }
-    return retry;
   }
 
   /**
@@ -148,28 +131,9 @@ class ProxyJarGuaranteesIT {
       }
     });
     ProxyJar jar = jar(upstream, "--lease", "2s", "--upstream-timeout", "2s");
-    String key = newKey();
 
-    HttpResponse<InputStream> first = Http.CLIENT.send(
-        Http.post(jar.uri("/payments"), key, "{}").build(), BodyHandlers.ofInputStream());
-    List<Integer> meanwhile = new ArrayList<>();
-    StringBuilder body = new StringBuilder();
-    try (InputStream in = first.body()) {
-      for (int b; (b = in.read()) != -1; ) {
-        body.append((char) b);
-        if (body.length() < seconds) {
-          meanwhile.add(postKeyed(jar.uri("/payments"), key, "{}").statusCode());
-        }
-      }
-    }
-    HttpResponse<String> after = postKeyed(jar.uri("/payments"), key, "{}");
-
-    assertThat(first.statusCode()).isEqualTo(201);
-    assertThat(body.toString()).isEqualTo("012345");
-    assertThat(meanwhile).hasSize(seconds - 1).containsOnly(409);
-    assertThat(after.body()).isEqualTo("012345");
-    assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-    assertThat(upstream.hits("/payments")).isEqualTo(1);
+    ProxyScenarios.aResponseStreamingPastLeasesRunsOnceAndRetriesMeanwhileGet409(
+        jar.uri("/payments"), upstream, "012345");
   }
 
   /**
@@ -180,10 +144,7 @@ class ProxyJarGuaranteesIT {
   @Test
   void anUpstreamSlowerThanTheTimeoutGets504ThenRetriesGet409OrWaitAndTheLateAnswerIsReplayed()
       throws Exception {
-    Upstream upstream = upstream().handle("/payments", (exchange, run) -> {
-      release.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    Upstream upstream = upstream().handle("/payments", Upstream.jsonAfter(release, 201));
     ProxyJar jar = jar(upstream, "--upstream-timeout", "2s", "--max-wait", "30s");
     String key = newKey();
 
@@ -200,24 +161,21 @@ class ProxyJarGuaranteesIT {
     assertProblem(refused, 409, ProblemType.REQUEST_IN_PROGRESS.uri());
     assertThat(waited.statusCode()).isEqualTo(201);
     assertThat(waited.body()).isEqualTo("{\"run\":1}");
-    assertThat(after.body()).isEqualTo("{\"run\":1}");
-    assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(after, 201, "{\"run\":1}");
     assertThat(upstream.hits("/payments")).isEqualTo(1);
   }
 
   @Test
   void aClientThatHangsUpWhileTheUpstreamWorksGetsTheAnswerOnItsRetry() throws Exception {
     CountDownLatch midway = new CountDownLatch(1);
-    Upstream upstream = upstream().handle("/before", (exchange, run) -> {
-      release.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    }).handle("/during", (exchange, run) -> {
-      exchange.sendResponseHeaders(201, 8);
-      exchange.getResponseBody().write("half".getBytes(StandardCharsets.US_ASCII));
-      exchange.getResponseBody().flush();
-      midway.await(60, TimeUnit.SECONDS);
-      exchange.getResponseBody().write("done".getBytes(StandardCharsets.US_ASCII));
-    });
+    Upstream upstream = upstream().handle("/before", Upstream.jsonAfter(release, 201))
+        .handle("/during", (exchange, run) -> {
+          exchange.sendResponseHeaders(201, 8);
+          exchange.getResponseBody().write("half".getBytes(StandardCharsets.US_ASCII));
+          exchange.getResponseBody().flush();
+          midway.await(60, TimeUnit.SECONDS);
+          exchange.getResponseBody().write("done".getBytes(StandardCharsets.US_ASCII));
+        });
     ProxyJar jar = jar(upstream, "--max-wait", "30s");
     String before = newKey();
     String during = newKey();
@@ -238,12 +196,8 @@ class ProxyJarGuaranteesIT {
     HttpResponse<String> beforeRetry = postKeyed(jar.uri("/before"), before, "{}");
     HttpResponse<String> duringRetry = postKeyed(jar.uri("/during"), during, "{}");
 
-    assertThat(beforeRetry.statusCode()).isEqualTo(201);
-    assertThat(beforeRetry.body()).isEqualTo("{\"run\":1}");
-    assertThat(beforeRetry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-    assertThat(duringRetry.statusCode()).isEqualTo(201);
-    assertThat(duringRetry.body()).isEqualTo("halfdone");
-    assertThat(duringRetry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(beforeRetry, 201, "{\"run\":1}");
+    assertReplayed(duringRetry, 201, "halfdone");
     assertThat(upstream.hits("/before")).isEqualTo(1);
     assertThat(upstream.hits("/during")).isEqualTo(1);
   }
@@ -258,7 +212,7 @@ class ProxyJarGuaranteesIT {
       HttpResponse<String> first = postKeyed(jar.uri("/payments"), key, "{}");
       HttpResponse<String> held = postKeyed(jar.uri("/payments"), key, "{}");
       int atUpstreamWhileHeld = upstream.requests();
-      HttpResponse<String> later = retryUntilNot409(jar, key);
+      HttpResponse<String> later = postKeyedUntilNot409(jar.uri("/payments"), key, "{}");
 
       assertProblem(first, 502, ProblemType.OUTCOME_UNKNOWN.uri());
       assertProblem(held, 409, ProblemType.REQUEST_IN_PROGRESS.uri());
@@ -299,47 +253,25 @@ class ProxyJarGuaranteesIT {
     String key = newKey();
 
     HttpResponse<String> refused = postKeyed(jar.uri("/payments"), key, "{}");
-    HttpServer back = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
-    int[] runs = {0};
-    back.createContext("/payments", exchange -> {
-      byte[] body = ("{\"run\":" + ++runs[0] + "}").getBytes(StandardCharsets.UTF_8);
-      exchange.sendResponseHeaders(201, body.length);
-      exchange.getResponseBody().write(body);
-      exchange.close();
-    });
-    back.start();
-    try {
+    try (Upstream back = Upstream.startOn(port).handle("/payments", Upstream.json(201))) {
       HttpResponse<String> retry = postKeyed(jar.uri("/payments"), key, "{}");
 
       assertProblem(refused, 502, UpstreamServlet.UPSTREAM_UNAVAILABLE);
       assertThat(refused.body()).contains("refused the connection");
       assertThat(retry.statusCode()).isEqualTo(201);
       assertThat(retry.body()).isEqualTo("{\"run\":1}");
-      assertThat(runs[0]).isEqualTo(1);
-    } finally {
-      back.stop(0);
+      assertThat(back.hits("/payments")).isEqualTo(1);
     }
   }
 
   @Test
   void noAnswerByTheDeadlineIsAnUnknownOutcomeAndALaterAnswerChangesNothing() throws Exception {
-    Upstream upstream = upstream().handle("/payments", (exchange, run) -> {
-      release.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    Upstream upstream = upstream().handle("/payments", Upstream.jsonAfter(release, 201));
     ProxyJar jar = jar(upstream, "--upstream-timeout", "1s", "--upstream-deadline", "2s",
         "--unknown-outcome", "keep");
-    String key = newKey();
 
-    HttpResponse<String> first = postKeyed(jar.uri("/payments"), key, "{}");
-    HttpResponse<String> past = retryUntilNot409(jar, key);
-    release.countDown();
-    HttpResponse<String> later = postKeyed(jar.uri("/payments"), key, "{}");
-
-    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
-    assertProblem(past, 502, ProblemType.OUTCOME_UNKNOWN.uri());
-    assertProblem(later, 502, ProblemType.OUTCOME_UNKNOWN.uri());
-    assertThat(upstream.hits("/payments")).isEqualTo(1);
+    ProxyScenarios.noAnswerByTheDeadlineIsAnUnknownOutcomeKept(jar.uri("/payments"), upstream,
+        release);
   }
 
   /**
@@ -348,10 +280,7 @@ class ProxyJarGuaranteesIT {
    */
   @Test
   void aProxyPausedPastItsLeaseSaysInOneLineThatARequestLostItsKey() throws Exception {
-    Upstream upstream = upstream().handle("/payments", (exchange, run) -> {
-      release.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    Upstream upstream = upstream().handle("/payments", Upstream.jsonAfter(release, 201));
     ProxyJar jar = jar(upstream, "--lease", "300ms");
     String key = newKey();
 

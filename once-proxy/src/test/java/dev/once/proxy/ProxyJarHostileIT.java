@@ -1,10 +1,12 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.assertProblem;
-import static dev.once.proxy.Http.newKey;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.newKey;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.ProblemType;
+import dev.once.suite.Http;
+import dev.once.testing.Closing;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -20,15 +22,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The attacks of issue 12 on the packaged jar run as a process: slow keyed bodies, another
@@ -36,15 +37,8 @@ import org.junit.jupiter.api.Test;
  * Each counts the upstream's runs exactly and none asserts a duration.
  */
 class ProxyJarHostileIT {
-  private final List<AutoCloseable> closing = new ArrayList<>();
+  @RegisterExtension final Closing closing = new Closing();
   private final Map<String, AtomicInteger> runs = new ConcurrentHashMap<>();
-
-  @AfterEach
-  void close() throws Exception {
-    for (AutoCloseable c : closing) {
-      c.close();
-    }
-  }
 
   /** An upstream that counts its runs by path and answers 201 with {@code size} bytes. */
   private Upstream upstream(int size) throws Exception {
@@ -63,7 +57,7 @@ class ProxyJarHostileIT {
 
   private ProxyJar jar(Upstream upstream, String... flags) throws Exception {
     ProxyJar jar = ProxyJar.listening(upstream.uri(), flags);
-    closing.add(0, jar);
+    closing.first(jar);
     return jar;
   }
 

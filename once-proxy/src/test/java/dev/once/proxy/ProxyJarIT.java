@@ -1,15 +1,14 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.assertProblem;
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.post;
-import static dev.once.proxy.Http.postKeyed;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.post;
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.ProblemType;
+import dev.once.suite.Http;
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -21,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.assertj.core.api.ListAssert;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -67,7 +67,8 @@ class ProxyJarIT {
     assertThat(jar.awaitExit()).isZero();
     assertThat(jar.out).as("stdout").hasSize(1);
     assertThat(jar.err).containsExactly(
-        "once-proxy: no --upstream given: forwarding to the built-in demo upstream (POST /payments)",
+        "once-proxy: no --upstream given: forwarding to the built-in demo upstream"
+            + " (POST /payments)",
         "once-proxy: SIGTERM: no new connections; finishing the requests in flight",
         "once-proxy: stopped");
   }
@@ -75,10 +76,7 @@ class ProxyJarIT {
   @Test
   void sigtermRefusesNewConnectionsAndLetsTheRequestInFlightFinishThenExits0() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    try (Upstream upstream = Upstream.start().handle("/slow", (exchange, run) -> {
-      release.await(30, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"slow\":" + run + "}");
-    })) {
+    try (Upstream upstream = Upstream.start().handle("/slow", Upstream.jsonAfter(release, 201))) {
       ProxyJar jar = jar("--listen", "127.0.0.1:0", "--upstream", upstream.uri().toString(),
           "--upstream-timeout", "20s");
       int port = jar.awaitReady();
@@ -91,13 +89,13 @@ class ProxyJarIT {
       assertThat(upstream.hits("/slow")).isEqualTo(1);
 
       jar.sigterm();
-      awaitConnectionRefused(port);
+      ProxyKeyedCallTest.RawClient.awaitConnectionRefused(port, 10, "SIGTERM");
       assertThat(jar.process.isAlive()).as("still finishing the request in flight").isTrue();
       release.countDown();
 
       HttpResponse<String> response = inFlight.get(30, TimeUnit.SECONDS);
       assertThat(response.statusCode()).isEqualTo(201);
-      assertThat(response.body()).isEqualTo("{\"slow\":1}");
+      assertThat(response.body()).isEqualTo("{\"run\":1}");
       assertThat(jar.awaitExit()).isZero();
       assertThat(jar.err).containsExactly(
           "once-proxy: SIGTERM: no new connections; finishing the requests in flight",
@@ -111,10 +109,8 @@ class ProxyJarIT {
   void aBadFlagExitsNonZeroWithOneLineOnStandardError() throws Exception {
     ProxyJar jar = jar("--ttl", "5x");
 
-    assertThat(jar.awaitExit()).isEqualTo(2);
-    assertThat(jar.out).isEmpty();
-    assertThat(jar.err).containsExactly("once-proxy: --ttl: \"5x\" is not a duration (use 500ms,"
-        + " 30s, 5m, 24h, 1h30m or ISO-8601 like PT30S)");
+    assertExitedWithoutOutput(jar, 2).containsExactly("once-proxy: --ttl: \"5x\" is not a"
+        + " duration (use 500ms, 30s, 5m, 24h, 1h30m or ISO-8601 like PT30S)");
   }
 
   /** Every value is held to what the engine accepts before the proxy opens its store. */
@@ -157,10 +153,8 @@ class ProxyJarIT {
     jars.add(fromEnvironment);
 
     for (Map.Entry<List<String>, ProxyJar> run : started.entrySet()) {
-      ProxyJar jar = run.getValue();
-      assertThat(jar.awaitExit()).as("%s", run.getKey()).isEqualTo(2);
-      assertThat(jar.out).as("%s", run.getKey()).isEmpty();
-      assertThat(jar.err).containsExactly(refused.get(run.getKey()));
+      assertExitedWithoutOutput(run.getValue(), 2).as("%s", run.getKey())
+          .containsExactly(refused.get(run.getKey()));
     }
     assertThat(fromEnvironment.awaitExit()).isEqualTo(2);
     assertThat(fromEnvironment.err).containsExactly("once-proxy: ONCE_UPSTREAM_DEADLINE=0:"
@@ -171,13 +165,11 @@ class ProxyJarIT {
   void aStoreThisBuildLacksExitsNonZeroWithOneLineOnStandardError() throws Exception {
     ProxyJar jar = jar("--listen", "127.0.0.1:0", "--store", "nosuchstore://:secret@db:1");
 
-    assertThat(jar.awaitExit()).isEqualTo(2);
-    assertThat(jar.out).isEmpty();
-    assertThat(jar.err).singleElement().asString()
+    assertExitedWithoutOutput(jar, 2).singleElement().asString()
         .startsWith("once-proxy: --store nosuchstore://***@db:1: the nosuchstore store is not"
-            + " available in this build (available: memory, ")
+            + " available in this build (available: jdbc:postgresql, memory, redis, redis-cluster,"
+            + " redis-sentinel, rediss, rediss-cluster, rediss-sentinel)");
         // the shaded jar kept every store module's service registration
-        .contains("redis://", "rediss://", "redis-cluster://", "jdbc:postgresql://");
   }
 
   @Test
@@ -186,14 +178,10 @@ class ProxyJarIT {
     ProxyJar postgres = jar("--listen", "127.0.0.1:0", "--store",
         "jdbc:postgresql://127.0.0.1:1/db?user=once&password=secret");
 
-    assertThat(redis.awaitExit()).isEqualTo(1);
-    assertThat(redis.out).isEmpty();
-    assertThat(redis.err).singleElement().asString()
-        .startsWith("once-proxy: ").contains("127.0.0.1:1").doesNotContain("secret");
-    assertThat(postgres.awaitExit()).isEqualTo(1);
-    assertThat(postgres.out).isEmpty();
-    assertThat(postgres.err).singleElement().asString()
-        .startsWith("once-proxy: ").contains("127.0.0.1:1").doesNotContain("secret");
+    for (ProxyJar jar : List.of(redis, postgres)) {
+      assertExitedWithoutOutput(jar, 1).singleElement().asString()
+          .startsWith("once-proxy: ").contains("127.0.0.1:1").doesNotContain("secret");
+    }
   }
 
   @Test
@@ -205,14 +193,15 @@ class ProxyJarIT {
     assertThat(jar.err).isEmpty();
   }
 
-  private static void awaitConnectionRefused(int port) throws Exception {
-    for (int i = 0; i < 1000; i++) {
-      try (Socket socket = new Socket("127.0.0.1", port)) {
-        Thread.sleep(10);
-      } catch (ConnectException refused) {
-        return;
-      }
-    }
-    throw new AssertionError("the proxy still accepted connections 10 s after SIGTERM");
+  /**
+   * Asserts that {@code jar} exited with {@code status} having written nothing to standard output.
+   *
+   * @return an assertion on what it wrote to standard error
+   */
+  private static ListAssert<String> assertExitedWithoutOutput(ProxyJar jar, int status)
+      throws Exception {
+    assertThat(jar.awaitExit()).as("the exit status, after %s", jar.err).isEqualTo(status);
+    assertThat(jar.out).as("the standard output, beside %s", jar.err).isEmpty();
+    return assertThat(jar.err);
   }
 }

@@ -1,9 +1,11 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.post;
-import static dev.once.proxy.Http.postKeyed;
-import static dev.once.proxy.Http.send;
+import static dev.once.suite.Http.assertReplayOf;
+import static dev.once.suite.Http.assertReplayed;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.post;
+import static dev.once.suite.Http.postKeyed;
+import static dev.once.suite.Http.send;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.http.HttpRequest;
@@ -57,8 +59,7 @@ class ProxyKeyOptionsTest {
       HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{\"amount\":1}");
 
       assertThat(first.statusCode()).isEqualTo(201);
-      assertThat(retry.body()).isEqualTo(first.body());
-      assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertReplayOf(retry, first);
       assertThat(upstream.hits("/payments")).isEqualTo(1);
     }
   }
@@ -75,8 +76,7 @@ class ProxyKeyOptionsTest {
       assertThat(alice.body()).isEqualTo("{\"run\":1}");
       assertThat(bob.body()).isEqualTo("{\"run\":2}");
       assertThat(bob.headers().firstValue("Idempotent-Replayed")).isEmpty();
-      assertThat(aliceRetry.body()).isEqualTo("{\"run\":1}");
-      assertThat(aliceRetry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertReplayed(aliceRetry, 201, "{\"run\":1}");
       assertThat(bobRetry.body()).isEqualTo("{\"run\":2}");
       assertThat(upstream.hits("/payments")).isEqualTo(2);
     }

@@ -1,16 +1,22 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.assertProblem;
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.postKeyed;
+import static dev.once.suite.Http.assertProblem;
+import static dev.once.suite.Http.assertReplayed;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postKeyed;
+import static dev.once.suite.Http.postKeyedUntilNot409;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.once.ProblemType;
+import dev.once.suite.Http;
+import dev.once.testing.Closing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.Socket;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
@@ -19,8 +25,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A keyed request whose client or upstream misbehaves: clients that hang up or read slowly,
@@ -28,16 +34,8 @@ import org.junit.jupiter.api.Test;
  * Every case counts the upstream's runs; none asserts a duration.
  */
 class ProxyKeyedCallTest {
-  private final CountDownLatch release = new CountDownLatch(1);
-  private final List<AutoCloseable> closing = new ArrayList<>();
-
-  @AfterEach
-  void close() throws Exception {
-    release.countDown();
-    for (AutoCloseable c : closing) {
-      c.close();
-    }
-  }
+  @RegisterExtension final Closing closing = new Closing();
+  private final CountDownLatch release = closing.latch();
 
   private Upstream upstream(String path, Upstream.Handler handler) throws IOException {
     Upstream upstream = Upstream.start().handle(path, handler);
@@ -49,8 +47,23 @@ class ProxyKeyedCallTest {
     List<String> args = new ArrayList<>(List.of("--upstream", upstream.uri().toString()));
     args.addAll(List.of(flags));
     TestProxy proxy = TestProxy.start(args.toArray(new String[0]));
-    closing.add(0, proxy);
+    closing.first(proxy);
     return proxy;
+  }
+
+  /**
+   * A keyed request the proxy times out (504), then, once {@code release} let the upstream answer
+   * with what cannot be kept, its retry: told so (409), not run again.
+   */
+  private void timesOutThenTheRetryIsToldTheLateAnswerWasNotKept(URI payments) throws Exception {
+    String key = newKey();
+
+    HttpResponse<String> first = postKeyed(payments, key, "{}");
+    release.countDown();
+    HttpResponse<String> retry = postKeyed(payments, key, "{}");
+
+    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
+    assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
   }
 
   /** Answers 201 with a body of {@code length} bytes, one byte every {@code pauseMillis}. */
@@ -83,10 +96,7 @@ class ProxyKeyedCallTest {
 
   @Test
   void aClientThatHangsUpBeforeTheAnswerGetsItOnRetryAndTheUpstreamRanOnce() throws Exception {
-    Upstream upstream = upstream("/payments", (exchange, run) -> {
-      release.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    Upstream upstream = upstream("/payments", Upstream.jsonAfter(release, 201));
     TestProxy proxy = proxy(upstream, "--max-wait", "30s");
     String key = newKey();
 
@@ -97,9 +107,7 @@ class ProxyKeyedCallTest {
     release.countDown();
     HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
 
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(retry.body()).isEqualTo("{\"run\":1}");
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(retry, 201, "{\"run\":1}");
     assertThat(upstream.hits("/payments")).isEqualTo(1);
   }
 
@@ -115,9 +123,7 @@ class ProxyKeyedCallTest {
     }
     HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
 
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(retry.body()).isEqualTo(trickled(40));
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertReplayed(retry, 201, trickled(40));
     assertThat(upstream.hits("/payments")).isEqualTo(1);
   }
 
@@ -144,28 +150,9 @@ class ProxyKeyedCallTest {
   void aResponseStreamingPastManyLeasesRunsOnceAndRetriesMeanwhileGet409() throws Exception {
     Upstream upstream = upstream("/payments", trickle(12, 150));
     TestProxy proxy = proxy(upstream, "--lease", "300ms");
-    String key = newKey();
 
-    HttpResponse<InputStream> first = Http.CLIENT.send(
-        Http.post(proxy.uri("/payments"), key, "{}").build(), BodyHandlers.ofInputStream());
-    List<Integer> retries = new ArrayList<>();
-    StringBuilder body = new StringBuilder();
-    try (InputStream in = first.body()) {
-      for (int b; (b = in.read()) != -1; ) {
-        body.append((char) b);
-        if (body.length() < 12) {
-          retries.add(postKeyed(proxy.uri("/payments"), key, "{}").statusCode());
-        }
-      }
-    }
-    HttpResponse<String> after = postKeyed(proxy.uri("/payments"), key, "{}");
-
-    assertThat(first.statusCode()).isEqualTo(201);
-    assertThat(body.toString()).isEqualTo(trickled(12));
-    assertThat(retries).hasSize(11).containsOnly(409);
-    assertThat(after.body()).isEqualTo(trickled(12));
-    assertThat(after.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-    assertThat(upstream.hits("/payments")).isEqualTo(1);
+    ProxyScenarios.aResponseStreamingPastLeasesRunsOnceAndRetriesMeanwhileGet409(
+        proxy.uri("/payments"), upstream, trickled(12));
   }
 
   @Test
@@ -227,14 +214,9 @@ class ProxyKeyedCallTest {
     });
     TestProxy proxy = proxy(upstream, "--upstream-timeout", "500ms", "--max-response", "10",
         "--max-wait", "30s");
-    String key = newKey();
 
-    HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
-    release.countDown();
-    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
+    timesOutThenTheRetryIsToldTheLateAnswerWasNotKept(proxy.uri("/payments"));
 
-    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
-    assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
     assertThat(upstream.hits("/payments")).isEqualTo(1);
   }
 
@@ -267,27 +249,12 @@ class ProxyKeyedCallTest {
 
   @Test
   void noAnswerByTheDeadlineIsAnUnknownOutcomeAndKeepNeverRunsItAgain() throws Exception {
-    Upstream upstream = upstream("/payments", (exchange, run) -> {
-      release.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    Upstream upstream = upstream("/payments", Upstream.jsonAfter(release, 201));
     TestProxy proxy = proxy(upstream, "--upstream-timeout", "300ms", "--upstream-deadline",
         "700ms", "--unknown-outcome", "keep");
-    String key = newKey();
 
-    HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
-    HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
-    for (int i = 0; i < 1000 && retry.statusCode() == 409; i++) {
-      Thread.sleep(10);
-      retry = postKeyed(proxy.uri("/payments"), key, "{}");
-    }
-    release.countDown();
-    HttpResponse<String> later = postKeyed(proxy.uri("/payments"), key, "{}");
-
-    assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
-    assertProblem(retry, 502, ProblemType.OUTCOME_UNKNOWN.uri());
-    assertProblem(later, 502, ProblemType.OUTCOME_UNKNOWN.uri());
-    assertThat(upstream.hits("/payments")).isEqualTo(1);
+    ProxyScenarios.noAnswerByTheDeadlineIsAnUnknownOutcomeKept(proxy.uri("/payments"), upstream,
+        release);
   }
 
   @Test
@@ -298,15 +265,11 @@ class ProxyKeyedCallTest {
       String key = newKey();
 
       HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
-      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
-      int heldFor = 0;
-      while (retry.statusCode() == 409 && heldFor++ < 1000) {
-        Thread.sleep(10);
-        retry = postKeyed(proxy.uri("/payments"), key, "{}");
-      }
+      HttpResponse<String> held = postKeyed(proxy.uri("/payments"), key, "{}");
+      HttpResponse<String> retry = postKeyedUntilNot409(proxy.uri("/payments"), key, "{}");
 
       assertProblem(first, 502, ProblemType.OUTCOME_UNKNOWN.uri());
-      assertThat(heldFor).as("retries answered 409 while the key was held").isPositive();
+      assertThat(held.statusCode()).as("a retry while the key was held").isEqualTo(409);
       assertProblem(retry, 502, ProblemType.OUTCOME_UNKNOWN.uri());
       assertThat(upstream.requests()).isEqualTo(2);
     }
@@ -363,14 +326,8 @@ class ProxyKeyedCallTest {
     try (RawUpstream upstream = new RawUpstream(late);
         TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString(),
             "--upstream-timeout", "500ms", "--max-wait", "30s")) {
-      String key = newKey();
+      timesOutThenTheRetryIsToldTheLateAnswerWasNotKept(proxy.uri("/payments"));
 
-      HttpResponse<String> first = postKeyed(proxy.uri("/payments"), key, "{}");
-      release.countDown();
-      HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
-
-      assertProblem(first, 504, UpstreamServlet.UPSTREAM_TIMEOUT);
-      assertProblem(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
       assertThat(upstream.requests()).isEqualTo(1);
     }
   }
@@ -378,10 +335,7 @@ class ProxyKeyedCallTest {
   /** The shortest upstream timeout there is: every client gets 504, every answer is still kept. */
   @Test
   void withTheShortestUpstreamTimeoutTheAnswerIsStillKeptForTheRetry() throws Exception {
-    Upstream upstream = upstream("/payments", (exchange, run) -> {
-      release.await(60, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    Upstream upstream = upstream("/payments", Upstream.jsonAfter(release, 201));
     TestProxy proxy = proxy(upstream, "--upstream-timeout", "1ms", "--max-wait", "30s");
     String key = newKey();
 
@@ -440,6 +394,26 @@ class ProxyKeyedCallTest {
         read.append((char) b);
       }
       return read.toString();
+    }
+
+    /**
+     * Returns once a connection to {@code port} is refused, trying every 10 ms.
+     *
+     * @param seconds how long the proxy may still accept connections
+     * @param since what should have stopped it, for the failure's message
+     */
+    static void awaitConnectionRefused(int port, int seconds, String since) throws Exception {
+      for (int i = 0; i < seconds * 100; i++) {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+          Thread.sleep(10);
+        } catch (ConnectException refused) {
+          return;
+        } catch (IOException other) {
+          Thread.sleep(10);
+        }
+      }
+      throw new AssertionError(
+          "the proxy still accepted connections " + seconds + " s after " + since);
     }
 
     /** Closes abruptly (a reset), as a client that crashed or lost its network does. */

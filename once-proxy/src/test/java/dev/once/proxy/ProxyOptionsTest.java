@@ -2,6 +2,7 @@ package dev.once.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import dev.once.MemoryStore;
 import dev.once.Once;
@@ -12,7 +13,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class ProxyOptionsTest {
 
@@ -43,7 +49,7 @@ class ProxyOptionsTest {
     assertThat(options.listenHost).isEqualTo("127.0.0.1");
     assertThat(options.listenPort).isEqualTo(8080);
     assertThat(options.upstream).isNull();
-    assertThat(options.store).isEqualTo("memory");
+    assertThat(options.store.text()).isEqualTo("memory");
     assertThat(options.upstreamTimeout).isEqualTo(Duration.ofSeconds(30));
     assertThat(options.upstreamDeadline).isEqualTo(Duration.ofMinutes(5));
     assertThat(options.help).isFalse();
@@ -76,23 +82,21 @@ class ProxyOptionsTest {
     Once shown = engine(parse(args.toArray(new String[0])));
     Once unset = engine(parse());
 
-    assertThat(shown.header()).isEqualTo(unset.header());
-    assertThat(shown.ttl()).isEqualTo(unset.ttl());
-    assertThat(shown.lease()).isEqualTo(unset.lease());
-    assertThat(shown.maxWait()).isEqualTo(unset.maxWait());
-    assertThat(shown.requireKey()).isEqualTo(unset.requireKey());
-    assertThat(shown.methods()).containsExactlyInAnyOrderElementsOf(unset.methods());
-    assertThat(shown.cacheableStatuses()).isEqualTo(unset.cacheableStatuses());
-    assertThat(shown.maxBodyBytes()).isEqualTo(unset.maxBodyBytes());
-    assertThat(shown.bodyTimeout()).isEqualTo(unset.bodyTimeout());
-    assertThat(shown.maxResponseBytes()).isEqualTo(unset.maxResponseBytes());
-    assertThat(shown.failOpen()).isEqualTo(unset.failOpen());
-    assertThat(shown.unknownOutcome()).isEqualTo(unset.unknownOutcome());
+    assertThat(settings(shown)).isEqualTo(settings(unset));
+  }
+
+  /** @return the engine's settings that a flag sets, in the order of its accessors */
+  private static List<Object> settings(Once engine) {
+    return List.of(engine.header(), engine.ttl(), engine.lease(), engine.maxWait(),
+        engine.requireKey(), Set.copyOf(engine.methods()), engine.cacheableStatuses(),
+        engine.maxBodyBytes(), engine.bodyTimeout(), engine.maxResponseBytes(), engine.failOpen(),
+        engine.unknownOutcome());
   }
 
   @Test
   void everyFlagIsRead() {
-    ProxyOptions options = parse("--listen", "0.0.0.0:0", "--upstream", "https://api.internal:8443/v1",
+    ProxyOptions options = parse("--listen", "0.0.0.0:0",
+        "--upstream", "https://api.internal:8443/v1",
         "--store", "memory", "--ttl", "1h", "--lease", "2m", "--max-wait", "500ms", "--require-key",
         "--header", "X-Request-Id", "--methods", "post, put", "--cacheable", "200,201",
         "--max-body", "512KiB", "--max-response", "2MiB", "--fail-open", "--scope-header",
@@ -163,13 +167,20 @@ class ProxyOptionsTest {
         + " like PT30S)", "--ttl", "5x");
     assertRefused(Map.of("ONCE_TTL", "5x"), "ONCE_TTL: \"5x\" is not a duration (use 500ms,"
         + " 30s, 5m, 24h, 1h30m or ISO-8601 like PT30S)");
-    assertRefused(Map.of("ONCE_FAIL_OPEN", "maybe"), "ONCE_FAIL_OPEN: \"maybe\" is not true or false");
+    assertRefused(Map.of("ONCE_FAIL_OPEN", "maybe"),
+        "ONCE_FAIL_OPEN: \"maybe\" is not true or false");
     assertRefused("--max-body: \"1.5MiB\" is not a size (use 512KiB, 1MiB, 1GiB or a number of"
         + " bytes)", "--max-body", "1.5MiB");
     assertRefused("--cacheable: \"2xx\" is not an HTTP status (100 to 599)", "--cacheable", "2xx");
     assertRefused("--methods: needs at least one value, comma-separated (POST,PATCH)",
         "--methods", " , ");
-    assertRefused("--scope-header: \"\" is not a header name", "--scope-header=");
+    assertRefused("--scope-header needs a value: --scope-header NAME", "--scope-header=");
+    assertRefused("--ttl needs a value: --ttl DURATION", "--ttl= ");
+    assertRefused("--store: a store URL must not be empty; use \"memory\"", "--store", " ");
+    assertRefused("--store: the store URL ://***@host has no scheme (such as memory,"
+        + " redis://host:6379 or jdbc:postgresql://host/database)", "--store", "://pw@host");
+    assertRefused("--store: the memory store's bounds are the flags --memory-max-bytes and"
+        + " --memory-max-records, not parameters of its URL", "--store", "memory?maximumRecords=1");
     assertRefused("--unknown-outcome: \"never\" is not retry or keep", "--unknown-outcome",
         "never");
     assertRefused("--memory-max-records: \"many\" is not a whole number",
@@ -208,52 +219,79 @@ class ProxyOptionsTest {
    * Every value is held to what the engine accepts, with the builder's own reason and the flag or
    * variable it came from, before the proxy opens its store.
    */
-  @Test
-  void aValueTheEngineRefusesIsNamedWithTheBuildersReason() {
-    assertRefused("--ttl 200000d: ttl must be at most 36500 days (100 years), but was"
-        + " PT4800000H", "--ttl", "200000d");
-    assertRefused(Map.of("ONCE_TTL", "200000d"), "ONCE_TTL=200000d: ttl must be at most 36500"
-        + " days (100 years), but was PT4800000H");
-    assertRefused("--max-wait 200000000000d: maxWait must be at most 36500 days (100 years), but"
-        + " was PT4800000000000H", "--max-wait", "200000000000d");
-    assertRefused("--lease 1ms: lease must be at least 3 milliseconds (it is renewed every third),"
-        + " but was PT0.001S", "--lease", "1ms");
-    assertRefused("--lease 0s: lease must be positive, but was PT0S", "--lease", "0s");
-    assertRefused("--ttl 0: ttl must be positive, but was PT0S", "--ttl", "0");
-    assertRefused("--ttl PT0.0001S: ttl must be at least 1 millisecond, but was PT0.0001S",
-        "--ttl", "PT0.0001S");
-    assertRefused("--max-body 2GiB: maxBodyBytes must be between 0 and 2147483639, but was"
-        + " 2147483648", "--max-body", "2GiB");
-    assertRefused("--max-response 4GiB: maxResponseBytes must be between 0 and 2147483639, but"
-        + " was 4294967296", "--max-response", "4GiB");
-    assertRefused("--cacheable 200,600: cacheableStatuses must be HTTP statuses from 100 to 599,"
-        + " but held 600", "--cacheable", "200,600");
-    assertRefused("--methods PO ST: methods must be HTTP method names, but held \"PO ST\"",
-        "--methods", "PO ST");
-    assertRefused("--header Idempotency Key: header must be a valid header name, but was"
-        + " \"Idempotency Key\"", "--header", "Idempotency Key");
-    assertRefused("--upstream-timeout 0s: upstream-timeout must be at least 1 millisecond, but was"
-        + " PT0S", "--upstream-timeout", "0s");
-    assertRefused("--upstream-deadline 36501d: upstream-deadline must be at most 36500 days (100"
-        + " years), but was PT876024H", "--upstream-deadline", "36501d");
-    assertRefused(Map.of("ONCE_UPSTREAM_DEADLINE", "0"), "ONCE_UPSTREAM_DEADLINE=0:"
-        + " upstream-deadline must be at least 1 millisecond, but was PT0S");
-    assertRefused("--ttl: \"99999999999999999999d\" is too long a duration", "--ttl",
-        "99999999999999999999d");
-    assertRefused("--body-timeout 0s: bodyTimeout must be positive, but was PT0S",
-        "--body-timeout", "0s");
-    assertRefused("--body-timeout 36501d: bodyTimeout must be at most 36500 days (100 years), but"
-        + " was PT876024H", "--body-timeout", "36501d");
-    assertRefused("--memory-max-bytes 0: maximumWeightBytes must be positive, but was 0",
-        "--memory-max-bytes", "0");
-    assertRefused(Map.of("ONCE_MEMORY_MAX_RECORDS", "-5"), "ONCE_MEMORY_MAX_RECORDS=-5:"
-        + " maximumRecords must be positive, but was -5");
-    // found by ProxyFlagsFuzzTest: past a long of milliseconds, ArithmeticException escaped
-    assertRefused("--upstream-timeout 200000000000d: upstream-timeout must be at most 36500"
-        + " days (100 years), but was PT4800000000000H", "--upstream-timeout", "200000000000d");
-    assertRefused(Map.of("ONCE_UPSTREAM_DEADLINE", "PT4800000000000H"),
-        "ONCE_UPSTREAM_DEADLINE=PT4800000000000H: upstream-deadline must be at most 36500 days"
-            + " (100 years), but was PT4800000000000H");
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("valuesTheEngineRefuses")
+  void aValueTheEngineRefusesIsNamedWithTheBuildersReason(String flagOrVariable, String value,
+      String message) {
+    if (flagOrVariable.startsWith("--")) {
+      assertRefused(message, flagOrVariable, value);
+    } else {
+      assertRefused(Map.of(flagOrVariable, value), message);
+    }
+  }
+
+  /** @return a flag or an {@code ONCE_*} variable, a value the engine refuses, the message */
+  static Stream<Arguments> valuesTheEngineRefuses() {
+    return Stream.of(
+        arguments("--ttl", "200000d",
+            "--ttl 200000d: ttl must be at most 36500 days (100 years), but was PT4800000H"),
+        arguments("ONCE_TTL", "200000d",
+            "ONCE_TTL=200000d: ttl must be at most 36500 days (100 years), but was PT4800000H"),
+        arguments("--max-wait", "200000000000d",
+            "--max-wait 200000000000d: maxWait must be at most 36500 days (100 years), but was"
+                + " PT4800000000000H"),
+        arguments("--lease", "1ms",
+            "--lease 1ms: lease must be at least 3 milliseconds (it is renewed every third),"
+                + " but was PT0.001S"),
+        arguments("--lease", "0s",
+            "--lease 0s: lease must be positive, but was PT0S"),
+        arguments("--ttl", "0",
+            "--ttl 0: ttl must be positive, but was PT0S"),
+        arguments("--ttl", "PT0.0001S",
+            "--ttl PT0.0001S: ttl must be at least 1 millisecond, but was PT0.0001S"),
+        arguments("--max-body", "2GiB",
+            "--max-body 2GiB: maxBodyBytes must be between 0 and 2147483639, but was 2147483648"),
+        arguments("--max-response", "4GiB",
+            "--max-response 4GiB: maxResponseBytes must be between 0 and 2147483639, but was"
+                + " 4294967296"),
+        arguments("--cacheable", "200,600",
+            "--cacheable 200,600: cacheableStatuses must be HTTP statuses from 100 to 599, but"
+                + " held 600"),
+        arguments("--methods", "PO ST",
+            "--methods PO ST: methods must be HTTP method names, but held \"PO ST\""),
+        arguments("--header", "Idempotency Key",
+            "--header Idempotency Key: header must be a valid header name, but was"
+                + " \"Idempotency Key\""),
+        arguments("--scope-header", "Authori zation",
+            "--scope-header Authori zation: headerName must be a valid header name, but was"
+                + " \"Authori zation\""),
+        arguments("--upstream-timeout", "0s",
+            "--upstream-timeout 0s: upstream-timeout must be at least 1 millisecond, but was"
+                + " PT0S"),
+        arguments("--upstream-deadline", "36501d",
+            "--upstream-deadline 36501d: upstream-deadline must be at most 36500 days (100"
+                + " years), but was PT876024H"),
+        arguments("ONCE_UPSTREAM_DEADLINE", "0",
+            "ONCE_UPSTREAM_DEADLINE=0: upstream-deadline must be at least 1 millisecond, but"
+                + " was PT0S"),
+        arguments("--ttl", "99999999999999999999d",
+            "--ttl: \"99999999999999999999d\" is too long a duration"),
+        arguments("--body-timeout", "0s",
+            "--body-timeout 0s: bodyTimeout must be positive, but was PT0S"),
+        arguments("--body-timeout", "36501d",
+            "--body-timeout 36501d: bodyTimeout must be at most 36500 days (100 years), but was"
+                + " PT876024H"),
+        arguments("--memory-max-bytes", "0",
+            "--memory-max-bytes 0: maximumWeightBytes must be positive, but was 0"),
+        arguments("ONCE_MEMORY_MAX_RECORDS", "-5",
+            "ONCE_MEMORY_MAX_RECORDS=-5: maximumRecords must be positive, but was -5"),
+        // found by ProxyFlagsFuzzTest: past a long of milliseconds, ArithmeticException escaped
+        arguments("--upstream-timeout", "200000000000d",
+            "--upstream-timeout 200000000000d: upstream-timeout must be at most 36500 days (100"
+                + " years), but was PT4800000000000H"),
+        arguments("ONCE_UPSTREAM_DEADLINE", "PT4800000000000H",
+            "ONCE_UPSTREAM_DEADLINE=PT4800000000000H: upstream-deadline must be at most 36500"
+                + " days (100 years), but was PT4800000000000H"));
   }
 
   @Test

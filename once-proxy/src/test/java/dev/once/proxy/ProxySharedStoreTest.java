@@ -1,25 +1,19 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.postKeyed;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.testing.Concurrently;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import redis.embedded.RedisServer;
 
 /**
  * Two proxies in front of one upstream, sharing one real store through {@code --store}: the store
@@ -28,45 +22,19 @@ import redis.embedded.RedisServer;
 class ProxySharedStoreTest {
   private static final int CLIENTS = 100;
 
-  private static RedisServer redis;
-  private static int redisPort;
-  private static EmbeddedPostgres postgres;
+  @RegisterExtension
+  static final StoreServers SERVERS = new StoreServers();
 
   private final CountDownLatch release = new CountDownLatch(1);
   private Upstream upstream;
 
-  @BeforeAll
-  static void startStores() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      redisPort = socket.getLocalPort();
-    }
-    redis = RedisServer.newRedisServer().port(redisPort).bind("127.0.0.1")
-        .setting("save \"\"").build();
-    redis.start();
-    postgres = EmbeddedPostgres.builder().start();
-  }
-
-  @AfterAll
-  static void stopStores() throws IOException {
-    if (redis != null) {
-      redis.stop();
-    }
-    if (postgres != null) {
-      postgres.close();
-    }
-  }
-
   static List<String> storeUrls() {
-    return List.of("redis://127.0.0.1:" + redisPort,
-        postgres.getJdbcUrl("postgres", "postgres"));
+    return List.of(SERVERS.redisUrl(), SERVERS.jdbcUrl());
   }
 
   @BeforeEach
   void startUpstream() throws Exception {
-    upstream = Upstream.start().handle("/payments", (exchange, run) -> {
-      release.await(30, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"run\":" + run + "}");
-    });
+    upstream = Upstream.start().handle("/payments", Upstream.jsonAfter(release, 201));
   }
 
   @AfterEach

@@ -1,14 +1,12 @@
 package dev.once.proxy;
 
-import static dev.once.proxy.Http.newKey;
-import static dev.once.proxy.Http.post;
+import static dev.once.suite.Http.newKey;
+import static dev.once.suite.Http.post;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.MemoryStore;
 import dev.once.spi.Claim;
-import java.io.IOException;
-import java.net.ConnectException;
-import java.net.Socket;
+import dev.once.suite.Http;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.charset.StandardCharsets;
@@ -31,10 +29,7 @@ class ProxyShutdownTest {
 
   @BeforeEach
   void start() throws Exception {
-    upstream = Upstream.start().handle("/slow", (exchange, run) -> {
-      release.await(20, TimeUnit.SECONDS);
-      Upstream.respond(exchange, 201, "{\"slow\":" + run + "}");
-    });
+    upstream = Upstream.start().handle("/slow", Upstream.jsonAfter(release, 201));
   }
 
   @AfterEach
@@ -57,7 +52,7 @@ class ProxyShutdownTest {
 
     int port = proxy.port(); // read before the stop closes the connector, which then says -2
     CompletableFuture<Boolean> stopping = CompletableFuture.supplyAsync(proxy::stop);
-    awaitConnectionRefused(port);
+    ProxyKeyedCallTest.RawClient.awaitConnectionRefused(port, 5, "the stop began");
     // longer than Jetty's idle timeout for connections during a shutdown (1 s): still in flight
     Thread.sleep(1500);
     assertThat(stopping).isNotDone();
@@ -66,13 +61,13 @@ class ProxyShutdownTest {
 
     HttpResponse<String> response = inFlight.get(10, TimeUnit.SECONDS);
     assertThat(response.statusCode()).isEqualTo(201);
-    assertThat(response.body()).isEqualTo("{\"slow\":1}");
+    assertThat(response.body()).isEqualTo("{\"run\":1}");
     assertThat(stopping.get(10, TimeUnit.SECONDS)).as("every request finished in time").isTrue();
     Claim record = store.claim(key, null, Duration.ofSeconds(1));
     assertThat(record.state()).isEqualTo(Claim.State.COMPLETED);
     assertThat(record.response().status()).isEqualTo(201);
     assertThat(new String(record.response().body(), StandardCharsets.UTF_8))
-        .isEqualTo("{\"slow\":1}");
+        .isEqualTo("{\"run\":1}");
   }
 
   private void awaitUpstreamHit() throws InterruptedException {
@@ -80,18 +75,5 @@ class ProxyShutdownTest {
       Thread.sleep(10);
     }
     assertThat(upstream.hits("/slow")).isEqualTo(1);
-  }
-
-  private static void awaitConnectionRefused(int port) throws Exception {
-    for (int i = 0; i < 500; i++) {
-      try (Socket socket = new Socket("127.0.0.1", port)) {
-        Thread.sleep(10);
-      } catch (ConnectException refused) {
-        return;
-      } catch (IOException other) {
-        Thread.sleep(10);
-      }
-    }
-    throw new AssertionError("the proxy still accepted connections 5 s after the stop began");
   }
 }

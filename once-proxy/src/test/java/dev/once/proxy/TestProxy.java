@@ -24,6 +24,11 @@ final class TestProxy implements AutoCloseable {
     return new TestProxy(OnceProxy.start(options(flags), store, false));
   }
 
+  /** Starts the benchmark's plain proxy (no idempotency, no health endpoint) with these flags. */
+  static TestProxy startPlain(String... flags) {
+    return new TestProxy(OnceProxy.startPlain(options(flags)));
+  }
+
   private static ProxyOptions options(String... flags) {
     List<String> args = new ArrayList<>(List.of("--listen", "127.0.0.1:0"));
     args.addAll(List.of(flags));
@@ -36,6 +41,11 @@ final class TestProxy implements AutoCloseable {
 
   int port() {
     return running.port();
+  }
+
+  /** @return {@code path} on the admin listener */
+  URI adminUri(String path) {
+    return URI.create(running.adminUri() + path);
   }
 
   /** @return the built-in demo upstream's address, or null */

@@ -3,6 +3,8 @@ package dev.once.proxy;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
 import dev.once.spi.StoreProvider;
+import dev.once.spi.StoreUrl;
+import java.util.Set;
 
 /**
  * A store module, registered for the tests only, whose server can never be reached: what a store
@@ -11,20 +13,15 @@ import dev.once.spi.StoreProvider;
  */
 public final class UnreachableStoreProvider implements StoreProvider {
   @Override
-  public boolean accepts(String url) {
-    return url.startsWith("unreachable://");
+  public Set<String> schemes() {
+    return Set.of("unreachable");
   }
 
   @Override
-  public IdempotencyStore open(String url) {
-    if (url.contains("@")) {
-      throw new IllegalArgumentException("user info is not accepted in " + url);
+  public IdempotencyStore open(StoreUrl url) {
+    if (url.text().contains("@")) {
+      throw url.malformed("user info is not accepted");
     }
-    throw new StoreException("connection refused: " + url, null, null);
-  }
-
-  @Override
-  public String schemes() {
-    return "unreachable://";
+    throw new StoreException("connection refused: " + url.text(), null, null);
   }
 }

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -56,13 +57,18 @@ final class Upstream implements AutoCloseable {
     void handle(HttpExchange exchange, int run) throws Exception;
   }
 
-  private Upstream() throws IOException {
-    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 200);
+  private Upstream(int port) throws IOException {
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 200);
     server.setExecutor(executor);
   }
 
   static Upstream start() throws IOException {
-    Upstream upstream = new Upstream();
+    return startOn(0);
+  }
+
+  /** Starts on {@code port} of 127.0.0.1: an upstream that comes back where the proxy points. */
+  static Upstream startOn(int port) throws IOException {
+    Upstream upstream = new Upstream(port);
     upstream.server.start();
     return upstream;
   }
@@ -75,7 +81,10 @@ final class Upstream implements AutoCloseable {
     return handle(path, true, handler);
   }
 
-  /** As {@link #handle(String, Handler)}, leaving the body to the handler when {@code read} is false. */
+  /**
+   * As {@link #handle(String, Handler)}, leaving the body to the handler when {@code read} is
+   * false.
+   */
   Upstream handle(String path, boolean read, Handler handler) {
     server.createContext(path, exchange -> {
       int run = hits.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
@@ -98,6 +107,17 @@ final class Upstream implements AutoCloseable {
   /** Answers with {@code status} and a JSON body naming the run. */
   static Handler json(int status) {
     return (exchange, run) -> respond(exchange, status, "{\"run\":" + run + "}");
+  }
+
+  /**
+   * Holds each request until {@code release} opens (for a minute at most), then answers as {@link
+   * #json} does.
+   */
+  static Handler jsonAfter(CountDownLatch release, int status) {
+    return (exchange, run) -> {
+      release.await(60, TimeUnit.SECONDS);
+      respond(exchange, status, "{\"run\":" + run + "}");
+    };
   }
 
   static void respond(HttpExchange exchange, int status, String body) throws IOException {

@@ -3,11 +3,13 @@ package dev.once.proxy;
 /**
  * The benchmark's baseline: the same Jetty server and proxy servlet as {@link OnceProxy}, with no
  * idempotency filter and no health endpoint, so the benchmark measures what the idempotency adds.
- * Not for use in front of a service. Takes the same flags ({@code --listen}, {@code --upstream},
- * {@code --upstream-timeout}; the others are read and ignored):
- * {@code java -cp once-proxy.jar dev.once.proxy.PlainProxy --upstream URL --listen HOST:PORT}.
+ * Not for use in front of a service, and not in the proxy's jar: {@code
+ * once-proxy/bench/run-wrk.sh} runs it from the test classes. Takes the same flags ({@code
+ * --listen}, {@code --upstream}, {@code --upstream-timeout}; the others are read and ignored):
+ * {@code java -cp once-proxy/target/once-proxy.jar:once-proxy/target/test-classes
+ * dev.once.proxy.PlainProxy --upstream URL --listen HOST:PORT}.
  */
-public final class PlainProxy {
+final class PlainProxy {
   private PlainProxy() {}
 
   /**

@@ -1,0 +1,120 @@
+package dev.once.proxy;
+
+import dev.once.Exchange;
+import dev.once.Once;
+import dev.once.servlet.OnceFilter;
+import io.micrometer.core.instrument.Timer;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.http.HttpHeader;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * once-proxy's servlet, behind {@link OnceFilter}: the {@link UpstreamServlet}, and a request the
+ * filter holds a key for is not left to Jetty's response handling, which aborts the upstream
+ * exchange on its idle timeout and when the client goes away. Its body (already read to
+ * fingerprint it) is sent whole, and a {@link KeyedCall} of the proxy's own relays and copies the
+ * response, times the upstream's silence itself, and goes on listening to the upstream after the
+ * client got 504 or hung up, so the answer is stored for the retry. Other requests (no key, a
+ * method not covered, the store failed open) are forwarded as the plain servlet forwards them.
+ * Thread-safe, as every servlet.
+ */
+final class KeyedUpstreamServlet extends UpstreamServlet {
+  private static final long serialVersionUID = 1L;
+
+  private final transient Once once;
+  private final Duration deadline;
+  private final transient Timer upstreamTime;
+
+  /**
+   * @param once the engine the filter in front of this servlet uses
+   * @param timeout the longest the upstream may stay silent while a client waits
+   * @param deadline how long the upstream is listened to once its client no longer waits
+   * @param upstreamTime the upstream's time from a keyed request sent to its status line
+   */
+  KeyedUpstreamServlet(Once once, Duration timeout, Duration deadline, Timer upstreamTime) {
+    super(timeout);
+    this.once = Objects.requireNonNull(once, "once");
+    this.deadline = deadline;
+    this.upstreamTime = Objects.requireNonNull(upstreamTime, "upstreamTime");
+  }
+
+  /**
+   * The upstream answered a keyed request (its status line came): the time is measured and kept
+   * on the request for the access log.
+   */
+  void upstreamAnswered(HttpServletRequest clientRequest, long nanos) {
+    upstreamTime.record(nanos, TimeUnit.NANOSECONDS);
+    clientRequest.setAttribute(AccessLog.UPSTREAM_NANOS, nanos);
+  }
+
+  /**
+   * Drops an upstream's own {@code Idempotent-Replayed} from the answer to a keyed request: on a
+   * first response it would tell the client the proxy replayed what the upstream just did; on a
+   * replay the proxy sets its own. Requests the proxy does not key pass it on as they pass
+   * everything.
+   */
+  @Override
+  protected @Nullable String filterServerResponseHeader(HttpServletRequest clientRequest,
+      Response serverResponse, String headerName, String headerValue) {
+    if (Once.REPLAYED_HEADER.equalsIgnoreCase(headerName)
+        && OnceFilter.exchange(clientRequest) != null) {
+      return null;
+    }
+    return super.filterServerResponseHeader(clientRequest, serverResponse, headerName,
+        headerValue);
+  }
+
+  @Override
+  protected boolean expects100Continue(HttpServletRequest request) {
+    // a keyed request's body was read to fingerprint it (its 100 Continue was sent then)
+    return OnceFilter.exchange(request) == null && super.expects100Continue(request);
+  }
+
+  @Override
+  protected Request.Content proxyRequestContent(HttpServletRequest clientRequest,
+      HttpServletResponse proxyResponse, Request proxyRequest) throws IOException {
+    if (OnceFilter.exchange(clientRequest) == null) {
+      return super.proxyRequestContent(clientRequest, proxyResponse, proxyRequest);
+    }
+    // in memory already: the filter read it to fingerprint it
+    return new BytesRequestContent(clientRequest.getInputStream().readAllBytes());
+  }
+
+  @Override
+  protected void sendProxyRequest(HttpServletRequest clientRequest,
+      HttpServletResponse proxyResponse, Request proxyRequest) {
+    Exchange exchange = OnceFilter.exchange(clientRequest);
+    if (exchange == null) {
+      super.sendProxyRequest(clientRequest, proxyResponse, proxyRequest);
+      return;
+    }
+    proxyRequest.headers(headers -> headers.remove(HttpHeader.EXPECT));
+    // the call reports every event to the exchange itself, so it writes past the filter's copy
+    HttpServletResponse client = proxyResponse;
+    while (client instanceof HttpServletResponseWrapper) {
+      client = (HttpServletResponse) ((HttpServletResponseWrapper) client).getResponse();
+    }
+    new KeyedCall(this, clientRequest, client, exchange, once, getHttpClient().getScheduler(),
+        timeout, deadline).send(proxyRequest);
+  }
+
+  /** Copies the upstream's response headers to the client's response, as Jetty's proxy does. */
+  void copyResponseHeaders(HttpServletRequest clientRequest, HttpServletResponse client,
+      Response upstreamResponse) {
+    onServerResponseHeaders(clientRequest, client, upstreamResponse);
+  }
+
+  /** Cuts off a response the client has part of, so it sees it was not whole, and ends it. */
+  void cut(HttpServletRequest clientRequest, HttpServletResponse client) {
+    sendProxyResponseError(clientRequest, client, 502);
+  }
+}
