@@ -17,10 +17,16 @@ module dev.once.spring {
   requires static spring.webflux;
   requires static reactor.core;
   requires static micrometer.core;
+  requires static micrometer.observation;
+  requires static dev.once.micrometer;
   requires static spring.boot.health;
+  requires static spring.boot.actuator;
+  requires static spring.boot.actuator.autoconfigure;
   requires static spring.security.core;
   requires static dev.once.redis;
   requires static dev.once.jdbc;
+  requires static spring.jdbc;
+  requires static spring.tx;
   requires static spring.data.redis;
   requires static spring.boot.sql;
   requires static java.sql;

@@ -13,6 +13,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Locale;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Keeps the body of a keyed {@code PUT}, {@code PATCH} or {@code DELETE} form request readable
@@ -56,7 +57,7 @@ final class FormBodyFilter implements Filter {
 
   /** A request whose body is read once, then served again from memory to every reader. */
   private static final class RereadableBody extends HttpServletRequestWrapper {
-    private byte[] body;
+    private byte @Nullable [] body;
 
     RereadableBody(HttpServletRequest request) {
       super(request);

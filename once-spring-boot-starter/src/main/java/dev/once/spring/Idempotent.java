@@ -36,9 +36,10 @@ import java.lang.annotation.Target;
 public @interface Idempotent {
 
   /**
-   * How long this endpoint's responses are kept for replay, in Spring Boot's duration format
-   * ({@code "1h"}, {@code "30m"}, {@code "PT10S"}; a bare number is milliseconds). Empty, the
-   * default, keeps {@code once.ttl}.
+   * How long this endpoint's responses are kept for replay, as the {@code once.*} durations are
+   * written: Spring Boot's forms ({@code "1h"}, {@code "30m"}, {@code "PT10S"}; a bare number is
+   * milliseconds) or once's ({@code "1h30m"}, {@code "2d"}). Empty, the default, keeps {@code
+   * once.ttl}.
    *
    * @return the ttl, or empty for the application's
    */

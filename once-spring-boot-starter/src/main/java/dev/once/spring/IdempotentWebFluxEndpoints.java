@@ -1,20 +1,15 @@
 package dev.once.spring;
 
 import dev.once.Once;
+import dev.once.spring.AnnotatedEndpoints.HandlerMethods;
+import dev.once.spring.AnnotatedEndpoints.Stack;
 import dev.once.webflux.OnceWebFilter;
 import java.lang.reflect.Method;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import org.springframework.beans.factory.BeanFactoryUtils;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.context.ApplicationContext;
-import org.springframework.core.annotation.AnnotationAwareOrderComparator;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.codec.multipart.Part;
@@ -22,10 +17,8 @@ import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.util.LinkedMultiValueMap;
 import org.springframework.util.MultiValueMap;
-import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.method.HandlerMethod;
 import org.springframework.web.reactive.HandlerMapping;
-import org.springframework.web.reactive.result.method.RequestMappingInfo;
 import org.springframework.web.reactive.result.method.RequestMappingInfoHandlerMapping;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.ServerWebExchangeDecorator;
@@ -46,25 +39,31 @@ import reactor.core.publisher.Mono;
  * body. It is done only for requests whose method an annotated endpoint takes, and not at all
  * when no endpoint is annotated.
  *
- * <p>The endpoints are found once, when every singleton exists; an invalid annotation stops the
- * application at start. Thread-safe after that.
+ * <p>The endpoints are found once, when every singleton exists, by the scan both stacks share
+ * ({@link AnnotatedEndpoints}); an invalid annotation stops the application at start. Thread-safe
+ * after that.
  */
 final class IdempotentWebFluxEndpoints implements SmartInitializingSingleton {
   /** What a mapping that failed the lookup (405, 415, ...) stands for: not an endpoint. */
   private static final Object NO_HANDLER = new Object();
 
-  private final Once once;
-  private final ApplicationContext context;
-  private volatile Index index;
+  /** Spring WebFlux's handler mappings, its request-mapped handler methods and its filter. */
+  private static final Stack<HandlerMapping, OnceWebFilter> WEBFLUX =
+      new Stack<>(HandlerMapping.class,
+      HandlerMethods.of(RequestMappingInfoHandlerMapping.class,
+          RequestMappingInfoHandlerMapping::getHandlerMethods,
+          info -> info.getMethodsCondition().getMethods()),
+      OnceWebFilter::new);
+
+  private final AnnotatedEndpoints<HandlerMapping, OnceWebFilter> endpoints;
 
   IdempotentWebFluxEndpoints(Once once, ApplicationContext context) {
-    this.once = once;
-    this.context = context;
+    this.endpoints = new AnnotatedEndpoints<>(once, context, WEBFLUX);
   }
 
   @Override
   public void afterSingletonsInstantiated() {
-    index = scan();
+    endpoints.scan();
   }
 
   /**
@@ -73,84 +72,26 @@ final class IdempotentWebFluxEndpoints implements SmartInitializingSingleton {
    *     not annotated (or there is none, or the dispatcher will refuse it)
    */
   Mono<OnceWebFilter> filterFor(ServerWebExchange exchange) {
-    Index current = index;
+    AnnotatedEndpoints.Index<HandlerMapping, OnceWebFilter> current =
+        endpoints.indexFor(exchange.getRequest().getMethod().name());
     if (current == null) {
-      // a request before the context finished starting; the mappings are complete by now
-      current = scan();
-      index = current;
-    }
-    if (current.endpoints.isEmpty()
-        || !current.methods.contains(exchange.getRequest().getMethod().name())) {
       return Mono.empty();
     }
-    Map<Method, OnceWebFilter> endpoints = current.endpoints;
+    Map<Method, OnceWebFilter> filters = current.endpoints();
     LookupExchange lookup = new LookupExchange(exchange);
-    return Flux.fromIterable(current.mappings)
+    return Flux.fromIterable(current.mappings())
         .concatMap(mapping -> mapping.getHandler(lookup).onErrorReturn(NO_HANDLER))
         .next()
         .flatMap(handler -> handler instanceof HandlerMethod
-            ? Mono.justOrEmpty(endpoints.get(((HandlerMethod) handler).getMethod()))
+            ? Mono.justOrEmpty(filters.get(((HandlerMethod) handler).getMethod()))
             : Mono.empty());
   }
 
   /** @return the annotated handler methods and the engines their settings make */
   Map<Method, Once> engines() {
-    Index current = index == null ? scan() : index;
-    Map<Method, Once> engines = new LinkedHashMap<>();
-    current.endpoints.forEach((method, filter) -> engines.put(method, filter.once()));
-    return engines;
+    return endpoints.engines();
   }
 
-  private Index scan() {
-    Map<Method, Set<String>> annotated = new LinkedHashMap<>();
-    Map<Method, Idempotent> annotations = new HashMap<>();
-    for (RequestMappingInfoHandlerMapping mapping : BeanFactoryUtils.beansOfTypeIncludingAncestors(
-        context, RequestMappingInfoHandlerMapping.class, true, false).values()) {
-      for (Map.Entry<RequestMappingInfo, HandlerMethod> entry
-          : mapping.getHandlerMethods().entrySet()) {
-        HandlerMethod handler = entry.getValue();
-        Idempotent annotation = IdempotentEndpoints.findAnnotation(handler);
-        if (annotation == null) {
-          continue;
-        }
-        annotations.put(handler.getMethod(), annotation);
-        Set<RequestMethod> mapped = entry.getKey().getMethodsCondition().getMethods();
-        Set<String> methods = annotated.computeIfAbsent(handler.getMethod(),
-            method -> new LinkedHashSet<>());
-        if (mapped.isEmpty()) {
-          methods.addAll(once.methods());
-        } else {
-          mapped.forEach(method -> methods.add(method.name()));
-        }
-      }
-    }
-    Map<Method, OnceWebFilter> endpoints = new HashMap<>();
-    Set<String> allMethods = new HashSet<>();
-    annotated.forEach((method, methods) -> {
-      Once engine =
-          IdempotentEndpoints.engineFor(once, method, annotations.get(method), methods);
-      endpoints.put(method, new OnceWebFilter(engine));
-      allMethods.addAll(methods);
-    });
-    List<HandlerMapping> mappings = new ArrayList<>(BeanFactoryUtils
-        .beansOfTypeIncludingAncestors(context, HandlerMapping.class, true, false).values());
-    AnnotationAwareOrderComparator.sort(mappings);
-    return new Index(mappings, endpoints, allMethods);
-  }
-
-  /** What the scan found, immutable. */
-  private static final class Index {
-    final List<HandlerMapping> mappings;
-    final Map<Method, OnceWebFilter> endpoints;
-    final Set<String> methods;
-
-    Index(List<HandlerMapping> mappings, Map<Method, OnceWebFilter> endpoints,
-        Set<String> methods) {
-      this.mappings = List.copyOf(mappings);
-      this.endpoints = Map.copyOf(endpoints);
-      this.methods = Set.copyOf(methods);
-    }
-  }
 
   /**
    * The exchange as the handler lookup sees it: attributes set there stay there, response headers
@@ -173,7 +114,7 @@ final class IdempotentWebFluxEndpoints implements SmartInitializingSingleton {
         }
 
         @Override
-        public boolean setStatusCode(HttpStatusCode status) {
+        public boolean setStatusCode(@Nullable HttpStatusCode status) {
           return false;
         }
       };

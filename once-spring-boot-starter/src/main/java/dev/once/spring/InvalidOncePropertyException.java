@@ -1,6 +1,7 @@
 package dev.once.spring;
 
 import dev.once.OnceException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@code once.*} property, or an {@link Idempotent} attribute, holds a value the starter cannot
@@ -14,20 +15,20 @@ public final class InvalidOncePropertyException extends OnceException {
   /** The property, such as {@code once.ttl}. */
   private final String property;
   /** The value as it was configured, or null if unknown. */
-  private final String value;
+  private final @Nullable String value;
   /** Where it was configured (a file and line), or null if unknown. */
-  private final String origin;
+  private final @Nullable String origin;
   /** Why it was refused. */
-  private final String reason;
+  private final @Nullable String reason;
 
   /**
    * @param property the property, such as {@code once.ttl}
    * @param value the value as it was configured, or null if unknown
    * @param origin where it was configured (a file and line), or null if unknown
-   * @param reason why it was refused
+   * @param reason why it was refused, or null if the refusal said nothing
    */
-  public InvalidOncePropertyException(String property, String value, String origin,
-      String reason) {
+  public InvalidOncePropertyException(String property, @Nullable String value,
+      @Nullable String origin, @Nullable String reason) {
     super("Invalid value " + (value == null ? "" : "'" + value + "' ") + "for " + property
         + (origin == null ? "" : " (" + origin + ")") + ": " + reason);
     this.property = property;
@@ -42,17 +43,17 @@ public final class InvalidOncePropertyException extends OnceException {
   }
 
   /** @return the value as configured, or null if unknown */
-  public String value() {
+  public @Nullable String value() {
     return value;
   }
 
   /** @return where the value was configured, or null if unknown */
-  public String origin() {
+  public @Nullable String origin() {
     return origin;
   }
 
-  /** @return why the value was refused */
-  public String reason() {
+  /** @return why the value was refused, or null if the refusal said nothing */
+  public @Nullable String reason() {
     return reason;
   }
 }

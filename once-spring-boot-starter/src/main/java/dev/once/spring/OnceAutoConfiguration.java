@@ -151,7 +151,7 @@ public final class OnceAutoConfiguration {
     }
     Once.Builder builder = Once.builder(decorated)
         .keyScope(keyScope)
-        .listener(CompositeListener.of(listeners.orderedStream().collect(Collectors.toList())));
+        .listener(OnceListener.of(listeners.orderedStream().collect(Collectors.toList())));
     new OnceBinding(environment).applyTo(builder);
     customizers.orderedStream().forEach(customizer -> customizer.customize(builder));
     return builder.build();

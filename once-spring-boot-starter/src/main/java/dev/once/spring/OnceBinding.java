@@ -4,20 +4,26 @@ import dev.once.KeyScope;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.UnknownOutcome;
+import dev.once.config.ConfigText;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.bind.BindResult;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
 import org.springframework.boot.context.properties.source.ConfigurationProperty;
 import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.convert.ApplicationConversionService;
+import org.springframework.boot.convert.DurationStyle;
 import org.springframework.core.env.Environment;
 import org.springframework.util.unit.DataSize;
 
@@ -30,6 +36,11 @@ import org.springframework.util.unit.DataSize;
  *
  * <p>The other properties configure the starter itself (which store, which URLs, the filter's
  * order, the key scope). Read once, at start.
+ *
+ * <p>Durations and sizes take Spring Boot's forms ({@code 10s}, {@code PT1H}, {@code 512KB}, in
+ * which {@code KB} is 1024 bytes), and where Spring reads none, once's own grammar ({@link
+ * ConfigText}: {@code 1h30m}, {@code 512KiB}, {@code 1 MiB}), which the proxy's flags and the
+ * store URLs take too.
  */
 final class OnceBinding {
   static final String PREFIX = "once";
@@ -59,20 +70,55 @@ final class OnceBinding {
       option("unknown-outcome", Bindable.of(UnknownOutcome.class), Once.Builder::unknownOutcome));
 
   /** The starter's own properties, besides the builder options. */
-  static final List<String> STARTER_PROPERTIES = List.of("enabled", "store",
-      "memory.maximum-weight", "memory.maximum-records", "url-patterns", "filter-order", "key-scope",
+  static final List<String> STARTER_PROPERTIES = List.of("enabled",
+      "observations.enabled", "store", "memory.maximum-weight", "memory.maximum-records",
+      "url-patterns", "filter-order", "key-scope",
       "redis.key-prefix", "redis.command-timeout", "redis.near-cache.maximum-weight",
-      "redis.near-cache.max-age",
+      "redis.near-cache.max-age", "redis.replicas", "redis.replica-timeout",
+      "redis.record-format",
       "jdbc.table-name", "jdbc.create-table", "jdbc.sweep-interval", "jdbc.sweep-batch-size",
       "jdbc.query-timeout", "jdbc.async-threads", "jdbc.async-queue-capacity",
-      "jdbc.change-poll-interval");
+      "jdbc.change-poll-interval", "jdbc.transactional");
 
   private final Iterable<ConfigurationPropertySource> sources;
   private final Binder binder;
 
   OnceBinding(Environment environment) {
     this.sources = ConfigurationPropertySources.get(environment);
-    this.binder = Binder.get(environment);
+    ApplicationConversionService conversions = new ApplicationConversionService();
+    // added last, so tried first: each tries Spring's own form before once's
+    conversions.addConverter(String.class, Duration.class, OnceBinding::duration);
+    conversions.addConverter(String.class, DataSize.class, OnceBinding::size);
+    this.binder = new Binder(sources, new PropertySourcesPlaceholdersResolver(environment),
+        conversions);
+  }
+
+  /**
+   * @param text a duration in Spring Boot's forms ({@code 10s}, {@code PT1H}, a bare number of
+   *     milliseconds) or once's ({@code 1h30m})
+   * @return the duration
+   * @throws IllegalArgumentException if it is neither, with once's message
+   */
+  static Duration duration(String text) {
+    try {
+      return DurationStyle.detectAndParse(text.trim());
+    } catch (IllegalArgumentException e) {
+      return ConfigText.duration(text);
+    }
+  }
+
+  /**
+   * @param text a size in Spring Boot's forms ({@code 512KB}, where {@code KB} is 1024 bytes) or
+   *     once's ({@code 512KiB}, {@code 1 MiB})
+   * @return the size
+   * @throws IllegalArgumentException if it is neither, with once's message
+   */
+  static DataSize size(String text) {
+    try {
+      return DataSize.parse(text.trim());
+    } catch (IllegalArgumentException e) {
+      return DataSize.ofBytes(ConfigText.size(text));
+    }
   }
 
   /**
@@ -90,7 +136,7 @@ final class OnceBinding {
   }
 
   /** @return {@code memory}, {@code redis} or {@code jdbc}; null when unset (chosen by beans) */
-  String store() {
+  @Nullable String store() {
     String[] result = new String[1];
     bind("store", Bindable.of(String.class), value -> {
       String kind = value.trim().toLowerCase(Locale.ROOT);
@@ -139,7 +185,7 @@ final class OnceBinding {
       }
       result.set(List.copyOf(trimmed));
     });
-    return result.get();
+    return Objects.requireNonNull(result.get(), "it holds a list from the start");
   }
 
   /** @return the order of the filter among the servlet filters */
@@ -200,11 +246,12 @@ final class OnceBinding {
    * @param reason why its value, or its absence, cannot be used
    * @return the failure to throw, with the value as configured and where it was set, if it was
    */
-  InvalidOncePropertyException invalid(String name, String reason) {
+  InvalidOncePropertyException invalid(String name, @Nullable String reason) {
     return invalid(name, null, reason);
   }
 
-  private InvalidOncePropertyException invalid(String name, String bound, String reason) {
+  private InvalidOncePropertyException invalid(
+      String name, @Nullable String bound, @Nullable String reason) {
     String property = PREFIX + "." + name;
     // the text as configured, and where, when the property was set as one value (a list set
     // element by element is shown as bound)

@@ -1,6 +1,7 @@
 package dev.once.spring;
 
 import dev.once.jdbc.JdbcStore;
+import dev.once.jdbc.TransactionalJdbcStore;
 import dev.once.spi.IdempotencyStore;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -12,6 +13,8 @@ import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+import org.springframework.beans.factory.BeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionMessage;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
@@ -25,6 +28,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.ConditionContext;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.core.env.Environment;
+import org.springframework.util.ClassUtils;
 
 /**
  * The {@link JdbcStore} as the {@link IdempotencyStore}, when {@code dev.once:once-jdbc} is on the
@@ -40,6 +44,12 @@ import org.springframework.core.env.Environment;
  * A database that cannot be asked stops the start: guessing could put one instance of a service
  * on a memory store while the others share the table. With {@code once.store=jdbc} nothing is
  * asked at start unless {@code once.jdbc.create-table=true}.
+ *
+ * <p>With {@code once.jdbc.transactional=true} the store is a {@link TransactionalJdbcStore}: a
+ * keyed request's record is claimed in a transaction begun through the application's {@code
+ * PlatformTransactionManager} on the request's thread, which the handler's {@code @Transactional}
+ * services and {@code JdbcTemplate} join, and is completed and committed with their writes
+ * (docs/JDBC.md, "Transactional records").
  *
  * <p>The store's sweeper stops when the context closes; the {@code DataSource} stays the
  * application's. Options: {@code once.jdbc.*}.
@@ -60,8 +70,10 @@ public final class OnceJdbcStoreAutoConfiguration {
   @ConditionalOnMissingBean(IdempotencyStore.class)
   @Conditional(JdbcStoreCondition.class)
   @DependsOnDatabaseInitialization
-  IdempotencyStore onceStore(DataSource dataSource, Environment environment) {
+  IdempotencyStore onceStore(DataSource dataSource, Environment environment, BeanFactory beans) {
     OnceBinding binding = new OnceBinding(environment);
+    boolean[] transactional = {false};
+    binding.bind("jdbc.transactional", Bindable.of(Boolean.class), on -> transactional[0] = on);
     JdbcStore.Builder builder = JdbcStore.builder(dataSource);
     String[] table = {JdbcStore.DEFAULT_TABLE_NAME};
     Duration[] queryTimeout = {JdbcStore.DEFAULT_QUERY_TIMEOUT};
@@ -83,12 +95,28 @@ public final class OnceJdbcStoreAutoConfiguration {
         builder::changePollInterval);
     if (binding.store() == null) {
       String notThere = whyNoTable(dataSource, table[0], queryTimeout[0], binding);
+      if (notThere != null && transactional[0]) {
+        throw binding.invalid("jdbc.transactional", "the transactional mode keeps the records in"
+            + " the DataSource's database, but " + notThere);
+      }
       if (notThere != null) {
         LOG.info("once: idempotency records in memory, one instance only: " + notThere);
         return OnceAutoConfiguration.memoryStore(binding);
       }
     }
+    if (transactional[0] && !ClassUtils.isPresent(
+        "org.springframework.jdbc.datasource.DataSourceUtils", beans.getClass().getClassLoader())) {
+      throw binding.invalid("jdbc.transactional", "the transactional mode joins the application's"
+          + " transactions through spring-jdbc, which is not on the class path");
+    }
     JdbcStore store = builder.build();
+    if (transactional[0]) {
+      TransactionalJdbcStore inTransactions = TransactionalJdbcStore.builder(store, dataSource)
+          .transactions(SpringJdbcTransactions.of(beans, dataSource)).build();
+      LOG.info("once: idempotency records in " + inTransactions + ", committed with the"
+          + " handler's writes in the application's transactions");
+      return inTransactions;
+    }
     LOG.info("once: idempotency records in " + store);
     return store;
   }
@@ -100,7 +128,7 @@ public final class OnceJdbcStoreAutoConfiguration {
    * @return why the store cannot be used, or null if the table exists
    * @throws InvalidOncePropertyException if the database cannot be asked
    */
-  private static String whyNoTable(DataSource dataSource, String table, Duration timeout,
+  private static @Nullable String whyNoTable(DataSource dataSource, String table, Duration timeout,
       OnceBinding binding) {
     try (Connection connection = dataSource.getConnection()) {
       String product = connection.getMetaData().getDatabaseProductName();
@@ -109,7 +137,7 @@ public final class OnceJdbcStoreAutoConfiguration {
       }
       try (PreparedStatement exists = connection.prepareStatement(
           "SELECT to_regclass(?) IS NOT NULL")) {
-        exists.setQueryTimeout((int) Math.max(1, timeout.toSeconds()
+        exists.setQueryTimeout((int) Math.max(1, timeout.getSeconds()
             + (timeout.getNano() > 0 ? 1 : 0)));
         // the name is a checked lowercase identifier, so quoting each part changes nothing but
         // keeps a name that is also an SQL keyword a name

@@ -2,9 +2,7 @@ package dev.once.spring;
 
 import dev.once.Problem;
 import java.net.URI;
-import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatusCode;
-import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 
@@ -30,20 +28,16 @@ public final class OnceProblemDetails {
   }
 
   /**
-   * The problem as a whole response, with the headers the filter sends: {@code
-   * application/problem+json}, {@code Cache-Control: no-store}, and {@code Retry-After} when the
-   * problem has one.
+   * The problem as a whole response, with the {@linkplain Problem#headers() headers} the filter
+   * sends: {@code application/problem+json}, {@code Cache-Control: no-store}, and {@code
+   * Retry-After} when the problem has one.
    *
    * @param problem a problem of the engine
    * @return the response
    */
   public static ResponseEntity<ProblemDetail> response(Problem problem) {
-    ResponseEntity.BodyBuilder response = ResponseEntity.status(problem.status())
-        .contentType(MediaType.APPLICATION_PROBLEM_JSON)
-        .header(HttpHeaders.CACHE_CONTROL, "no-store");
-    if (problem.retryAfterSeconds() > 0) {
-      response.header(HttpHeaders.RETRY_AFTER, Integer.toString(problem.retryAfterSeconds()));
-    }
-    return response.body(of(problem));
+    return ResponseEntity.status(problem.status())
+        .headers(headers -> problem.headers().forEach(headers::set))
+        .body(of(problem));
   }
 }

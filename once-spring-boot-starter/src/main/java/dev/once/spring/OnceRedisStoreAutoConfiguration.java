@@ -7,8 +7,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -37,6 +39,9 @@ import org.springframework.util.unit.DataSize;
  * <p>The store opens its own connections from the application's client and closes them with the
  * context; the client stays the application's, never shut down by the store. It connects at start,
  * so a Redis that cannot be reached then stops the start. Options: {@code once.redis.*}.
+ * With Spring Data Redis's Sentinel settings ({@code spring.data.redis.sentinel.*}) the factory's
+ * client carries a Sentinel {@code RedisURI}, and the store, connecting through that client,
+ * reaches the primary through the sentinels and follows failovers.
  *
  * <p>Ordered before {@link OnceJdbcStoreAutoConfiguration}, so that with {@code once.store} unset
  * an application with both a Lettuce client and a {@code DataSource} gets the Redis store.
@@ -111,6 +116,19 @@ public final class OnceRedisStoreAutoConfiguration {
       throw binding.invalid("redis.near-cache.max-age", "the near cache is off unless"
           + " once.redis.near-cache.maximum-weight is set too");
     }
+    Duration[] replicaTimeout = {RedisStore.DEFAULT_REPLICA_TIMEOUT};
+    boolean timeoutSet = binding.bind("redis.replica-timeout", Bindable.of(Duration.class),
+        timeout -> {
+          builder.replicas(1, timeout); // the builder's own check; the count is set just below
+          replicaTimeout[0] = timeout;
+        });
+    boolean durable = binding.bind("redis.replicas", Bindable.of(Integer.class),
+        replicas -> builder.replicas(replicas, replicaTimeout[0]));
+    if (timeoutSet && !durable) {
+      throw binding.invalid("redis.replica-timeout", "writes wait for no replica unless"
+          + " once.redis.replicas is set too");
+    }
+    binding.bind("redis.record-format", Bindable.of(Integer.class), builder::recordFormat);
   }
 
   private static InvalidOncePropertyException noClient(OnceBinding binding) {
@@ -120,7 +138,7 @@ public final class OnceRedisStoreAutoConfiguration {
   }
 
   /** @return the names of the beans the store could take its client from */
-  static List<String> clientBeanNames(ListableBeanFactory beans, ClassLoader loader) {
+  static List<String> clientBeanNames(ListableBeanFactory beans, @Nullable ClassLoader loader) {
     List<String> names = new ArrayList<>(
         Arrays.asList(beans.getBeanNamesForType(AbstractRedisClient.class, true, false)));
     if (ClassUtils.isPresent(CONNECTION_FACTORY, loader)) {
@@ -141,7 +159,9 @@ public final class OnceRedisStoreAutoConfiguration {
 
     @Override
     ConditionOutcome whenUnset(ConditionContext context, ConditionMessage.Builder message) {
-      List<String> clients = clientBeanNames(context.getBeanFactory(), context.getClassLoader());
+      ListableBeanFactory beans = Objects.requireNonNull(
+          context.getBeanFactory(), "an application context's condition has its bean factory");
+      List<String> clients = clientBeanNames(beans, context.getClassLoader());
       return clients.isEmpty()
           ? ConditionOutcome.noMatch(message.because("once.store is unset and no Lettuce client"
               + " bean was found"))

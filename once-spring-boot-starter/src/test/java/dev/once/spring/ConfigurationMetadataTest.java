@@ -92,6 +92,9 @@ class ConfigurationMetadataTest {
         .as("the near cache is off by default").doesNotContainKey("defaultValue");
     assertThat(duration("once.redis.near-cache.max-age"))
         .isEqualTo(RedisStore.DEFAULT_NEAR_CACHE_MAX_AGE);
+    assertThat(properties.get("once.redis.replicas").get("defaultValue")).isEqualTo(0);
+    assertThat(duration("once.redis.replica-timeout"))
+        .isEqualTo(RedisStore.DEFAULT_REPLICA_TIMEOUT);
     assertThat(properties.get("once.jdbc.table-name").get("defaultValue"))
         .isEqualTo(JdbcStore.DEFAULT_TABLE_NAME);
     assertThat(properties.get("once.jdbc.create-table").get("defaultValue")).isEqualTo(false);

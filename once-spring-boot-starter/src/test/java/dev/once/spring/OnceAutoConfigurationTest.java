@@ -1,9 +1,12 @@
 package dev.once.spring;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.problem;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.Completion;
+import dev.once.Decision;
 import dev.once.Exchange;
 import dev.once.KeyScope;
 import dev.once.MemoryStore;
@@ -11,19 +14,27 @@ import dev.once.Once;
 import dev.once.OnceListener;
 import dev.once.Outcome;
 import dev.once.UnknownOutcome;
+import dev.once.micrometer.MeteredStore;
+import dev.once.micrometer.OnceMeters;
+import dev.once.micrometer.OnceObservations;
 import dev.once.spi.IdempotencyStore;
-import dev.once.spi.ForwardingIdempotencyStore;
+import dev.once.testing.DelegatingStore;
 import dev.once.testing.FailingStore;
 import dev.once.testing.FakeClock;
 import dev.once.testing.ManualScheduler;
 import dev.once.testing.TestRequest;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.ObservationHandler;
+import io.micrometer.observation.ObservationRegistry;
 import jakarta.servlet.DispatcherType;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -46,6 +57,10 @@ class OnceAutoConfigurationTest {
       .withConfiguration(AutoConfigurations.of(OnceAutoConfiguration.class));
   private final WebApplicationContextRunner webRunner = new WebApplicationContextRunner()
       .withConfiguration(AutoConfigurations.of(OnceAutoConfiguration.class));
+  /** With the meters' auto-configuration and a registry for it. */
+  private final ApplicationContextRunner meteredRunner = runner
+      .withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
+      .withBean(MeterRegistry.class, SimpleMeterRegistry::new);
 
   @AfterEach
   void clearSecurityContext() {
@@ -157,8 +172,29 @@ class OnceAutoConfigurationTest {
     runner.withPropertyValues("once.ttl=soon").run(context -> {
       assertThat(context).hasFailed();
       assertThat(context.getStartupFailure()).hasStackTraceContaining("once.ttl")
-          .hasStackTraceContaining("soon");
+          .hasStackTraceContaining("\"soon\" is not a duration (use 500ms, 30s, 5m, 24h, 1h30m"
+              + " or ISO-8601 like PT30S)");
     });
+  }
+
+  /**
+   * Spring Boot's forms first, as before (a bare number is milliseconds, KB is 1024 bytes), then
+   * the grammar the proxy's flags and the store URLs take.
+   */
+  @Test
+  void durationsAndSizesTakeSpringsFormsAndOncesGrammar() {
+    runner.withPropertyValues("once.ttl=1h30m", "once.lease=90", "once.max-wait=2d",
+        "once.max-body=512KiB", "once.max-response=1KB").run(context -> {
+          Once once = context.getBean(Once.class);
+          assertThat(once.ttl()).isEqualTo(Duration.ofMinutes(90));
+          assertThat(once.lease()).isEqualTo(Duration.ofMillis(90));
+          assertThat(once.maxWait()).isEqualTo(Duration.ofDays(2));
+          assertThat(once.maxBodyBytes()).isEqualTo(512 * 1024);
+          assertThat(once.maxResponseBytes()).isEqualTo(1024);
+        });
+    runner.withPropertyValues("once.max-body=1.5MiB").run(context ->
+        assertThat(context.getStartupFailure()).hasStackTraceContaining("once.max-body")
+            .hasStackTraceContaining("\"1.5MiB\" is not a size"));
   }
 
   @Test
@@ -287,8 +323,8 @@ class OnceAutoConfigurationTest {
         })
         .run(context -> {
           Once once = context.getBean(Once.class);
-          once.decide(TestRequest.post("k1").body("{}"))
-              .exchange().failedBeforeCommit(null).toCompletableFuture().join();
+          exchange(once.decide(TestRequest.post("k1").body("{}")))
+              .failedBeforeCommit(null).toCompletableFuture().join();
           assertThat(first).containsExactly(Outcome.EXECUTED);
           assertThat(second).containsExactly(Outcome.EXECUTED);
         });
@@ -357,28 +393,32 @@ class OnceAutoConfigurationTest {
   @Test
   void aServletApplicationGetsBothFiltersAfterSpringSecurityForRequestDispatchesWithAsync() {
     webRunner.withPropertyValues("once.url-patterns=/payments,/orders/*").run(context -> {
-      FilterRegistrationBean<?> urls =
-          context.getBean("onceFilterRegistration", FilterRegistrationBean.class);
-      assertThat(urls.getUrlPatterns()).containsExactly("/payments", "/orders/*");
-      assertThat(urls.isAsyncSupported()).isTrue();
-      assertThat(urls.isEnabled()).isTrue();
-      assertThat(urls.determineDispatcherTypes()).containsExactly(DispatcherType.REQUEST);
-      assertThat(urls.getOrder()).isEqualTo(-89);
-      assertThat(urls.getFilter()).isInstanceOf(UrlPatternFilter.class);
-
-      FilterRegistrationBean<?> annotated =
-          context.getBean("onceIdempotentFilterRegistration", FilterRegistrationBean.class);
-      assertThat(annotated.getUrlPatterns()).containsExactly("/*");
-      assertThat(annotated.isAsyncSupported()).isTrue();
-      assertThat(annotated.determineDispatcherTypes()).containsExactly(DispatcherType.REQUEST);
-      assertThat(annotated.getOrder()).isEqualTo(-90);
-      assertThat(annotated.getFilter()).isInstanceOf(IdempotentHandlerFilter.class);
+      assertRequestFilter(context.getBean("onceFilterRegistration", FilterRegistrationBean.class),
+          -89, UrlPatternFilter.class, "/payments", "/orders/*");
+      assertRequestFilter(
+          context.getBean("onceIdempotentFilterRegistration", FilterRegistrationBean.class),
+          -90, IdempotentHandlerFilter.class, "/*");
 
       FilterRegistrationBean<?> forms =
           context.getBean("onceFormBodyFilterRegistration", FilterRegistrationBean.class);
       assertThat(forms.getOrder()).as("just before Spring's FormContentFilter").isEqualTo(-9901);
       assertThat(forms.getUrlPatterns()).containsExactly("/*");
     });
+  }
+
+  /**
+   * Asserts that {@code registration} is a filter of once's, enabled for the {@code REQUEST}
+   * dispatch only, with async support, at {@code order}, of the {@code filter} type, mapped to
+   * {@code urls}.
+   */
+  private static void assertRequestFilter(FilterRegistrationBean<?> registration, int order,
+      Class<?> filter, String... urls) {
+    assertThat(registration.getUrlPatterns()).containsExactly(urls);
+    assertThat(registration.isAsyncSupported()).isTrue();
+    assertThat(registration.isEnabled()).isTrue();
+    assertThat(registration.determineDispatcherTypes()).containsExactly(DispatcherType.REQUEST);
+    assertThat(registration.getOrder()).isEqualTo(order);
+    assertThat(registration.getFilter()).isInstanceOf(filter);
   }
 
   @Test
@@ -431,16 +471,14 @@ class OnceAutoConfigurationTest {
 
   @Test
   void withAMeterRegistryTheMetersCountAndTheStoreIsTimed() {
-    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
-        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
-        .run(context -> {
+    meteredRunner.run(context -> {
           MeterRegistry registry = context.getBean(MeterRegistry.class);
           Once once = context.getBean(Once.class);
           assertThat(once.store()).isInstanceOf(MeteredStore.class);
           assertThat(context.getBean(IdempotencyStore.class)).isInstanceOf(MemoryStore.class);
 
           TestRequest request = TestRequest.post("k").body("{}");
-          assertThat(once.decide(request).exchange()
+          assertThat(exchange(once.decide(request))
               .handlerReturned(Exchange.Response.of(201, List.of(), new byte[0]))
               .toCompletableFuture().join()).isEqualTo(Completion.STORED);
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isZero();
@@ -464,17 +502,15 @@ class OnceAutoConfigurationTest {
 
   @Test
   void theInFlightGaugeCountsHandlersRunningUnderAKey() {
-    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
-        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
-        .run(context -> {
+    meteredRunner.run(context -> {
           MeterRegistry registry = context.getBean(MeterRegistry.class);
           Once once = context.getBean(Once.class);
-          var first = once.decide(TestRequest.post("a"));
-          var second = once.decide(TestRequest.post("b"));
+          Decision first = once.decide(TestRequest.post("a"));
+          Decision second = once.decide(TestRequest.post("b"));
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isEqualTo(2);
-          first.exchange().failedBeforeCommit(null).toCompletableFuture().join();
+          exchange(first).failedBeforeCommit(null).toCompletableFuture().join();
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isEqualTo(1);
-          second.exchange().handlerReturned(Exchange.Response.of(500, List.of(), new byte[0]))
+          exchange(second).handlerReturned(Exchange.Response.of(500, List.of(), new byte[0]))
               .toCompletableFuture().join();
           assertThat(registry.get(OnceMeters.IN_FLIGHT).gauge().value()).isZero();
           assertThat(registry.get(OnceMeters.EXECUTIONS).tag("completion",
@@ -488,8 +524,7 @@ class OnceAutoConfigurationTest {
     FakeClock clock = new FakeClock();
     ManualScheduler scheduler = new ManualScheduler(clock);
     RefusingStore store = new RefusingStore(MemoryStore.create());
-    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
-        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+    meteredRunner
         .withBean(IdempotencyStore.class, () -> store)
         .withBean(OnceCustomizer.class, () -> builder -> builder.clock(clock)
             .scheduler(scheduler).lease(Duration.ofSeconds(30)))
@@ -500,7 +535,7 @@ class OnceAutoConfigurationTest {
           assertThat(registry.get(OnceMeters.OWNERSHIP_LOST).tag("operation", "renew").counter()
               .count()).isZero();
 
-          Exchange exchange = once.decide(TestRequest.post("slow")).exchange();
+          Exchange exchange = exchange(once.decide(TestRequest.post("slow")));
           scheduler.advance(Duration.ofSeconds(10));
           scheduler.advance(Duration.ofSeconds(10));
           store.refuseRenewals = true;
@@ -517,17 +552,11 @@ class OnceAutoConfigurationTest {
   }
 
   /** A store in front of a memory store that can be made to refuse every lease renewal. */
-  static final class RefusingStore extends ForwardingIdempotencyStore {
-    private final IdempotencyStore delegate;
+  static final class RefusingStore extends DelegatingStore {
     volatile boolean refuseRenewals;
 
     RefusingStore(IdempotencyStore delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    protected IdempotencyStore delegate() {
-      return delegate;
+      super(delegate);
     }
 
     @Override
@@ -548,14 +577,13 @@ class OnceAutoConfigurationTest {
   void storeFailuresAreCountedAndTimedAsErrors() {
     FailingStore store = new FailingStore(MemoryStore.create());
     store.failing(true);
-    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class))
-        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+    meteredRunner
         .withBean(IdempotencyStore.class, () -> store)
         .run(context -> {
           MeterRegistry registry = context.getBean(MeterRegistry.class);
-          var decision = context.getBean(Once.class)
+          Decision decision = context.getBean(Once.class)
               .decide(TestRequest.post("k"));
-          assertThat(decision.problem().status()).isEqualTo(503);
+          assertThat(problem(decision).status()).isEqualTo(503);
           assertThat(registry.get(OnceMeters.REQUESTS).tag("outcome", "store_error").counter()
               .count()).isEqualTo(1);
           assertThat(registry.get(OnceMeters.STORE_ERRORS).tag("operation", "claim").counter()
@@ -563,6 +591,62 @@ class OnceAutoConfigurationTest {
           assertThat(registry.get(MeteredStore.OPERATIONS).tag("operation", "claim")
               .tag("outcome", "error").tag("store", "FailingStore").timer().count())
               .isEqualTo(1);
+        });
+  }
+
+  @Test
+  void withAnObservationRegistryEachKeyedRequestIsObservedWithItsStoreCallsAndTheMetersStoreTag() {
+    List<String> stopped = new CopyOnWriteArrayList<>();
+    runner.withConfiguration(AutoConfigurations.of(OnceMetricsAutoConfiguration.class,
+            OnceObservationAutoConfiguration.class))
+        .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
+        .withBean(ObservationRegistry.class, () -> {
+          ObservationRegistry registry = ObservationRegistry.create();
+          registry.observationConfig().observationHandler(new ObservationHandler<>() {
+            @Override
+            public void onStop(Observation.Context context) {
+              stopped.add(context.getName() + " "
+                  + context.getLowCardinalityKeyValues().stream()
+                      .map(value -> value.getKey() + "=" + value.getValue())
+                      .sorted().collect(Collectors.joining(",")));
+            }
+
+            @Override
+            public boolean supportsContext(Observation.Context context) {
+              return true;
+            }
+          });
+          return registry;
+        })
+        .run(context -> {
+          Once once = context.getBean(Once.class);
+          TestRequest request = TestRequest.post("k").body("{}");
+          exchange(once.decide(request))
+              .handlerReturned(Exchange.Response.of(201, List.of(), new byte[0]))
+              .toCompletableFuture().join();
+          once.decide(request);
+
+          assertThat(stopped).containsExactly(
+              "once.store operation=claim,store=MemoryStore",
+              "once.store operation=complete,store=MemoryStore",
+              "once.request completion=stored,outcome=executed,replayed=false",
+              "once.store operation=claim,store=MemoryStore",
+              "once.request outcome=replayed,replayed=true");
+          MeterRegistry meters = context.getBean(MeterRegistry.class);
+          assertThat(meters.get(MeteredStore.OPERATIONS).tag("operation", "claim")
+              .tag("store", "MemoryStore").tag("outcome", "success").timer().count())
+              .isEqualTo(2);
+        });
+  }
+
+  @Test
+  void withObservationsTurnedOffNoRequestIsObserved() {
+    runner.withConfiguration(AutoConfigurations.of(OnceObservationAutoConfiguration.class))
+        .withBean(ObservationRegistry.class, ObservationRegistry::create)
+        .withPropertyValues("once.observations.enabled=false")
+        .run(context -> {
+          assertThat(context).doesNotHaveBean(OnceObservations.class);
+          assertThat(context.getBean(Once.class).store()).isInstanceOf(MemoryStore.class);
         });
   }
 
@@ -634,6 +718,22 @@ class OnceAutoConfigurationTest {
         throw new dev.once.spi.StoreException("connection refused", null, null);
       }
     }
+  }
+
+  /**
+   * Asserts that {@code runner}, its class loader hiding {@code storeClass}, does not start with
+   * {@code once.store=<store>}, naming the property, its value and the module to add.
+   */
+  static void assertAStoreWithoutItsModuleStopsTheStart(ApplicationContextRunner runner,
+      Class<?> storeClass, String store, String module) {
+    runner.withClassLoader(new FilteredClassLoader(storeClass))
+        .withPropertyValues("once.store=" + store)
+        .run(context -> {
+          InvalidOncePropertyException failure = startupFailure(context);
+          assertThat(failure.property()).isEqualTo("once.store");
+          assertThat(failure.value()).isEqualTo(store);
+          assertThat(failure.reason()).contains(module);
+        });
   }
 
   static InvalidOncePropertyException startupFailure(

@@ -1,5 +1,6 @@
 package dev.once.spring;
 
+import static dev.once.spring.OnceAutoConfigurationTest.assertAStoreWithoutItsModuleStopsTheStart;
 import static dev.once.spring.OnceAutoConfigurationTest.startupFailure;
 import static dev.once.spring.StoreChecks.NOT_CLOSED_BY_THE_CONTEXT;
 import static dev.once.spring.StoreChecks.assertRetryIsReplayed;
@@ -11,6 +12,7 @@ import dev.once.Fingerprint;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.jdbc.JdbcStore;
+import dev.once.jdbc.TransactionalJdbcStore;
 import dev.once.redis.RedisStore;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
@@ -64,6 +66,34 @@ class OnceJdbcStoreAutoConfigurationTest {
           assertRetryIsReplayed(context.getBean(Once.class));
 
           assertThat(TestServers.count("SELECT count(*) FROM " + table)).isEqualTo(1);
+        });
+  }
+
+  @Test
+  void transactionalIsTheTransactionalStoreOverTheJdbcStoreAndKeepsItsRecordsInTheTable() {
+    String table = TestServers.freshTable();
+    withDataSource().withPropertyValues("once.store=jdbc", "once.jdbc.create-table=true",
+            "once.jdbc.table-name=" + table, "once.jdbc.transactional=true")
+        .run(context -> {
+          IdempotencyStore store = context.getBean(IdempotencyStore.class);
+          assertThat(store).isInstanceOf(TransactionalJdbcStore.class);
+          assertThat(context.getBean(Once.class).store()).isSameAs(store);
+
+          assertRetryIsReplayed(context.getBean(Once.class));
+
+          assertThat(TestServers.count("SELECT count(*) FROM " + table)).isEqualTo(1);
+        });
+  }
+
+  @Test
+  void transactionalWithOnceStoreUnsetAndNoTableStopsTheStartRatherThanKeepRecordsInMemory() {
+    String table = TestServers.freshTable();
+    withDataSource().withPropertyValues("once.jdbc.table-name=" + table,
+            "once.jdbc.transactional=true")
+        .run(context -> {
+          InvalidOncePropertyException failure = startupFailure(context);
+          assertThat(failure.property()).isEqualTo("once.jdbc.transactional");
+          assertThat(failure.reason()).contains("has no table " + table);
         });
   }
 
@@ -222,13 +252,8 @@ class OnceJdbcStoreAutoConfigurationTest {
 
   @Test
   void withoutTheJdbcModuleOnceStoreJdbcStopsTheStartNamingTheModule() {
-    withDataSource().withClassLoader(new FilteredClassLoader(JdbcStore.class))
-        .withPropertyValues("once.store=jdbc")
-        .run(context -> {
-          InvalidOncePropertyException failure = startupFailure(context);
-          assertThat(failure.property()).isEqualTo("once.store");
-          assertThat(failure.reason()).contains("dev.once:once-jdbc");
-        });
+    assertAStoreWithoutItsModuleStopsTheStart(withDataSource(),
+        JdbcStore.class, "jdbc", "dev.once:once-jdbc");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.once.spring;
 
+import static dev.once.spring.OnceAutoConfigurationTest.assertAStoreWithoutItsModuleStopsTheStart;
 import static dev.once.spring.OnceAutoConfigurationTest.startupFailure;
 import static dev.once.spring.StoreChecks.NOT_CLOSED_BY_THE_CONTEXT;
 import static dev.once.spring.StoreChecks.assertRetryIsReplayed;
@@ -151,14 +152,8 @@ class OnceRedisStoreAutoConfigurationTest {
 
   @Test
   void withoutTheRedisModuleOnceStoreRedisStopsTheStartNamingTheModule() {
-    withClient().withClassLoader(new FilteredClassLoader(RedisStore.class))
-        .withPropertyValues("once.store=redis")
-        .run(context -> {
-          InvalidOncePropertyException failure = startupFailure(context);
-          assertThat(failure.property()).isEqualTo("once.store");
-          assertThat(failure.value()).isEqualTo("redis");
-          assertThat(failure.reason()).contains("dev.once:once-redis");
-        });
+    assertAStoreWithoutItsModuleStopsTheStart(withClient(),
+        RedisStore.class, "redis", "dev.once:once-redis");
   }
 
   @Test
@@ -193,7 +188,13 @@ class OnceRedisStoreAutoConfigurationTest {
         .run(context -> assertThat(context.getBean(RedisStore.class).toString())
             .contains("commandTimeout=PT0.25S").contains("nearCache"));
     withClient().run(context -> assertThat(context.getBean(RedisStore.class).toString())
-        .contains("keyPrefix=once:").doesNotContain("nearCache"));
+        .contains("keyPrefix=once:").doesNotContain("nearCache").doesNotContain("replicas"));
+    withClient().withPropertyValues("once.redis.replicas=2", "once.redis.replica-timeout=250ms")
+        .run(context -> assertThat(context.getBean(RedisStore.class).toString())
+            .contains("replicas=2 within 250ms"));
+    withClient().withPropertyValues("once.redis.record-format=1")
+        .run(context -> assertThat(context.getBean(RedisStore.class).toString())
+            .contains("recordFormat=1"));
   }
 
   @Test
@@ -212,11 +213,21 @@ class OnceRedisStoreAutoConfigurationTest {
         .run(context -> {
           InvalidOncePropertyException failure = startupFailure(context);
           assertThat(failure.property()).isEqualTo("once.redis.near-cache.max-age");
-          assertThat(failure.reason()).isEqualTo("nearCache maxAge must be positive, but was PT-1S");
+          assertThat(failure.reason())
+              .isEqualTo("nearCache maxAge must be positive, but was PT-1S");
         });
     withClient().withPropertyValues("once.redis.near-cache.max-age=30s")
         .run(context -> assertThat(startupFailure(context).reason())
             .contains("the near cache is off unless once.redis.near-cache.maximum-weight"));
+    withClient().withPropertyValues("once.redis.replicas=-1")
+        .run(context -> assertThat(startupFailure(context).reason())
+            .isEqualTo("replicas must not be negative, but was -1"));
+    withClient().withPropertyValues("once.redis.replica-timeout=1s")
+        .run(context -> assertThat(startupFailure(context).reason())
+            .contains("writes wait for no replica unless once.redis.replicas is set too"));
+    withClient().withPropertyValues("once.redis.record-format=3")
+        .run(context -> assertThat(startupFailure(context).reason())
+            .isEqualTo("recordFormat must be 1 or 2, but was 3"));
     withClient().withPropertyValues("once.redis.command-timeout=soon")
         .run(context -> assertThat(context.getStartupFailure())
             .hasStackTraceContaining("once.redis.command-timeout"));

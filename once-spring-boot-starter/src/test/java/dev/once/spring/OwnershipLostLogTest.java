@@ -1,5 +1,6 @@
 package dev.once.spring;
 
+import static dev.once.testing.Decisions.exchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Exchange;
@@ -39,8 +40,8 @@ class OwnershipLostLogTest {
         .initializers(application ->
             application.getBeanFactory().registerSingleton("idempotencyStore", store))
         .run()) {
-      Exchange exchange = context.getBean(Once.class).decide(TestRequest.post("lost-key"))
-          .exchange();
+      Exchange exchange =
+          exchange(context.getBean(Once.class).decide(TestRequest.post("lost-key")));
 
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
       while (!output.getOut().contains("the renew of the record of key \"lost-key\" was refused")

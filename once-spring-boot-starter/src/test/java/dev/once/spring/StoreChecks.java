@@ -1,5 +1,8 @@
 package dev.once.spring;
 
+import static dev.once.testing.Decisions.exchange;
+import static dev.once.testing.Decisions.problem;
+import static dev.once.testing.Decisions.replayed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.Completion;
@@ -36,18 +39,18 @@ final class StoreChecks {
     TestRequest request = TestRequest.post(key).body("{\"amount\":1}");
 
     Decision first = once.decide(request);
-    assertThat(first.kind()).isEqualTo(Decision.Kind.EXECUTE);
-    assertThat(first.exchange().handlerReturned(Exchange.Response.of(201, List.of(),
+    assertThat(first).isInstanceOf(Decision.Execute.class);
+    assertThat(exchange(first).handlerReturned(Exchange.Response.of(201, List.of(),
         "charged".getBytes(StandardCharsets.UTF_8))).toCompletableFuture().join())
         .isEqualTo(Completion.STORED);
     Decision retry = once.decide(TestRequest.post(key).body("{\"amount\":1}"));
     Decision changed = once.decide(TestRequest.post(key).body("{\"amount\":2}"));
 
-    assertThat(retry.kind()).isEqualTo(Decision.Kind.REPLAY);
-    assertThat(retry.response().status()).isEqualTo(201);
-    assertThat(new String(retry.response().body(), StandardCharsets.UTF_8)).isEqualTo("charged");
-    assertThat(changed.kind()).isEqualTo(Decision.Kind.REJECT);
-    assertThat(changed.problem().status()).isEqualTo(422);
+    assertThat(retry).isInstanceOf(Decision.Replay.class);
+    assertThat(replayed(retry).status()).isEqualTo(201);
+    assertThat(new String(replayed(retry).body(), StandardCharsets.UTF_8)).isEqualTo("charged");
+    assertThat(changed).isInstanceOf(Decision.Reject.class);
+    assertThat(problem(changed).status()).isEqualTo(422);
     return key;
   }
 }

@@ -3,8 +3,8 @@ package dev.once.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.MemoryStore;
-import dev.once.spi.IdempotencyStore;
 import dev.once.spi.ForwardingIdempotencyStore;
+import dev.once.spi.IdempotencyStore;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;

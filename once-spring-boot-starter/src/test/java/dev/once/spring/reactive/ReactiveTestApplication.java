@@ -1,14 +1,13 @@
 package dev.once.spring.reactive;
 
-import dev.once.MemoryStore;
-import dev.once.testing.FailingStore;
+import dev.once.spring.TestApplications;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.reactor.netty.NettyReactiveWebServerFactory;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.security.config.Customizer;
 import org.springframework.security.config.web.server.ServerHttpSecurity;
 import org.springframework.security.core.userdetails.MapReactiveUserDetailsService;
-import org.springframework.security.core.userdetails.User;
 import org.springframework.security.web.server.SecurityWebFilterChain;
 
 /**
@@ -18,6 +17,7 @@ import org.springframework.security.web.server.SecurityWebFilterChain;
  * own that tests can make fail.
  */
 @SpringBootApplication
+@Import(TestApplications.OwnStore.class)
 public class ReactiveTestApplication {
 
   @Bean
@@ -35,13 +35,6 @@ public class ReactiveTestApplication {
 
   @Bean
   MapReactiveUserDetailsService users() {
-    return new MapReactiveUserDetailsService(
-        User.withUsername("alice").password("{noop}alice-password").roles("USER").build(),
-        User.withUsername("bob").password("{noop}bob-password").roles("USER").build());
-  }
-
-  @Bean
-  FailingStore idempotencyStore() {
-    return new FailingStore(MemoryStore.create());
+    return new MapReactiveUserDetailsService(TestApplications.aliceAndBob());
   }
 }

@@ -1,13 +1,11 @@
 package dev.once.spring.stores;
 
+import dev.once.spring.TestApplications;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
-import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Import;
 import org.springframework.http.HttpStatus;
-import org.springframework.security.config.annotation.web.builders.HttpSecurity;
-import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
-import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.ResponseStatus;
@@ -19,14 +17,8 @@ import org.springframework.web.bind.annotation.RestController;
  * client shares the global key scope.
  */
 @SpringBootApplication
+@Import(TestApplications.ServletSecurity.class)
 public class StoreApplication {
-
-  @Bean
-  SecurityFilterChain api(HttpSecurity http) throws Exception {
-    return http.csrf(AbstractHttpConfigurer::disable)
-        .authorizeHttpRequests(requests -> requests.anyRequest().permitAll())
-        .build();
-  }
 
   /** One endpoint under the default URL patterns, counting its runs. */
   @RestController

@@ -27,7 +27,8 @@ public class OrdersController {
 
   @PutMapping("/orders/{id}")
   @Idempotent
-  Map<String, Object> update(@PathVariable("id") String id, @RequestBody Map<String, Object> order) {
+  Map<String, Object> update(@PathVariable("id") String id,
+      @RequestBody Map<String, Object> order) {
     return Map.of("id", id, "version", updates.incrementAndGet(), "item", order.get("item"));
   }
 

@@ -2,12 +2,12 @@ package dev.once.spring.web;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.once.spring.AppClient;
+import dev.once.spring.OwnStoreApplicationTest;
+import dev.once.suite.Http;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.ApplicationContext;
@@ -30,27 +29,14 @@ import org.springframework.context.ApplicationContext;
  * because its lease is renewed while it runs. Tomcat has 4 worker threads, so a wait that held one
  * would show at once.
  */
-@SpringBootTest(
-    classes = TestApplication.class,
-    webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
-    properties = {
-        "once.url-patterns=/payments,/payments/*",
-        "once.max-wait=30s",
-        "once.lease=300ms",
-        "server.tomcat.threads.max=4",
-        "server.tomcat.threads.min-spare=1",
-        "spring.autoconfigure.exclude="
-            + "org.springframework.boot.data.redis.autoconfigure.DataRedisAutoConfiguration,"
-            + "org.springframework.boot.jdbc.autoconfigure.DataSourceAutoConfiguration",
-        "spring.main.banner-mode=off"})
+@OwnStoreApplicationTest(classes = TestApplication.class, properties = {
+    "once.max-wait=30s",
+    "once.lease=300ms",
+    "server.tomcat.threads.max=4",
+    "server.tomcat.threads.min-spare=1"})
 class WaitsAndLeasesSpringBootTest {
   private static final int WAITERS = 40;
   private static final String BODY = "{\"amount\":9,\"currency\":\"EUR\"}";
-
-  private final HttpClient client = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(10))
-      .build();
 
   @LocalServerPort
   int port;
@@ -60,6 +46,8 @@ class WaitsAndLeasesSpringBootTest {
   MeterRegistry meters;
   @Autowired
   ApplicationContext context;
+
+  private final AppClient app = new AppClient(() -> port);
 
   @Test
   void duplicatesWaitingOnASlowHandlerHoldNoThreadAndAllGetItsReplay() throws Exception {
@@ -162,24 +150,19 @@ class WaitsAndLeasesSpringBootTest {
   }
 
   private CompletableFuture<HttpResponse<String>> postAsync(String key, String prefer) {
-    return client.sendAsync(request("/payments/slow", key, prefer),
+    return Http.CLIENT.sendAsync(request("/payments/slow", key, prefer).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   private HttpResponse<String> post(String path, String key, String prefer) throws Exception {
-    return client.send(request(path, key, prefer), HttpResponse.BodyHandlers.ofString());
+    return app.send(request(path, key, prefer));
   }
 
-  private HttpRequest request(String path, String key, String prefer) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + port + path))
-        .timeout(Duration.ofSeconds(60))
-        .header("Idempotency-Key", key)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(BODY, StandardCharsets.UTF_8));
+  private HttpRequest.Builder request(String path, String key, String prefer) {
+    HttpRequest.Builder request = app.jsonRequest("POST", path, key, BODY, null);
     if (prefer != null) {
       request.header("Prefer", prefer);
     }
-    return request.build();
+    return request;
   }
 }
