@@ -27,6 +27,7 @@
  */
 #define _GNU_SOURCE
 #include "once.h"
+#include "duration.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -311,6 +312,20 @@ static int reserve(call *c, size_t need) {
   }
   c->io = ts->buffer;
   return 0;
+}
+
+/* reserve, then puts the first input, len bytes at first (the key, or the URL), at the start. */
+static int reserve_first(call *c, size_t need, const void *first, size_t len) {
+  int rc = reserve(c, need);
+  if (rc == 0) {
+    memcpy(c->ts->mem, first, len);
+  }
+  return rc;
+}
+
+/* Enters the JVM for a call whose arguments passed their checks (rc is 0); else returns rc. */
+static int begin(call *c, int rc) {
+  return rc != 0 ? rc : enter(c);
 }
 
 static void leave(call *c) {
@@ -807,9 +822,36 @@ static int load_bridge(char *error, size_t cap) {
   return rc;
 }
 
-static int lease_seconds(long *seconds, char *error, size_t cap) {
-  const char *text = getenv("ONCE_LEASE_SECONDS");
-  *seconds = DEFAULT_LEASE_SECONDS;
+/*
+ * The lease, in milliseconds: ONCE_LEASE (a duration: 60s, 1m30s, PT90S), else the older
+ * ONCE_LEASE_SECONDS (a whole number of seconds), else 60 seconds; from 1 second to 365 days.
+ */
+static int lease_millis(long long *millis, char *error, size_t cap) {
+  const char *text = getenv("ONCE_LEASE");
+  *millis = DEFAULT_LEASE_SECONDS * 1000;
+  if (text != NULL && *text != '\0') {
+    long long value = 0;
+    switch (duration_parse(text, &value)) {
+      case DURATION_OK:
+        break;
+      case DURATION_NEGATIVE:
+        say(error, cap, "ONCE_LEASE: \"%s\" is negative", text);
+        return ONCE_ERR_ARG;
+      case DURATION_TOO_LONG:
+        say(error, cap, "ONCE_LEASE: \"%s\" is too long a duration", text);
+        return ONCE_ERR_ARG;
+      default:
+        say(error, cap, "ONCE_LEASE: \"%s\" is not a duration (" DURATION_FORMS ")", text);
+        return ONCE_ERR_ARG;
+    }
+    if (value < 1000 || value > MAX_LEASE_SECONDS * 1000) {
+      say(error, cap, "ONCE_LEASE must be from 1s to 365d, but was \"%s\"", text);
+      return ONCE_ERR_ARG;
+    }
+    *millis = value;
+    return 0;
+  }
+  text = getenv("ONCE_LEASE_SECONDS");
   if (text == NULL || *text == '\0') {
     return 0;
   }
@@ -818,25 +860,25 @@ static int lease_seconds(long *seconds, char *error, size_t cap) {
   long value = strtol(text, &end, 10);
   if (errno != 0 || *end != '\0' || text[0] < '0' || text[0] > '9' || value < 1 ||
       value > MAX_LEASE_SECONDS) {
-    say(error, cap, "ONCE_LEASE_SECONDS must be a whole number of seconds from 1 to %ld, but was \"%s\"",
-        MAX_LEASE_SECONDS, text);
+    say(error, cap, "ONCE_LEASE_SECONDS must be a whole number of seconds from 1 to %ld, but was"
+        " \"%s\" (or set ONCE_LEASE, a duration such as 60s)", MAX_LEASE_SECONDS, text);
     return ONCE_ERR_ARG;
   }
-  *seconds = value;
+  *millis = (long long)value * 1000;
   return 0;
 }
 
-static int open_store(const char *url, size_t url_len, long lease, char *error, size_t cap) {
+static int open_store(const char *url, size_t url_len, long long lease_ms, char *error,
+                      size_t cap) {
   call c;
   int rc = enter(&c);
   if (rc != 0) {
     say(error, cap, "cannot attach to the JVM");
     return rc;
   }
-  rc = reserve(&c, url_len);
+  rc = reserve_first(&c, url_len, url, url_len);
   if (rc == 0) {
-    memcpy(c.ts->mem, url, url_len);
-    rc = invoke(&c, m.open, c.io, (jint)url_len, (jlong)lease * 1000);
+    rc = invoke(&c, m.open, c.io, (jint)url_len, (jlong)lease_ms);
     if (rc < 0 && c.escaped) {
       say(error, cap, "cannot open the store \"%s\": the JVM failed (%s)", url,
           once_strerror(rc));
@@ -886,8 +928,8 @@ API int once_open(const char *url, char *error, size_t error_cap) {
       rc = ONCE_ERR_STATE;
     }
   } else {
-    long lease;
-    rc = lease_seconds(&lease, error, error_cap);
+    long long lease;
+    rc = lease_millis(&lease, error, error_cap);
     if (rc == 0 && vm == NULL) {
       rc = start_jvm(error, error_cap);
     }
@@ -940,20 +982,18 @@ API int once_check(char *key, char *response, int responseLen) {
   if (rc == 0 && (response == NULL || responseLen < 1)) {
     rc = ONCE_ERR_ARG;
   }
-  if (rc != 0) {
-    return rc;
+  if (rc == 0) {
+    response[0] = '\0';
   }
-  response[0] = '\0';
   call c;
-  if ((rc = enter(&c)) != 0) {
+  if ((rc = begin(&c, rc)) != 0) {
     return rc;
   }
   size_t need = key_len;
   for (int tries = 0; tries < MAX_GROWS; tries++) {
-    if ((rc = reserve(&c, need)) != 0) {
+    if ((rc = reserve_first(&c, need, key, key_len)) != 0) {
       break;
     }
-    memcpy(c.ts->mem, key, key_len);
     rc = invoke(&c, m.check, c.io, (jint)key_len, (jint)(responseLen - 1));
     if (rc == GROW) {
       need = (size_t)read_int(c.ts->mem, OUT_NEED);
@@ -981,15 +1021,11 @@ API int once_store(char *key, int statusCode, char *body, int bodyLen, int ttlSe
                   ttlSeconds < 1)) {
     rc = ONCE_ERR_ARG;
   }
-  if (rc != 0) {
-    return rc;
-  }
   call c;
-  if ((rc = enter(&c)) != 0) {
+  if ((rc = begin(&c, rc)) != 0) {
     return rc;
   }
-  if ((rc = reserve(&c, key_len + (size_t)bodyLen)) == 0) {
-    memcpy(c.ts->mem, key, key_len);
+  if ((rc = reserve_first(&c, key_len + (size_t)bodyLen, key, key_len)) == 0) {
     if (bodyLen > 0) {
       memcpy(c.ts->mem + key_len, body, (size_t)bodyLen);
     }
@@ -1006,15 +1042,11 @@ API int once_lock(char *key) {
   if (rc == 0) {
     rc = check_key(key, &key_len);
   }
-  if (rc != 0) {
-    return rc;
-  }
   call c;
-  if ((rc = enter(&c)) != 0) {
+  if ((rc = begin(&c, rc)) != 0) {
     return rc;
   }
-  if ((rc = reserve(&c, key_len)) == 0) {
-    memcpy(c.ts->mem, key, key_len);
+  if ((rc = reserve_first(&c, key_len, key, key_len)) == 0) {
     rc = invoke(&c, m.lock, c.io, (jint)key_len);
   }
   leave(&c);
@@ -1065,11 +1097,8 @@ API int once_fingerprint(const char *method, const char *path, const char *query
                   (query != NULL && check_string(query, ONCE_MAX_HEADERS_SIZE, 1, &query_len) != 0))) {
     rc = ONCE_ERR_ARG;
   }
-  if (rc != 0) {
-    return rc;
-  }
   call c;
-  if ((rc = enter(&c)) != 0) {
+  if ((rc = begin(&c, rc)) != 0) {
     return rc;
   }
   if ((rc = reserve(&c, method_len + path_len + query_len + body_len + HEADER)) == 0) {
@@ -1134,21 +1163,17 @@ static int read_record(const char *key, const unsigned char *fingerprint, long l
        (claiming && (token == NULL || lease_ms < 0 || lease_ms > ONCE_MAX_DURATION_MS)))) {
     rc = ONCE_ERR_ARG;
   }
-  if (rc != 0) {
-    return rc;
-  }
   call c;
-  if ((rc = enter(&c)) != 0) {
+  if ((rc = begin(&c, rc)) != 0) {
     return rc;
   }
   size_t bcap = body_cap(response);
   size_t hcap = headers_cap(response);
   size_t need = key_len + ONCE_FINGERPRINT_SIZE + HEADER;
   for (int tries = 0; tries < MAX_GROWS; tries++) {
-    if ((rc = reserve(&c, need)) != 0) {
+    if ((rc = reserve_first(&c, need, key, key_len)) != 0) {
       break;
     }
-    memcpy(c.ts->mem, key, key_len);
     if (claiming) {
       if (fingerprint != NULL) {
         memcpy(c.ts->mem + key_len, fingerprint, ONCE_FINGERPRINT_SIZE);
@@ -1217,17 +1242,13 @@ API int once_complete(const char *key, const once_token *token, int status,
     rc = ONCE_ERR_ARG;
   }
   size_t headers_len = rc == 0 ? packed_size(headers, header_count, &rc) : 0;
-  if (rc != 0) {
-    return rc;
-  }
   call c;
-  if ((rc = enter(&c)) != 0) {
+  if ((rc = begin(&c, rc)) != 0) {
     return rc;
   }
-  if ((rc = reserve(&c, key_len + ONCE_TOKEN_SIZE + headers_len + body_len)) == 0) {
-    unsigned char *p = c.ts->mem;
-    memcpy(p, key, key_len);
-    p += key_len;
+  if ((rc = reserve_first(&c, key_len + ONCE_TOKEN_SIZE + headers_len + body_len, key,
+                          key_len)) == 0) {
+    unsigned char *p = c.ts->mem + key_len;
     memcpy(p, token->bytes, ONCE_TOKEN_SIZE);
     p += ONCE_TOKEN_SIZE;
     for (size_t i = 0; i < header_count; i++) {
@@ -1260,15 +1281,11 @@ static int token_call(enum token_operation operation, const char *key, const onc
                   millis > ONCE_MAX_DURATION_MS || (operation == COMPLETE_UNKNOWN && millis < 1))) {
     rc = ONCE_ERR_ARG;
   }
-  if (rc != 0) {
-    return rc;
-  }
   call c;
-  if ((rc = enter(&c)) != 0) {
+  if ((rc = begin(&c, rc)) != 0) {
     return rc;
   }
-  if ((rc = reserve(&c, key_len + ONCE_TOKEN_SIZE)) == 0) {
-    memcpy(c.ts->mem, key, key_len);
+  if ((rc = reserve_first(&c, key_len + ONCE_TOKEN_SIZE, key, key_len)) == 0) {
     memcpy(c.ts->mem + key_len, token->bytes, ONCE_TOKEN_SIZE);
     switch (operation) {
       case RELEASE:

@@ -23,11 +23,14 @@
  * ENVIRONMENT (read by once_init and once_open)
  *   ONCE_STORE          the store URL: "memory" (default), or a URL a store module on the class
  *                       path accepts (redis://host:port/db, jdbc:postgresql://...).
- *   ONCE_LEASE_SECONDS  the lease of once_lock, and the default lease of once_claim and
- *                       once_renew: a whole number from 1 to 31536000 (default 60). A lock is
- *                       renewed while it is held, so this is only how long its key stays held
- *                       after the process died (or once_destroy) before another caller may take
- *                       it.
+ *   ONCE_LEASE          the lease of once_lock, and the default lease of once_claim and
+ *                       once_renew: a duration from 1s to 365d (default 60s), written as the
+ *                       proxy's flags and the store URLs write them: 30s, 5m, 1h30m, PT90S. A
+ *                       lock is renewed while it is held, so this is only how long its key stays
+ *                       held after the process died (or once_destroy) before another caller may
+ *                       take it.
+ *   ONCE_LEASE_SECONDS  the older form of ONCE_LEASE, still read when ONCE_LEASE is unset: a
+ *                       whole number of seconds from 1 to 31536000.
  *   ONCE_CLASSPATH      the class path of the JVM, ':'-separated; an entry "dir/ *" (no space)
  *                       stands for every .jar in dir. Default: libonce.jar next to libonce.so
  *                       (found with dladdr), then every .jar in libonce.d/ next to it (drop store
@@ -142,7 +145,7 @@ int once_store(char *key, int statusCode, char *body, int bodyLen, int ttlSecond
  * Never blocks (beyond one store round trip). Returns a lock id greater than 0 when the caller
  * now owns the key; 0 when another caller holds it or a response is already stored (the caller
  * answers 409, or replays with once_check); a negative code on error (as for once_check).
- * The lock holds the key for as long as it takes: the library renews its lease (ONCE_LEASE_SECONDS)
+ * The lock holds the key for as long as it takes: the library renews its lease (ONCE_LEASE)
  * in the store every third of it, on a thread of the JVM, until once_unlock, until once_store
  * completes its record, or until once_destroy. So no other caller, in this process or another
  * sharing the store, can take the key while the work runs, however long; and when the process
@@ -227,7 +230,7 @@ typedef struct once_response {
  * error_cap - 1 bytes and NUL-terminated; error may be NULL when error_cap is 0).
  * Returns 0 when the library is already open on the same URL (or url is NULL); ONCE_ERR_STATE
  * when it is open on another one, or after once_destroy; ONCE_ERR_ARG for a URL no store accepts
- * or a bad ONCE_LEASE_SECONDS; ONCE_ERR_JVM when no JVM can be created or joined (libjvm.so or
+ * or a bad ONCE_LEASE; ONCE_ERR_JVM when no JVM can be created or joined (libjvm.so or
  * libonce.jar not found, a class missing); ONCE_ERR_STORE when the store cannot be reached.
  * After a failure it may be called again.
  */
@@ -260,7 +263,7 @@ int once_fingerprint(const char *method, const char *path, const char *query, co
  * with the response copied into *response (when response is not NULL), or ONCE_OUTCOME_UNKNOWN.
  * fingerprint: ONCE_FINGERPRINT_SIZE bytes (see once_fingerprint), or NULL to skip the check.
  * lease_ms: how long the record is held before it is presumed abandoned; 0 for the default
- * (ONCE_LEASE_SECONDS). The library does not renew it: renew it with once_renew while the work
+ * (ONCE_LEASE). The library does not renew it: renew it with once_renew while the work
  * runs (every third of the lease), so the lease need only be as long as it may take to notice
  * that the process died. token must not be NULL; it is written only on ONCE_ACQUIRED.
  * Errors: ONCE_ERR_ARG (key as for once_check; token NULL; lease_ms negative or over
@@ -309,7 +312,7 @@ int once_release(const char *key, const once_token *token);
 /*
  * Renews the lease of the in-progress record of key: atomically, if token still owns it (its
  * lease has not passed, and it was not completed, released or taken over), the record is held
- * for lease_ms milliseconds from now (0: ONCE_LEASE_SECONDS), and 1 is returned; otherwise
+ * for lease_ms milliseconds from now (0: ONCE_LEASE), and 1 is returned; otherwise
  * nothing changes and 0 is returned: the key is no longer the caller's (stop the work if it can
  * be stopped; its once_complete will return 0). Call it every third of the lease while the work
  * runs, so the record outlives the work however long it takes, and a process that dies frees the

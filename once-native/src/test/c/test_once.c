@@ -198,7 +198,7 @@ static void seed_errors(void) {
 }
 
 /* Records expire: responses after their ttl, claims after their lease when nobody renews them;
- * a lock is renewed while it is held, so it outlives its lease (ONCE_LEASE_SECONDS=1). (A lock
+ * a lock is renewed while it is held, so it outlives its lease (ONCE_LEASE=1s). (A lock
  * whose renewals stop, as a dead process's do, is SessionTest's, with a fake clock.) */
 static void expiry(void) {
   once_init();
@@ -615,6 +615,24 @@ static void open_errors(void) {
   CHECK_EQ(once_open("memory", error, sizeof error), ONCE_ERR_ARG);
   setenv("ONCE_LEASE_SECONDS", "31536001", 1);
   CHECK_EQ(once_open("memory", error, sizeof error), ONCE_ERR_ARG);
+
+  /* ONCE_LEASE, a duration, is read first: with it set, ONCE_LEASE_SECONDS is not looked at */
+  setenv("ONCE_LEASE", "soon", 1);
+  CHECK_EQ(once_open("memory", error, sizeof error), ONCE_ERR_ARG);
+  CHECK_STR(error, "ONCE_LEASE: \"soon\" is not a duration (use 500ms, 30s, 5m, 24h, 1h30m or"
+                   " ISO-8601 like PT30S)");
+  setenv("ONCE_LEASE", "PT-1S", 1);
+  CHECK_EQ(once_open("memory", error, sizeof error), ONCE_ERR_ARG);
+  CHECK_STR(error, "ONCE_LEASE: \"PT-1S\" is negative");
+  setenv("ONCE_LEASE", "500ms", 1);
+  CHECK_EQ(once_open("memory", error, sizeof error), ONCE_ERR_ARG);
+  CHECK_STR(error, "ONCE_LEASE must be from 1s to 365d, but was \"500ms\"");
+  setenv("ONCE_LEASE", "366d", 1);
+  CHECK_EQ(once_open("memory", error, sizeof error), ONCE_ERR_ARG);
+  setenv("ONCE_LEASE", "99999999999999999999d", 1);
+  CHECK_EQ(once_open("memory", error, sizeof error), ONCE_ERR_ARG);
+  CHECK_STR(error, "ONCE_LEASE: \"99999999999999999999d\" is too long a duration");
+  unsetenv("ONCE_LEASE");
   unsetenv("ONCE_LEASE_SECONDS");
 
   char tiny[8];
@@ -809,7 +827,7 @@ static void renew(void) {
   char *too_long = long_key(ONCE_MAX_KEY_SIZE + 1);
 
   CHECK_EQ(once_claim("job-1", NULL, 0, &token, NULL), ONCE_ACQUIRED);
-  CHECK_EQ(once_renew("job-1", &token, 0), 1); /* the default lease, ONCE_LEASE_SECONDS */
+  CHECK_EQ(once_renew("job-1", &token, 0), 1); /* the default lease, ONCE_LEASE */
   CHECK_EQ(once_renew("job-1", &token, 60000), 1);
   CHECK_EQ(once_renew("job-1", &token, ONCE_MAX_DURATION_MS), 1); /* the longest */
   CHECK_EQ(once_renew("job-1", &token, 60000), 1);                /* shorter again */
@@ -1089,7 +1107,7 @@ static void complete_claim(const char *key) {
   CHECK_EQ(once_complete(key, &claim_token, 201, NULL, 0, "done", 4, 60000), 1);
 }
 
-/* A key held longer than several leases (ONCE_LEASE_SECONDS=1) stays the holder's: a once_lock
+/* A key held longer than several leases (ONCE_LEASE=1s) stays the holder's: a once_lock
  * (renewed by the library) and a once_claim renewed with once_renew. Another thread probing it
  * (once_claim, once_lock, once_check) sees it in progress the whole time, never owns it, and then
  * sees the response replayed. */

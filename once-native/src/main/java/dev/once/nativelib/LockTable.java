@@ -1,12 +1,13 @@
 package dev.once.nativelib;
 
+import dev.once.spi.Ticker;
 import dev.once.spi.Token;
 import java.util.Collection;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
-import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The lock ids of the seed's C API: {@code once_lock} returns an {@code int}, the store knows owner
@@ -30,19 +31,19 @@ final class LockTable {
   private final ConcurrentMap<String, Held> byKey = new ConcurrentHashMap<>();
   private final AtomicInteger lastId = new AtomicInteger();
   private final AtomicInteger adds = new AtomicInteger();
-  private final LongSupplier nanoTime;
+  private final Ticker ticker;
 
-  /** @param nanoTime the monotonic time source leases are measured in ({@code System::nanoTime}) */
-  LockTable(LongSupplier nanoTime) {
-    this(nanoTime, 0);
+  /** @param ticker the time source leases are measured in ({@link Ticker#system()}) */
+  LockTable(Ticker ticker) {
+    this(ticker, 0);
   }
 
   /**
-   * @param nanoTime the monotonic time source leases are measured in
+   * @param ticker the time source leases are measured in
    * @param lastId the id before the first one handed out (tests start near the wrap)
    */
-  LockTable(LongSupplier nanoTime, int lastId) {
-    this.nanoTime = nanoTime;
+  LockTable(Ticker ticker, int lastId) {
+    this.ticker = ticker;
     this.lastId.set(lastId);
   }
 
@@ -58,7 +59,7 @@ final class LockTable {
     if ((adds.incrementAndGet() & (SWEEP_EVERY - 1)) == 0) {
       sweep();
     }
-    long deadline = nanoTime.getAsLong() + leaseNanos;
+    long deadline = ticker.read() + leaseNanos;
     while (true) {
       int id = lastId.updateAndGet(last -> last == Integer.MAX_VALUE ? 1 : last + 1);
       Held held = new Held(id, key, token, deadline);
@@ -76,7 +77,7 @@ final class LockTable {
    * @param id the lock id
    * @return the lock, or null if the id is unknown (never given, already removed, or swept)
    */
-  Held remove(int id) {
+  @Nullable Held remove(int id) {
     Held held = byId.remove(id);
     if (held != null) {
       byKey.remove(held.key(), held);
@@ -107,7 +108,7 @@ final class LockTable {
    * @param key a key
    * @return the newest lock this process took on {@code key} and has not removed, or null
    */
-  Held forKey(String key) {
+  @Nullable Held forKey(String key) {
     return byKey.get(key);
   }
 
@@ -118,7 +119,7 @@ final class LockTable {
 
   /** Removes every lock whose lease has passed. */
   void sweep() {
-    long now = nanoTime.getAsLong();
+    long now = ticker.read();
     for (Held held : byId.values()) {
       if (now - held.deadline() > 0 && byId.remove(held.id(), held)) {
         byKey.remove(held.key(), held);
@@ -145,7 +146,7 @@ final class LockTable {
      * @param id the lock id
      * @param key the key
      * @param token the owner token
-     * @param deadline when the lease passes, in {@code nanoTime} units
+     * @param deadline when the lease passes, in {@code ticker} units
      */
     Held(int id, String key, Token token, long deadline) {
       this.id = id;
@@ -169,7 +170,7 @@ final class LockTable {
       return token;
     }
 
-    /** @return when the lease passes, in {@code nanoTime} units */
+    /** @return when the lease passes, in {@code ticker} units */
     long deadline() {
       return deadline;
     }

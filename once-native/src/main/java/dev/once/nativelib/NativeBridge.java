@@ -3,8 +3,10 @@ package dev.once.nativelib;
 import dev.once.Fingerprint;
 import dev.once.StoredResponse;
 import dev.once.StoredResponse.Header;
+import dev.once.Stores;
 import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.Ticker;
 import dev.once.spi.Token;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -13,6 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The entry points libonce.so calls through JNI: one static method per C function, and nothing
@@ -24,7 +28,8 @@ import java.util.List;
  * lengths as arguments; the Java side reads every input before it writes any output, into a fixed
  * header of {@value #HEADER} bytes ({@code OUT_*} offsets) followed by the payload. Lengths and
  * UTF-8 were checked in C, so the arguments are trusted. A method returns a non-negative result or
- * a negative {@code ONCE_ERR_*} code of once.h and never throws: a {@link Throwable} becomes a code.
+ * a negative {@code ONCE_ERR_*} code of once.h and never throws: a {@link Throwable} becomes a
+ * code.
  * When the output does not fit the buffer, a method returns {@link #GROW} with the capacity it
  * needs at {@link #OUT_NEED}, and the C side grows the buffer and calls again; only calls without
  * side effects can need that (a replay of a large response).
@@ -33,6 +38,9 @@ import java.util.List;
  * its lock table, which is lock-free, and the renewals of its locks, on a thread of their own.
  */
 final class NativeBridge {
+  /** The buffer of a call that passes none. */
+  private static final ByteBuffer NO_BUFFER = ByteBuffer.allocate(0);
+
   /** Bumped whenever a signature or the buffer layout changes; libonce.so checks it. */
   static final int VERSION = 2;
 
@@ -66,7 +74,7 @@ final class NativeBridge {
   private static final int TOKEN = 16;
 
   private static final Object LIFECYCLE = new Object();
-  private static volatile Session session;
+  private static volatile @Nullable Session session;
   private static volatile boolean closed;
 
   private NativeBridge() {}
@@ -92,17 +100,17 @@ final class NativeBridge {
         }
         String url = string(io, 0, urlLength);
         // the class path libonce.so gave may be a class loader of its own (a joined JVM), and
-        // IdempotencyStore.open finds store providers through the context class loader
+        // Stores.open finds store providers through the context class loader
         Thread thread = Thread.currentThread();
         ClassLoader previous = thread.getContextClassLoader();
         thread.setContextClassLoader(NativeBridge.class.getClassLoader());
         IdempotencyStore store;
         try {
-          store = IdempotencyStore.open(url);
+          store = Stores.open(url);
         } finally {
           thread.setContextClassLoader(previous);
         }
-        session = new Session(store, Duration.ofMillis(leaseMillis), System::nanoTime);
+        session = new Session(store, Duration.ofMillis(leaseMillis), Ticker.system());
         return 0;
       }
     } catch (IllegalArgumentException e) {
@@ -134,12 +142,7 @@ final class NativeBridge {
    * their number at {@link #OUT_COPIED}. Returns the status, or 0.
    */
   static int check(ByteBuffer buffer, int keyLength, int want) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
-    try {
+    return withSession(buffer, (s, io) -> {
       StoredResponse response = s.check(string(io, 0, keyLength));
       if (response == null) {
         return 0;
@@ -151,53 +154,30 @@ final class NativeBridge {
       io.putInt(OUT_COPIED, copied);
       io.put(HEADER, response.bodyBuffer(), 0, copied);
       return response.status();
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    });
   }
 
   /** {@code once_store}. Inputs: the key, then {@code bodyLength} body bytes. Returns 0. */
   static int store(ByteBuffer buffer, int keyLength, int status, int bodyLength, long ttlMillis) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
-    try {
+    return withSession(buffer, (s, io) -> {
       String key = string(io, 0, keyLength);
       byte[] body = bytes(io, keyLength, bodyLength);
       StoredResponse response = StoredResponse.of(status, List.of(), body);
       return s.store(key, response, Duration.ofMillis(ttlMillis)) ? 0 : refused(s, ERR_CONFLICT);
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    });
   }
 
   /** {@code once_lock}. Inputs: the key. Returns the lock id, or 0. */
   static int lock(ByteBuffer buffer, int keyLength) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    try {
-      return s.lock(string(buffer, 0, keyLength));
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    return withSession(buffer, (s, io) -> s.lock(string(io, 0, keyLength)));
   }
 
   /** {@code once_unlock}. Returns 0. */
   static int unlock(int id) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    try {
+    return withSession(NO_BUFFER, (s, io) -> {
       s.unlock(id);
       return 0;
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    });
   }
 
   /**
@@ -234,43 +214,30 @@ final class NativeBridge {
    */
   static int claim(ByteBuffer buffer, int keyLength, int hasFingerprint, long leaseMillis,
       int bodyCapacity, int headersCapacity) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
-    try {
+    return withSession(buffer, (s, io) -> {
       String key = string(io, 0, keyLength);
       Fingerprint fingerprint = hasFingerprint == 0
           ? null
           : Fingerprint.fromBytes(bytes(io, keyLength, Fingerprint.LENGTH));
       Claim claim = s.store().claim(key, fingerprint, lease(s, leaseMillis));
       if (claim.state() == Claim.State.ACQUIRED) {
-        io.put(OUT_TOKEN, claim.token().toBytes());
+        io.put(OUT_TOKEN,
+            Objects.requireNonNull(claim.token(), "an acquired claim has a token").toBytes());
         return ACQUIRED;
       }
       return found(io, claim, fingerprint, bodyCapacity, headersCapacity);
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    });
   }
 
   /** {@code once_lookup}. Inputs: the key. Output: the record when completed (or unknown). */
   static int lookup(ByteBuffer buffer, int keyLength, int bodyCapacity, int headersCapacity) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
-    try {
+    return withSession(buffer, (s, io) -> {
       Claim claim = s.store().peek(string(io, 0, keyLength));
       if (claim == null) {
         return ABSENT;
       }
       return found(io, claim, null, bodyCapacity, headersCapacity);
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    });
   }
 
   /**
@@ -280,23 +247,16 @@ final class NativeBridge {
    */
   static int complete(ByteBuffer buffer, int keyLength, int status, int headersLength,
       int bodyLength, long ttlMillis) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
-    try {
+    return withSession(buffer, (s, io) -> {
       String key = string(io, 0, keyLength);
-      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
+      Token token = token(io, keyLength);
       List<Header> headers = unpackHeaders(io, keyLength + TOKEN, headersLength);
       byte[] body = bytes(io, keyLength + TOKEN + headersLength, bodyLength);
       StoredResponse response = StoredResponse.of(status, headers, body);
       return s.store().complete(key, token, response, Duration.ofMillis(ttlMillis))
           ? 1
           : refused(s, 0);
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    });
   }
 
   /**
@@ -305,35 +265,15 @@ final class NativeBridge {
    * token no longer owns the record.
    */
   static int completeUnknown(ByteBuffer buffer, int keyLength, long ttlMillis) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
-    try {
-      String key = string(io, 0, keyLength);
-      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
-      return s.store().complete(key, token, StoredResponse.outcomeUnknown(),
-          Duration.ofMillis(ttlMillis)) ? 1 : refused(s, 0);
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    return withSession(buffer, (s, io) -> s.store().complete(string(io, 0, keyLength),
+        token(io, keyLength), StoredResponse.outcomeUnknown(), Duration.ofMillis(ttlMillis))
+        ? 1 : refused(s, 0));
   }
 
   /** {@code once_release}. Inputs: the key, the 16 token bytes. Returns 1 or 0. */
   static int release(ByteBuffer buffer, int keyLength) {
-    Session s = session;
-    if (s == null) {
-      return ERR_STATE;
-    }
-    ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
-    try {
-      String key = string(io, 0, keyLength);
-      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
-      return s.store().release(key, token) ? 1 : refused(s, 0);
-    } catch (Throwable t) {
-      return code(s, t);
-    }
+    return withSession(buffer, (s, io) ->
+        s.store().release(string(io, 0, keyLength), token(io, keyLength)) ? 1 : refused(s, 0));
   }
 
   /**
@@ -342,15 +282,28 @@ final class NativeBridge {
    * owns the record.
    */
   static int renew(ByteBuffer buffer, int keyLength, long leaseMillis) {
+    return withSession(buffer, (s, io) -> s.store().renew(string(io, 0, keyLength),
+        token(io, keyLength), lease(s, leaseMillis)) ? 1 : refused(s, 0));
+  }
+
+  /** What a call does with the open session and its I/O buffer, in the platform's byte order. */
+  private interface Call {
+    int run(Session s, ByteBuffer io);
+  }
+
+  /**
+   * Runs {@code call} on the open session, with {@code buffer} (null for a call without one) in the
+   * platform's byte order: {@link #ERR_STATE} when no session is open, the code of whatever it
+   * throws.
+   */
+  private static int withSession(ByteBuffer buffer, Call call) {
     Session s = session;
     if (s == null) {
       return ERR_STATE;
     }
     ByteBuffer io = buffer.order(ByteOrder.nativeOrder());
     try {
-      String key = string(io, 0, keyLength);
-      Token token = Token.fromBytes(bytes(io, keyLength, TOKEN));
-      return s.store().renew(key, token, lease(s, leaseMillis)) ? 1 : refused(s, 0);
+      return call.run(s, io);
     } catch (Throwable t) {
       return code(s, t);
     }
@@ -365,7 +318,7 @@ final class NativeBridge {
    * caller that reads only the record never mistakes it for a response to replay; else {@link
    * #COMPLETED}, replayable or not. Or {@link #GROW}.
    */
-  static int found(ByteBuffer io, Claim claim, Fingerprint fingerprint, int bodyCapacity,
+  static int found(ByteBuffer io, Claim claim, @Nullable Fingerprint fingerprint, int bodyCapacity,
       int headersCapacity) {
     if (fingerprint != null && claim.fingerprint() != null
         && !fingerprint.equals(claim.fingerprint())) {
@@ -374,7 +327,8 @@ final class NativeBridge {
     if (claim.state() == Claim.State.IN_PROGRESS) {
       return IN_PROGRESS;
     }
-    StoredResponse response = claim.response();
+    StoredResponse response =
+        Objects.requireNonNull(claim.response(), "a completed claim has a response");
     int written = record(io, response, bodyCapacity, headersCapacity);
     if (written < 0) {
       return written;
@@ -467,6 +421,11 @@ final class NativeBridge {
     return closed || s.isClosed() ? ERR_STATE : answer;
   }
 
+  /** @return the owner token that follows the key in the inputs */
+  private static Token token(ByteBuffer io, int keyLength) {
+    return Token.fromBytes(bytes(io, keyLength, TOKEN));
+  }
+
   private static Duration lease(Session s, long leaseMillis) {
     return leaseMillis > 0 ? Duration.ofMillis(leaseMillis) : s.lease();
   }
@@ -489,7 +448,7 @@ final class NativeBridge {
     return GROW;
   }
 
-  private static int message(ByteBuffer io, int code, String text) {
+  private static int message(ByteBuffer io, int code, @Nullable String text) {
     byte[] bytes = String.valueOf(text).getBytes(StandardCharsets.UTF_8);
     int length = Math.max(0, Math.min(bytes.length, io.capacity() - HEADER));
     io.putInt(OUT_BODY_LEN, length);
@@ -498,7 +457,7 @@ final class NativeBridge {
   }
 
   /** The once.h code for a failure: out of memory, closed, a JVM error, or the store's. */
-  private static int code(Session s, Throwable t) {
+  private static int code(@Nullable Session s, Throwable t) {
     if (t instanceof OutOfMemoryError) {
       return ERR_NOMEM;
     }

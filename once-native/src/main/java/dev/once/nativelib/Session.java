@@ -3,14 +3,18 @@ package dev.once.nativelib;
 import dev.once.StoredResponse;
 import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
+import dev.once.spi.Ticker;
+import dev.once.spi.Token;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The seed's C semantics over an {@link IdempotencyStore}: what {@code once_check}, {@code
@@ -18,7 +22,8 @@ import java.util.function.LongSupplier;
  *
  * <p>Design. {@code once_lock} is a claim without a fingerprint; the owner token it returns is kept
  * in a {@link LockTable} under a new lock id. {@code once_unlock} releases with that token (a no-op
- * when the record was completed meanwhile, or the lease passed). {@code once_store} names a key, not
+ * when the record was completed meanwhile, or the lease passed). {@code once_store} names a key,
+ * not
  * a lock: if this process holds a lock on the key it completes that record; otherwise (the seed
  * allowed a store without a lock, and a lease may have passed) it claims the key and completes it
  * at once. Either way a key keeps its first response: when another owner holds the key, or a
@@ -45,7 +50,7 @@ final class Session implements AutoCloseable {
   private final Duration lease;
   private final long leaseNanos;
   private final long renewEveryNanos;
-  private final LongSupplier nanoTime;
+  private final Ticker ticker;
   private final LockTable locks;
   private final ScheduledExecutorService scheduler;
   private final AtomicBoolean renewing = new AtomicBoolean();
@@ -57,26 +62,26 @@ final class Session implements AutoCloseable {
    *
    * @param store the store; closed with the session
    * @param lease how long a lock holds a key after its renewals stop
-   * @param nanoTime the monotonic time source of the lock table
+   * @param ticker the time source of the lock table
    */
-  Session(IdempotencyStore store, Duration lease, LongSupplier nanoTime) {
-    this(store, lease, nanoTime, renewalThread());
+  Session(IdempotencyStore store, Duration lease, Ticker ticker) {
+    this(store, lease, ticker, renewalThread());
   }
 
   /**
    * @param store the store; closed with the session
    * @param lease how long a lock holds a key after its renewals stop
-   * @param nanoTime the monotonic time source of the lock table, in the scheduler's time
+   * @param ticker the time source of the lock table, in the scheduler's time
    * @param scheduler where the renewals run (one-shot tasks only); shut down with the session
    */
-  Session(IdempotencyStore store, Duration lease, LongSupplier nanoTime,
+  Session(IdempotencyStore store, Duration lease, Ticker ticker,
       ScheduledExecutorService scheduler) {
     this.store = store;
     this.lease = lease;
     this.leaseNanos = lease.toNanos();
     this.renewEveryNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(1), leaseNanos / 3);
-    this.nanoTime = nanoTime;
-    this.locks = new LockTable(nanoTime);
+    this.ticker = ticker;
+    this.locks = new LockTable(ticker);
     this.scheduler = scheduler;
   }
 
@@ -99,12 +104,13 @@ final class Session implements AutoCloseable {
    *     those must not be answered from here, and {@code once_lock} then returns 0, so the caller
    *     answers 409)
    */
-  StoredResponse check(String key) {
+  @Nullable StoredResponse check(String key) {
     Claim claim = store.peek(key);
     if (claim == null || claim.state() != Claim.State.COMPLETED) {
       return null;
     }
-    StoredResponse response = claim.response();
+    StoredResponse response =
+        Objects.requireNonNull(claim.response(), "a completed claim has a response");
     return response.isReplayable() ? response : null;
   }
 
@@ -120,7 +126,8 @@ final class Session implements AutoCloseable {
     if (claim.state() != Claim.State.ACQUIRED) {
       return 0;
     }
-    int id = locks.add(key, claim.token(), leaseNanos);
+    int id = locks.add(
+        key, Objects.requireNonNull(claim.token(), "an acquired claim has a token"), leaseNanos);
     if (!renewing.get() && renewing.compareAndSet(false, true)) {
       scheduleRenewals();
     }
@@ -166,8 +173,11 @@ final class Session implements AutoCloseable {
       }
     }
     Claim claim = store.claim(key, null, lease);
-    return claim.state() == Claim.State.ACQUIRED
-        && store.complete(key, claim.token(), response, ttl);
+    if (claim.state() != Claim.State.ACQUIRED) {
+      return false;
+    }
+    Token token = Objects.requireNonNull(claim.token(), "an acquired claim has a token");
+    return store.complete(key, token, response, ttl);
   }
 
   /** @return the number of lock ids held, for tests */
@@ -196,7 +206,10 @@ final class Session implements AutoCloseable {
       return;
     }
     try {
-      scheduler.schedule(this::renewHeld, renewEveryNanos, TimeUnit.NANOSECONDS);
+      // not kept: each round schedules the next, even after a failure, and close() ends them
+      // with shutdownNow
+      ScheduledFuture<?> unused =
+          scheduler.schedule(this::renewHeld, renewEveryNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
       // closed meanwhile: the locks' leases pass on their own
     }
@@ -206,7 +219,7 @@ final class Session implements AutoCloseable {
   private void renewHeld() {
     try {
       locks.sweep();
-      long sent = nanoTime.getAsLong();
+      long sent = ticker.read();
       for (LockTable.Held held : locks.held()) {
         if (closed) {
           return;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.KeyScope;
 import dev.once.Once;
+import dev.once.Stores;
 import dev.once.nativelib.NativeProcess.Interactive;
 import dev.once.servlet.OnceFilter;
 import dev.once.spi.IdempotencyStore;
@@ -46,7 +47,7 @@ import org.junit.jupiter.api.Timeout;
  * A C program and a Java service sharing records through a store that both open by one URL: the
  * C side is {@code once_cli} (libonce.so, from the layout {@code make c-shared} builds: libonce.jar
  * and the store modules in {@code libonce.d/}, no {@code ONCE_CLASSPATH}), the Java side a Jetty
- * server with {@link OnceFilter} over {@code IdempotencyStore.open(url)} and {@link
+ * server with {@link OnceFilter} over {@code Stores.open(url)} and {@link
  * KeyScope#global()}, so a store key is the {@code Idempotency-Key} itself. Each test interleaves
  * HTTP requests with C calls on keys of its own. Subclasses start the store's server.
  */
@@ -85,7 +86,7 @@ abstract class AbstractSharingIT {
   void start() throws Exception {
     String url = System.getenv(externalStoreVariable());
     url = url == null || url.isBlank() ? startStore() : url.trim();
-    store = IdempotencyStore.open(url);
+    store = Stores.open(url);
     startServer(Once.builder(store).keyScope(KeyScope.global()).build());
     cli = NativeProcess.start(Map.of("ONCE_STORE", url),
         List.of(NativeProcess.program("once_cli").toString()));

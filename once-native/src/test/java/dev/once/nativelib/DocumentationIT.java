@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
  * machine has it), and each must print exactly the {@code text} block that follows it.
  */
 class DocumentationIT {
-  private static final Path DOCS = Path.of(System.getProperty("once.native.docs", "../docs/NATIVE.md"));
+  private static final Path DOCS =
+      Path.of(System.getProperty("once.native.docs", "../docs/NATIVE.md"));
   private static final Pattern BLOCK = Pattern.compile("```(\\w+)\\n(.*?)```", Pattern.DOTALL);
 
   @Test

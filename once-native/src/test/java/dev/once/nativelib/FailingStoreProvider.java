@@ -6,8 +6,10 @@ import dev.once.spi.Claim;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.StoreException;
 import dev.once.spi.StoreProvider;
+import dev.once.spi.StoreUrl;
 import dev.once.spi.Token;
 import java.time.Duration;
+import java.util.Set;
 
 /**
  * Opens {@code failing:} stores, whose every operation fails as an unreachable server's would, so
@@ -17,12 +19,12 @@ import java.time.Duration;
  */
 public final class FailingStoreProvider implements StoreProvider {
   @Override
-  public boolean accepts(String url) {
-    return url.startsWith("failing:");
+  public Set<String> schemes() {
+    return Set.of("failing");
   }
 
   @Override
-  public IdempotencyStore open(String url) {
+  public IdempotencyStore open(StoreUrl url) {
     return new IdempotencyStore() {
       @Override
       public Claim claim(String key, Fingerprint fingerprint, Duration lease) {
@@ -44,11 +46,6 @@ public final class FailingStoreProvider implements StoreProvider {
         throw down(key);
       }
     };
-  }
-
-  @Override
-  public String schemes() {
-    return "failing:";
   }
 
   private static StoreException down(String key) {

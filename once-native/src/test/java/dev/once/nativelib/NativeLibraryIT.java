@@ -1,6 +1,7 @@
 package dev.once.nativelib;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import dev.once.nativelib.NativeProcess.Interactive;
 import dev.once.nativelib.NativeProcess.Result;
@@ -15,9 +16,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The C tests of libonce.so: each test runs one case of {@code test_once} (src/test/c) in a
@@ -44,7 +49,7 @@ class NativeLibraryIT {
 
   @Test
   void responsesExpireAfterTheirTtlClaimsAfterTheirLeaseAndHeldLocksAreRenewed() throws Exception {
-    passes("expiry", "ONCE_LEASE_SECONDS", "1");
+    passes("expiry", "ONCE_LEASE", "1s");
   }
 
   @Test
@@ -60,14 +65,27 @@ class NativeLibraryIT {
   @Test
   void aKeyHeldPastSeveralLeasesStaysInProgressForAnotherThreadThenIsReplayed()
       throws Exception {
-    Result result = passes("hold", "ONCE_LEASE_SECONDS", "1");
+    Result result = passes("hold", "ONCE_LEASE", "PT1S");
 
     assertThat(result.stdout()).contains("held-lock: held").contains("held-claim: held");
   }
 
   @Test
   void manyThreadsClaimingRenewingAndLockingOneSetOfKeysNeverShareAKey() throws Exception {
+    // the older name of the lease, still read
     passes("renew_race", "ONCE_LEASE_SECONDS", "1");
+  }
+
+  /** The grammar of ONCE_LEASE is the Java one: the same cases, read by both. */
+  @Test
+  void theCLibraryReadsDurationsAsTheJavaGrammarDoes() throws Exception {
+    Path cases = Path.of("..", "once-core", "src", "test", "resources", "dev", "once", "config",
+        "duration-cases.txt");
+    Result result = NativeProcess.run(Map.of(),
+        List.of(NativeProcess.program("test_duration").toString(), cases.toString()));
+
+    assertThat(result.exitCode()).as(result.describe()).isZero();
+    assertThat(result.stdout()).as(result.describe()).containsPattern("[1-9]\\d* passed, 0 failed");
   }
 
   @Test
@@ -114,33 +132,33 @@ class NativeLibraryIT {
     passes("open_errors");
   }
 
-  @Test
-  void withoutLibjvmOnceInitSaysWhyAndEveryCallReturnsStateError() throws Exception {
-    Result result = passes("no_jvm", "JAVA_HOME", "/nonexistent-jdk");
+  /**
+   * Without libjvm, without the bridge on the class path, or with an option the JVM refuses (an
+   * error, not an exit), every call returns state error, and once_init and once_open say why.
+   */
+  @ParameterizedTest(name = "{0}={1}")
+  @MethodSource
+  void withoutAJvmOnceInitAndOnceOpenSayWhyAndEveryCallReturnsStateError(String variable,
+      String value, List<String> why) throws Exception {
+    Result result = passes("no_jvm", variable, value);
 
-    assertThat(result.stderr())
-        .contains("libonce: once_init failed: ONCE_ERR_JVM")
-        .contains("/nonexistent-jdk/lib/server/libjvm.so");
-    assertThat(result.stdout()).contains("once_open: cannot load /nonexistent-jdk/lib/server");
+    assertThat(result.stderr()).contains("libonce: once_init failed: ONCE_ERR_JVM").contains(why);
+    assertThat(result.stdout()).contains("once_open: " + why.get(0)).contains(why);
+  }
+
+  static Stream<Arguments> withoutAJvmOnceInitAndOnceOpenSayWhyAndEveryCallReturnsStateError() {
+    return Stream.of(
+        arguments("JAVA_HOME", "/nonexistent-jdk",
+            List.of("cannot load /nonexistent-jdk/lib/server/libjvm.so")),
+        arguments("ONCE_CLASSPATH", "/nonexistent/libonce.jar",
+            List.of("class dev.once.nativelib.NativeBridge not found")),
+        arguments("ONCE_JVM_OPTIONS", "-Xnonsense",
+            List.of("JNI_CreateJavaVM failed", "-Xnonsense")));
   }
 
   @Test
   void withoutJavaHomeTheJdkTheLibraryWasBuiltWithIsUsed() throws Exception {
     passes("seed", "JAVA_HOME", null);
-  }
-
-  @Test
-  void aClassPathWithoutTheBridgeIsErrJvm() throws Exception {
-    Result result = passes("no_jvm", "ONCE_CLASSPATH", "/nonexistent/libonce.jar");
-
-    assertThat(result.stdout()).contains("class dev.once.nativelib.NativeBridge not found");
-  }
-
-  @Test
-  void aJvmOptionTheJvmRefusesIsErrJvmNotAnExit() throws Exception {
-    Result result = passes("no_jvm", "ONCE_JVM_OPTIONS", "-Xnonsense");
-
-    assertThat(result.stdout()).contains("JNI_CreateJavaVM failed").contains("-Xnonsense");
   }
 
   @Test
@@ -236,7 +254,8 @@ class NativeLibraryIT {
     Result result = NativeProcess.run(env,
         List.of(NativeProcess.program("test_once").toString(), testCase));
     assertThat(result.exitCode()).as(result.describe()).isZero();
-    assertThat(result.stdout()).as(result.describe()).containsPattern(testCase + ": [1-9]\\d* passed, 0 failed");
+    assertThat(result.stdout()).as(result.describe())
+        .containsPattern(testCase + ": [1-9]\\d* passed, 0 failed");
     return result;
   }
 

@@ -1,6 +1,7 @@
 package dev.once.nativelib;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.MemoryStore;
 import dev.once.StoredResponse;
@@ -34,7 +35,7 @@ class SessionTest {
   private final FakeClock clock = new FakeClock();
   private final ManualScheduler scheduler = new ManualScheduler(clock);
   private final MemoryStore memory = MemoryStore.builder().clock(clock).build();
-  private final CountingStore store = new CountingStore(memory);
+  private final CountingStore store = new CountingStore();
   private final Session session = new Session(store, LEASE, () -> nanos(clock), scheduler);
 
   @AfterEach
@@ -199,8 +200,8 @@ class SessionTest {
     int lock = session.lock("k");
     store.failCompletes = true;
 
-    org.assertj.core.api.Assertions.assertThatThrownBy(
-        () -> session.store("k", response(200, "done"), TTL)).isInstanceOf(StoreException.class);
+    assertThatThrownBy(() -> session.store("k", response(200, "done"), TTL))
+        .isInstanceOf(StoreException.class);
     store.failCompletes = false;
     scheduler.advance(LEASE.multipliedBy(2));
 
@@ -272,8 +273,7 @@ class SessionTest {
     session.close();
 
     assertThat(session.isClosed()).isTrue();
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> session.lock("k"))
-        .isInstanceOf(dev.once.spi.StoreException.class);
+    assertThatThrownBy(() -> session.lock("k")).isInstanceOf(StoreException.class);
   }
 
   @Test
@@ -284,21 +284,16 @@ class SessionTest {
     assertThat(store.claim("k", null, LEASE).state()).isEqualTo(Claim.State.ACQUIRED);
   }
 
-  /** Counts renewals, and fails or refuses them (or completes) when told to. */
-  private static final class CountingStore extends ForwardingIdempotencyStore {
+  /** The memory store, counting renewals and failing or refusing them (or completes) when told. */
+  private final class CountingStore extends ForwardingIdempotencyStore {
     final AtomicInteger renewals = new AtomicInteger();
     volatile boolean failRenewals;
     volatile boolean refuseRenewals;
     volatile boolean failCompletes;
-    private final IdempotencyStore delegate;
-
-    CountingStore(IdempotencyStore delegate) {
-      this.delegate = delegate;
-    }
 
     @Override
     protected IdempotencyStore delegate() {
-      return delegate;
+      return memory;
     }
 
     @Override
