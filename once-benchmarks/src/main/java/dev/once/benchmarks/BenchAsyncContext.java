@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
  * The async cycle of a {@link BenchRequest}, run as a container runs one, with the thread that sent
  * the request as the container's pool: the filter's call returns once it has parked the request,
  * and that thread then runs, in {@link #awaitEnd}, the work the cycle is handed ({@link #start}:
- * the filter writing a waiting duplicate's answer) until the cycle is completed. So a parked request
+ * the filter writing a waiting duplicate's answer) until the cycle is completed. So a parked
+ * request
  * holds no thread inside the filter, and its answer is written on its own client's thread, not on
  * the thread that woke it. No timeout fires: the engine bounds every wait itself.
  */

@@ -1,10 +1,10 @@
 package dev.once.benchmarks;
 
 import dev.once.Once;
+import dev.once.servlet.OnceFilter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletResponse;
-import dev.once.servlet.OnceFilter;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 

@@ -3,18 +3,12 @@ package dev.once.benchmarks;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.ReadListener;
-import jakarta.servlet.RequestDispatcher;
-import jakarta.servlet.ServletConnection;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
-import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
-import jakarta.servlet.http.HttpSession;
-import jakarta.servlet.http.HttpUpgradeHandler;
-import jakarta.servlet.http.Part;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +18,6 @@ import java.util.Collections;
 import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.NoSuchElementException;
 
@@ -33,9 +26,11 @@ import java.util.NoSuchElementException;
  * framework. Like a container's request object it is recycled: {@link #recycle} makes it the next
  * request (new key, new body) without allocating, so what a benchmark measures is the filter's own
  * cost. It supports an async cycle ({@link BenchAsyncContext}), which the filter starts to park a
- * duplicate that waits. Used by one thread at a time.
+ * duplicate that waits. It serves what the filter and the benchmarks' handlers call: headers,
+ * method, path, body, attributes and the async cycle, with no query, principal or servlet context;
+ * any other method fails ({@link Unserved}). Used by one thread at a time.
  */
-final class BenchRequest implements HttpServletRequest {
+final class BenchRequest extends HttpServletRequestWrapper {
   private static final byte[] NO_BODY = new byte[0];
 
   private final String method;
@@ -54,6 +49,7 @@ final class BenchRequest implements HttpServletRequest {
    * @param keyHeader the name of the idempotency key header
    */
   BenchRequest(String method, String uri, String keyHeader) {
+    super(Unserved.as(HttpServletRequest.class, "the benchmark request"));
     this.method = method;
     this.uri = uri;
     this.keyHeader = keyHeader;
@@ -108,17 +104,6 @@ final class BenchRequest implements HttpServletRequest {
   }
 
   @Override
-  public int getIntHeader(String name) {
-    String value = getHeader(name);
-    return value == null ? -1 : Integer.parseInt(value);
-  }
-
-  @Override
-  public long getDateHeader(String name) {
-    return -1;
-  }
-
-  @Override
   public String getMethod() {
     return method;
   }
@@ -129,32 +114,7 @@ final class BenchRequest implements HttpServletRequest {
   }
 
   @Override
-  public StringBuffer getRequestURL() {
-    return new StringBuffer("http://localhost").append(uri);
-  }
-
-  @Override
   public String getQueryString() {
-    return null;
-  }
-
-  @Override
-  public String getContextPath() {
-    return "";
-  }
-
-  @Override
-  public String getServletPath() {
-    return uri;
-  }
-
-  @Override
-  public String getPathInfo() {
-    return null;
-  }
-
-  @Override
-  public String getPathTranslated() {
     return null;
   }
 
@@ -179,11 +139,6 @@ final class BenchRequest implements HttpServletRequest {
   }
 
   @Override
-  public void setCharacterEncoding(String encoding) {
-    // the body is bytes; nothing here decodes it
-  }
-
-  @Override
   public ServletInputStream getInputStream() {
     return input;
   }
@@ -196,11 +151,6 @@ final class BenchRequest implements HttpServletRequest {
   @Override
   public Object getAttribute(String name) {
     return attributes.get(name);
-  }
-
-  @Override
-  public Enumeration<String> getAttributeNames() {
-    return Collections.enumeration(new ArrayList<>(attributes.keySet()));
   }
 
   @Override
@@ -233,12 +183,6 @@ final class BenchRequest implements HttpServletRequest {
   }
 
   @Override
-  public AsyncContext startAsync() {
-    throw new IllegalStateException(
-        "the benchmark request has no response of its own: use startAsync(request, response)");
-  }
-
-  @Override
   public AsyncContext startAsync(ServletRequest request, ServletResponse response) {
     if (async != null) {
       throw new IllegalStateException("the benchmark request starts one async cycle only");
@@ -261,201 +205,8 @@ final class BenchRequest implements HttpServletRequest {
   }
 
   @Override
-  public String getRemoteUser() {
-    return null;
-  }
-
-  @Override
-  public boolean isUserInRole(String role) {
-    return false;
-  }
-
-  @Override
-  public String getAuthType() {
-    return null;
-  }
-
-  @Override
-  public Cookie[] getCookies() {
-    return null;
-  }
-
-  @Override
-  public String getParameter(String name) {
-    return null;
-  }
-
-  @Override
-  public Enumeration<String> getParameterNames() {
-    return Collections.emptyEnumeration();
-  }
-
-  @Override
-  public String[] getParameterValues(String name) {
-    return null;
-  }
-
-  @Override
-  public Map<String, String[]> getParameterMap() {
-    return Map.of();
-  }
-
-  @Override
-  public String getProtocol() {
-    return "HTTP/1.1";
-  }
-
-  @Override
-  public String getScheme() {
-    return "http";
-  }
-
-  @Override
-  public String getServerName() {
-    return "localhost";
-  }
-
-  @Override
-  public int getServerPort() {
-    return 80;
-  }
-
-  @Override
-  public String getRemoteAddr() {
-    return "127.0.0.1";
-  }
-
-  @Override
-  public String getRemoteHost() {
-    return "localhost";
-  }
-
-  @Override
-  public int getRemotePort() {
-    return 40000;
-  }
-
-  @Override
-  public String getLocalName() {
-    return "localhost";
-  }
-
-  @Override
-  public String getLocalAddr() {
-    return "127.0.0.1";
-  }
-
-  @Override
-  public int getLocalPort() {
-    return 80;
-  }
-
-  @Override
-  public Locale getLocale() {
-    return Locale.ROOT;
-  }
-
-  @Override
-  public Enumeration<Locale> getLocales() {
-    return Collections.enumeration(List.of(Locale.ROOT));
-  }
-
-  @Override
-  public boolean isSecure() {
-    return false;
-  }
-
-  @Override
-  public RequestDispatcher getRequestDispatcher(String path) {
-    return null;
-  }
-
-  @Override
   public ServletContext getServletContext() {
     return null;
-  }
-
-  @Override
-  public String getRequestId() {
-    return "bench";
-  }
-
-  @Override
-  public String getProtocolRequestId() {
-    return "";
-  }
-
-  @Override
-  public ServletConnection getServletConnection() {
-    throw new UnsupportedOperationException("the benchmark request has no connection");
-  }
-
-  @Override
-  public HttpSession getSession(boolean create) {
-    if (create) {
-      throw new UnsupportedOperationException("the benchmark request has no sessions");
-    }
-    return null;
-  }
-
-  @Override
-  public HttpSession getSession() {
-    return getSession(true);
-  }
-
-  @Override
-  public String getRequestedSessionId() {
-    return null;
-  }
-
-  @Override
-  public String changeSessionId() {
-    throw new IllegalStateException("the benchmark request has no session");
-  }
-
-  @Override
-  public boolean isRequestedSessionIdValid() {
-    return false;
-  }
-
-  @Override
-  public boolean isRequestedSessionIdFromCookie() {
-    return false;
-  }
-
-  @Override
-  public boolean isRequestedSessionIdFromURL() {
-    return false;
-  }
-
-  @Override
-  public boolean authenticate(HttpServletResponse response) {
-    return false;
-  }
-
-  @Override
-  public void login(String username, String password) {
-    throw new UnsupportedOperationException("the benchmark request has no login");
-  }
-
-  @Override
-  public void logout() {
-    // nobody is logged in
-  }
-
-  @Override
-  public List<Part> getParts() {
-    return List.of();
-  }
-
-  @Override
-  public Part getPart(String name) {
-    return null;
-  }
-
-  @Override
-  public <T extends HttpUpgradeHandler> T upgrade(Class<T> handlerClass) {
-    throw new UnsupportedOperationException("the benchmark request cannot be upgraded");
   }
 
   /** The body, read from the start after each recycle. */

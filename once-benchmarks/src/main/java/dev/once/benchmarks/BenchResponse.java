@@ -2,8 +2,8 @@ package dev.once.benchmarks;
 
 import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
-import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
@@ -12,15 +12,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * A light, in-memory HTTP response for driving {@code OnceFilter} without a container or a mocking
  * framework: status, headers (a name may repeat) and a body buffer that keeps what was written.
  * Recycled like a container's response ({@link #recycle}), so what a benchmark measures is the
- * filter's own cost. Used by one thread at a time.
+ * filter's own cost. It serves what the filter and the benchmarks' handlers call; any other method
+ * (cookies, redirects, errors, locales) fails ({@link Unserved}). Used by one thread at a time.
  */
-final class BenchResponse implements HttpServletResponse {
+final class BenchResponse extends HttpServletResponseWrapper {
   private static final int MAX_HEADERS = 16;
 
   private final String[] names = new String[MAX_HEADERS];
@@ -35,6 +35,7 @@ final class BenchResponse implements HttpServletResponse {
   private PrintWriter writer;
 
   BenchResponse() {
+    super(Unserved.as(HttpServletResponse.class, "the benchmark response"));
     recycle();
   }
 
@@ -156,28 +157,8 @@ final class BenchResponse implements HttpServletResponse {
   }
 
   @Override
-  public boolean containsHeader(String name) {
-    return getHeader(name) != null;
-  }
-
-  @Override
-  public void setIntHeader(String name, int value) {
-    setHeader(name, Integer.toString(value));
-  }
-
-  @Override
-  public void addIntHeader(String name, int value) {
-    addHeader(name, Integer.toString(value));
-  }
-
-  @Override
   public void setDateHeader(String name, long date) {
     setHeader(name, Long.toString(date));
-  }
-
-  @Override
-  public void addDateHeader(String name, long date) {
-    addHeader(name, Long.toString(date));
   }
 
   @Override
@@ -239,16 +220,6 @@ final class BenchResponse implements HttpServletResponse {
   }
 
   @Override
-  public void setBufferSize(int size) {
-    // everything is kept in memory
-  }
-
-  @Override
-  public int getBufferSize() {
-    return output.buffer.length;
-  }
-
-  @Override
   public void flushBuffer() {
     committed = true;
   }
@@ -272,55 +243,6 @@ final class BenchResponse implements HttpServletResponse {
       throw new IllegalStateException("the response is committed");
     }
     recycle();
-  }
-
-  @Override
-  public void setLocale(Locale locale) {
-    // not used
-  }
-
-  @Override
-  public Locale getLocale() {
-    return Locale.ROOT;
-  }
-
-  @Override
-  public void addCookie(Cookie cookie) {
-    addHeader("Set-Cookie", cookie.getName() + "=" + cookie.getValue());
-  }
-
-  @Override
-  public String encodeURL(String url) {
-    return url;
-  }
-
-  @Override
-  public String encodeRedirectURL(String url) {
-    return url;
-  }
-
-  @Override
-  public void sendError(int status, String message) {
-    if (committed) {
-      throw new IllegalStateException("the response is committed");
-    }
-    this.status = status;
-    committed = true;
-  }
-
-  @Override
-  public void sendError(int status) {
-    sendError(status, null);
-  }
-
-  @Override
-  public void sendRedirect(String location) {
-    if (committed) {
-      throw new IllegalStateException("the response is committed");
-    }
-    status = SC_FOUND;
-    setHeader("Location", location);
-    committed = true;
   }
 
   private int remove(String name) {

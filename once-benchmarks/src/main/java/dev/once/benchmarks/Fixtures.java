@@ -18,7 +18,8 @@ final class Fixtures {
   /** The body the seed's middleware handlers write. */
   static final byte[] CREATED_BODY = "{\"status\":\"created\"}".getBytes(StandardCharsets.UTF_8);
   /** The seed's body for {@code Middleware_WithBodyHash}. */
-  static final byte[] PAYMENT_BODY = "{\"amount\":100,\"currency\":\"USD\",\"recipient\":\"user123\"}"
+  static final byte[] PAYMENT_BODY =
+      "{\"amount\":100,\"currency\":\"USD\",\"recipient\":\"user123\"}"
       .getBytes(StandardCharsets.UTF_8);
   /** The seed's store benchmarks keep a 200 with {@link #OK_BODY}; a real one has a type. */
   static final StoredResponse OK_RESPONSE =

@@ -5,21 +5,14 @@ import dev.once.Once;
 import dev.once.servlet.OnceFilter;
 import jakarta.servlet.ServletException;
 import java.io.IOException;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The seed's {@code Middleware_*} benchmarks: {@code POST /test} through {@link OnceFilter} on a
@@ -51,12 +44,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * java -jar once-benchmarks/target/benchmarks.jar 'MiddlewareBenchmark' -prof gc
  * </pre>
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 2, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 5, time = 2)
-public class MiddlewareBenchmark {
+public class MiddlewareBenchmark extends SeedSettings {
   static final String CACHED_KEY = "cached-key";
 
   /** A retry of a completed request. */

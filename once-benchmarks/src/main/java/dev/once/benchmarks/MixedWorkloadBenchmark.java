@@ -7,20 +7,13 @@ import static dev.once.benchmarks.Fixtures.TTL;
 
 import dev.once.MemoryStore;
 import dev.once.spi.Claim;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The seed's {@code MixedWorkload}: a {@link MemoryStore} holding 1000 completed records, read and
@@ -39,13 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * java -jar once-benchmarks/target/benchmarks.jar 'MixedWorkload' -prof gc
  * </pre>
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 2, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 5, time = 2)
 @State(Scope.Benchmark)
-public class MixedWorkloadBenchmark {
+public class MixedWorkloadBenchmark extends SeedSettings {
   private static final int EXISTING = 1000;
 
   private final String[] existing = new String[EXISTING];

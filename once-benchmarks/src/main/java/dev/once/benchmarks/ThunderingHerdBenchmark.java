@@ -14,23 +14,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The seed's {@code ThunderingHerd} at 100 goroutines: one operation is 100 concurrent requests
- * with the same new key through {@link OnceFilter} on a {@link MemoryStore}, to a handler that takes
+ * with the same new key through {@link OnceFilter} on a {@link MemoryStore}, to a handler that
+ * takes
  * 100 µs (the seed's simulated work) and then answers 200. Exactly one request runs the handler.
  * Two ways, by {@code maxWaitSeconds}:
  *
@@ -57,13 +52,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * java -jar once-benchmarks/target/benchmarks.jar 'ThunderingHerd' -prof gc
  * </pre>
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Fork(value = 2, jvmArgsAppend = {"-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch"})
-@Warmup(iterations = 5, time = 1)
-@Measurement(iterations = 5, time = 2)
 @State(Scope.Benchmark)
-public class ThunderingHerdBenchmark {
+public class ThunderingHerdBenchmark extends SeedSettings {
   static final int CONCURRENCY = 100;
   private static final long WORK_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 

@@ -2,10 +2,10 @@ package dev.once.benchmarks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.once.Fingerprint;
 import dev.once.MemoryStore;
 import dev.once.Once;
 import dev.once.servlet.OnceFilter;
-import dev.once.Fingerprint;
 import dev.once.spi.Claim;
 import dev.once.spi.ForwardingIdempotencyStore;
 import dev.once.spi.IdempotencyStore;

@@ -34,8 +34,7 @@ public class ExchangeFinishOnce {
 
   private Exchange claim() {
     try {
-      Decision decision = once.decide(new Records.Post());
-      return decision.exchange();
+      return ((Decision.Execute) once.decide(new Records.Post())).exchange();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -13,7 +13,6 @@ import redis.embedded.RedisServer;
  */
 final class EmbeddedRedis implements AutoCloseable {
   /** A URL a Redis store provider accepts, to find one. */
-  private static final String PROBE_URL = "redis://127.0.0.1:6379";
 
   private final RedisServer server;
   private final int port;
@@ -26,7 +25,7 @@ final class EmbeddedRedis implements AutoCloseable {
   /** @return true if a store module on the class path opens {@code redis://} URLs */
   static boolean providerPresent() {
     for (StoreProvider provider : ServiceLoader.load(StoreProvider.class)) {
-      if (provider.accepts(PROBE_URL)) {
+      if (provider.schemes().contains("redis")) {
         return true;
       }
     }

@@ -1,6 +1,7 @@
 package dev.once.benchmarks.http;
 
 import dev.once.Once;
+import dev.once.Stores;
 import dev.once.spi.IdempotencyStore;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -22,7 +23,8 @@ import java.util.Map;
  * server ({@code --server webflux}: one Spring WebFlux stack on Reactor Netty, with {@code
  * OnceWebFilter}) with a trivial POST handler in several modes at once (bare; behind {@code
  * OnceFilter} on each store given, by default {@code memory} and, when a Redis store provider is
- * on the class path, Redis on an embedded server), and drives each with {@code wrk} when it is installed, else
+ * on the class path, Redis on an embedded server), and drives each with {@code wrk} when it is
+ * installed, else
  * with a built-in Java load generator, for three workloads: no key, cache hit (one key, completed
  * before the run), and a unique key per request. With {@code --server jersey} the same handler is
  * a Jersey 3.1 resource on Grizzly, bare and behind {@code OnceFeature}, a server per mode.
@@ -98,7 +100,7 @@ public final class HttpBench {
     Map<String, IdempotencyStore> stores = new LinkedHashMap<>();
     try {
       for (String url : storeUrls) {
-        stores.put(modeName(url, stores.keySet()), IdempotencyStore.open(url));
+        stores.put(modeName(url, stores.keySet()), Stores.open(url));
       }
       Map<String, Once> engines = new LinkedHashMap<>();
       // records of the unique-key workload must not outlive the run by much
@@ -157,7 +159,8 @@ public final class HttpBench {
           RunResult result = generator.run(server.uri(mode), workload,
               keyPrefix(session, workload, "r" + round, mode), options.duration);
           results.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>()).add(result);
-          log(String.format(Locale.ROOT, "round %d %-7s %-6s %9.0f req/s  p50 %7.0f us  p99 %7.0f us"
+          log(String.format(Locale.ROOT,
+              "round %d %-7s %-6s %9.0f req/s  p50 %7.0f us  p99 %7.0f us"
                   + "  errors %d  non-2xx %d", round + 1, workload.id, mode, result.rps(),
               result.p50Micros(), result.p99Micros(), result.errors(), result.unexpectedStatus()));
         }
@@ -214,7 +217,8 @@ public final class HttpBench {
     Map<String, Object> machine = new LinkedHashMap<>();
     machine.put("cpu", cpuModel());
     machine.put("cores", Runtime.getRuntime().availableProcessors());
-    machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    machine.put("java",
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     machine.put("load_average_before", loadBefore);
     machine.put("load_average_after", loadAfter);
     report.put("machine", machine);
@@ -431,18 +435,10 @@ public final class HttpBench {
             options.threads = positive(name, value);
             break;
           case "--generator":
-            if (!List.of("auto", "wrk", "java").contains(value)) {
-              throw new IllegalArgumentException(
-                  "--generator must be auto, wrk or java, but was \"" + value + "\"");
-            }
-            options.generator = value;
+            options.generator = oneOf(name, value, "auto", "wrk", "java");
             break;
           case "--server":
-            if (!List.of("jetty", "webflux", "jersey").contains(value)) {
-              throw new IllegalArgumentException(
-                  "--server must be jetty, webflux or jersey, but was \"" + value + "\"");
-            }
-            options.server = value;
+            options.server = oneOf(name, value, "jetty", "webflux", "jersey");
             break;
           case "--store":
             options.stores.add(value);
@@ -482,6 +478,16 @@ public final class HttpBench {
         }
       }
       return chosen;
+    }
+
+    private static String oneOf(String name, String value, String... allowed) {
+      List<String> values = List.of(allowed);
+      if (!values.contains(value)) {
+        throw new IllegalArgumentException(name + " must be "
+            + String.join(", ", values.subList(0, values.size() - 1)) + " or "
+            + values.get(values.size() - 1) + ", but was \"" + value + "\"");
+      }
+      return value;
     }
 
     private static int positive(String name, String value) {

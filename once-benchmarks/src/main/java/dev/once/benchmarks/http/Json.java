@@ -8,6 +8,10 @@ import java.util.Map;
 
 /** Writes maps, lists, strings, numbers, booleans and nulls as JSON, for the harness's report. */
 final class Json {
+  /** The characters a string escapes with a backslash, and the letter each is escaped with. */
+  private static final String ESCAPED = "\"\\\n\r\t";
+  private static final String ESCAPES = "\"\\nrt";
+
   private Json() {}
 
   /**
@@ -83,28 +87,13 @@ final class Json {
     out.append('"');
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
-      switch (c) {
-        case '"':
-          out.append("\\\"");
-          break;
-        case '\\':
-          out.append("\\\\");
-          break;
-        case '\n':
-          out.append("\\n");
-          break;
-        case '\r':
-          out.append("\\r");
-          break;
-        case '\t':
-          out.append("\\t");
-          break;
-        default:
-          if (c < 0x20) {
-            out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-          } else {
-            out.append(c);
-          }
+      int escaped = ESCAPED.indexOf(c);
+      if (escaped >= 0) {
+        out.append('\\').append(ESCAPES.charAt(escaped));
+      } else if (c < 0x20) {
+        out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+      } else {
+        out.append(c);
       }
     }
     out.append('"');

@@ -17,23 +17,17 @@ import java.util.regex.Pattern;
  * script: a fixed request for {@code nokey} and {@code hit}, a request built per call with a new
  * {@code Idempotency-Key} for {@code unique}. The script's {@code done} hook prints one line the
  * harness reads: requests, duration, p50 and p99 (microseconds), and errors.
+ *
+ * @param executable the {@code wrk} program
+ * @param threads its {@code -t}, the threads it sends from
+ * @param connections its {@code -c}, the connections it keeps open
+ * @param scripts the directory the workloads' scripts are written to
  */
-final class WrkLoadGenerator implements LoadGenerator {
+record WrkLoadGenerator(String executable, int threads, int connections, Path scripts)
+    implements LoadGenerator {
   private static final Pattern RESULT = Pattern.compile(
       "ONCE_RESULT requests=(\\d+) duration_us=(\\d+) p50_us=([\\d.]+) p99_us=([\\d.]+)"
           + " errors=(\\d+) status=(\\d+)");
-
-  private final String executable;
-  private final int threads;
-  private final int connections;
-  private final Path scripts;
-
-  private WrkLoadGenerator(String executable, int threads, int connections, Path scripts) {
-    this.executable = executable;
-    this.threads = threads;
-    this.connections = connections;
-    this.scripts = scripts;
-  }
 
   /**
    * @return a generator if {@code wrk} is on the path, else null

@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,9 +22,9 @@ import org.w3c.dom.NodeList;
 
 /**
  * What a newcomer follows before writing any code, kept true to the build: the install command,
- * the BOM, and every {@code make} and {@code mvn} command of the README, the docs and the
- * examples' READMEs (the modules, profiles and targets they name exist). It lives with the first
- * example because that is where the first hour ends.
+ * the BOM, the modules the examples' run commands need, and every {@code make} and {@code mvn}
+ * command of the README, the docs and the examples' READMEs (the modules, profiles and targets
+ * they name exist). It lives with the first example because that is where the first hour ends.
  */
 class FirstHourDocsTest {
   private static final Path ROOT = Path.of("..", "..").toAbsolutePath().normalize();
@@ -46,10 +48,7 @@ class FirstHourDocsTest {
     Set<String> published = new TreeSet<>();
     for (String module : modules(parent)) {
       Document pom = pom(ROOT.resolve(module));
-      Element properties = child(pom.getDocumentElement(), "properties");
-      boolean installed = properties == null
-          || !"true".equals(text(properties, "maven.install.skip"));
-      if (installed && !module.equals("once-bom")) {
+      if (!skips(pom, "maven.deploy.skip") && !module.equals("once-bom")) {
         published.add(text(pom.getDocumentElement(), "artifactId"));
       }
     }
@@ -68,6 +67,36 @@ class FirstHourDocsTest {
     assertThat(text(bom, "version")).isEqualTo(version);
     assertThat(Files.readString(ROOT.resolve("README.md"))).contains(
         "  <artifactId>once-bom</artifactId>\n      <version>" + version + "</version>");
+  }
+
+  /**
+   * An example's README runs it with {@code mvn -pl examples/X compile exec:java} and no
+   * {@code -am}, after {@code make install}: exec:java resolves the example's dependencies, its
+   * test ones too, from the local repository, so every module of the reactor an example needs
+   * (the unpublished examples' kit among them) must be one that {@code make install} installs.
+   */
+  @Test
+  void everyModuleAnExampleNeedsIsInstalledForItsRunCommand() throws Exception {
+    Map<String, Document> reactor = new TreeMap<>();
+    List<String> examples = new ArrayList<>();
+    for (String module : modules(pom(ROOT))) {
+      Document pom = pom(ROOT.resolve(module));
+      reactor.put(text(pom.getDocumentElement(), "artifactId"), pom);
+      boolean runnable = Files.exists(ROOT.resolve(module).resolve("README.md"));
+      if (module.startsWith("examples/") && runnable) {
+        examples.add(module);
+      }
+    }
+    Set<String> needed = new TreeSet<>();
+    for (String example : examples) {
+      needed.addAll(reactorDependencies(pom(ROOT.resolve(example)), reactor, true));
+    }
+
+    assertThat(examples).hasSize(5);
+    assertThat(needed).contains("once-example-kit", "once-servlet", "once-core");
+    for (String module : needed) {
+      assertThat(skips(reactor.get(module), "maven.install.skip")).as(module).isFalse();
+    }
   }
 
   @Test
@@ -124,6 +153,7 @@ class FirstHourDocsTest {
     Pattern block = Pattern.compile("^ {4,}(?:\\$ )?(" + tool + " .+)$");
     List<Path> docs = new ArrayList<>(List.of(ROOT.resolve("README.md"),
         ROOT.resolve("examples/servlet/README.md"), ROOT.resolve("examples/spring-boot/README.md"),
+        ROOT.resolve("examples/spring-boot-transactional/README.md"),
         ROOT.resolve("examples/jaxrs/README.md"), ROOT.resolve("examples/webflux/README.md")));
     try (Stream<Path> files = Files.list(ROOT.resolve("docs"))) {
       files.filter(file -> file.toString().endsWith(".md")).sorted().forEach(docs::add);
@@ -155,6 +185,47 @@ class FirstHourDocsTest {
       targets.add(matcher.group(1));
     }
     return targets;
+  }
+
+  /**
+   * The reactor's modules {@code pom} depends on, in any scope when {@code direct}, and those they
+   * bring with them: their compile and runtime dependencies that are not optional, as Maven
+   * resolves them.
+   */
+  private static Set<String> reactorDependencies(Document pom, Map<String, Document> reactor,
+      boolean direct) {
+    Set<String> found = new TreeSet<>();
+    for (Element dependency : dependencies(pom)) {
+      String module = text(dependency, "artifactId");
+      String scope = text(dependency, "scope");
+      boolean brought = direct || (scope == null || scope.equals("compile")
+          || scope.equals("runtime")) && !"true".equals(text(dependency, "optional"));
+      if ("dev.once".equals(text(dependency, "groupId")) && reactor.containsKey(module)
+          && brought) {
+        found.add(module);
+        found.addAll(reactorDependencies(reactor.get(module), reactor, false));
+      }
+    }
+    return found;
+  }
+
+  /** The dependencies {@code pom} declares (not those it manages). */
+  private static List<Element> dependencies(Document pom) {
+    List<Element> found = new ArrayList<>();
+    Element dependencies = child(pom.getDocumentElement(), "dependencies");
+    for (Node node = dependencies == null ? null : dependencies.getFirstChild(); node != null;
+        node = node.getNextSibling()) {
+      if (node instanceof Element dependency) {
+        found.add(dependency);
+      }
+    }
+    return found;
+  }
+
+  /** Whether {@code pom} sets the property {@code skip} (maven.install.skip...) to true. */
+  private static boolean skips(Document pom, String skip) {
+    Element properties = child(pom.getDocumentElement(), "properties");
+    return properties != null && "true".equals(text(properties, skip));
   }
 
   private static Document pom(Path directory) throws Exception {

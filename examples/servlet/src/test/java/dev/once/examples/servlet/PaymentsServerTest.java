@@ -2,93 +2,34 @@ package dev.once.examples.servlet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import dev.once.examples.kit.ShownWholeExampleTest;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
  * The example run as its README runs it (the main class in a process of its own, the port from
- * {@code PORT}), holding to the examples' contract and to the README's curl session.
+ * {@code PORT}), holding to the examples' contract and to the README's curl session; the root
+ * README shows it whole.
  */
-class PaymentsServerTest {
-  private static final Path README = Path.of("README.md");
-  private static final HttpClient CLIENT =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+class PaymentsServerTest extends ShownWholeExampleTest {
+  PaymentsServerTest() {
+    super(PaymentsServer.class);
+  }
 
   @Test
   void itPrintsOneReadyLineWithThePortItWasGiven() throws Exception {
-    try (ExampleProcess example = ExampleProcess.start(PaymentsServer.class)) {
-      assertThat(example.uri().toString()).matches("http://127\\.0\\.0\\.1:[1-9][0-9]*");
-      assertThat(example.stdout()).filteredOn(line -> line.contains("listening on"))
-          .containsExactly("once servlet example listening on " + example.uri());
-      assertThat(example.stderr()).as("nothing but the ready line is printed").isEmpty();
-    }
+    assertPrintsOnlyItsReadyLine("once servlet example");
   }
 
   @Test
   void aRetryIsReplayedAChangedBodyGets422AndThePaymentRanOnce() throws Exception {
-    try (ExampleProcess example = ExampleProcess.start(PaymentsServer.class)) {
-      URI payments = example.uri().resolve("/payments");
-
-      HttpResponse<String> first = post(payments, "key-1", "{\"amount\": 100}");
-      HttpResponse<String> retry = post(payments, "key-1", "{\"amount\": 100}");
-      HttpResponse<String> changed = post(payments, "key-1", "{\"amount\": 500}");
-      HttpResponse<String> noKey = post(payments, null, "{\"amount\": 100}");
-
-      assertThat(first.statusCode()).isEqualTo(201);
-      assertThat(first.body()).isEqualTo(
-          "{\"id\":\"pay_1\",\"status\":\"created\",\"executions\":1}\n");
-      assertThat(retry.statusCode()).isEqualTo(201);
-      assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-      assertThat(retry.body()).isEqualTo(first.body());
-      assertThat(changed.statusCode()).isEqualTo(422);
-      assertThat(noKey.statusCode()).isEqualTo(400);
-      assertThat(CLIENT.send(HttpRequest.newBuilder(payments).build(),
-          HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("{\"executions\":1}\n");
-    }
-  }
-
-  @Test
-  void theReadmeCurlSessionIsWhatTheExampleAnswers() throws Exception {
-    CurlSession session = CurlSession.in(README);
-    assertThat(session.exchanges()).hasSizeGreaterThanOrEqualTo(4);
-
-    try (ExampleProcess example = ExampleProcess.start(PaymentsServer.class)) {
-      assertThat(session.differencesFrom(example.uri())).isEmpty();
-    }
-  }
-
-  @Test
-  void theRootReadmeShowsThisExampleWhole() throws Exception {
-    String source = Files.readString(
-        Path.of("src/main/java/dev/once/examples/servlet/PaymentsServer.java"));
-
-    assertThat(Files.readString(Path.of("..", "..", "README.md")))
-        .contains("```java\n" + source + "```\n");
+    assertFirstPaymentRetried(retried -> {});
   }
 
   @Test
   void theReadmeCoordinatesAreTheBuildsVersions() throws Exception {
-    String readme = Files.readString(README);
-
-    assertThat(readme)
-        .contains("<artifactId>once-servlet</artifactId>\n  <version>"
-            + System.getProperty("once.version") + "</version>")
-        .contains("<artifactId>jetty-ee10-servlet</artifactId>\n  <version>"
-            + System.getProperty("jetty.version") + "</version>");
-  }
-
-  private static HttpResponse<String> post(URI uri, String key, String body) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (key != null) {
-      request.header("Idempotency-Key", key);
-    }
-    return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(Files.readString(README))
+        .contains(coordinates("once-servlet", "once.version"))
+        .contains(coordinates("jetty-ee10-servlet", "jetty.version"));
   }
 }

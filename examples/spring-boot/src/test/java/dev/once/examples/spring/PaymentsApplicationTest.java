@@ -2,14 +2,21 @@ package dev.once.examples.spring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import dev.once.examples.kit.ExampleProcess;
+import dev.once.examples.kit.PaymentsClient;
+import dev.once.examples.kit.PaymentsExampleTest;
+import dev.once.examples.kit.RetryScenario;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,19 +25,21 @@ import org.springframework.boot.json.JsonParserFactory;
 
 /**
  * The example run as its README runs it (the main class in a process of its own, the port from
- * {@code PORT}), holding to the examples' contract, to the README's curl session, and to what the
- * docs say the actuator shows.
+ * {@code PORT}), holding to the examples' contract, to the README's curl session (in a freshly
+ * started example), and to what the docs say the actuator shows.
  */
-class PaymentsApplicationTest {
-  private static final Path README = Path.of("README.md");
-  private static final HttpClient CLIENT =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-
+class PaymentsApplicationTest extends PaymentsExampleTest {
   private static ExampleProcess example;
+  private static PaymentsClient payments;
+
+  PaymentsApplicationTest() {
+    super(PaymentsApplication.class);
+  }
 
   @BeforeAll
-  static void start() throws Exception {
+  static void startTheExample() throws Exception {
     example = ExampleProcess.start(PaymentsApplication.class);
+    payments = new PaymentsClient(example.uri());
   }
 
   @AfterAll
@@ -40,9 +49,7 @@ class PaymentsApplicationTest {
 
   @Test
   void itStartsWithOneReadyLineAndTheStoreLoggedAndNoWarning() {
-    assertThat(example.uri().toString()).matches("http://127\\.0\\.0\\.1:[1-9][0-9]*");
-    assertThat(example.stdout()).filteredOn(line -> line.contains("listening on"))
-        .containsExactly("once Spring Boot example listening on " + example.uri());
+    assertReady(example, "once Spring Boot example");
     List<String> output = Stream.concat(example.stdout().stream(), example.stderr().stream())
         .toList();
     assertThat(output).filteredOn(line -> line.contains("once: idempotency records in memory"))
@@ -54,45 +61,75 @@ class PaymentsApplicationTest {
 
   @Test
   void aRetryIsReplayedAChangedBodyGets422AndThePaymentRanOnce() throws Exception {
-    String key = UUID.randomUUID().toString();
     long before = executions();
 
-    HttpResponse<String> first = pay(key, "{\"amount\": 100}");
-    HttpResponse<String> retry = pay(key, "{\"amount\": 100}");
-    HttpResponse<String> changed = pay(key, "{\"amount\": 500}");
-    HttpResponse<String> noKey = pay(null, "{\"amount\": 100}");
+    RetryScenario retried = RetryScenario.run(payments, UUID.randomUUID().toString());
 
-    assertThat(first.statusCode()).isEqualTo(201);
-    assertThat(first.body()).isEqualTo("{\"id\":\"pay_" + (before + 1)
+    retried.assertReplayedRejectedAndRefused("{\"id\":\"pay_" + (before + 1)
         + "\",\"status\":\"created\",\"executions\":" + (before + 1) + "}");
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-    assertThat(retry.body()).isEqualTo(first.body());
-    assertThat(changed.statusCode()).isEqualTo(422);
-    assertThat(changed.body()).contains("https://once.dev/problems/idempotency-key-reused");
-    assertThat(noKey.statusCode()).isEqualTo(400);
+    assertThat(retried.changed().body())
+        .contains("https://once.dev/problems/idempotency-key-reused");
     assertThat(executions()).isEqualTo(before + 1);
   }
 
   @Test
-  void theActuatorShowsTheOnceHealthComponentAndTheMeters() throws Exception {
-    pay(UUID.randomUUID().toString(), "{\"amount\": 1}");
+  void withTracingOnAKeyedRequestIsASpanUnderTheHttpOneWithItsStoreCallsUnderIt()
+      throws Exception {
+    String key = UUID.randomUUID().toString();
+    payments.post(key, "{\"amount\": 3}");
 
-    Map<String, Object> health = JsonParserFactory.getJsonParser().parseMap(get("/actuator/health"));
-    assertThat(((Map<?, ?>) health.get("components")).get("once"))
-        .isEqualTo(Map.of("status", "UP", "details", Map.of("store", "MemoryStore")));
-    assertThat(get("/actuator/metrics")).contains("\"once.requests\"", "\"once.executions\"",
-        "\"once.in.flight\"", "\"once.store.operations\"");
+    String hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+        .digest(key.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+    String request = awaitLine("span once.request ", "once.key.hash=" + hash);
+    assertThat(request).contains("outcome=executed").contains("replayed=false")
+        .contains("completion=stored").doesNotContain(key);
+    String trace = part(request, "trace");
+    String http = awaitLine("span http post /payments ", "id=" + part(request, "parent") + " ");
+    assertThat(part(http, "trace")).isEqualTo(trace);
+    List<String> store = awaitLines("span once.store ", "parent=" + part(request, "id") + " ", 2);
+    assertThat(store).allSatisfy(line -> assertThat(part(line, "trace")).isEqualTo(trace))
+        .anySatisfy(line -> assertThat(line).contains("operation=claim"))
+        .anySatisfy(line -> assertThat(line).contains("operation=complete"));
+  }
+
+  /** @return the part {@code name=VALUE} of a span's log line */
+  private static String part(String line, String name) {
+    Matcher found = Pattern.compile(" " + name + "=(\\S+)").matcher(line);
+    assertThat(found.find()).as(name + " in " + line).isTrue();
+    return found.group(1);
+  }
+
+  private static String awaitLine(String start, String contains) throws InterruptedException {
+    return awaitLines(start, contains, 1).get(0);
+  }
+
+  /** Waits (10 s at most) for the example to log {@code count} such lines: spans end async. */
+  private static List<String> awaitLines(String start, String contains, int count)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    List<String> found;
+    do {
+      found = example.stdout().stream()
+          .filter(line -> line.contains(start) && line.contains(contains)).toList();
+      if (found.size() >= count) {
+        return found;
+      }
+      Thread.sleep(20);
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError(count + " lines with \"" + start + "\" and \"" + contains
+        + "\" in\n" + example.output());
   }
 
   @Test
-  void theReadmeCurlSessionIsWhatAFreshlyStartedExampleAnswers() throws Exception {
-    CurlSession session = CurlSession.in(README);
-    assertThat(session.exchanges()).hasSizeGreaterThanOrEqualTo(4);
+  void theActuatorShowsTheOnceHealthComponentAndTheMeters() throws Exception {
+    payments.post(UUID.randomUUID().toString(), "{\"amount\": 1}");
 
-    try (ExampleProcess fresh = ExampleProcess.start(PaymentsApplication.class)) {
-      assertThat(session.differencesFrom(fresh.uri())).isEmpty();
-    }
+    Map<String, Object> health =
+        JsonParserFactory.getJsonParser().parseMap(payments.get("/actuator/health"));
+    assertThat(((Map<?, ?>) health.get("components")).get("once"))
+        .isEqualTo(Map.of("status", "UP", "details", Map.of("store", "MemoryStore")));
+    assertThat(payments.get("/actuator/metrics")).contains("\"once.requests\"",
+        "\"once.executions\"", "\"once.in.flight\"", "\"once.store.operations\"");
   }
 
   @Test
@@ -105,45 +142,25 @@ class PaymentsApplicationTest {
 
     assertThat(Files.readString(README)).contains("```properties\n" + properties + "```\n");
     assertThat(actuator).isNotEmpty();
-    assertThat(Files.readString(Path.of("..", "..", "docs", "SPRING.md")))
+    assertThat(Files.readString(ROOT.resolve("docs/SPRING.md")))
         .contains("```properties\n" + actuator + "```\n");
-    assertThat(Files.readString(Path.of("..", "..", "README.md")))
+    assertThat(Files.readString(ROOT.resolve("README.md")))
         .contains("```properties\n" + actuator + "```\n");
   }
 
   @Test
   void theReadmeShowsTheControllersOwnLinesAndTheBuildsVersion() throws Exception {
     String readme = Files.readString(README);
-    String controller = Files.readString(
-        Path.of("src/main/java/dev/once/examples/spring/PaymentsController.java"));
-    int start = readme.indexOf("```java\n") + "```java\n".length();
-    List<String> snippet = readme.substring(start, readme.indexOf("```\n", start)).lines()
-        .map(String::strip).filter(line -> !line.isEmpty()).toList();
-    List<String> source = controller.lines().map(String::strip).toList();
+    List<String> snippet = javaBlock(readme, 0);
 
     assertThat(snippet).hasSizeGreaterThan(3);
-    assertThat(source).containsAll(snippet);
-    assertThat(readme).contains("<artifactId>once-spring-boot-starter</artifactId>\n  <version>"
-        + System.getProperty("once.version") + "</version>");
+    assertThat(strippedLines(source(PaymentsController.class))).containsAll(snippet);
+    assertThat(readme).contains(coordinates("once-spring-boot-starter", "once.version"));
   }
 
   private static long executions() throws Exception {
-    Map<String, Object> count = JsonParserFactory.getJsonParser().parseMap(get("/payments"));
+    Map<String, Object> count =
+        JsonParserFactory.getJsonParser().parseMap(payments.get("/payments"));
     return ((Number) count.get("executions")).longValue();
-  }
-
-  private static HttpResponse<String> pay(String key, String body) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(example.uri().resolve("/payments"))
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (key != null) {
-      request.header("Idempotency-Key", key);
-    }
-    return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
-  private static String get(String path) throws Exception {
-    return CLIENT.send(HttpRequest.newBuilder(example.uri().resolve(path)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
   }
 }

@@ -1,4 +1,4 @@
-package dev.once.examples.spring;
+package dev.once.examples.kit;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -9,6 +9,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -20,18 +21,20 @@ import java.util.regex.Pattern;
  * An example's main class run as its README runs it: in a process of its own, with {@code PORT}
  * in its environment, ready once it printed {@code ... listening on http://HOST:PORT}.
  */
-final class ExampleProcess implements AutoCloseable {
-  static final Pattern READY = Pattern.compile("listening on (http://\\S+)$");
+public final class ExampleProcess implements AutoCloseable {
+  private static final Pattern READY = Pattern.compile("listening on (http://\\S+)$");
 
   private final Process process;
   private final List<String> stdout = new CopyOnWriteArrayList<>();
   private final List<String> stderr = new CopyOnWriteArrayList<>();
   private final CompletableFuture<URI> ready = new CompletableFuture<>();
 
-  private ExampleProcess(Class<?> main, String port) throws IOException {
+  private ExampleProcess(Class<?> main, String port, Map<String, String> environment)
+      throws IOException {
     ProcessBuilder builder = new ProcessBuilder(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), main.getName());
+    builder.environment().putAll(environment);
     builder.environment().put("PORT", port);
     process = builder.start();
     drain(process.getInputStream(), stdout, true);
@@ -42,8 +45,14 @@ final class ExampleProcess implements AutoCloseable {
   }
 
   /** Starts {@code main} with {@code PORT=0} and waits for its ready line. */
-  static ExampleProcess start(Class<?> main) throws Exception {
-    ExampleProcess example = new ExampleProcess(main, "0");
+  public static ExampleProcess start(Class<?> main) throws Exception {
+    return start(main, Map.of());
+  }
+
+  /** Starts {@code main} with {@code PORT=0} and {@code environment}; waits for its ready line. */
+  public static ExampleProcess start(Class<?> main, Map<String, String> environment)
+      throws Exception {
+    ExampleProcess example = new ExampleProcess(main, "0", environment);
     try {
       example.ready.get(90, TimeUnit.SECONDS);
       return example;
@@ -54,19 +63,19 @@ final class ExampleProcess implements AutoCloseable {
   }
 
   /** The address of its ready line. */
-  URI uri() {
+  public URI uri() {
     return ready.join();
   }
 
-  List<String> stdout() {
+  public List<String> stdout() {
     return stdout;
   }
 
-  List<String> stderr() {
+  public List<String> stderr() {
     return stderr;
   }
 
-  String output() {
+  public String output() {
     return "stdout:\n" + String.join("\n", stdout) + "\nstderr:\n" + String.join("\n", stderr);
   }
 
@@ -87,6 +96,18 @@ final class ExampleProcess implements AutoCloseable {
     }, "example output");
     reader.setDaemon(true);
     reader.start();
+  }
+
+  /**
+   * Waits for the process to end by itself (the example halted, as asked).
+   *
+   * @return its exit code
+   */
+  public int awaitExit() throws InterruptedException {
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("still running after 60 s:\n" + output());
+    }
+    return process.exitValue();
   }
 
   /** Stops it as Ctrl-C would (SIGTERM), or kills it after 20 s. */

@@ -1,4 +1,4 @@
-package dev.once.examples.webflux;
+package dev.once.examples.kit;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,9 +17,9 @@ import java.util.Map;
  * by what curl printed), sent again to a running example: each answer must be the one shown,
  * status, headers (but {@code Date}) and body.
  */
-final class CurlSession {
+public final class CurlSession {
   /** One command and the answer the README shows for it. */
-  record Exchange(String command, String method, String path, Map<String, String> headers,
+  public record Exchange(String command, String method, String path, Map<String, String> headers,
       String body, boolean withHeaders, int status, Map<String, String> shownHeaders,
       String shownBody) {}
 
@@ -30,7 +30,7 @@ final class CurlSession {
   }
 
   /** Reads the first block of {@code readme} whose lines start with {@code "    $ curl"}. */
-  static CurlSession in(Path readme) throws Exception {
+  public static CurlSession in(Path readme) throws Exception {
     List<String> lines = Files.readAllLines(readme);
     int first = 0;
     while (first < lines.size() && !lines.get(first).startsWith("    $ curl ")) {
@@ -60,7 +60,7 @@ final class CurlSession {
     return new CurlSession(exchanges);
   }
 
-  List<Exchange> exchanges() {
+  public List<Exchange> exchanges() {
     return exchanges;
   }
 
@@ -153,7 +153,7 @@ final class CurlSession {
    * @return one line per difference between an answer and what the README shows; empty when
    *     the README is true
    */
-  List<String> differencesFrom(URI base) throws Exception {
+  public List<String> differencesFrom(URI base) throws Exception {
     HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     List<String> differences = new ArrayList<>();
     for (Exchange exchange : exchanges) {
