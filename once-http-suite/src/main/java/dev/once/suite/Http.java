@@ -141,8 +141,10 @@ public final class Http {
    */
   public static HttpResponse<String> postKeyedWhile(int status, URI uri, String key, String body)
       throws Exception {
+    // bounded by the clock, not by a count: each answer may itself take seconds (a store timeout)
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     HttpResponse<String> response = postKeyed(uri, key, body);
-    for (int i = 0; i < 3000 && response.statusCode() == status; i++) {
+    while (response.statusCode() == status && System.nanoTime() < deadline) {
       Thread.sleep(10);
       response = postKeyed(uri, key, body);
     }

@@ -168,7 +168,7 @@ public final class TestSentinels implements AutoCloseable {
    * operator would: started as a primary, an empty node could win a sentinel's vote over the one
    * holding the records). Returns once the primary reports it online.
    */
-  void restartKilledAsReplica() {
+  public void restartKilledAsReplica() {
     replica.restart(List.of("--replicaof", "127.0.0.1", Integer.toString(primary.port)));
     long deadline = System.nanoTime() + START.toNanos();
     while (System.nanoTime() < deadline) {
