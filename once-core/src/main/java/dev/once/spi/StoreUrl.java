@@ -41,8 +41,10 @@ import org.jspecify.annotations.Nullable;
 public final class StoreUrl {
   private static final Pattern SCHEME = Pattern.compile("[a-z][a-z0-9+.-]*(:[a-z][a-z0-9+.-]*)?");
   /** A password-like parameter, wherever it stands: hiding more than needed, never less. */
+  // a value runs to the next '&': every URL we read separates parameters by '&' only, so a ';' is
+  // part of a password (found by JdbcStoreUrlFuzzTest: a password of ";;once.createTable" shown)
   private static final Pattern SECRET_PARAMETER =
-      Pattern.compile("(?i)((?:password|pass|pwd|secret|token)=)[^&;]*");
+      Pattern.compile("(?i)((?:password|pass|pwd|secret|token)=)[^&]*");
 
   private final String text;
   private final String scheme;
