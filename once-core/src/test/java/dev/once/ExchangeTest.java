@@ -3,6 +3,7 @@ package dev.once;
 import static dev.once.testing.Decisions.exchange;
 import static dev.once.testing.Decisions.outcome;
 import static dev.once.testing.Decisions.problem;
+import static dev.once.testing.Decisions.rejected;
 import static dev.once.testing.Decisions.replayed;
 import static dev.once.testing.Responses.CREATED;
 import static dev.once.testing.Responses.JSON;
@@ -141,9 +142,7 @@ class ExchangeTest {
     assertThat(join(exchange.failedAfterCommit(new IllegalStateException("cut"), CREATED)))
         .isEqualTo(Completion.STORED_NOT_REPLAYABLE);
 
-    Decision retry = retry("k");
-    assertThat(problem(retry).status()).isEqualTo(409);
-    assertThat(problem(retry).type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    rejected(retry("k"), 409, ProblemType.RESPONSE_NOT_REPLAYABLE);
   }
 
   @Test
@@ -258,9 +257,7 @@ class ExchangeTest {
     scheduler.advance(LEASE.multipliedBy(10));
     for (int i = 0; i < 3; i++) {
       Decision retry = keeping.decide(TestRequest.post("k"));
-      assertThat(retry).isInstanceOf(Decision.Reject.class);
-      assertThat(problem(retry).status()).isEqualTo(502);
-      assertThat(problem(retry).type()).isEqualTo(ProblemType.OUTCOME_UNKNOWN.uri());
+      rejected(retry, 502, ProblemType.OUTCOME_UNKNOWN);
       assertThat(outcome(retry)).isEqualTo(Outcome.OUTCOME_UNKNOWN);
     }
   }

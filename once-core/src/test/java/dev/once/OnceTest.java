@@ -4,6 +4,7 @@ import static dev.once.testing.Decisions.exchange;
 import static dev.once.testing.Decisions.next;
 import static dev.once.testing.Decisions.outcome;
 import static dev.once.testing.Decisions.problem;
+import static dev.once.testing.Decisions.rejected;
 import static dev.once.testing.Decisions.replayed;
 import static dev.once.testing.Responses.JSON;
 import static dev.once.testing.Responses.utf8;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -53,6 +55,15 @@ class OnceTest {
     return decision;
   }
 
+  /** The decision, on a first request, of an engine so configured whose store fails every call. */
+  private Decision decideWhileTheStoreFails(UnaryOperator<Once.Builder> configuration)
+      throws Exception {
+    FailingStore failing = new FailingStore(store);
+    Once engine = configuration.apply(Once.builder(failing)).build();
+    failing.failing(true);
+    return engine.decide(TestRequest.post("k1"));
+  }
+
   @Test
   void firstRequestWithAKeyExecutes() throws Exception {
     Decision decision = once.decide(TestRequest.post("k1").body("{\"amount\":100}"));
@@ -81,10 +92,8 @@ class OnceTest {
 
     Decision duplicate = once.decide(TestRequest.post("k1").body("a"));
 
-    assertThat(duplicate).isInstanceOf(Decision.Reject.class);
-    assertThat(problem(duplicate).status()).isEqualTo(409);
-    assertThat(problem(duplicate).type()).isEqualTo(ProblemType.REQUEST_IN_PROGRESS.uri());
-    assertThat(problem(duplicate).retryAfterSeconds()).isEqualTo(1);
+    assertThat(rejected(duplicate, 409, ProblemType.REQUEST_IN_PROGRESS).retryAfterSeconds())
+        .isEqualTo(1);
     assertThat(outcome(duplicate)).isEqualTo(Outcome.CONFLICT);
   }
 
@@ -94,9 +103,7 @@ class OnceTest {
 
     Decision retry = once.decide(TestRequest.post("k1").body("{\"amount\":999}"));
 
-    assertThat(retry).isInstanceOf(Decision.Reject.class);
-    assertThat(problem(retry).status()).isEqualTo(422);
-    assertThat(problem(retry).type()).isEqualTo(ProblemType.KEY_REUSED.uri());
+    rejected(retry, 422, ProblemType.KEY_REUSED);
     assertThat(outcome(retry)).isEqualTo(Outcome.MISMATCH);
   }
 
@@ -147,8 +154,7 @@ class OnceTest {
 
     Decision decision = strict.decide(TestRequest.post().body("a"));
 
-    assertThat(problem(decision).status()).isEqualTo(400);
-    assertThat(problem(decision).type()).isEqualTo(ProblemType.KEY_MISSING.uri());
+    rejected(decision, 400, ProblemType.KEY_MISSING);
     assertThat(outcome(decision)).isEqualTo(Outcome.REJECTED);
   }
 
@@ -175,8 +181,7 @@ class OnceTest {
   void aMalformedKeyGets400WithTheReason() throws Exception {
     Decision decision = once.decide(TestRequest.post("bad\u0001key"));
 
-    assertThat(problem(decision).status()).isEqualTo(400);
-    assertThat(problem(decision).type()).isEqualTo(ProblemType.KEY_INVALID.uri());
+    rejected(decision, 400, ProblemType.KEY_INVALID);
     assertThat(problem(decision).detail()).contains("U+0001");
   }
 
@@ -209,8 +214,7 @@ class OnceTest {
 
     Decision decision = small.decide(TestRequest.post("k1").body("01234567890"));
 
-    assertThat(problem(decision).status()).isEqualTo(413);
-    assertThat(problem(decision).type()).isEqualTo(ProblemType.REQUEST_TOO_LARGE.uri());
+    rejected(decision, 413, ProblemType.REQUEST_TOO_LARGE);
     assertThat(small.decide(TestRequest.post("k1").body("0123456789")))
         .isInstanceOf(Decision.Execute.class);
   }
@@ -253,10 +257,8 @@ class OnceTest {
 
     Decision decision = timed.decide(slow);
 
-    assertThat(decision).isInstanceOf(Decision.Reject.class);
-    assertThat(problem(decision).status()).isEqualTo(408);
-    assertThat(problem(decision).type()).isEqualTo(ProblemType.BODY_TIMEOUT.uri());
-    assertThat(problem(decision).detail()).isEqualTo("the request body did not arrive within 3"
+    assertThat(rejected(decision, 408, ProblemType.BODY_TIMEOUT).detail())
+        .isEqualTo("the request body did not arrive within 3"
         + " seconds; nothing was run and the Idempotency-Key was not taken, so the request may be"
         + " sent again");
     assertThat(listener.outcomes).containsExactly(Outcome.REJECTED);
@@ -330,11 +332,9 @@ class OnceTest {
 
     Decision retry = once.decide(TestRequest.post("k1").body("a"));
 
-    assertThat(retry).isInstanceOf(Decision.Reject.class);
-    assertThat(problem(retry).status()).isEqualTo(409);
-    assertThat(problem(retry).type()).isEqualTo(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
-    assertThat(problem(retry).retryAfterSeconds()).isZero();
-    assertThat(problem(retry).detail()).contains("status 201");
+    Problem problem = rejected(retry, 409, ProblemType.RESPONSE_NOT_REPLAYABLE);
+    assertThat(problem.retryAfterSeconds()).isZero();
+    assertThat(problem.detail()).contains("status 201");
     assertThat(outcome(retry)).isEqualTo(Outcome.NOT_REPLAYABLE);
     assertThat(listener.completions).containsExactly(Completion.STORED_NOT_REPLAYABLE);
   }
@@ -451,25 +451,16 @@ class OnceTest {
 
   @Test
   void aStoreFailureGives503AndTheHandlerDoesNotRun() throws Exception {
-    FailingStore failing = new FailingStore(store);
-    Once closed = Once.builder(failing).listener(listener).build();
-    failing.failing(true);
+    Decision decision = decideWhileTheStoreFails(builder -> builder.listener(listener));
 
-    Decision decision = closed.decide(TestRequest.post("k1"));
-
-    assertThat(problem(decision).status()).isEqualTo(503);
-    assertThat(problem(decision).type()).isEqualTo(ProblemType.STORE_UNAVAILABLE.uri());
+    rejected(decision, 503, ProblemType.STORE_UNAVAILABLE);
     assertThat(outcome(decision)).isEqualTo(Outcome.STORE_ERROR);
     assertThat(listener.storeErrors).containsExactly("claim");
   }
 
   @Test
   void aStoreFailureWithFailOpenRunsTheHandlerWithoutIdempotency() throws Exception {
-    FailingStore failing = new FailingStore(store);
-    Once open = Once.builder(failing).failOpen(true).build();
-    failing.failing(true);
-
-    Decision decision = open.decide(TestRequest.post("k1"));
+    Decision decision = decideWhileTheStoreFails(builder -> builder.failOpen(true));
 
     assertThat(decision).isInstanceOf(Decision.PassThrough.class);
     assertThat(outcome(decision)).isEqualTo(Outcome.FAILED_OPEN);

@@ -1,9 +1,12 @@
 package dev.once.testing;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.once.Decision;
 import dev.once.Exchange;
 import dev.once.Outcome;
 import dev.once.Problem;
+import dev.once.ProblemType;
 import dev.once.StoredResponse;
 import java.util.concurrent.CompletionStage;
 
@@ -28,6 +31,18 @@ public final class Decisions {
   /** @return the problem of a {@link Decision.Reject} */
   public static Problem problem(Decision decision) {
     return as(Decision.Reject.class, decision).problem();
+  }
+
+  /**
+   * Asserts that the decision is a {@link Decision.Reject} with this status and problem type.
+   *
+   * @return its problem, for what else the test reads of it
+   */
+  public static Problem rejected(Decision decision, int status, ProblemType type) {
+    Problem problem = problem(decision);
+    assertThat(problem.status()).as("status of %s", decision).isEqualTo(status);
+    assertThat(problem.type()).as("problem type of %s", decision).isEqualTo(type.uri());
+    return problem;
   }
 
   /** @return the decision a {@link Decision.Wait} ends in */
