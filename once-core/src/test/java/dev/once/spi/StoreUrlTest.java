@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class StoreUrlTest {
 
@@ -49,15 +51,15 @@ class StoreUrlTest {
   }
 
   /** A password may hold what would end the user information for a URL parser. */
-  @Test
-  void theUserInformationRunsToTheLastAtSign() {
-    assertThat(StoreUrl.redact("rediss://u:pa55/w0rd@cache:6380"))
-        .isEqualTo("rediss://***@cache:6380");
-    assertThat(StoreUrl.redact("redis://:pa55?w0rd@cache:6379/0"))
-        .isEqualTo("redis://***@cache:6379/0");
-    assertThat(StoreUrl.redact("redis://:pa55#w0rd@cache")).isEqualTo("redis://***@cache");
-    assertThat(StoreUrl.redact("rediss://app:pa55://h@host")).isEqualTo("rediss://***@host");
-    assertThat(StoreUrl.redact("redis://cache:6379/a@b")).isEqualTo("redis://***@b");
+  @ParameterizedTest(name = "[{index}] {0} is shown as {1}")
+  @CsvSource(delimiter = '|', value = {
+      "rediss://u:pa55/w0rd@cache:6380 | rediss://***@cache:6380",
+      "redis://:pa55?w0rd@cache:6379/0 | redis://***@cache:6379/0",
+      "redis://:pa55#w0rd@cache        | redis://***@cache",
+      "rediss://app:pa55://h@host      | rediss://***@host",
+      "redis://cache:6379/a@b          | redis://***@b"})
+  void theUserInformationRunsToTheLastAtSign(String url, String shown) {
+    assertThat(StoreUrl.redact(url)).isEqualTo(shown);
   }
 
   @Test
