@@ -29,6 +29,8 @@ import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The transactional mode behind {@link OnceFilter} in Jetty: the handler inserts a payment through
@@ -38,6 +40,7 @@ import org.junit.jupiter.api.Test;
 class TransactionalJdbcStoreTest {
   private final String table = Postgres.freshTable();
   private final String payments = table + "_payments";
+  private final String key = UUID.randomUUID().toString();
   private final AtomicInteger runs = new AtomicInteger();
   private volatile CountDownLatch gate = new CountDownLatch(0);
   private final CountDownLatch started = new CountDownLatch(1);
@@ -96,7 +99,7 @@ class TransactionalJdbcStoreTest {
     }
   }
 
-  private HttpResponse<String> post(String key, String... headers) throws Exception {
+  private HttpResponse<String> post(String... headers) throws Exception {
     return Http.send(Http.post(server.uri("/payments"), key, "{\"amount\":100}")
         .headers(headers.length == 0 ? new String[] {"X-None", "-"} : headers));
   }
@@ -124,14 +127,28 @@ class TransactionalJdbcStoreTest {
     return Postgres.count("SELECT count(*) FROM " + table + " WHERE state = '" + state + "'");
   }
 
+  /** Neither a payment row nor a record is committed, as a connection of its own sees. */
+  private void assertNothingIsCommitted() {
+    assertThat(rows()).isZero();
+    assertThat(Postgres.count("SELECT count(*) FROM " + table)).isZero();
+  }
+
+  /** The retry of a request that kept nothing runs the handler again, and its one row commits. */
+  private HttpResponse<String> assertTheRetryRunsAgain() throws Exception {
+    HttpResponse<String> retry = post();
+    assertThat(retry.statusCode()).isEqualTo(201);
+    assertThat(Http.isReplay(retry)).isFalse();
+    assertThat(rows()).isEqualTo(1);
+    return retry;
+  }
+
   @Test
   void aCompletedRequestCommitsItsRowWithItsRecordAndTheRetryIsReplayedWithoutASecondRow()
       throws Exception {
     serve(once -> once);
-    String key = UUID.randomUUID().toString();
 
-    HttpResponse<String> first = post(key);
-    HttpResponse<String> retry = post(key);
+    HttpResponse<String> first = post();
+    HttpResponse<String> retry = post();
 
     assertThat(first.statusCode()).isEqualTo(201);
     assertThat(first.body()).isEqualTo("{\"run\":1}");
@@ -142,81 +159,51 @@ class TransactionalJdbcStoreTest {
     assertThat(store.openTransactions()).isZero();
   }
 
-  @Test
-  void aHandlerThatThrowsAfterItsInsertLeavesNeitherTheRowNorTheKeyAndTheRetryRunsAtOnce()
-      throws Exception {
+  @ParameterizedTest(name = "[{index}] {0}")
+  @CsvSource(delimiter = '|', value = {
+      "a handler that throws after its insert | X-Fail   | after-insert | 500",
+      "an answer whose status is not cacheable | X-Status | 503          | 503"})
+  void aRequestThatLeavesNoStorableAnswerRollsBackItsRowAndFreesTheKeyForTheRetry(
+      String what, String header, String value, int status) throws Exception {
     serve(once -> once);
-    String key = UUID.randomUUID().toString();
 
-    HttpResponse<String> failed = post(key, "X-Fail", "after-insert");
+    HttpResponse<String> first = post(header, value);
 
-    assertThat(failed.statusCode()).isEqualTo(500);
-    assertThat(rows()).isZero();
-    assertThat(Postgres.count("SELECT count(*) FROM " + table)).isZero();
+    assertThat(first.statusCode()).isEqualTo(status);
+    assertNothingIsCommitted();
 
-    HttpResponse<String> retry = post(key);
+    HttpResponse<String> retry = assertTheRetryRunsAgain();
 
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(Http.isReplay(retry)).isFalse();
     assertThat(retry.body()).isEqualTo("{\"run\":2}");
-    assertThat(rows()).isEqualTo(1);
     assertThat(records("completed")).isEqualTo(1);
-  }
-
-  @Test
-  void anAnswerWhoseStatusIsNotCacheableRollsBackItsRowAndFreesTheKeyForTheRetry()
-      throws Exception {
-    serve(once -> once);
-    String key = UUID.randomUUID().toString();
-
-    HttpResponse<String> refused = post(key, "X-Status", "503");
-
-    assertThat(refused.statusCode()).isEqualTo(503);
-    assertThat(rows()).isZero();
-    assertThat(Postgres.count("SELECT count(*) FROM " + table)).isZero();
-
-    HttpResponse<String> retry = post(key);
-
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(rows()).isEqualTo(1);
   }
 
   @Test
   void aCommitThatFailsAfterTheHandlerAnsweredKeepsNothingAndTheClientGets503NotTheAnswer()
       throws Exception {
     serve(once -> once);
-    String key = UUID.randomUUID().toString();
 
     // order 42 does not exist: the deferred foreign key fails the commit, after the handler
-    HttpResponse<String> undone = post(key, "X-Order", "42");
+    HttpResponse<String> undone = post("X-Order", "42");
 
     Http.assertProblem(undone, 503, "https://once.dev/problems/store-unavailable");
     assertThat(undone.body()).contains("could not be committed and was undone");
-    assertThat(rows()).isZero();
-    assertThat(Postgres.count("SELECT count(*) FROM " + table)).isZero();
+    assertNothingIsCommitted();
     assertThat(store.openTransactions()).isZero();
 
-    HttpResponse<String> retry = post(key);
-
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(Http.isReplay(retry)).isFalse();
-    assertThat(rows()).isEqualTo(1);
+    assertTheRetryRunsAgain();
   }
 
   @Test
   void aCommitThatFailsAfterTheAnswerWasPartlySentBreaksTheResponseOffAndKeepsNothing()
       throws Exception {
     serve(once -> once);
-    String key = UUID.randomUUID().toString();
 
-    assertThatThrownBy(() -> post(key, "X-Order", "42", "X-Flush", "yes"))
+    assertThatThrownBy(() -> post("X-Order", "42", "X-Flush", "yes"))
         .isInstanceOf(IOException.class);
 
-    assertThat(rows()).isZero();
-    assertThat(Postgres.count("SELECT count(*) FROM " + table)).isZero();
-    HttpResponse<String> retry = post(key);
-    assertThat(retry.statusCode()).isEqualTo(201);
-    assertThat(rows()).isEqualTo(1);
+    assertNothingIsCommitted();
+    assertTheRetryRunsAgain();
   }
 
   @Test
@@ -224,10 +211,9 @@ class TransactionalJdbcStoreTest {
       throws Exception {
     serve(once -> once);
     gate = new CountDownLatch(1);
-    String key = UUID.randomUUID().toString();
     Thread owner = new Thread(() -> {
       try {
-        post(key);
+        post();
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
@@ -235,11 +221,10 @@ class TransactionalJdbcStoreTest {
     owner.start();
     assertThat(started.await(30, TimeUnit.SECONDS)).isTrue();
 
-    HttpResponse<String> duplicate = post(key);
+    HttpResponse<String> duplicate = post();
 
     Http.assertProblem(duplicate, 409, "https://once.dev/problems/request-in-progress");
-    assertThat(rows()).isZero();
-    assertThat(Postgres.count("SELECT count(*) FROM " + table)).isZero();
+    assertNothingIsCommitted();
     assertThat(store.peek(key).state()).isEqualTo(Claim.State.IN_PROGRESS);
     gate.countDown();
     owner.join(30_000);
@@ -251,10 +236,9 @@ class TransactionalJdbcStoreTest {
   void twoHundredConcurrentDuplicatesOnAPoolOfTenConnectionsRunTheHandlerOnceWithoutPoolTimeouts()
       throws Exception {
     serve(once -> once);
-    String key = UUID.randomUUID().toString();
     holdTheOwnerWhileTheDuplicatesArrive();
 
-    List<HttpResponse<String>> responses = Concurrently.run(200, i -> post(key));
+    List<HttpResponse<String>> responses = Concurrently.run(200, i -> post());
 
     assertThat(runs).hasValue(1);
     assertThat(rows()).isEqualTo(1);
@@ -272,10 +256,9 @@ class TransactionalJdbcStoreTest {
   void twoHundredDuplicatesThatMayWaitOnAPoolOfTenConnectionsAllGetTheOneResponse()
       throws Exception {
     serve(once -> once.maxWait(Duration.ofSeconds(30)));
-    String key = UUID.randomUUID().toString();
     holdTheOwnerWhileTheDuplicatesArrive();
 
-    List<HttpResponse<String>> responses = Concurrently.run(200, i -> post(key));
+    List<HttpResponse<String>> responses = Concurrently.run(200, i -> post());
 
     assertThat(runs).hasValue(1);
     assertThat(rows()).isEqualTo(1);
@@ -287,7 +270,6 @@ class TransactionalJdbcStoreTest {
   @Test
   void whenTheOwnersConnectionDiesTheTransactionIsRolledBackAndTheKeyIsFreeAtOnce()
       throws Exception {
-    String key = UUID.randomUUID().toString();
     Claim claim = store.claim(key, null, Duration.ofMinutes(5));
     assertThat(claim.state()).isEqualTo(Claim.State.ACQUIRED);
     try (PreparedStatement insert = store.connection()
@@ -315,7 +297,6 @@ class TransactionalJdbcStoreTest {
 
   @Test
   void theHandlersConnectionRefusesToEndTheTransactionAndItsCloseDoesNothing() throws Exception {
-    String key = UUID.randomUUID().toString();
     assertThatThrownBy(store::connection).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("no transaction of a keyed request is open on this thread");
     Claim claim = store.claim(key, null, Duration.ofMinutes(5));
