@@ -28,6 +28,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -54,8 +55,7 @@ class JdbcStoreTest {
       // the claim's snapshot cannot see the uncommitted row; its insert waits on the key
       Claim found = claimUntilCommitted(other, key, SECOND);
 
-      assertThat(found.state()).isEqualTo(Claim.State.IN_PROGRESS);
-      assertThat(found.fingerprint()).isEqualTo(FIRST);
+      assertInProgressWith(found, FIRST);
     }
   }
 
@@ -90,8 +90,7 @@ class JdbcStoreTest {
       // the claim's snapshot shows the dead row; its takeover waits on the row lock
       Claim found = claimUntilCommitted(other, key, FIRST);
 
-      assertThat(found.state()).isEqualTo(Claim.State.IN_PROGRESS);
-      assertThat(found.fingerprint()).isEqualTo(SECOND);
+      assertInProgressWith(found, SECOND);
     }
   }
 
@@ -178,8 +177,7 @@ class JdbcStoreTest {
   @Test
   void aPeekIsOneSelectThatNeverWaitsForTheLockOfAClaimTakingTheRowOver() throws Exception {
     WatchedDataSource recording = new WatchedDataSource(Postgres.dataSource());
-    JdbcStore watched = JdbcStore.builder(recording.dataSource())
-        .tableName(table).queryTimeout(Duration.ofSeconds(1)).sweepInterval(Duration.ZERO).build();
+    JdbcStore watched = withQueryTimeout(recording.dataSource(), Duration.ofSeconds(1));
     String key = key();
     store.claim(key, FIRST, LONG);
     try (Connection other = transaction()) {
@@ -187,8 +185,7 @@ class JdbcStoreTest {
 
       Claim seen = watched.peek(key);
 
-      assertThat(seen.state()).isEqualTo(Claim.State.IN_PROGRESS);
-      assertThat(seen.fingerprint()).isEqualTo(FIRST);
+      assertInProgressWith(seen, FIRST);
       other.rollback();
     }
     assertThat(recording.statements).hasSize(1);
@@ -272,8 +269,7 @@ class JdbcStoreTest {
 
   @Test
   void aClaimBlockedPastTheQueryTimeoutFailsAsAStoreErrorAndAcquiresNothing() throws Exception {
-    JdbcStore impatient = JdbcStore.builder(Postgres.dataSource()).tableName(table)
-        .queryTimeout(Duration.ofSeconds(1)).sweepInterval(Duration.ZERO).build();
+    JdbcStore impatient = withQueryTimeout(Postgres.dataSource(), Duration.ofSeconds(1));
     String key = key();
     rows.insertInProgress(null, key, FIRST, "-1 second");
     try (Connection other = transaction()) {
@@ -292,8 +288,7 @@ class JdbcStoreTest {
 
   @Test
   void aCompleteBlockedPastTheQueryTimeoutFailsAndTheOwnerCanCompleteLater() throws Exception {
-    JdbcStore impatient = JdbcStore.builder(Postgres.dataSource()).tableName(table)
-        .queryTimeout(Duration.ofMillis(200)).sweepInterval(Duration.ZERO).build();
+    JdbcStore impatient = withQueryTimeout(Postgres.dataSource(), Duration.ofMillis(200));
     String key = key();
     Token token = impatient.claim(key, FIRST, LONG).token();
     try (Connection other = transaction()) {
@@ -444,6 +439,18 @@ class JdbcStoreTest {
     return Thread.getAllStackTraces().keySet().stream()
         .filter(t -> t.getName().equals("once-jdbc-sweeper " + table) && t.isAlive())
         .toList();
+  }
+
+  /** Another store on the race table, whose statements give up after {@code queryTimeout}. */
+  private static JdbcStore withQueryTimeout(DataSource dataSource, Duration queryTimeout) {
+    return JdbcStore.builder(dataSource).tableName(table).queryTimeout(queryTimeout)
+        .sweepInterval(Duration.ZERO).build();
+  }
+
+  /** The claim found the key in progress, for the request whose fingerprint is given. */
+  private static void assertInProgressWith(Claim claim, Fingerprint fingerprint) {
+    assertThat(claim.state()).isEqualTo(Claim.State.IN_PROGRESS);
+    assertThat(claim.fingerprint()).isEqualTo(fingerprint);
   }
 
   /**
