@@ -8,7 +8,6 @@ import dev.once.StoredResponse.Header;
 import dev.once.jdbc.JdbcStore;
 import dev.once.spi.Claim;
 import dev.once.spi.Token;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -184,13 +183,8 @@ public class JdbcStoreBenchmark {
     for (String count : System.getProperty("bench.threads", "1,8,32").split(",")) {
       threadCounts.add(Integer.parseInt(count.trim()));
     }
-    String url = System.getenv("ONCE_TEST_JDBC_URL");
-    EmbeddedPostgres embedded = null;
-    if (url == null || url.isBlank()) {
-      embedded = EmbeddedPostgres.builder().setServerConfig("max_connections", "100").start();
-      url = embedded.getJdbcUrl("postgres", "postgres");
-    }
-    try {
+    try (BenchDatabase database = BenchDatabase.open(Map.of("max_connections", "100"))) {
+      String url = database.url();
       System.out.println("load before: " + loadAverage());
       System.out.println("server: " + describeServer(url));
       Map<String, Map<Integer, Double>> scores = new LinkedHashMap<>();
@@ -214,10 +208,6 @@ public class JdbcStoreBenchmark {
       System.out.println("load after: " + loadAverage());
       System.out.println();
       System.out.println(table(threadCounts, scores));
-    } finally {
-      if (embedded != null) {
-        embedded.close();
-      }
     }
   }
 

@@ -8,7 +8,6 @@ import dev.once.jdbc.TransactionalJdbcStore;
 import dev.once.servlet.OnceFilter;
 import dev.once.suite.JettyServer;
 import dev.once.suite.RunningServer;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -54,14 +53,9 @@ public final class TransactionalLoad {
     int callers = Integer.getInteger("bench.callers", 8);
     int seconds = Integer.getInteger("bench.measure", 5);
     int runs = Integer.getInteger("bench.runs", 3);
-    String url = System.getenv("ONCE_TEST_JDBC_URL");
-    EmbeddedPostgres embedded = null;
-    if (url == null || url.isBlank()) {
-      embedded = EmbeddedPostgres.builder().setServerConfig("max_connections", "300").start();
-      url = embedded.getJdbcUrl("postgres", "postgres");
-    }
-    try (HikariDataSource ordinaryPool = pool(url, callers + 4);
-        HikariDataSource transactionalPool = pool(url, callers + 4)) {
+    try (BenchDatabase database = BenchDatabase.open(Map.of("max_connections", "300"));
+        HikariDataSource ordinaryPool = pool(database.url(), callers + 4);
+        HikariDataSource transactionalPool = pool(database.url(), callers + 4)) {
       String suffix = Long.toString(System.nanoTime() % 1_000_000_000L);
       JdbcStore ordinary = JdbcStore.builder(ordinaryPool).tableName("load_ordinary_" + suffix)
           .createTable(true).build();
@@ -105,7 +99,7 @@ public final class TransactionalLoad {
         }
         System.out.printf(Locale.ROOT, "%n%d connections, %d s per turn, %d turns each, on %s%n",
             callers, seconds, runs,
-            embedded == null ? "ONCE_TEST_JDBC_URL" : "embedded PostgreSQL");
+            database.origin());
         System.out.printf(Locale.ROOT, "%-14s %12s %12s %10s%n", "store", "requests/s", "p99 ms",
             "non-2xx");
         print("ordinary", ordinaryResults);
@@ -115,10 +109,6 @@ public final class TransactionalLoad {
       } finally {
         transactional.close();
         ordinary.close();
-      }
-    } finally {
-      if (embedded != null) {
-        embedded.close();
       }
     }
   }

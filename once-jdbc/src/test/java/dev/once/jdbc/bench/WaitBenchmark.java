@@ -6,7 +6,6 @@ import dev.once.Fingerprint;
 import dev.once.jdbc.JdbcStore;
 import dev.once.spi.Claim;
 import dev.once.spi.Token;
-import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +17,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -85,24 +85,16 @@ public final class WaitBenchmark {
     int callers = Integer.getInteger("bench.callers", 8);
     int seconds = Integer.getInteger("bench.measure", 5);
     int runs = Integer.getInteger("bench.runs", 3);
-    String url = System.getenv("ONCE_TEST_JDBC_URL");
-    EmbeddedPostgres embedded = null;
-    if (url == null || url.isBlank()) {
-      EmbeddedPostgres.Builder builder =
-          EmbeddedPostgres.builder().setServerConfig("max_connections", "100");
-      if (Boolean.getBoolean("bench.durable")) {
-        // as a production server commits: a NOTIFY's lock is then held through the WAL flush
-        builder.setServerConfig("fsync", "on").setServerConfig("synchronous_commit", "on");
-      }
-      embedded = builder.start();
-      url = embedded.getJdbcUrl("postgres", "postgres");
+    Map<String, String> settings = new HashMap<>(Map.of("max_connections", "100"));
+    if (Boolean.getBoolean("bench.durable")) {
+      // as a production server commits: a NOTIFY's lock is then held through the WAL flush
+      settings.putAll(Map.of("fsync", "on", "synchronous_commit", "on"));
     }
     String table = "bench_wait_" + UUID.randomUUID().toString().substring(0, 8);
     String channel = table + "_changes";
-    HikariConfig config = new HikariConfig();
-    config.setJdbcUrl(url);
-    config.setMaximumPoolSize(callers + 8);
-    try (HikariDataSource pool = new HikariDataSource(config)) {
+    try (BenchDatabase database = BenchDatabase.open(settings);
+        HikariDataSource pool = pool(database.url(), callers + 8)) {
+      String url = database.url();
       System.out.println("load before: " + JdbcStoreBenchmark.loadAverage());
       System.out.println("server: " + JdbcStoreBenchmark.describeServer(url));
       JdbcStore owner = JdbcStore.builder(pool).tableName(table).createTable(true)
@@ -164,11 +156,14 @@ public final class WaitBenchmark {
         }
         owner.close();
       }
-    } finally {
-      if (embedded != null) {
-        embedded.close();
-      }
     }
+  }
+
+  private static HikariDataSource pool(String url, int size) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    config.setMaximumPoolSize(size);
+    return new HikariDataSource(config);
   }
 
   private static Result trials(int round, String name, int waiters, int trials, JdbcStore owner,
