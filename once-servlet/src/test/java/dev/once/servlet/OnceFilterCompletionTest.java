@@ -94,23 +94,18 @@ class OnceFilterCompletionTest {
   @Test
   void aResponseThatFailsAfterCommitWithACacheableStatusIsNotRunAgainNorReplayedHalf()
       throws Exception {
-    String key = UUID.randomUUID().toString();
+    FirstAndRetry sent = sendTwice("/fails-after-commit/201");
 
-    HttpResponse<String> first = post("/fails-after-commit/201", key, "");
-    HttpResponse<String> retry = post("/fails-after-commit/201", key, "");
-
-    assertThat(first.headers().firstValue("X-Failed")).isEmpty(); // committed before it was set
-    assertThat(retry.statusCode()).isEqualTo(409);
-    assertThat(retry.body()).contains(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+    // committed before it was set
+    assertThat(sent.first().headers().firstValue("X-Failed")).isEmpty();
+    assertThat(sent.retry().statusCode()).isEqualTo(409);
+    assertThat(sent.retry().body()).contains(ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
     assertThat(runs).hasValue(1);
   }
 
   @Test
   void aResponseThatFailsAfterCommitWithAnotherStatusReleasesTheKey() throws Exception {
-    String key = UUID.randomUUID().toString();
-
-    post("/fails-after-commit/500", key, "");
-    HttpResponse<String> retry = post("/fails-after-commit/500", key, "");
+    HttpResponse<String> retry = sendTwice("/fails-after-commit/500").retry();
 
     assertThat(retry.statusCode()).isEqualTo(500);
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
@@ -120,14 +115,11 @@ class OnceFilterCompletionTest {
   @Test
   void aResponseThatFailsBeforeCommitReleasesTheKeyAndLaterCompletionStoresNothing()
       throws Exception {
-    String key = UUID.randomUUID().toString();
+    FirstAndRetry sent = sendTwice("/fails-before-commit");
 
-    HttpResponse<String> first = post("/fails-before-commit", key, "");
-    HttpResponse<String> retry = post("/fails-before-commit", key, "");
-
-    assertThat(first.body()).isEqualTo("failed=true");
-    assertThat(retry.body()).isEqualTo("failed=true");
-    assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    assertThat(sent.first().body()).isEqualTo("failed=true");
+    assertThat(sent.retry().body()).isEqualTo("failed=true");
+    assertThat(sent.retry().headers().firstValue("Idempotent-Replayed")).isEmpty();
     assertThat(runs).hasValue(2);
   }
 
@@ -136,6 +128,15 @@ class OnceFilterCompletionTest {
     HttpResponse<String> response = post("/fails-before-commit", null, "");
 
     assertThat(response.body()).isEqualTo("failed=false");
+  }
+
+  /** A request with a fresh key and no body, and its retry. */
+  private record FirstAndRetry(HttpResponse<String> first, HttpResponse<String> retry) {}
+
+  private FirstAndRetry sendTwice(String path) throws Exception {
+    String key = UUID.randomUUID().toString();
+    HttpResponse<String> first = post(path, key, "");
+    return new FirstAndRetry(first, post(path, key, ""));
   }
 
   private HttpResponse<String> post(String path, String key, String body) throws Exception {
