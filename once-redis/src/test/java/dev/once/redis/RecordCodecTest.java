@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import org.assertj.core.api.AbstractStringAssert;
 import org.junit.jupiter.api.Test;
 
 class RecordCodecTest {
@@ -222,9 +223,7 @@ class RecordCodecTest {
     replayable[flags] = 3;
 
     for (byte[] record : List.of(other, headers, body, replayable)) {
-      assertThatThrownBy(() -> RecordCodec.decode("k", record))
-          .isInstanceOf(StoreException.class)
-          .hasMessageContaining("an outcome-unknown marker must be status 502");
+      refusalOf(record).contains("an outcome-unknown marker must be status 502");
     }
   }
 
@@ -270,6 +269,20 @@ class RecordCodecTest {
     assertEveryTruncationIsUnreadable(EarlierRecords.COMPLETED);
   }
 
+  /**
+   * @return an assertion on the message of the {@link StoreException} that reading {@code record}
+   *     throws
+   * @throws AssertionError if the record is read
+   */
+  private static AbstractStringAssert<?> refusalOf(byte[] record) {
+    try {
+      RecordCodec.decode("k", record);
+    } catch (StoreException e) {
+      return assertThat(e.getMessage());
+    }
+    throw new AssertionError("expected a StoreException, but the record was read");
+  }
+
   private static void assertEveryTruncationIsUnreadable(byte[] record) {
     for (int length = 0; length < record.length; length++) {
       byte[] truncated = Arrays.copyOf(record, length);
@@ -285,12 +298,8 @@ class RecordCodecTest {
     byte[] inProgress = concat(inProgress(TOKEN, null), new byte[] {0});
     byte[] completed = concat(completed(TOKEN, null, CREATED), new byte[] {0});
 
-    assertThatThrownBy(() -> RecordCodec.decode("k", inProgress))
-        .isInstanceOf(StoreException.class)
-        .hasMessageContaining("1 bytes follow the end of the record");
-    assertThatThrownBy(() -> RecordCodec.decode("k", completed))
-        .isInstanceOf(StoreException.class)
-        .hasMessageContaining("1 bytes follow the end of the response");
+    refusalOf(inProgress).contains("1 bytes follow the end of the record");
+    refusalOf(completed).contains("1 bytes follow the end of the response");
   }
 
   @Test
@@ -298,9 +307,7 @@ class RecordCodecTest {
     byte[] record = inProgress(TOKEN, null);
     record[1] = 9;
 
-    assertThatThrownBy(() -> RecordCodec.decode("k", record))
-        .isInstanceOf(StoreException.class)
-        .hasMessageContaining("unknown state 9");
+    refusalOf(record).contains("unknown state 9");
   }
 
   @Test
@@ -310,9 +317,7 @@ class RecordCodecTest {
     record[status] = (byte) 0xFF;
     record[status + 1] = (byte) 0xFF;
 
-    assertThatThrownBy(() -> RecordCodec.decode("k", record))
-        .isInstanceOf(StoreException.class)
-        .hasMessageContaining("status 65535 is outside 100 to 599");
+    refusalOf(record).contains("status 65535 is outside 100 to 599");
   }
 
   @Test
@@ -329,12 +334,9 @@ class RecordCodecTest {
         new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x01});
     byte[] hugeBody = concat(start, new byte[] {0, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x07});
 
-    assertThatThrownBy(() -> RecordCodec.decode("k", hugeCount))
-        .isInstanceOf(StoreException.class).hasMessageContaining("does not fit");
-    assertThatThrownBy(() -> RecordCodec.decode("k", sixByteVarint))
-        .isInstanceOf(StoreException.class).hasMessageContaining("too large");
-    assertThatThrownBy(() -> RecordCodec.decode("k", hugeBody))
-        .isInstanceOf(StoreException.class).hasMessageContaining("ends inside the body");
+    refusalOf(hugeCount).contains("does not fit");
+    refusalOf(sixByteVarint).contains("too large");
+    refusalOf(hugeBody).contains("ends inside the body");
   }
 
   @Test
@@ -345,9 +347,7 @@ class RecordCodecTest {
     record[record.length - 3] = (byte) 0xC3;
     record[record.length - 2] = (byte) 0x28;
 
-    assertThatThrownBy(() -> RecordCodec.decode("k", record))
-        .isInstanceOf(StoreException.class)
-        .hasMessageContaining("header value is not UTF-8");
+    refusalOf(record).contains("header value is not UTF-8");
   }
 
   @Test
