@@ -22,23 +22,27 @@ class NearCacheTest {
 
   @Test
   void anEntryLivesUntilTheRecordExpiresInRedisWhenThatIsSooner() {
-    cache.put("k", DONE, 5_000);
-
-    clock.advance(Duration.ofMillis(4_999));
-    assertThat(cache.get("k")).isSameAs(DONE);
-
-    clock.advance(Duration.ofMillis(1));
-    assertThat(cache.get("k")).isNull();
+    assertAnEntryLives(5_000, Duration.ofMillis(4_999), Duration.ofMillis(1));
   }
 
   @Test
   void anEntryLivesNoLongerThanMaxAgeHoweverLongTheRecordLives() {
-    cache.put("k", DONE, Duration.ofDays(1).toMillis());
+    assertAnEntryLives(
+        Duration.ofDays(1).toMillis(), Duration.ofSeconds(59), Duration.ofSeconds(1));
+  }
 
-    clock.advance(Duration.ofSeconds(59));
+  /**
+   * Puts an entry whose record lives {@code ttlMillis} more in Redis: it is there {@code
+   * stillThere} later, and gone {@code goneAfter} after that.
+   */
+  private void assertAnEntryLives(long ttlMillis, Duration stillThere,
+      Duration goneAfter) {
+    cache.put("k", DONE, ttlMillis);
+
+    clock.advance(stillThere);
     assertThat(cache.get("k")).isSameAs(DONE);
 
-    clock.advance(Duration.ofSeconds(1));
+    clock.advance(goneAfter);
     assertThat(cache.get("k")).isNull();
   }
 
