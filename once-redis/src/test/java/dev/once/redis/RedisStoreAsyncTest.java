@@ -33,6 +33,8 @@ import org.junit.jupiter.api.Test;
  * renewal, renewals racing completions, hundreds of waiters on one key.
  */
 class RedisStoreAsyncTest extends AbstractRedisStoreTest {
+  private static final byte[] PAID = "paid".getBytes(StandardCharsets.UTF_8);
+
   private String recordKey(String name) {
     return "t:" + key(name);
   }
@@ -48,6 +50,14 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
     Map<String, Long> sent = before.until(after);
     sent.keySet().removeAll(List.of("getbit", "pubsub"));
     return sent;
+  }
+
+  /** @return a waiter on key "a", once the store has marked the record awaited */
+  private CompletableFuture<Void> markedWaiterOnA(Duration timeout) {
+    CompletableFuture<Void> waiter =
+        store.awaitChangeAsync(key("a"), timeout).toCompletableFuture();
+    await("the record is marked", () -> isMarkedAwaited(recordKey("a")));
+    return waiter;
   }
 
   /** Reads the awaited bit with GETBIT, which the store never sends, so counts stay exact. */
@@ -73,6 +83,19 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
   /**
    * Opens the store's pub/sub connection and loads the scripts, so counts that follow are exact.
    */
+  /** @return a store on the test's prefix with this command timeout, warmed up */
+  private RedisStore warmedUp(Duration commandTimeout) throws Exception {
+    RedisStore warmed =
+        RedisStore.builder(client).keyPrefix("t:").commandTimeout(commandTimeout).build();
+    try {
+      warmUp(warmed);
+    } catch (Exception | Error e) {
+      warmed.close();
+      throw e;
+    }
+    return warmed;
+  }
+
   private static void warmUp(RedisStore warmed) throws Exception {
     result(warmed.awaitChangeAsync("warm-" + UUID.randomUUID(), Duration.ofSeconds(10)));
     String key = "warm-" + UUID.randomUUID();
@@ -114,9 +137,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
       throws Exception {
     warmUp(store);
     Token token = store.claim(key("a"), FINGERPRINT, LONG).token();
-    CompletableFuture<Void> waiter =
-        store.awaitChangeAsync(key("a"), Duration.ofSeconds(60)).toCompletableFuture();
-    await("the record is marked", () -> isMarkedAwaited(recordKey("a")));
+    CompletableFuture<Void> waiter = markedWaiterOnA(Duration.ofSeconds(60));
     CommandStats stats = quietStats();
 
     for (int i = 0; i < 5; i++) {
@@ -165,8 +186,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
   void threeHundredDuplicatesParkedByTheEngineAllGetTheOneReplay() throws Exception {
     Once once = Once.builder(store).maxWait(Duration.ofSeconds(60)).build();
     String key = key("engine");
-    Decision owner = once.decide(TestRequest.post(key).body("{}"));
-    assertThat(owner).isInstanceOf(Decision.Execute.class);
+    Exchange owner = exchange(once.decide(TestRequest.post(key).body("{}")));
 
     List<CompletableFuture<Decision>> duplicates = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
@@ -174,14 +194,13 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
     }
     await("the record is marked", () -> isMarkedAwaited("t:" + key));
     assertThat(duplicates).noneMatch(CompletableFuture::isDone);
-    result(exchange(owner).handlerReturned(Exchange.Response.of(201, List.of(),
-        "paid".getBytes(StandardCharsets.UTF_8))));
+    result(owner.handlerReturned(Exchange.Response.of(201, List.of(), PAID)));
 
     CompletableFuture.allOf(duplicates.toArray(CompletableFuture[]::new))
         .get(20, TimeUnit.SECONDS);
     assertThat(duplicates).allSatisfy(d -> {
       assertThat(d.join()).isInstanceOf(Decision.Replay.class);
-      assertThat(replayed(d.join()).body()).isEqualTo("paid".getBytes(StandardCharsets.UTF_8));
+      assertThat(replayed(d.join()).body()).isEqualTo(PAID);
     });
   }
 
@@ -189,8 +208,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
   void aHandlerRunningPastSeveralLeasesIsRenewedAndItsDuplicatesNeverRun() throws Exception {
     Once once = Once.builder(store).lease(Duration.ofSeconds(2)).build();
     String key = key("long");
-    Decision owner = once.decide(TestRequest.post(key).body("{}"));
-    assertThat(owner).isInstanceOf(Decision.Execute.class);
+    Exchange owner = exchange(once.decide(TestRequest.post(key).body("{}")));
 
     // three leases pass while the handler runs; a duplicate every 100 ms
     List<Decision> duplicates = new ArrayList<>();
@@ -198,8 +216,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
       TestRedis.sleep(100);
       duplicates.add(once.decide(TestRequest.post(key).body("{}")));
     }
-    result(exchange(owner).handlerReturned(Exchange.Response.of(201, List.of(),
-        "paid".getBytes(StandardCharsets.UTF_8))));
+    result(owner.handlerReturned(Exchange.Response.of(201, List.of(), PAID)));
 
     assertThat(duplicates).allMatch(Decision.Reject.class::isInstance);
     Decision retry = once.decide(TestRequest.post(key).body("{}"));
@@ -224,9 +241,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
     warmUp(store);
     Duration lease = Duration.ofMillis(1_500);
     Token token = store.claim(key("a"), FINGERPRINT, lease).token();
-    CompletableFuture<Void> waiter =
-        store.awaitChangeAsync(key("a"), Duration.ofMinutes(2)).toCompletableFuture();
-    await("the record is marked", () -> isMarkedAwaited(recordKey("a")));
+    CompletableFuture<Void> waiter = markedWaiterOnA(Duration.ofMinutes(2));
     CommandStats stats = quietStats();
 
     // 4.5 s: three leases pass, each renewed a tenth of the way in
@@ -266,9 +281,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
 
   @Test
   void aLeaseThatPassesWhileTheRenewalIsOnItsWayIsNotRevived() throws Exception {
-    try (RedisStore patient = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(Duration.ofSeconds(20)).build()) {
-      warmUp(patient);
+    try (RedisStore patient = warmedUp(Duration.ofSeconds(20))) {
       Token token = patient.claim(key("a"), FINGERPRINT, Duration.ofMillis(300)).token();
       admin().clientPause(1_000);
 
@@ -287,9 +300,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
   @Test
   void everyAsynchronousFormOnAPausedRedisReturnsAtOnceAndFailsWithAStoreException()
       throws Exception {
-    try (RedisStore quick = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(Duration.ofSeconds(2)).build()) {
-      warmUp(quick);
+    try (RedisStore quick = warmedUp(Duration.ofSeconds(2))) {
       Token token = quick.claim(key("owned"), FINGERPRINT, LONG).token();
       admin().clientPause(5_000);
 
@@ -321,9 +332,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
   @Test
   void aBlockingClaimInterruptedWhileRedisIsPausedThrowsAStoreExceptionAndKeepsTheInterrupt()
       throws Exception {
-    try (RedisStore patient = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(Duration.ofSeconds(20)).build()) {
-      warmUp(patient);
+    try (RedisStore patient = warmedUp(Duration.ofSeconds(20))) {
       admin().clientPause(3_000);
       AtomicReference<Throwable> thrown = new AtomicReference<>();
       AtomicReference<Boolean> interrupted = new AtomicReference<>();
@@ -442,9 +451,7 @@ class RedisStoreAsyncTest extends AbstractRedisStoreTest {
 
   @Test
   void aStageCancelledByItsCallerEndsWithoutAnAnswer() throws Exception {
-    try (RedisStore patient = RedisStore.builder(client).keyPrefix("t:")
-        .commandTimeout(Duration.ofSeconds(20)).build()) {
-      warmUp(patient);
+    try (RedisStore patient = warmedUp(Duration.ofSeconds(20))) {
       admin().clientPause(1_000);
       CompletableFuture<Claim> claim =
           patient.claimAsync(key("a"), FINGERPRINT, LONG).toCompletableFuture();
