@@ -75,19 +75,21 @@ public final class OnceAutoConfiguration {
     // the store modules' auto-configurations run first and define the store whenever their store
     // is asked for and they can; reaching here with redis or jdbc means one of them could not
     ClassLoader loader = context.getClassLoader();
-    if ("redis".equals(store)) {
-      throw binding.invalid("store", ClassUtils.isPresent("dev.once.redis.RedisStore", loader)
+    String missing = switch (store == null ? "" : store) {
+      case "redis" -> ClassUtils.isPresent("dev.once.redis.RedisStore", loader)
           ? "no Redis store was configured: OnceRedisStoreAutoConfiguration did not run (is it"
               + " excluded, or once.enabled false?)"
           : "no Redis store was configured: once.store=redis needs dev.once:once-redis on the"
-              + " class path");
-    }
-    if ("jdbc".equals(store)) {
-      throw binding.invalid("store", ClassUtils.isPresent("dev.once.jdbc.JdbcStore", loader)
+              + " class path";
+      case "jdbc" -> ClassUtils.isPresent("dev.once.jdbc.JdbcStore", loader)
           ? "no JDBC store was configured: once.store=jdbc needs a DataSource bean (a single one,"
               + " or one marked @Primary)"
           : "no JDBC store was configured: once.store=jdbc needs dev.once:once-jdbc on the class"
-              + " path and a DataSource bean");
+              + " path and a DataSource bean";
+      default -> null;
+    };
+    if (missing != null) {
+      throw binding.invalid("store", missing);
     }
     MemoryStore memory = memoryStore(binding);
     LOG.info("once: idempotency records in memory (responses up to "
