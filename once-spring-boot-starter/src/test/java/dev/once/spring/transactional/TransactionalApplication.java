@@ -25,52 +25,50 @@ import org.springframework.web.bind.annotation.RestController;
 @Import(TestApplications.ServletSecurity.class)
 public class TransactionalApplication {
 
-  /** Inserts a payment in a transaction of its own, unless it joins one. */
-  @Service
-  public static class Payments {
+  /** Inserts rows into one table, and answers the id of the transaction each insert ran in. */
+  abstract static class Inserts {
     private final JdbcTemplate jdbc;
     private final String table;
 
-    Payments(JdbcTemplate jdbc, @Value("${test.payments}") String table) {
+    Inserts(JdbcTemplate jdbc, String table) {
       this.jdbc = jdbc;
       this.table = table;
     }
 
-    @Transactional
-    public long pay(long amount) {
+    long insert(long amount) {
       jdbc.update("INSERT INTO " + table + " (amount) VALUES (?)", amount);
       return jdbc.queryForObject("SELECT txid_current()", Long.class);
+    }
+  }
+
+  /** Inserts a payment in a transaction of its own, unless it joins one. */
+  @Service
+  public static class Payments extends Inserts {
+    Payments(JdbcTemplate jdbc, @Value("${test.payments}") String table) {
+      super(jdbc, table);
+    }
+
+    @Transactional
+    public long pay(long amount) {
+      return insert(amount);
     }
   }
 
   /** Inserts a ledger line with no transaction of its own: a plain {@code JdbcTemplate}. */
   @Repository
-  public static class Ledger {
-    private final JdbcTemplate jdbc;
-    private final String table;
-
+  public static class Ledger extends Inserts {
     Ledger(JdbcTemplate jdbc, @Value("${test.ledger}") String table) {
-      this.jdbc = jdbc;
-      this.table = table;
+      super(jdbc, table);
     }
 
     public long record(long amount) {
-      jdbc.update("INSERT INTO " + table + " (amount) VALUES (?)", amount);
-      return jdbc.queryForObject("SELECT txid_current()", Long.class);
+      return insert(amount);
     }
   }
 
   /** The keyed endpoint: both writes, then a failure if {@code X-Fail: after-writes} asks. */
   @RestController
-  public static class PaymentsController {
-    private final Payments payments;
-    private final Ledger ledger;
-
-    PaymentsController(Payments payments, Ledger ledger) {
-      this.payments = payments;
-      this.ledger = ledger;
-    }
-
+  public record PaymentsController(Payments payments, Ledger ledger) {
     @PostMapping("/payments")
     @ResponseStatus(HttpStatus.CREATED)
     Map<String, Object> pay(@RequestBody Map<String, Object> request,

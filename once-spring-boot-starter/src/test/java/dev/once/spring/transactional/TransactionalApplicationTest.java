@@ -56,17 +56,26 @@ class TransactionalApplicationTest {
     registry.add("test.ledger", () -> LEDGER);
   }
 
-  private static long count(String table) {
-    return TestServers.count("SELECT count(*) FROM " + table);
+  /** The committed rows of the payments, the ledger and the records, counted one after another. */
+  private record Rows(long payments, long ledger, long records) {
+    static Rows now() {
+      return new Rows(count(PAYMENTS), count(LEDGER), count(RECORDS));
+    }
+
+    Rows plusOne() {
+      return new Rows(payments + 1, ledger + 1, records + 1);
+    }
+
+    private static long count(String table) {
+      return TestServers.count("SELECT count(*) FROM " + table);
+    }
   }
 
   @Test
   void theServiceAndTheRepositoryWriteInTheRequestsTransactionAndTheRetryIsReplayed()
       throws Exception {
     String key = UUID.randomUUID().toString();
-    long payments = count(PAYMENTS);
-    long ledger = count(LEDGER);
-    long records = count(RECORDS);
+    Rows before = Rows.now();
 
     HttpResponse<String> first = app.post("/payments", key, "{\"amount\":100}");
     HttpResponse<String> retry = app.post("/payments", key, "{\"amount\":100}");
@@ -77,33 +86,25 @@ class TransactionalApplicationTest {
     assertThat(seen.get("service")).isEqualTo(seen.get("ledger"));
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
     assertThat(retry.body()).isEqualTo(first.body());
-    assertThat(count(PAYMENTS)).isEqualTo(payments + 1);
-    assertThat(count(LEDGER)).isEqualTo(ledger + 1);
-    assertThat(count(RECORDS)).isEqualTo(records + 1);
+    assertThat(Rows.now()).isEqualTo(before.plusOne());
   }
 
   @Test
   void aFailureAfterTheTransactionalServiceReturnedRollsBackItsRowTheLedgerLineAndTheRecord()
       throws Exception {
     String key = UUID.randomUUID().toString();
-    long payments = count(PAYMENTS);
-    long ledger = count(LEDGER);
-    long records = count(RECORDS);
+    Rows before = Rows.now();
 
     HttpResponse<String> failed = app.send(app.jsonRequest("POST", "/payments", key,
         "{\"amount\":100}", null).header("X-Fail", "after-writes"));
 
     assertThat(failed.statusCode()).isEqualTo(500);
-    assertThat(count(PAYMENTS)).isEqualTo(payments);
-    assertThat(count(LEDGER)).isEqualTo(ledger);
-    assertThat(count(RECORDS)).isEqualTo(records);
+    assertThat(Rows.now()).isEqualTo(before);
 
     HttpResponse<String> retry = app.post("/payments", key, "{\"amount\":100}");
 
     assertThat(retry.statusCode()).isEqualTo(201);
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).isEmpty();
-    assertThat(count(PAYMENTS)).isEqualTo(payments + 1);
-    assertThat(count(LEDGER)).isEqualTo(ledger + 1);
-    assertThat(count(RECORDS)).isEqualTo(records + 1);
+    assertThat(Rows.now()).isEqualTo(before.plusOne());
   }
 }
