@@ -63,23 +63,17 @@ class CrashPointsTest {
     assertThat(first.stdout()).anyMatch(line -> line.contains("(transactional) listening on"));
 
     String insertCrash = UUID.randomUUID().toString();
-    crash(first, insertCrash, "after-insert");
-    ExampleProcess second = ExampleProcess.start(PaymentsApplication.class, environment);
+    ExampleProcess second = crashAndRestart(first, insertCrash, "after-insert", environment);
     assertExecuted(post(second, insertCrash), 1);
     assertThat(executions(second)).isEqualTo(1);
 
     String handlerCrash = UUID.randomUUID().toString();
-    crash(second, handlerCrash, "after-handler");
-    ExampleProcess third = ExampleProcess.start(PaymentsApplication.class, environment);
+    ExampleProcess third = crashAndRestart(second, handlerCrash, "after-handler", environment);
     try {
       assertExecuted(post(third, handlerCrash), 2);
       assertThat(executions(third)).isEqualTo(2);
 
-      String failure = UUID.randomUUID().toString();
-      HttpResponse<String> failed = post(third, failure, "X-Example-Fail", "after-insert");
-      assertThat(failed.statusCode()).isEqualTo(500);
-      assertThat(executions(third)).isEqualTo(2);
-      assertExecuted(post(third, failure), 3);
+      String failure = assertAFailedRequestIsRetriedAndRuns(third, 2);
 
       HttpResponse<String> replay = post(third, failure);
       assertThat(replay.headers().firstValue("Idempotent-Replayed")).hasValue("true");
@@ -98,25 +92,19 @@ class CrashPointsTest {
 
     // after the insert: nothing committed but the claim, so the key is held for the lease (30 s)
     String insertCrash = UUID.randomUUID().toString();
-    crash(first, insertCrash, "after-insert");
-    ExampleProcess second = ExampleProcess.start(PaymentsApplication.class, environment);
+    ExampleProcess second = crashAndRestart(first, insertCrash, "after-insert", environment);
     assertThat(post(second, insertCrash).statusCode()).isEqualTo(409);
     assertThat(executions(second)).isZero();
 
     // after the handler: the payment committed on its own, the record is still in progress
     String handlerCrash = UUID.randomUUID().toString();
-    crash(second, handlerCrash, "after-handler");
-    ExampleProcess third = ExampleProcess.start(PaymentsApplication.class, environment);
+    ExampleProcess third = crashAndRestart(second, handlerCrash, "after-handler", environment);
     try {
       assertThat(post(third, handlerCrash).statusCode()).isEqualTo(409);
       assertThat(executions(third)).isEqualTo(1);
 
       // a failure after the service committed: the key is released, the payment stays
-      String failure = UUID.randomUUID().toString();
-      HttpResponse<String> failed = post(third, failure, "X-Example-Fail", "after-insert");
-      assertThat(failed.statusCode()).isEqualTo(500);
-      assertThat(executions(third)).isEqualTo(2);
-      assertExecuted(post(third, failure), 3);
+      assertAFailedRequestIsRetriedAndRuns(third, 2);
 
       // once the leases pass, each crashed key runs again: the one crashed after its handler
       // pays a second time
@@ -128,11 +116,32 @@ class CrashPointsTest {
     }
   }
 
-  /** Sends a request that ends the example at {@code point}: the client gets no answer. */
-  private static void crash(ExampleProcess example, String key, String point) throws Exception {
+  /**
+   * Sends a request that fails after its insert and gets 500, with the example's executions at
+   * {@code executions} after it, then its retry, which runs and executes once more.
+   *
+   * @return the request's key
+   */
+  private static String assertAFailedRequestIsRetriedAndRuns(ExampleProcess example,
+      long executions) throws Exception {
+    String failure = UUID.randomUUID().toString();
+    HttpResponse<String> failed = post(example, failure, "X-Example-Fail", "after-insert");
+    assertThat(failed.statusCode()).isEqualTo(500);
+    assertThat(executions(example)).isEqualTo(executions);
+    assertExecuted(post(example, failure), executions + 1);
+    return failure;
+  }
+
+  /**
+   * Sends a request that ends the example at {@code point}, so the client gets no answer, and
+   * starts the example again.
+   */
+  private static ExampleProcess crashAndRestart(ExampleProcess example, String key, String point,
+      Map<String, String> environment) throws Exception {
     assertThatThrownBy(() -> post(example, key, "X-Example-Crash", point))
         .isInstanceOf(IOException.class);
     assertThat(example.awaitExit()).isEqualTo(3);
+    return ExampleProcess.start(PaymentsApplication.class, environment);
   }
 
   private static void assertExecuted(HttpResponse<String> response, long executions) {
