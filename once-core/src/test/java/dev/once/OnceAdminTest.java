@@ -2,6 +2,7 @@ package dev.once;
 
 import static dev.once.testing.Decisions.exchange;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.once.spi.Claim;
@@ -76,15 +77,13 @@ class OnceAdminTest {
 
   @Test
   void aKeyARequestCouldNotCarryIsRefusedWithAClearMessage() {
-    assertThatThrownBy(() -> once.inspect("", ""))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("key is not a valid key: the key is empty");
-    assertThatThrownBy(() -> once.delete("", "has space", false))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith("key is not a valid key");
-    assertThatThrownBy(() -> once.inspect("", "x".repeat(once.maxKeyLength() + 1)))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("the limit is " + once.maxKeyLength());
+    assertThatIllegalArgumentException().isThrownBy(() -> once.inspect("", ""))
+        .withMessageContaining("key is not a valid key: the key is empty");
+    assertThatIllegalArgumentException().isThrownBy(() -> once.delete("", "has space", false))
+        .withMessageStartingWith("key is not a valid key");
+    assertThatIllegalArgumentException()
+        .isThrownBy(() -> once.inspect("", "x".repeat(once.maxKeyLength() + 1)))
+        .withMessageContaining("the limit is " + once.maxKeyLength());
   }
 
   @Test
