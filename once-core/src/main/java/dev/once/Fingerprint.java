@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -14,19 +15,40 @@ import org.jspecify.annotations.Nullable;
  * <p>Each part is length-prefixed before it is hashed, so moving bytes from one part to another
  * (a query string that ends where the body begins) always changes the fingerprint. Instances are
  * immutable and thread-safe.
+ *
+ * <p>The bytes hashed are fixed for good, since stored records keep their fingerprints across
+ * upgrades: for the method, the path and the query (an absent query as an empty one), a 4-byte
+ * big-endian length and the UTF-8 bytes ({@code String.getBytes}, so an unpaired surrogate is
+ * {@code ?}); then the body's 4-byte length and its bytes.
+ *
+ * <p>Hashing a small request costs about as much as setting a digest up, so digests are reused:
+ * a small pool of them, each slot picked by the calling thread's id and taken with one atomic
+ * swap, holds a {@link MessageDigest} and a scratch array into which the three text parts are
+ * encoded, so the digest gets one update for them, one for the body and the final digest. A pool
+ * rather than a {@code ThreadLocal} because a library must not pin its class loader to a
+ * container's threads, and because a virtual thread per request would make a digest per request
+ * again. A digest is put back only after a fingerprint completed (which leaves it reset); if
+ * anything fails half-way it is dropped, so no half-fed digest is ever reused.
  */
 public final class Fingerprint {
   /** The number of bytes in a fingerprint. */
   public static final int LENGTH = 32;
 
-  private static final MessageDigest PROTOTYPE;
+  /** The most scratch bytes a pooled hasher keeps; longer text parts use an array of their own. */
+  private static final int MAX_SCRATCH = 4096;
+
+  /** Slots apart in {@link #POOL}, so that two slots in use never share a cache line. */
+  private static final int STRIDE = 16;
+
+  private static final AtomicReferenceArray<Hasher> POOL;
+  private static final int STRIPE_MASK;
 
   static {
-    try {
-      PROTOTYPE = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new ExceptionInInitializerError(e);
-    }
+    int wanted = Math.min(256, Math.max(8, Runtime.getRuntime().availableProcessors() * 4));
+    int stripes = Integer.highestOneBit(wanted * 2 - 1); // the power of two at or above
+    STRIPE_MASK = stripes - 1;
+    POOL = new AtomicReferenceArray<>(stripes * STRIDE);
+    POOL.set(0, new Hasher()); // fails here, at class initialisation, if there is no SHA-256
   }
 
   private final byte[] hash;
@@ -51,14 +73,27 @@ public final class Fingerprint {
   public static Fingerprint of(
       String method, String path, @Nullable String query, byte[] body, int offset, int length) {
     Objects.checkFromIndexSize(offset, length, body.length);
-    MessageDigest digest = newDigest();
-    update(digest, method.getBytes(StandardCharsets.UTF_8));
-    update(digest, path.getBytes(StandardCharsets.UTF_8));
     // an absent query and an empty one are the same request
-    update(digest, query == null ? new byte[0] : query.getBytes(StandardCharsets.UTF_8));
-    updateLength(digest, length);
+    String q = query == null ? "" : query;
+    // UTF-8 takes at most 3 bytes per char (a surrogate pair 4 for its 2 chars)
+    long most = 16L + 3L * ((long) method.length() + path.length() + q.length());
+    int stripe = stripe();
+    Hasher hasher = POOL.getAndSet(stripe, null);
+    if (hasher == null) {
+      hasher = new Hasher();
+    }
+    byte[] scratch = most <= hasher.scratch.length ? hasher.scratch : hasher.grow(most);
+    int end = put(scratch, 0, method);
+    end = put(scratch, end, path);
+    end = put(scratch, end, q);
+    putLength(scratch, end, length);
+    end += 4;
+    MessageDigest digest = hasher.digest;
+    digest.update(scratch, 0, end);
     digest.update(body, offset, length);
-    return new Fingerprint(digest.digest());
+    byte[] hash = digest.digest(); // and the digest is reset
+    POOL.lazySet(stripe, hasher);
+    return new Fingerprint(hash);
   }
 
   /**
@@ -98,7 +133,9 @@ public final class Fingerprint {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Fingerprint && MessageDigest.isEqual(hash, ((Fingerprint) o).hash);
+    // not MessageDigest.isEqual's constant time: the answer itself (a replay or a 422) tells
+    // whether two fingerprints are equal, so the time taken to find it out hides nothing
+    return o instanceof Fingerprint && Arrays.equals(hash, ((Fingerprint) o).hash);
   }
 
   @Override
@@ -116,27 +153,67 @@ public final class Fingerprint {
     return hex.toString();
   }
 
-  private static MessageDigest newDigest() {
-    try {
-      return (MessageDigest) PROTOTYPE.clone();
-    } catch (CloneNotSupportedException e) {
+  /** @return the first slot of the calling thread's stripe of {@link #POOL} */
+  private static int stripe() {
+    @SuppressWarnings("deprecation") // threadId() is JDK 19; getId() is the same number
+    long id = Thread.currentThread().getId();
+    int mixed = (int) ((id * 0x9E3779B97F4A7C15L) >>> 40);
+    return (mixed & STRIPE_MASK) * STRIDE;
+  }
+
+  /**
+   * Writes {@code text}'s length and UTF-8 bytes at {@code at}, as {@code getBytes(UTF_8)} would
+   * encode it; the array has room for 4 + 3 bytes per char.
+   *
+   * @return the index after the last byte written
+   */
+  private static int put(byte[] into, int at, String text) {
+    int n = text.length();
+    int start = at + 4;
+    for (int i = 0; i < n; i++) {
+      char c = text.charAt(i);
+      if (c >= 0x80) {
+        byte[] encoded = text.getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(encoded, 0, into, start, encoded.length);
+        putLength(into, at, encoded.length);
+        return start + encoded.length;
+      }
+      into[start + i] = (byte) c;
+    }
+    putLength(into, at, n);
+    return start + n;
+  }
+
+  private static void putLength(byte[] into, int at, int length) {
+    into[at] = (byte) (length >>> 24);
+    into[at + 1] = (byte) (length >>> 16);
+    into[at + 2] = (byte) (length >>> 8);
+    into[at + 3] = (byte) length;
+  }
+
+  /** A reusable SHA-256 digest and scratch array, used by one thread at a time. */
+  private static final class Hasher {
+    final MessageDigest digest;
+    byte[] scratch = new byte[256];
+
+    Hasher() {
       try {
-        return MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException impossible) {
-        throw new IllegalStateException(impossible);
+        digest = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("this JVM has no SHA-256", e);
       }
     }
-  }
 
-  private static void update(MessageDigest digest, byte[] part) {
-    updateLength(digest, part.length);
-    digest.update(part);
-  }
-
-  private static void updateLength(MessageDigest digest, int length) {
-    digest.update((byte) (length >>> 24));
-    digest.update((byte) (length >>> 16));
-    digest.update((byte) (length >>> 8));
-    digest.update((byte) length);
+    /** @return an array of at least {@code size} bytes, kept for next time if not too large */
+    byte[] grow(long size) {
+      if (size > Integer.MAX_VALUE - 8) {
+        throw new OutOfMemoryError("a request's method, path and query are too long to hash");
+      }
+      byte[] larger = new byte[(int) size];
+      if (size <= MAX_SCRATCH) {
+        scratch = larger;
+      }
+      return larger;
+    }
   }
 }

@@ -4,7 +4,14 @@ import static dev.once.testing.Responses.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 class FingerprintTest {
@@ -67,5 +74,95 @@ class FingerprintTest {
     assertThatThrownBy(() -> Fingerprint.fromBytes(new byte[31]))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("a fingerprint is 32 bytes, but was 31");
+  }
+
+  /**
+   * Stored records keep their fingerprints across upgrades, so these digests, computed by the
+   * code of release 1 (a fresh SHA-256 per request, each part encoded with {@code getBytes}), must
+   * never change: ASCII and non-ASCII text, unpaired surrogates (encoded as {@code ?}), a slice
+   * of a buffer, parts longer than one SHA-256 block and a 100,000-byte body.
+   */
+  @Test
+  void fingerprintsNeverChangeAcrossReleases() {
+    for (Object[] pinned : pinnedCases()) {
+      byte[] body = (byte[]) pinned[3];
+      assertThat(Fingerprint.of((String) pinned[0], (String) pinned[1], (String) pinned[2], body)
+          .toString()).as("%s %s", pinned[0], pinned[1]).isEqualTo(pinned[4]);
+    }
+    byte[] buffer = new byte[200];
+    for (int i = 0; i < buffer.length; i++) {
+      buffer[i] = (byte) (i * 7);
+    }
+    assertThat(Fingerprint.of("PATCH", "/slice", "", buffer, 3, 150).toString())
+        .isEqualTo("7528d89d710331734d09585bd93e092e10adbe27b8c2903cf7f18d3cb13d7bf0");
+  }
+
+  @Test
+  void aFailedFingerprintLeavesTheNextOneUnchanged() {
+    byte[] body = utf8("{}");
+
+    assertThatThrownBy(() -> Fingerprint.of("POST", "/payments", null, body, 1, 5))
+        .isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> Fingerprint.of("POST", null, null, body))
+        .isInstanceOf(NullPointerException.class);
+    assertThat(Fingerprint.of("POST", "/payments", null, body).toString())
+        .isEqualTo("0869208a790e5f4913de40c66d424d6e86d56f2fea764a713cc5aa2503b23c82");
+  }
+
+  @Test
+  void manyThreadsAtOnceEachGetTheirOwnRequestsFingerprint() throws Exception {
+    List<Object[]> cases = pinnedCases();
+    int threads = 32;
+    int rounds = 500;
+    CyclicBarrier start = new CyclicBarrier(threads);
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<Integer>> results = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int first = t;
+        results.add(pool.submit(() -> {
+          start.await();
+          int right = 0;
+          for (int i = 0; i < rounds; i++) {
+            Object[] pinned = cases.get((first + i) % cases.size());
+            String hex = Fingerprint.of((String) pinned[0], (String) pinned[1],
+                (String) pinned[2], (byte[]) pinned[3]).toString();
+            right += hex.equals(pinned[4]) ? 1 : 0;
+          }
+          return right;
+        }));
+      }
+      int right = 0;
+      for (Future<Integer> result : results) {
+        right += result.get();
+      }
+      assertThat(right).isEqualTo(threads * rounds);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static List<Object[]> pinnedCases() {
+    byte[] large = new byte[100_000];
+    for (int i = 0; i < large.length; i++) {
+      large[i] = (byte) (i * 31 + 7);
+    }
+    return List.of(
+        new Object[] {"POST", "/payments", null, utf8("{}"),
+            "0869208a790e5f4913de40c66d424d6e86d56f2fea764a713cc5aa2503b23c82"},
+        new Object[] {"POST", "/test", null, new byte[0],
+            "865670168318c8b728c60f8fd9b16ecccb5a7e049ac6eeb95bad5e4ec0d60fd9"},
+        new Object[] {"PUT", "/orders/42", "currency=EUR&amount=10",
+            utf8("{\"amount\":100,\"currency\":\"USD\",\"recipient\":\"user123\"}"),
+            "d8959a11399be680a3a907b885cec1e38bf44421ce1259c410fbd94790439d3f"},
+        new Object[] {"post", "/\u00fcn\u00efcode/\u8def\u5f84", "q=\u00e9&x=\ud83d\ude00",
+            "h\u00e9llo".getBytes(StandardCharsets.UTF_8),
+            "033e728de1402d04015a93089a439ed342093a6f9f355adc9437d5866cb47f79"},
+        new Object[] {"POST", "/a\ud800b", "x\ud83d", utf8("z"),
+            "f585b54480402b5386ec640066e841f39a9dd7512f0736d967fa001541ebfc4a"},
+        new Object[] {"POST", "/" + "seg/".repeat(75), "k=" + "v".repeat(200), large,
+            "5e0346c60c1f4e98769b951ca82eedccafc34bd00114f2fc81fd798484a7383d"},
+        new Object[] {"", "", null, new byte[0],
+            "374708fff7719dd5979ec875d56cd2286f6d3cf7ec317a3b25632aab28ec37bb"});
   }
 }
