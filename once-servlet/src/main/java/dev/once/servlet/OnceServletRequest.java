@@ -48,7 +48,6 @@ import org.jspecify.annotations.Nullable;
  */
 final class OnceServletRequest extends HttpServletRequestWrapper implements OnceRequest {
   private static final String FORM = "application/x-www-form-urlencoded";
-  private static final byte[] NO_BODY = new byte[0];
 
   private final Once engine;
   private byte @Nullable [] body;
@@ -130,11 +129,6 @@ final class OnceServletRequest extends HttpServletRequestWrapper implements Once
     }
     if (bodyFailure != null) {
       throw (RuntimeException) bodyFailure;
-    }
-    if (super.getContentLengthLong() == 0) {
-      // declared empty: there is nothing to wait for, so neither a read nor the clock
-      body = NO_BODY;
-      return body;
     }
     long start = engine.nanoTime();
     try {
