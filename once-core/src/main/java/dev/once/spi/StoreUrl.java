@@ -16,6 +16,7 @@ import java.util.function.Function;
 import java.util.function.IntConsumer;
 import java.util.function.LongConsumer;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -141,16 +142,42 @@ public final class StoreUrl {
    *     path or a parameter hides a little more than it needed to, never less
    */
   public static String redact(String url) {
-    String shown = url.trim();
-    int authority = shown.indexOf("://");
+    String text = url.trim();
+    // both rules are read on the text as given and what either hides is hidden: read one after
+    // the other, the first changed what the second saw (a password parameter holding an '@' was
+    // taken for the end of the user information and its tail shown, and a parameter's value
+    // holding the "://" hid the user information from the other rule; JdbcStoreUrlFuzzTest and
+    // ProxyFlagsFuzzTest found both)
+    List<int[]> hidden = new ArrayList<>();
+    int authority = text.indexOf("://");
     if (authority >= 0) {
       int start = authority + 3;
-      int at = shown.lastIndexOf('@');
+      int at = text.lastIndexOf('@');
       if (at >= start) {
-        shown = shown.substring(0, start) + "***" + shown.substring(at);
+        hidden.add(new int[] {start, at});
       }
     }
-    return SECRET_PARAMETER.matcher(shown).replaceAll("$1***");
+    Matcher secret = SECRET_PARAMETER.matcher(text);
+    while (secret.find()) {
+      hidden.add(new int[] {secret.end(1), secret.end()});
+    }
+    if (hidden.isEmpty()) {
+      return text;
+    }
+    hidden.sort((a, b) -> Integer.compare(a[0], b[0]));
+    StringBuilder shown = new StringBuilder(text.length());
+    int shownTo = 0;
+    int i = 0;
+    while (i < hidden.size()) {
+      int from = hidden.get(i)[0];
+      int to = hidden.get(i)[1];
+      for (i++; i < hidden.size() && hidden.get(i)[0] <= to; i++) {
+        to = Math.max(to, hidden.get(i)[1]);
+      }
+      shown.append(text, shownTo, from).append("***");
+      shownTo = to;
+    }
+    return shown.append(text, shownTo, text.length()).toString();
   }
 
   /**

@@ -50,6 +50,25 @@ class StoreUrlTest {
         .isEqualTo("redis://cache?password=***");
   }
 
+  /** Found by JdbcStoreUrlFuzzTest: the part of a password parameter after its '@' was shown. */
+  @Test
+  void aPasswordParameterHoldingAnAtSignIsHiddenWhole() {
+    // its '@' is taken for the end of user information too, which hides more, never less
+    assertThat(StoreUrl.redact("jdbc:postgresql://db/app?user=u&password=p@ssw0rd"))
+        .isEqualTo("jdbc:postgresql://***");
+    // the '@' in the parameter ends the user information too: the union of both is hidden
+    assertThat(StoreUrl.redact("redis://:s3cret@cache/0?password=x@tail&a=1"))
+        .isEqualTo("redis://***&a=1");
+  }
+
+  /** Found by ProxyFlagsFuzzTest: a parameter value holding "://" hid the user information. */
+  @Test
+  void aParameterValueHoldingTheSchemeSeparatorStillLeavesTheUserInformationHidden() {
+    assertThat(StoreUrl.redact("jdbc:x?password=://host&u=a:s3cretpw@rest"))
+        .isEqualTo("jdbc:x?password=***@rest");
+    assertThat(StoreUrl.redact("redis://cache?password=")).isEqualTo("redis://cache?password=***");
+  }
+
   /** A password may hold what would end the user information for a URL parser. */
   @ParameterizedTest(name = "[{index}] {0} is shown as {1}")
   @CsvSource(delimiter = '|', value = {
