@@ -135,18 +135,19 @@ public final class ConfigText {
    * Writes a duration the way {@link #duration} reads it, to the millisecond.
    *
    * @param duration a duration that is not negative
-   * @return such as {@code 0s}, {@code 500ms}, {@code 30s} or {@code 1h30m}
-   * @throws ArithmeticException if {@code duration} is longer than a {@code long} of milliseconds
+   * @return such as {@code 0s}, {@code 500ms}, {@code 30s} or {@code 1h30m}; a duration past a
+   *     {@code long} of milliseconds (no setting takes one, a message may quote one) to the
+   *     second
    */
   public static String format(Duration duration) {
     if (duration.isZero()) {
       return "0s";
     }
-    long millis = duration.toMillis();
-    if (millis % 1000 != 0 || millis < 1000) {
-      return millis + "ms";
+    long seconds = duration.getSeconds();
+    long millisOfSecond = duration.getNano() / 1_000_000;
+    if ((millisOfSecond != 0 || seconds == 0) && seconds < Long.MAX_VALUE / 1000) {
+      return (seconds * 1000 + millisOfSecond) + "ms";
     }
-    long seconds = millis / 1000;
     StringBuilder text = new StringBuilder();
     long[] sizes = {86_400, 3600, 60, 1};
     String[] units = {"d", "h", "m", "s"};

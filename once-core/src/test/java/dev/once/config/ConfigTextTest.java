@@ -80,6 +80,11 @@ class ConfigTextTest {
     assertThat(ConfigText.format(Duration.ofMillis(1500))).isEqualTo("1500ms");
     assertThat(ConfigText.format(Duration.ofSeconds(30))).isEqualTo("30s");
     assertThat(ConfigText.format(Duration.ofMinutes(90))).isEqualTo("1h30m");
+    // found by JdbcStoreUrlFuzzTest in a 10-minute run: a message quoting a long duration threw
+    assertThat(ConfigText.format(Duration.ofSeconds(Long.MAX_VALUE)))
+        .isEqualTo("106751991167300d15h30m7s");
+    assertThat(ConfigText.format(Duration.ofSeconds(Long.MAX_VALUE / 1000, 5_000_000)))
+        .endsWith("s");
     assertThat(ConfigText.format(Duration.ofHours(24))).isEqualTo("1d");
   }
 
