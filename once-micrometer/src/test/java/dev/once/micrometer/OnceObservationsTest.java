@@ -190,8 +190,10 @@ class OnceObservationsTest {
           .satisfies(completion -> assertThat(completion == null)
               .isEqualTo(outcome != Outcome.EXECUTED));
     }));
+    // a conflict (Prefer: wait=0 while the first runs) happens only when a thread gets there in
+    // time, so it is checked above whenever it happens but not required here (a CI run saw none)
     assertThat(outcomes.values()).as("the outcomes differ from request to request")
-        .contains(Outcome.EXECUTED, Outcome.REPLAYED, Outcome.CONFLICT, Outcome.MISMATCH);
+        .contains(Outcome.EXECUTED, Outcome.REPLAYED, Outcome.MISMATCH);
     List<Observation.Context> claims = named("once.store").stream()
         .filter(c -> c.getLowCardinalityKeyValue("operation").getValue().equals("claim"))
         .collect(Collectors.toList());
