@@ -27,6 +27,7 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.protocol.ProtocolVersion;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
@@ -135,12 +136,15 @@ import org.jspecify.annotations.Nullable;
  * connection subscribes its channels again there, which wakes their waiters to look again. While
  * no primary answers, commands fail at once (503, or fail-open), never wait for a second run.
  *
- * <p>Near cache. Optionally ({@link Builder#nearCache}, off by default) completed records a claim
- * or a peek read are kept in a bounded local cache, so a hot replay costs no round trip. A
- * completed record never changes in Redis, so a kept one is exact while it lives: until the
- * record's own expiry, or {@code maxAge}, whichever is first. The one staleness: a record deleted
- * from Redis by hand (or lost in a failover) is still replayed by this instance for at most {@code
- * maxAge}.
+ * <p>Near cache. Completed records a claim or a peek read are kept in a bounded local cache ({@link
+ * Builder#nearCache}, on by default), so a replay seen once costs no round trip after that. A
+ * completed record never changes in Redis, so a kept one is exact while it lives (until the
+ * record's own expiry, or {@code maxAge}, whichever is first), unless it is deleted early; Redis's
+ * client-side caching tells the store of that ({@code CLIENT TRACKING} on the command connection,
+ * RESP3; see {@code Invalidations}), and the record is forgotten when its invalidation arrives.
+ * Where Redis cannot track keys (a cluster, RESP2, a server that refuses it) the near cache keeps
+ * nothing unless it was configured, and a configured one replays a record deleted from Redis for
+ * at most {@code maxAge}.
  *
  * <p>Thread-safe; one connection is shared by all threads (Lettuce pipelines their commands).
  */
@@ -153,6 +157,8 @@ public final class RedisStore implements IdempotencyStore {
   public static final Duration DEFAULT_REPLICA_TIMEOUT = Duration.ofMillis(100);
   /** The default longest time a near-cache entry lives: one minute. */
   public static final Duration DEFAULT_NEAR_CACHE_MAX_AGE = Duration.ofMinutes(1);
+  /** The default bound of the near cache: 16 MiB of kept responses. */
+  public static final long DEFAULT_NEAR_CACHE_BYTES = 16L << 20;
 
   /** The most commands a client of the store's own keeps queued or in flight per connection. */
   private static final int REQUEST_QUEUE_SIZE = 16_384;
@@ -175,6 +181,9 @@ public final class RedisStore implements IdempotencyStore {
   private final Timer timer;
   private final Executor executor;
   private final @Nullable NearCache nearCache;
+  private final Duration nearCacheMaxAge;
+  /** Keeps {@link #nearCache} exact; non-null exactly when it is. */
+  private final @Nullable Invalidations invalidations;
   /**
    * Turns a record's remaining time to live into an instant, for {@link #inspect}, and gives a
    * claim's record its creation time.
@@ -205,10 +214,24 @@ public final class RedisStore implements IdempotencyStore {
     this.wallClock = clock == null ? Clock.systemUTC() : clock;
     this.recordFormat = builder.recordFormat;
     Ticker ticker = clock == null ? Ticker.system() : Ticker.of(clock);
-    this.nearCache = builder.nearCacheBytes == 0
+    NearCache cache = builder.nearCacheBytes == 0
         ? null
-        : new NearCache(builder.nearCacheBytes,
-            Objects.requireNonNull(builder.nearCacheMaxAge, "nearCache sets both"), ticker);
+        : new NearCache(builder.nearCacheBytes, builder.nearCacheMaxAge, ticker);
+    Invalidations tracking = null;
+    if (cache != null) {
+      if (target.trackable
+          && connected.stateful instanceof StatefulRedisConnection<byte[], byte[]> server) {
+        tracking = Invalidations.tracking(server, cache, keyPrefix, timer,
+            builder.nearCacheConfigured, timeoutNanos);
+      } else if (builder.nearCacheConfigured) {
+        tracking = Invalidations.untracked(cache);
+      } else {
+        cache = null; // on by default only where it can be kept exact
+      }
+    }
+    this.nearCache = cache;
+    this.nearCacheMaxAge = builder.nearCacheMaxAge;
+    this.invalidations = tracking;
     this.owned = builder.owned;
     this.description = target.description;
     this.hide = builder.hide;
@@ -254,7 +277,8 @@ public final class RedisStore implements IdempotencyStore {
           StatefulRedisConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
           return new Connection(c, c.async());
         },
-        () -> client.connectPubSub(ByteArrayCodec.INSTANCE)));
+        () -> client.connectPubSub(ByteArrayCodec.INSTANCE),
+        client.getOptions().getConfiguredProtocolVersion() != ProtocolVersion.RESP2));
   }
 
   /**
@@ -274,7 +298,7 @@ public final class RedisStore implements IdempotencyStore {
               client.connect(ByteArrayCodec.INSTANCE);
           return new Connection(c, c.async());
         },
-        () -> client.connectPubSub(ByteArrayCodec.INSTANCE)));
+        () -> client.connectPubSub(ByteArrayCodec.INSTANCE), false));
   }
 
   /**
@@ -295,7 +319,8 @@ public final class RedisStore implements IdempotencyStore {
    * <p>Parameters, each bound onto this builder's method of the same name with its checks:
    * {@code keyPrefix} (default {@value #DEFAULT_KEY_PREFIX}), {@code commandTimeout} (such as
    * {@code 500ms} or {@code PT2S}; default one second), {@code nearCacheBytes} (such as {@code
-   * 16MiB} or {@code 64KB}; off when absent), {@code nearCacheMaxAge} (default one minute), {@code
+   * 16MiB} or {@code 64KB}; default 16 MiB, 0 off), {@code nearCacheMaxAge} (default one minute),
+   * {@code
    * replicas} and {@code replicaTimeout} (default 100 ms; {@link Builder#replicas}), in the
    * grammar of {@link dev.once.config.ConfigText}; plus Lettuce's {@code verifyPeer}, {@code
    * clientName}, {@code database}, {@code timeout}. Any other parameter is refused. The client
@@ -393,9 +418,10 @@ public final class RedisStore implements IdempotencyStore {
     if (kept != null) {
       return CompletableFuture.completedFuture(kept);
     }
+    long ticket = ticket(key);
     Token token = Token.random();
     return new Call<List<Object>, Claim>("claim", key,
-        found -> found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found))
+        found -> found.isEmpty() ? Claim.acquired(token) : liveRecord("claim", key, found, ticket))
         .replicated()
         .send(Script.CLAIM, ScriptOutputType.MULTI, recordKey(key),
             RecordCodec.inProgress(recordFormat, token, fingerprint, wallClock.millis()),
@@ -431,8 +457,9 @@ public final class RedisStore implements IdempotencyStore {
     if (kept != null) {
       return CompletableFuture.completedFuture(kept);
     }
+    long ticket = ticket(key);
     return new Call<List<Object>, Claim>("peek", key,
-        found -> found.isEmpty() ? null : liveRecord("peek", key, found))
+        found -> found.isEmpty() ? null : liveRecord("peek", key, found, ticket))
         .send(Script.PEEK, ScriptOutputType.MULTI, recordKey(key));
   }
 
@@ -479,8 +506,9 @@ public final class RedisStore implements IdempotencyStore {
    *
    * <p>One {@code EVALSHA} round trip of a script that reads the record's state and deletes it
    * ({@code GETRANGE}, {@code DEL}), publishing on its channel when a forced deletion ends a record
-   * someone awaits, so waiters in every instance wake. This instance's near cache forgets the key;
-   * another instance's may replay the deleted record for at most its {@code maxAge}.
+   * someone awaits, so waiters in every instance wake. This instance's near cache forgets the key
+   * at once, another instance's when Redis's invalidation reaches it (on a cluster, where there is
+   * none, a configured near cache may replay the deleted record for at most its {@code maxAge}).
    */
   @Override
   public Deletion delete(String key, boolean force) {
@@ -492,14 +520,14 @@ public final class RedisStore implements IdempotencyStore {
     if (closed) {
       return closedStage(key);
     }
-    if (nearCache != null) {
-      nearCache.invalidate(key);
+    if (invalidations != null) {
+      invalidations.forget(key);
     }
     return new Call<Long, Deletion>("delete", key, answer -> {
-      // answers on this connection arrive in order: a read sent before the deletion has been put
-      // into the near cache by now, and is forgotten here
-      if (nearCache != null) {
-        nearCache.invalidate(key);
+      // the deletion sends this connection no invalidation (NOLOOP), and a read sent before it
+      // may have been kept since: forgotten here
+      if (invalidations != null) {
+        invalidations.forget(key);
       }
       return deletion(key, answer);
     }).send(Script.DELETE, ScriptOutputType.INTEGER, recordKey,
@@ -525,20 +553,25 @@ public final class RedisStore implements IdempotencyStore {
     return nearCache == null ? null : nearCache.get(key);
   }
 
+  /** @return the ticket of a read about to be sent ({@link Invalidations#ticket}) */
+  private long ticket(String key) {
+    return invalidations == null ? Invalidations.UNTRACKED : invalidations.ticket(key);
+  }
+
   /**
    * Decodes the live record a script returned with its remaining time to live, and keeps it in
    * the near cache if it is completed.
    */
-  private Claim liveRecord(String operation, String key, List<Object> found) {
+  private Claim liveRecord(String operation, String key, List<Object> found, long ticket) {
     if (found.size() != 2 || !(found.get(0) instanceof byte[]) || !(found.get(1) instanceof Long)) {
       throw new StoreException(
           operation + " got an unexpected answer from Redis: " + found, key, null);
     }
     Claim claim = RecordCodec.decode(key, (byte[]) found.get(0));
-    if (nearCache != null && claim.state() == Claim.State.COMPLETED) {
+    if (invalidations != null && claim.state() == Claim.State.COMPLETED) {
       long remaining = (Long) found.get(1);
       // -1: someone removed the expiry by hand; the near cache's own max age still bounds it
-      nearCache.put(key, claim, remaining == -1 ? Long.MAX_VALUE : remaining);
+      invalidations.keep(key, ticket, claim, remaining == -1 ? Long.MAX_VALUE : remaining);
     }
     return claim;
   }
@@ -765,6 +798,9 @@ public final class RedisStore implements IdempotencyStore {
       return;
     }
     closed = true;
+    if (invalidations != null) {
+      invalidations.close();
+    }
     if (nearCache != null) {
       nearCache.clear();
     }
@@ -788,10 +824,23 @@ public final class RedisStore implements IdempotencyStore {
   public String toString() {
     return "RedisStore{" + description
         + ", keyPrefix=" + new String(keyPrefix, StandardCharsets.UTF_8)
-        + ", commandTimeout=" + commandTimeout + (nearCache == null ? "" : ", nearCache")
+        + ", commandTimeout=" + commandTimeout + nearCacheDescription()
         + (replicas == 0 ? "" : ", replicas=" + replicas + " within " + replicaTimeoutMillis + "ms")
         + (recordFormat == RecordCodec.VERSION ? "" : ", recordFormat=" + recordFormat)
         + "}";
+  }
+
+  private String nearCacheDescription() {
+    if (invalidations == null) {
+      return "";
+    }
+    return invalidations.isUnchecked() ? ", nearCache=maxAge " + nearCacheMaxAge
+        : ", nearCache=tracked";
+  }
+
+  /** @return whether Redis tracks the keys this store reads for its near cache, for tests */
+  boolean isTracking() {
+    return invalidations != null && invalidations.isTracking();
   }
 
   /** @return the number of keys this store's waiters await, for tests */
@@ -1119,13 +1168,17 @@ public final class RedisStore implements IdempotencyStore {
     final ClientResources resources;
     final Supplier<Connection> connect;
     final Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSub;
+    /** Whether the connection can track keys: a server (not a cluster) spoken to in RESP3. */
+    final boolean trackable;
 
     Target(String description, ClientResources resources, Supplier<Connection> connect,
-        Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSub) {
+        Supplier<StatefulRedisPubSubConnection<byte[], byte[]>> pubSub,
+        boolean trackable) {
       this.description = description;
       this.resources = resources;
       this.connect = connect;
       this.pubSub = pubSub;
+      this.trackable = trackable;
     }
   }
 
@@ -1140,8 +1193,10 @@ public final class RedisStore implements IdempotencyStore {
     private @Nullable AutoCloseable owned;
     String keyPrefix = DEFAULT_KEY_PREFIX;
     Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
-    long nearCacheBytes;
-    @Nullable Duration nearCacheMaxAge;
+    long nearCacheBytes = DEFAULT_NEAR_CACHE_BYTES;
+    Duration nearCacheMaxAge = DEFAULT_NEAR_CACHE_MAX_AGE;
+    /** Whether the application set the near cache, accepting its staleness where none is kept. */
+    boolean nearCacheConfigured;
     int replicas;
     Duration replicaTimeout = DEFAULT_REPLICA_TIMEOUT;
     byte recordFormat = RecordCodec.VERSION;
@@ -1193,10 +1248,13 @@ public final class RedisStore implements IdempotencyStore {
     }
 
     /**
-     * Keeps completed records read by claims and peeks in a local cache, so a repeated replay
-     * costs no round trip. An entry lives until the earlier of the record's expiry in Redis and
-     * {@code maxAge}; a record deleted from Redis by hand is still replayed here for at most {@code
-     * maxAge}. Off by default.
+     * Sizes the near cache, which keeps completed records read by claims and peeks in a local
+     * cache, so a repeated replay costs no round trip. An entry lives until the earlier of the
+     * record's expiry in Redis and {@code maxAge}, and until Redis reports the record changed
+     * (client-side caching, on a server or Sentinel spoken to in RESP3). On by default there, with
+     * 16 MiB and one minute; where Redis cannot track keys (a
+     * cluster, RESP2, a server refusing {@code CLIENT TRACKING}) it is on only if this is called,
+     * and a record deleted from Redis is then still replayed here for at most {@code maxAge}.
      *
      * @param maximumBytes the bound on the estimated size of the kept responses
      * @param maxAge the longest an entry lives
@@ -1214,6 +1272,19 @@ public final class RedisStore implements IdempotencyStore {
       }
       this.nearCacheBytes = maximumBytes;
       this.nearCacheMaxAge = maxAge;
+      this.nearCacheConfigured = true;
+      return this;
+    }
+
+    /**
+     * Turns the near cache off: every claim and peek reads Redis.
+     *
+     * @return this builder
+     */
+    public Builder noNearCache() {
+      this.nearCacheBytes = 0;
+      this.nearCacheMaxAge = DEFAULT_NEAR_CACHE_MAX_AGE;
+      this.nearCacheConfigured = true;
       return this;
     }
 
@@ -1320,6 +1391,7 @@ public final class RedisStore implements IdempotencyStore {
       builder.commandTimeout = commandTimeout;
       builder.nearCacheBytes = nearCacheBytes;
       builder.nearCacheMaxAge = nearCacheMaxAge;
+      builder.nearCacheConfigured = nearCacheConfigured;
       builder.replicas = replicas;
       builder.replicaTimeout = replicaTimeout;
       builder.recordFormat = recordFormat;

@@ -77,9 +77,20 @@ final class RedisUrl {
       settings.nearCache(1, age); // the builder's own check; the size is set just below
       maxAge[0] = age;
     });
-    boolean cacheOn = url.bindSize("nearCacheBytes", bytes -> settings.nearCache(bytes, maxAge[0]));
-    if (ageSet && !cacheOn) {
-      throw url.malformed("nearCacheMaxAge needs nearCacheBytes");
+    long[] size = {RedisStore.DEFAULT_NEAR_CACHE_BYTES};
+    boolean sizeSet = url.bindSize("nearCacheBytes", bytes -> {
+      size[0] = bytes;
+      if (bytes == 0) {
+        settings.noNearCache();
+      } else {
+        settings.nearCache(bytes, maxAge[0]);
+      }
+    });
+    if (ageSet && size[0] == 0) {
+      throw url.malformed("nearCacheMaxAge with nearCacheBytes=0 (the near cache is off)");
+    }
+    if (ageSet && !sizeSet) {
+      settings.nearCache(RedisStore.DEFAULT_NEAR_CACHE_BYTES, maxAge[0]);
     }
     Duration[] replicaTimeout = {RedisStore.DEFAULT_REPLICA_TIMEOUT};
     boolean timeoutSet = url.bindDuration("replicaTimeout", timeout -> {

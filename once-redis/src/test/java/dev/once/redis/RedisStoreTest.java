@@ -490,24 +490,6 @@ class RedisStoreTest extends AbstractRedisStoreTest {
   }
 
   @Test
-  void theNearCacheReplaysARecordDeletedByHandForAtMostMaxAge() {
-    FakeClock clock = new FakeClock();
-    try (RedisStore cached = nearCached(Duration.ofSeconds(30)).clock(clock).build()) {
-      Token token = cached.claim(key("a"), FINGERPRINT, LONG).token();
-      cached.complete(key("a"), token, CREATED, LONG);
-      cached.claim(key("a"), FINGERPRINT, LONG);
-
-      admin().del("t:" + key("a"));
-
-      assertThat(cached.claim(key("a"), FINGERPRINT, LONG).state())
-          .isEqualTo(Claim.State.COMPLETED);
-      clock.advance(Duration.ofSeconds(30));
-      assertThat(cached.claim(key("a"), FINGERPRINT, LONG).state())
-          .isEqualTo(Claim.State.ACQUIRED);
-    }
-  }
-
-  @Test
   void theNearCacheKeepsNothingInProgress() {
     try (RedisStore cached = nearCached(Duration.ofMinutes(1)).build()) {
       Token token = store.claim(key("a"), FINGERPRINT, LONG).token();

@@ -34,7 +34,21 @@ class RedisUrlTest {
     assertThat(node.isSsl()).isFalse();
     assertThat(url.settings.keyPrefix).isEqualTo(RedisStore.DEFAULT_KEY_PREFIX);
     assertThat(url.settings.commandTimeout).isEqualTo(RedisStore.DEFAULT_COMMAND_TIMEOUT);
-    assertThat(url.settings.nearCacheBytes).isZero();
+    assertThat(url.settings.nearCacheBytes).isEqualTo(RedisStore.DEFAULT_NEAR_CACHE_BYTES);
+    assertThat(url.settings.nearCacheConfigured).as("on by default, where it can be tracked")
+        .isFalse();
+  }
+
+  @Test
+  void nearCacheBytesZeroTurnsTheNearCacheOffAndAMaxAgeAloneKeepsTheDefaultSize() {
+    RedisUrl off = RedisUrl.parse("redis://h?nearCacheBytes=0");
+    assertThat(off.settings.nearCacheBytes).isZero();
+    assertThat(off.settings.nearCacheConfigured).isTrue();
+
+    RedisUrl aged = RedisUrl.parse("redis://h?nearCacheMaxAge=10m");
+    assertThat(aged.settings.nearCacheBytes).isEqualTo(RedisStore.DEFAULT_NEAR_CACHE_BYTES);
+    assertThat(aged.settings.nearCacheMaxAge).isEqualTo(Duration.ofMinutes(10));
+    assertThat(aged.settings.nearCacheConfigured).isTrue();
   }
 
   @Test
@@ -104,11 +118,11 @@ class RedisUrlTest {
             + " must be positive, but was PT0S");
     refusalOf(() -> RedisUrl.parse("redis://h?nearCacheBytes=lots"))
         .startsWith("nearCacheBytes: \"lots\" is not a size");
-    refusalOf(() -> RedisUrl.parse("redis://h?nearCacheBytes=0"))
-        .endsWith(": nearCache maximumBytes must be positive, but was 0");
-    refusalOf(() -> RedisUrl.parse("redis://h?nearCacheMaxAge=1m"))
-        .isEqualTo("nearCacheMaxAge needs nearCacheBytes in store URL"
-            + " redis://h?nearCacheMaxAge=1m");
+    refusalOf(() -> RedisUrl.parse("redis://h?nearCacheBytes=-1"))
+        .startsWith("nearCacheBytes: \"-1\" is not a size");
+    refusalOf(() -> RedisUrl.parse("redis://h?nearCacheMaxAge=1m&nearCacheBytes=0"))
+        .isEqualTo("nearCacheMaxAge with nearCacheBytes=0 (the near cache is off) in store URL"
+            + " redis://h?nearCacheMaxAge=1m&nearCacheBytes=0");
   }
 
   @Test

@@ -110,11 +110,22 @@ public final class OnceRedisStoreAutoConfiguration {
       builder.nearCache(1, age);
       maxAge[0] = age;
     });
-    boolean cacheOn = binding.bind("redis.near-cache.maximum-weight",
-        Bindable.of(DataSize.class), size -> builder.nearCache(size.toBytes(), maxAge[0]));
-    if (ageSet && !cacheOn) {
-      throw binding.invalid("redis.near-cache.max-age", "the near cache is off unless"
-          + " once.redis.near-cache.maximum-weight is set too");
+    long[] weight = {RedisStore.DEFAULT_NEAR_CACHE_BYTES};
+    boolean weightSet = binding.bind("redis.near-cache.maximum-weight",
+        Bindable.of(DataSize.class), size -> {
+          weight[0] = size.toBytes();
+          if (weight[0] == 0) {
+            builder.noNearCache();
+          } else {
+            builder.nearCache(weight[0], maxAge[0]);
+          }
+        });
+    if (ageSet && weight[0] == 0) {
+      throw binding.invalid("redis.near-cache.max-age", "the near cache is off"
+          + " (once.redis.near-cache.maximum-weight=0)");
+    }
+    if (ageSet && !weightSet) {
+      builder.nearCache(RedisStore.DEFAULT_NEAR_CACHE_BYTES, maxAge[0]);
     }
     Duration[] replicaTimeout = {RedisStore.DEFAULT_REPLICA_TIMEOUT};
     boolean timeoutSet = binding.bind("redis.replica-timeout", Bindable.of(Duration.class),

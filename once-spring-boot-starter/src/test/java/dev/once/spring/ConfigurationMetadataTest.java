@@ -88,8 +88,9 @@ class ConfigurationMetadataTest {
         .isEqualTo(RedisStore.DEFAULT_KEY_PREFIX);
     assertThat(duration("once.redis.command-timeout"))
         .isEqualTo(RedisStore.DEFAULT_COMMAND_TIMEOUT);
-    assertThat(properties.get("once.redis.near-cache.maximum-weight"))
-        .as("the near cache is off by default").doesNotContainKey("defaultValue");
+    assertThat(DataSize.parse(
+            (String) properties.get("once.redis.near-cache.maximum-weight").get("defaultValue"))
+        .toBytes()).isEqualTo(RedisStore.DEFAULT_NEAR_CACHE_BYTES);
     assertThat(duration("once.redis.near-cache.max-age"))
         .isEqualTo(RedisStore.DEFAULT_NEAR_CACHE_MAX_AGE);
     assertThat(properties.get("once.redis.replicas").get("defaultValue")).isEqualTo(0);

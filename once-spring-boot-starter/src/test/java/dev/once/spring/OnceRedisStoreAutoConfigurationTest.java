@@ -188,7 +188,10 @@ class OnceRedisStoreAutoConfigurationTest {
         .run(context -> assertThat(context.getBean(RedisStore.class).toString())
             .contains("commandTimeout=PT0.25S").contains("nearCache"));
     withClient().run(context -> assertThat(context.getBean(RedisStore.class).toString())
-        .contains("keyPrefix=once:").doesNotContain("nearCache").doesNotContain("replicas"));
+        .contains("keyPrefix=once:").contains("nearCache=tracked").doesNotContain("replicas"));
+    withClient().withPropertyValues("once.redis.near-cache.maximum-weight=0B")
+        .run(context -> assertThat(context.getBean(RedisStore.class).toString())
+            .doesNotContain("nearCache"));
     withClient().withPropertyValues("once.redis.replicas=2", "once.redis.replica-timeout=250ms")
         .run(context -> assertThat(context.getBean(RedisStore.class).toString())
             .contains("replicas=2 within 250ms"));
@@ -205,9 +208,6 @@ class OnceRedisStoreAutoConfigurationTest {
       assertThat(failure.value()).isEqualTo("0s");
       assertThat(failure.reason()).isEqualTo("commandTimeout must be positive, but was PT0S");
     });
-    withClient().withPropertyValues("once.redis.near-cache.maximum-weight=0B")
-        .run(context -> assertThat(startupFailure(context).reason())
-            .isEqualTo("nearCache maximumBytes must be positive, but was 0"));
     withClient().withPropertyValues("once.redis.near-cache.maximum-weight=1MB",
             "once.redis.near-cache.max-age=-1s")
         .run(context -> {
@@ -216,9 +216,10 @@ class OnceRedisStoreAutoConfigurationTest {
           assertThat(failure.reason())
               .isEqualTo("nearCache maxAge must be positive, but was PT-1S");
         });
-    withClient().withPropertyValues("once.redis.near-cache.max-age=30s")
+    withClient().withPropertyValues("once.redis.near-cache.max-age=30s",
+            "once.redis.near-cache.maximum-weight=0B")
         .run(context -> assertThat(startupFailure(context).reason())
-            .contains("the near cache is off unless once.redis.near-cache.maximum-weight"));
+            .contains("the near cache is off (once.redis.near-cache.maximum-weight=0)"));
     withClient().withPropertyValues("once.redis.replicas=-1")
         .run(context -> assertThat(startupFailure(context).reason())
             .isEqualTo("replicas must not be negative, but was -1"));
