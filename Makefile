@@ -28,12 +28,15 @@ c-bench: c-shared
 # bench:       the JMH suite (ns/op, B/op) then the HTTP load harness
 # bench-quick: the JMH suite in about two minutes, for a sanity check (not for publishing)
 # bench-jmh:   the JMH suite only;  bench-http: the HTTP harness only (HTTP_ARGS=... to tune it)
+# bench-proxy: once-proxy against its upstream, PlainProxy and (when installed; NGINX=install
+#              installs it) nginx, pinned: servers on CPU 0, wrk on CPU 1; the table goes to
+#              once-proxy/target/bench-proxy.md (RUNS, DURATION, WARMUP as in run-wrk.sh)
 BENCH_JAR := once-benchmarks/target/benchmarks.jar
 BENCH_OUT := once-benchmarks/target
 BENCH_JMH_QUICK := -f 1 -wi 2 -w 1s -i 3 -r 1s
 HTTP_ARGS ?=
 
-.PHONY: bench bench-quick bench-jmh bench-http bench-jar
+.PHONY: bench bench-quick bench-jmh bench-http bench-jar bench-proxy
 
 bench: bench-jmh bench-http
 
@@ -56,6 +59,10 @@ bench-http: bench-jar
 	@uptime
 	java -cp $(BENCH_JAR) dev.once.benchmarks.http.HttpBench $(HTTP_ARGS)
 	@uptime
+
+bench-proxy:
+	mvn -B -ntp -q -pl once-proxy -am package -DskipTests
+	PIN=1 OUT=once-proxy/target/bench-proxy.md bash once-proxy/bench/run-wrk.sh
 
 # ---- Redis high availability (docs/REDIS.md) ----------------------------------------------
 # ha-test: every Sentinel failover test of once-redis (about two minutes), the long ones the build

@@ -1,23 +1,42 @@
 #!/usr/bin/env bash
-# The once-proxy benchmark: the same POSTs, measured with wrk against three setups side by side,
-#   direct  - the demo upstream itself
+# The once-proxy benchmark: the same POSTs, measured with wrk against these setups side by side,
+#   direct  - the upstream itself
+#   nginx   - nginx as a plain reverse proxy (one worker, upstream keepalive), when nginx is
+#             installed (NGINX=install installs it with apt-get; never needed by the tests)
 #   plain   - the same Jetty proxy servlet with no idempotency (dev.once.proxy.PlainProxy, from
 #             once-proxy's test classes: it is not in the jar)
-#   once    - once-proxy (OnceFilter in front of that servlet, memory store)
+#   once    - once-proxy (memory store)
 # for three kinds of request: no key, cache hit (one key: every request after the first is a
-# replay) and unique key (every request is a first request, stored). The runs are interleaved
-# (each run measures every setup and kind once, the setups in a rotating order) and the medians
-# of RUNS runs are printed with the ratios once/plain.
+# replay) and unique key (every request is a first request, stored). The upstream is nginx
+# answering `return 201` when nginx is there (so the proxies, not the upstream, are measured),
+# else once-proxy's demo upstream. The runs are interleaved (each run measures every setup and
+# kind once, the setups in a rotating order); the table gives the medians over the runs, and the
+# ratios are medians of the ratios within each run, so a drift of the machine between runs
+# cancels out. The proxies' resident memory (VmRSS) is read idle, before any load, and after the
+# last run.
 #
-# Run from the repository root:  bash once-proxy/bench/run-wrk.sh
+# Run from the repository root:  bash once-proxy/bench/run-wrk.sh   (or: make bench-proxy)
 # Settings (environment): RUNS=5 DURATION=10s WARMUP=15s CONNECTIONS=32 THREADS=2
-# BEFORE_JAR=path/to/an/older/once-proxy.jar adds a fourth setup, "before": that jar's once-proxy
-# on the same upstream, interleaved with the others, for an A/B of a change in one run.
+# PIN=1 pins every server (proxies and upstream) to CPU 0 and wrk to CPU 1 (taskset), with
+# THREADS=1 CONNECTIONS=16 unless set: the setting make bench-proxy uses.
+# BEFORE_JAR=path/to/an/older/once-proxy.jar adds a setup, "before": that jar's once-proxy on the
+# same upstream, interleaved with the others, for an A/B of a change in one run.
+# OUT=file also writes the table there (Markdown).
 # It installs wrk with apt-get if it is missing, and builds the jar and the test classes if either
 # is missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+PIN=${PIN:-0}
+if [ "$PIN" = 1 ]; then
+  THREADS=${THREADS:-1}
+  CONNECTIONS=${CONNECTIONS:-16}
+  SERVER_CPU=(taskset -c 0)
+  LOAD_CPU=(taskset -c 1)
+else
+  SERVER_CPU=()
+  LOAD_CPU=()
+fi
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-15s}
@@ -27,10 +46,15 @@ JAR=once-proxy/target/once-proxy.jar
 TEST_CLASSES=once-proxy/target/test-classes
 SCRIPT=once-proxy/bench/post.lua
 JAVA_OPTS=${JAVA_OPTS:--Xms256m -Xmx512m}
+OUT=${OUT:-}
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk" >&2
   apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
+fi
+if [ "${NGINX:-}" = install ] && ! command -v nginx >/dev/null 2>&1; then
+  echo "installing nginx" >&2
+  apt-get update -qq >/dev/null && apt-get install -y -qq nginx >/dev/null
 fi
 if [ ! -f "$JAR" ] || [ ! -f "$TEST_CLASSES/dev/once/proxy/PlainProxy.class" ]; then
   mvn -B -ntp -q -pl once-proxy -am package -DskipTests
@@ -45,13 +69,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # start NAME VAR COMMAND...: runs the command in the background, waits for its "listening on URL"
 # line and sets VAR to the URL (not through $(...): the pid must be recorded in this shell)
+declare -A PID
 start() {
   local name=$1 var=$2
   shift 2
-  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  "${SERVER_CPU[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PIDS+=($!)
+  PID[$name]=$!
   for _ in $(seq 1 600); do
     if grep -q "listening on" "$WORK/$name.out" 2>/dev/null; then
       printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$WORK/$name.out" | head -1)"
@@ -64,16 +94,68 @@ start() {
   exit 1
 }
 
-UPSTREAM= PLAIN= ONCE=
-# shellcheck disable=SC2086
-start upstream UPSTREAM java $JAVA_OPTS -cp "$JAR" dev.once.proxy.DemoUpstream 127.0.0.1:0
+# start_nginx NAME VAR PORT SERVER_BLOCK: an nginx of one worker in the foreground
+start_nginx() {
+  local name=$1 var=$2 port=$3 block=$4
+  mkdir -p "$WORK/$name"
+  cat >"$WORK/$name/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/$name/nginx.pid;
+error_log $WORK/$name/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/$name/body;
+  proxy_temp_path $WORK/$name/proxy;
+  fastcgi_temp_path $WORK/$name/fastcgi;
+  uwsgi_temp_path $WORK/$name/uwsgi;
+  scgi_temp_path $WORK/$name/scgi;
+  $block
+}
+EOF
+  "${SERVER_CPU[@]}" nginx -p "$WORK/$name" -c "$WORK/$name/nginx.conf" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PIDS+=($!)
+  PID[$name]=$!
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+      printf -v "$var" 'http://127.0.0.1:%s' "$port"
+      return
+    fi
+    sleep 0.1
+  done
+  echo "$name did not start:" >&2
+  cat "$WORK/$name.err" "$WORK/$name/error.log" >&2 || true
+  exit 1
+}
+
+rss_mib() {
+  awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
+}
+
+UPSTREAM= PLAIN= ONCE= NGINX_PROXY=
+SETUPS=(direct)
+if command -v nginx >/dev/null 2>&1; then
+  port=$(free_port)
+  start_nginx upstream UPSTREAM "$port" "server { listen 127.0.0.1:$port; default_type application/json; location / { return 201 '{\"id\":1}'; } }"
+  UPSTREAM_KIND="nginx return 201"
+  proxy_port=$(free_port)
+  start_nginx nginx NGINX_PROXY "$proxy_port" "upstream up { server ${UPSTREAM#http://}; keepalive 64; }
+  server { listen 127.0.0.1:$proxy_port; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+  SETUPS+=(nginx)
+else
+  # shellcheck disable=SC2086
+  start upstream UPSTREAM java $JAVA_OPTS -cp "$JAR" dev.once.proxy.DemoUpstream 127.0.0.1:0
+  UPSTREAM_KIND="once-proxy's demo upstream"
+fi
 # shellcheck disable=SC2086
 start plain PLAIN java $JAVA_OPTS -cp "$JAR:$TEST_CLASSES" dev.once.proxy.PlainProxy \
   --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 # shellcheck disable=SC2086
 start once ONCE java $JAVA_OPTS -jar "$JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM"
-declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [once]=$ONCE)
-SETUPS=(direct plain once)
+declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [once]=$ONCE [nginx]=$NGINX_PROXY)
+SETUPS+=(plain once)
 if [ -n "${BEFORE_JAR:-}" ]; then
   BEFORE=
   # shellcheck disable=SC2086
@@ -83,24 +165,29 @@ if [ -n "${BEFORE_JAR:-}" ]; then
 fi
 COUNT=${#SETUPS[@]}
 KINDS=(none hit unique)
+sleep 1
+IDLE_ONCE=$(rss_mib "${PID[once]}")
+IDLE_PLAIN=$(rss_mib "${PID[plain]}")
 
-# measure SETUP KIND DURATION RUN: one wrk run; appends "SETUP KIND rps p50 p99 requests errors"
+# measure SETUP KIND DURATION RUN: one wrk run; appends "RUN SETUP KIND rps p50 p99 requests errors"
 measure() {
   local line
-  line=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --latency -s "$SCRIPT" \
+  line=$("${LOAD_CPU[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --latency -s "$SCRIPT" \
     "${URL[$1]}/payments" -- "$2" "run$4-$1" | grep '^RESULT' || true)
   if [ -z "$line" ]; then
     echo "wrk gave no result for $1 $2" >&2; exit 1
   fi
-  echo "$1 $2 ${line#RESULT }" >>"$WORK/results"
+  echo "$4 $1 $2 ${line#RESULT }" >>"$WORK/results"
 }
 
-echo "setups: direct $UPSTREAM, plain $PLAIN, once $ONCE" >&2
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP each" >&2
-echo "load before: $(uptime)" >&2
+echo "setups: ${SETUPS[*]}; upstream: $UPSTREAM_KIND" >&2
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP each, pinned: $PIN" >&2
+LOAD_BEFORE=$(uptime)
+echo "load before: $LOAD_BEFORE" >&2
+: >"$WORK/results"
 for kind in "${KINDS[@]}"; do
   for setup in "${SETUPS[@]}"; do
-    measure "$setup" "$kind" "$WARMUP" warm
+    measure "$setup" "$kind" "$WARMUP" 0
   done
 done
 : >"$WORK/results"
@@ -113,39 +200,67 @@ for run in $(seq 1 "$RUNS"); do
   done
   echo "run $run of $RUNS done; load: $(uptime | sed 's/.*load average: //')" >&2
 done
-echo "load after: $(uptime)" >&2
+LOAD_AFTER=$(uptime)
+echo "load after: $LOAD_AFTER" >&2
+LOADED_ONCE=$(rss_mib "${PID[once]}")
+LOADED_PLAIN=$(rss_mib "${PID[plain]}")
 
-awk -v runs="$RUNS" -v setuplist="${SETUPS[*]}" '
+table=$(awk -v runs="$RUNS" -v setuplist="${SETUPS[*]}" '
 function median(list, n,   sorted, i, j, t) {
   for (i = 1; i <= n; i++) sorted[i] = list[i]
   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
   return n % 2 ? sorted[(n + 1) / 2] : (sorted[n / 2] + sorted[n / 2 + 1]) / 2
 }
 {
-  k = $2 " " $1; n[k]++
-  rps[k, n[k]] = $3; p50[k, n[k]] = $4; p99[k, n[k]] = $5; errors[k] += $7
+  k = $3 " " $2; n[k]++
+  rps[k, n[k]] = $4; p50[k, n[k]] = $5; p99[k, n[k]] = $6; errors[k] += $8
+  byrun[$1, k] = $4; seen[$1] = 1
+}
+# ratio(KIND, A, B): the median over runs of A/B within each run
+function ratio(kind, a, b,   r, m, run) {
+  m = 0
+  for (run in seen) if (byrun[run, kind " " b] > 0) r[++m] = byrun[run, kind " " a] / byrun[run, kind " " b]
+  return m ? median(r, m) : 0
 }
 END {
   split("none hit unique", kinds, " "); count = split(setuplist, setups, " ")
+  for (b = 1; b <= count; b++) has[setups[b]] = 1
   names["none"] = "no key"; names["hit"] = "cache hit"; names["unique"] = "unique key"
-  printf "%-11s %-7s %12s %10s %10s %7s\n", "request", "setup", "requests/s", "p50 ms", "p99 ms", "errors"
+  printf "| request | setup | requests/s | p50 ms | p99 ms | errors |\n|---|---|---:|---:|---:|---:|\n"
   for (a = 1; a <= 3; a++) {
     for (b = 1; b <= count; b++) {
       k = setups[b]; key = kinds[a] " " k; m = n[key]
       for (i = 1; i <= m; i++) { r[i] = rps[key, i]; q[i] = p50[key, i]; s[i] = p99[key, i] }
-      med[key, "rps"] = median(r, m); med[key, "p50"] = median(q, m); med[key, "p99"] = median(s, m)
-      printf "%-11s %-7s %12.0f %10.2f %10.2f %7d\n", names[kinds[a]], k, med[key, "rps"], med[key, "p50"], med[key, "p99"], errors[key]
+      printf "| %s | %s | %.0f | %.2f | %.2f | %d |\n", names[kinds[a]], k, median(r, m), median(q, m), median(s, m), errors[key]
     }
   }
   print ""
-  printf "%-11s %22s %22s", "request", "once/plain throughput", "once/direct throughput"
-  if (count > 3) printf " %22s", "once/before throughput"
-  printf "\n"
+  header = "| request | once/plain | once/direct"
+  if (has["nginx"]) header = header " | once/nginx | plain/nginx"
+  if (has["before"]) header = header " | once/before"
+  print header " |"
+  line = "|---|---:|---:"
+  if (has["nginx"]) line = line "|---:|---:"
+  if (has["before"]) line = line "|---:"
+  print line "|"
   for (a = 1; a <= 3; a++) {
-    o = kinds[a] " once"; p = kinds[a] " plain"; d = kinds[a] " direct"; f = kinds[a] " before"
-    printf "%-11s %22.2f %22.2f", names[kinds[a]], med[o, "rps"] / med[p, "rps"], med[o, "rps"] / med[d, "rps"]
-    if (count > 3) printf " %22.2f", med[o, "rps"] / med[f, "rps"]
-    printf "\n"
+    kd = kinds[a]
+    printf "| %s | %.2f | %.2f", names[kd], ratio(kd, "once", "plain"), ratio(kd, "once", "direct")
+    if (has["nginx"]) printf " | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx")
+    if (has["before"]) printf " | %.2f", ratio(kd, "once", "before")
+    printf " |\n"
   }
-  printf "(medians of %d runs)\n", runs
-}' "$WORK/results"
+  printf "\n(medians of %d runs; ratios are medians of the ratios within each run)\n", runs
+}' "$WORK/results")
+report="$table
+
+upstream: $UPSTREAM_KIND; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP; pinned (servers CPU 0, wrk CPU 1): $PIN; JAVA_OPTS: $JAVA_OPTS
+resident memory (VmRSS, MiB): once-proxy idle $IDLE_ONCE, after the runs $LOADED_ONCE; PlainProxy idle $IDLE_PLAIN, after the runs $LOADED_PLAIN
+load before: $LOAD_BEFORE
+load after: $LOAD_AFTER"
+echo "$report"
+if [ -n "$OUT" ]; then
+  mkdir -p "$(dirname "$OUT")"
+  echo "$report" >"$OUT"
+  echo "written to $OUT" >&2
+fi

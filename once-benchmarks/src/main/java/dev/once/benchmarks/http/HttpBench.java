@@ -93,6 +93,10 @@ public final class HttpBench {
       if (EmbeddedRedis.providerPresent()) {
         redis = EmbeddedRedis.start();
         storeUrls.add(redis.url());
+        // the same Redis without the near cache (mode redisnocache): every replay a round trip;
+        // keys of its own, as each mode's path differs and so does the requests' fingerprint
+        storeUrls.add(redis.url() + (redis.url().contains("?") ? "&" : "?")
+            + "nearCacheBytes=0&keyPrefix=nocache:");
       } else {
         log("no Redis store provider on the class path: the redis mode is skipped");
       }
@@ -320,6 +324,9 @@ public final class HttpBench {
     if (base.isEmpty() || base.equals(BenchServer.BARE)) {
       base = "store";
     }
+    if (url.contains("nearCacheBytes=0")) {
+      base += "nocache";
+    }
     String name = base;
     for (int i = 2; taken.contains(name); i++) {
       name = base + i;
@@ -383,8 +390,9 @@ public final class HttpBench {
         "                         Jersey 3.1 and Grizzly, a server per mode) (default jetty)",
         "  --store URL            a store to put behind OnceFilter, repeatable (default: memory,"
             + " and Redis",
-        "                         on an embedded server when a Redis store provider is on the"
-            + " class path)",
+        "                         on an embedded server, with and without its near cache, when a"
+            + " Redis",
+        "                         store provider is on the class path)",
         "  --workloads LIST       among nokey,hit,unique (default all three)",
         "  --out FILE             the JSON report (default once-benchmarks/target/http-bench.json,"
             + " or",

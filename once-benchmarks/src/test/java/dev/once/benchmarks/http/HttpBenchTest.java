@@ -37,10 +37,12 @@ class HttpBenchTest {
         assertThat(Double.parseDouble(rows.group(6))).isEqualTo(1.0);
       }
     }
-    // once-redis is on the class path, so the harness adds a mode on an embedded Redis
+    // once-redis is on the class path, so the harness adds two modes on an embedded Redis: with
+    // the near cache (the default) and without
     assertThat(seen.toString().trim().split(" ")).containsExactly(
-        "bare/nokey", "memory/nokey", "redis/nokey", "bare/hit", "memory/hit", "redis/hit",
-        "bare/unique", "memory/unique", "redis/unique");
+        "bare/nokey", "memory/nokey", "redis/nokey", "redisnocache/nokey",
+        "bare/hit", "memory/hit", "redis/hit", "redisnocache/hit",
+        "bare/unique", "memory/unique", "redis/unique", "redisnocache/unique");
   }
 
   @Test
@@ -96,6 +98,8 @@ class HttpBenchTest {
     assertThat(HttpBench.modeName("memory", List.of())).isEqualTo("memory");
     assertThat(HttpBench.modeName("redis://h:1", List.of("memory"))).isEqualTo("redis");
     assertThat(HttpBench.modeName("redis://h:2", List.of("redis"))).isEqualTo("redis2");
+    assertThat(HttpBench.modeName("redis://h:1?nearCacheBytes=0", List.of("redis")))
+        .isEqualTo("redisnocache");
     assertThat(HttpBench.modeName("jdbc:postgresql://h/db", List.of())).isEqualTo("jdbc");
     assertThat(HttpBench.modeName("bare", List.of())).isEqualTo("store");
   }
