@@ -3,6 +3,7 @@ package dev.once.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -34,15 +35,22 @@ final class ProxyJar implements AutoCloseable {
   private final Thread errReader;
   private int port;
 
-  private ProxyJar(Map<String, String> env, String... args) throws IOException {
+  private ProxyJar(boolean launcher, Map<String, String> env, String... args) throws IOException {
     Path jar = Paths.get(System.getProperty("once.proxy.jar", "target/once-proxy.jar"));
     assertThat(jar).as("the jar is built by mvn package").exists();
-    List<String> command = new ArrayList<>(List.of(
-        Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", jar.toString()));
+    Path javaBin = Paths.get(System.getProperty("java.home"), "bin");
+    List<String> command = new ArrayList<>(launcher
+        ? List.of(Paths.get("bin", "once-proxy").toString())
+        : List.of(javaBin.resolve("java").toString(), "-jar", jar.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command);
     builder.environment().keySet().removeIf(name -> name.startsWith("ONCE_"));
+    builder.environment().remove("JAVA_OPTS");
+    if (launcher) {
+      builder.environment().put("ONCE_PROXY_JAR", jar.toString());
+      builder.environment().put("PATH",
+          javaBin + File.pathSeparator + builder.environment().getOrDefault("PATH", ""));
+    }
     builder.environment().putAll(env);
     process = builder.start();
     outReader = reader(process.getInputStream(), out, true);
@@ -51,12 +59,32 @@ final class ProxyJar implements AutoCloseable {
 
   /** Starts the jar with these flags and no {@code ONCE_*} variables. */
   static ProxyJar start(String... args) throws IOException {
-    return new ProxyJar(Map.of(), args);
+    return new ProxyJar(false, Map.of(), args);
   }
 
   /** Starts the jar with these flags and these {@code ONCE_*} variables. */
   static ProxyJar start(Map<String, String> env, String... args) throws IOException {
-    return new ProxyJar(env, args);
+    return new ProxyJar(false, env, args);
+  }
+
+  /**
+   * Starts the jar through the launcher, {@code bin/once-proxy}, with these variables (such as
+   * {@code JAVA_OPTS}) and flags; the {@code java} of the JVM running the tests comes first on
+   * its {@code PATH}.
+   */
+  static ProxyJar launched(Map<String, String> env, String... args) throws IOException {
+    return new ProxyJar(true, env, args);
+  }
+
+  /** @return the flags of the running JVM, as {@code jcmd PID VM.flags} prints them */
+  String vmFlags() throws Exception {
+    Process jcmd = new ProcessBuilder(
+        Paths.get(System.getProperty("java.home"), "bin", "jcmd").toString(),
+        Long.toString(process.pid()), "VM.flags")
+        .redirectErrorStream(true).start();
+    String printed = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(jcmd.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return printed;
   }
 
   /** Starts the jar on a free port in front of {@code upstream} and waits until it listens. */
