@@ -16,12 +16,18 @@
 # last run.
 #
 # Run from the repository root:  bash once-proxy/bench/run-wrk.sh   (or: make bench-proxy)
-# Settings (environment): RUNS=5 DURATION=10s WARMUP=15s CONNECTIONS=32 THREADS=2
+# Settings (environment): RUNS=5 DURATION=10s WARMUP=15s CONNECTIONS=32 THREADS=2; JAVA_OPTS is
+# added after the launcher's sidecar settings, which every JVM of the run gets
 # PIN=1 pins every server (proxies and upstream) to CPU 0 and wrk to CPU 1 (taskset), with
 # THREADS=1 CONNECTIONS=16 unless set: the setting make bench-proxy uses.
 # BEFORE_JAR=path/to/an/older/once-proxy.jar adds a setup, "before": that jar's once-proxy on the
 # same upstream, interleaved with the others, for an A/B of a change in one run.
 # OUT=file also writes the table there (Markdown).
+# KINDS="none unique" measures only those kinds of request (none, hit, unique).
+# PROFILE="plain once" runs those setups' JVMs under async-profiler 4.1 (fetched from Maven
+# Central into once-proxy/target/async-profiler; CPU samples, or itimer where perf events are
+# not allowed) for the whole run, and prints where their time went: the top frames by own time
+# and the share of each layer (their collapsed stacks are kept in once-proxy/target/profile-*).
 # It installs wrk with apt-get if it is missing, and builds the jar and the test classes if either
 # is missing.
 set -euo pipefail
@@ -45,7 +51,11 @@ THREADS=${THREADS:-2}
 JAR=once-proxy/target/once-proxy.jar
 TEST_CLASSES=once-proxy/target/test-classes
 SCRIPT=once-proxy/bench/post.lua
-JAVA_OPTS=${JAVA_OPTS:--Xms256m -Xmx512m}
+# every JVM runs with the launcher's sidecar settings (once-proxy/bin/once-proxy), then JAVA_OPTS
+SIDECAR_OPTS=$(sed -n 's/^DEFAULT_JAVA_OPTS="\(.*\)"$/\1/p' once-proxy/bin/once-proxy)
+JAVA_OPTS=${JAVA_OPTS:-}
+PROFILE=${PROFILE:-}
+read -r -a KINDS <<<"${KINDS:-none hit unique}"
 OUT=${OUT:-}
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -59,6 +69,23 @@ fi
 if [ ! -f "$JAR" ] || [ ! -f "$TEST_CLASSES/dev/once/proxy/PlainProxy.class" ]; then
   mvn -B -ntp -q -pl once-proxy -am package -DskipTests
 fi
+
+PROFILER_DIR=once-proxy/target/async-profiler
+if [ -n "$PROFILE" ] && [ ! -f "$PROFILER_DIR/linux-x64/libasyncProfiler.so" ]; then
+  mvn -B -ntp -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1:jar:linux-x64 \
+    -DoutputDirectory="$PROFILER_DIR" -Dmdep.stripVersion=true
+  (cd "$PROFILER_DIR" && unzip -o -q async-profiler-linux-x64.jar 'linux-x64/*')
+fi
+# agent SETUP: the JVM option that profiles SETUP, if PROFILE names it
+agent() {
+  case " $PROFILE " in
+    *" $1 "*)
+      local event=cpu
+      [ "$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo 3)" -gt 1 ] && event=itimer
+      echo "-agentpath:$PWD/$PROFILER_DIR/linux-x64/libasyncProfiler.so=start,event=$event,interval=1ms,collapsed,file=$PWD/once-proxy/target/profile-$1.collapsed"
+      ;;
+  esac
+}
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -146,25 +173,26 @@ if command -v nginx >/dev/null 2>&1; then
   SETUPS+=(nginx)
 else
   # shellcheck disable=SC2086
-  start upstream UPSTREAM java $JAVA_OPTS -cp "$JAR" dev.once.proxy.DemoUpstream 127.0.0.1:0
+  start upstream UPSTREAM java $SIDECAR_OPTS $JAVA_OPTS -cp "$JAR" dev.once.proxy.DemoUpstream 127.0.0.1:0
   UPSTREAM_KIND="once-proxy's demo upstream"
 fi
 # shellcheck disable=SC2086
-start plain PLAIN java $JAVA_OPTS -cp "$JAR:$TEST_CLASSES" dev.once.proxy.PlainProxy \
+start plain PLAIN java $SIDECAR_OPTS $JAVA_OPTS $(agent plain) -cp "$JAR:$TEST_CLASSES" dev.once.proxy.PlainProxy \
   --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 # shellcheck disable=SC2086
-start once ONCE java $JAVA_OPTS -jar "$JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM"
+start once ONCE env JAVA_OPTS="$JAVA_OPTS $(agent once)" ONCE_PROXY_JAR="$JAR" once-proxy/bin/once-proxy \
+  --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [once]=$ONCE [nginx]=$NGINX_PROXY)
 SETUPS+=(plain once)
 if [ -n "${BEFORE_JAR:-}" ]; then
   BEFORE=
   # shellcheck disable=SC2086
-  start before BEFORE java $JAVA_OPTS -jar "$BEFORE_JAR" --listen 127.0.0.1:0 --upstream "$UPSTREAM"
+  start before BEFORE env JAVA_OPTS="$JAVA_OPTS" ONCE_PROXY_JAR="$BEFORE_JAR" once-proxy/bin/once-proxy \
+    --listen 127.0.0.1:0 --upstream "$UPSTREAM"
   URL[before]=$BEFORE
   SETUPS+=(before)
 fi
 COUNT=${#SETUPS[@]}
-KINDS=(none hit unique)
 sleep 1
 IDLE_ONCE=$(rss_mib "${PID[once]}")
 IDLE_PLAIN=$(rss_mib "${PID[plain]}")
@@ -205,7 +233,7 @@ echo "load after: $LOAD_AFTER" >&2
 LOADED_ONCE=$(rss_mib "${PID[once]}")
 LOADED_PLAIN=$(rss_mib "${PID[plain]}")
 
-table=$(awk -v runs="$RUNS" -v setuplist="${SETUPS[*]}" '
+table=$(awk -v runs="$RUNS" -v setuplist="${SETUPS[*]}" -v kindlist="${KINDS[*]}" '
 function median(list, n,   sorted, i, j, t) {
   for (i = 1; i <= n; i++) sorted[i] = list[i]
   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (sorted[j] < sorted[i]) { t = sorted[i]; sorted[i] = sorted[j]; sorted[j] = t }
@@ -223,11 +251,11 @@ function ratio(kind, a, b,   r, m, run) {
   return m ? median(r, m) : 0
 }
 END {
-  split("none hit unique", kinds, " "); count = split(setuplist, setups, " ")
+  nk = split(kindlist, kinds, " "); count = split(setuplist, setups, " ")
   for (b = 1; b <= count; b++) has[setups[b]] = 1
   names["none"] = "no key"; names["hit"] = "cache hit"; names["unique"] = "unique key"
   printf "| request | setup | requests/s | p50 ms | p99 ms | errors |\n|---|---|---:|---:|---:|---:|\n"
-  for (a = 1; a <= 3; a++) {
+  for (a = 1; a <= nk; a++) {
     for (b = 1; b <= count; b++) {
       k = setups[b]; key = kinds[a] " " k; m = n[key]
       for (i = 1; i <= m; i++) { r[i] = rps[key, i]; q[i] = p50[key, i]; s[i] = p99[key, i] }
@@ -243,7 +271,7 @@ END {
   if (has["nginx"]) line = line "|---:|---:"
   if (has["before"]) line = line "|---:"
   print line "|"
-  for (a = 1; a <= 3; a++) {
+  for (a = 1; a <= nk; a++) {
     kd = kinds[a]
     printf "| %s | %.2f | %.2f", names[kd], ratio(kd, "once", "plain"), ratio(kd, "once", "direct")
     if (has["nginx"]) printf " | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx")
@@ -254,7 +282,7 @@ END {
 }' "$WORK/results")
 report="$table
 
-upstream: $UPSTREAM_KIND; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP; pinned (servers CPU 0, wrk CPU 1): $PIN; JAVA_OPTS: $JAVA_OPTS
+upstream: $UPSTREAM_KIND; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP; pinned (servers CPU 0, wrk CPU 1): $PIN; JVM options: $SIDECAR_OPTS $JAVA_OPTS
 resident memory (VmRSS, MiB): once-proxy idle $IDLE_ONCE, after the runs $LOADED_ONCE; PlainProxy idle $IDLE_PLAIN, after the runs $LOADED_PLAIN
 load before: $LOAD_BEFORE
 load after: $LOAD_AFTER"
@@ -263,4 +291,44 @@ if [ -n "$OUT" ]; then
   mkdir -p "$(dirname "$OUT")"
   echo "$report" >"$OUT"
   echo "written to $OUT" >&2
+fi
+
+# the profiles: stop the profiled JVMs (the agent writes its file at exit), then summarize
+profiles() {
+for setup in $PROFILE; do
+  pid=${PID[$setup]:-}
+  [ -n "$pid" ] || continue
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  file=once-proxy/target/profile-$setup.collapsed
+  [ -s "$file" ] || { echo "no profile written for $setup" >&2; continue; }
+  echo
+  echo "## where $setup's CPU time went ($file)"
+  awk '
+  {
+    count = $NF; stack = substr($0, 1, length($0) - length($NF) - 1); total += count
+    n = split(stack, frames, ";"); self[frames[n]] += count
+    layer = "other Java"
+    ours = stack; gsub(/dev\/once\/proxy\/PlainProxy/, "", ours)
+    if (ours ~ /dev\/once\//) layer = "once (dev/once)"
+    else if (stack ~ /org\/eclipse\/jetty\/client\//) layer = "Jetty HTTP client (to the upstream)"
+    else if (stack ~ /org\/eclipse\/jetty\/ee10\/proxy\//) layer = "proxy servlet"
+    else if (stack ~ /org\/eclipse\/jetty\/ee10\/servlet\//) layer = "servlet layer"
+    else if (stack ~ /org\/eclipse\/jetty\/(http|server)\//) layer = "Jetty server (HTTP parse, generate, handle)"
+    else if (stack ~ /org\/eclipse\/jetty\/(io|util)\//) layer = "Jetty I/O, threads, buffers"
+    else if (stack !~ /\//) layer = "JVM (GC, JIT, runtime)"
+    if (stack ~ /sun\/nio\/ch\/|epollWait|\[kernel\]/) io += count
+    layers[layer] += count
+  }
+  END {
+    printf "samples: %d\n\nlayer (a stack counts once, in the first layer that matches)\n", total
+    for (l in layers) printf "%6.1f%%  %s\n", 100 * layers[l] / total, l | "sort -rn"
+    close("sort -rn")
+    printf "\n%6.1f%%  of all in socket calls (sun/nio/ch, epoll)\n\ntop frames by own time\n", 100 * io / total
+    for (f in self) printf "%6.1f%%  %s\n", 100 * self[f] / total, f | "sort -rn | head -25"
+  }' "$file"
+done
+}
+if [ -n "$PROFILE" ]; then
+  profiles | tee -a "${OUT:-/dev/null}"
 fi
