@@ -110,14 +110,15 @@ class ProxyJarIT {
     ProxyJar sidecar = ProxyJar.launched(Map.of(), "--listen", "127.0.0.1:0");
     jars.add(sidecar);
     int port = sidecar.awaitReady();
-    ProxyJar raised =
-        ProxyJar.launched(Map.of("JAVA_OPTS", "-Xmx200m"), "--listen", "127.0.0.1:0");
+    ProxyJar raised = ProxyJar.launched(Map.of("JAVA_OPTS", "-Xmx200m -XX:+UseParallelGC"),
+        "--listen", "127.0.0.1:0");
     jars.add(raised);
     raised.awaitReady();
 
     assertThat(sidecar.vmFlags()).contains("-XX:+UseSerialGC", "-XX:MaxHeapSize=402653184",
         "-XX:InitialHeapSize=33554432", "-XX:+ExitOnOutOfMemoryError");
-    assertThat(raised.vmFlags()).contains("-XX:+UseSerialGC", "-XX:MaxHeapSize=209715200");
+    assertThat(raised.vmFlags()).contains("-XX:+UseParallelGC", "-XX:MaxHeapSize=209715200")
+        .doesNotContain("-XX:+UseSerialGC");
     HttpResponse<String> paid = postKeyed(
         URI.create("http://127.0.0.1:" + port + "/payments"), newKey(), "{\"amount\": 1}");
     assertThat(paid.statusCode()).isEqualTo(201);
