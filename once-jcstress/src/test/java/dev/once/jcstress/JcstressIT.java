@@ -61,7 +61,8 @@ class JcstressIT {
 
   /**
    * How long the mode may run before the test gives up: several times what it takes on 2 busy
-   * cores (the default mode's 476 results took about 2.5 hours), so only a hung run is stopped.
+   * cores (the default mode's 476 results took 76 minutes on 2 cores shared with fuzzing and
+   * builds on 2026-12-04), so only a hung run is stopped.
    */
   private static long waitMinutes(String mode) {
     return switch (mode) {
