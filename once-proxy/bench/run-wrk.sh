@@ -294,6 +294,41 @@ if [ -n "$OUT" ]; then
 fi
 
 # the profiles: stop the profiled JVMs (the agent writes its file at exit), then summarize
+# summarize FILE: where a profile's samples went: each sample's own time goes to the layer of the
+# innermost Java frame of its stack (native code called from Java counts for that Java frame,
+# so writev under sun/nio/ch is socket I/O; a stack without a Java frame is the JVM's own work:
+# the JIT compilers, the collector), then the top frames by own time
+summarize() {
+  awk '
+  function layer(frame) {
+    if (frame ~ /^dev\/once\/proxy\/(PlainProxy|UpstreamServlet)/) return "proxy servlet (Jetty AsyncProxyServlet and our subclass)"
+    if (frame ~ /^dev\/once\//) return "once (engine, filter, store, keyed call)"
+    if (frame ~ /^org\/eclipse\/jetty\/client\//) return "Jetty HTTP client (to the upstream)"
+    if (frame ~ /^org\/eclipse\/jetty\/ee10\/proxy\//) return "proxy servlet (Jetty AsyncProxyServlet and our subclass)"
+    if (frame ~ /^org\/eclipse\/jetty\/ee10\//) return "servlet layer"
+    if (frame ~ /^org\/eclipse\/jetty\/(http|server)\//) return "Jetty server (HTTP parse, generate, handle)"
+    if (frame ~ /^org\/eclipse\/jetty\//) return "Jetty I/O, threads, buffers"
+    if (frame ~ /^(sun\/nio\/ch|java\/nio\/channels)\//) return "socket I/O (system calls)"
+    if (frame ~ /^com\/github\/benmanes\/caffeine\//) return "once (engine, filter, store, keyed call)"
+    if (frame ~ /^(java|jdk|sun)\//) return "JDK (collections, locks, strings, security)"
+    return "other Java"
+  }
+  {
+    count = $NF; stack = substr($0, 1, length($0) - length($NF) - 1); total += count
+    n = split(stack, frames, ";"); self[frames[n]] += count
+    where = "JVM (JIT compilers, collector, runtime)"
+    for (i = n; i >= 1; i--) if (frames[i] ~ /\//) { where = layer(frames[i]); break }
+    layers[where] += count
+  }
+  END {
+    printf "samples: %d\n\nown time by layer (the innermost Java frame of each sample)\n", total
+    for (l in layers) printf "%6.1f%%  %s\n", 100 * layers[l] / total, l | "sort -rn"
+    close("sort -rn")
+    printf "\ntop frames by own time\n"
+    for (f in self) printf "%6.1f%%  %s\n", 100 * self[f] / total, f | "sort -rn | head -20"
+  }' "$1"
+}
+
 profiles() {
 for setup in $PROFILE; do
   pid=${PID[$setup]:-}
@@ -304,29 +339,7 @@ for setup in $PROFILE; do
   [ -s "$file" ] || { echo "no profile written for $setup" >&2; continue; }
   echo
   echo "## where $setup's CPU time went ($file)"
-  awk '
-  {
-    count = $NF; stack = substr($0, 1, length($0) - length($NF) - 1); total += count
-    n = split(stack, frames, ";"); self[frames[n]] += count
-    layer = "other Java"
-    ours = stack; gsub(/dev\/once\/proxy\/PlainProxy/, "", ours)
-    if (ours ~ /dev\/once\//) layer = "once (dev/once)"
-    else if (stack ~ /org\/eclipse\/jetty\/client\//) layer = "Jetty HTTP client (to the upstream)"
-    else if (stack ~ /org\/eclipse\/jetty\/ee10\/proxy\//) layer = "proxy servlet"
-    else if (stack ~ /org\/eclipse\/jetty\/ee10\/servlet\//) layer = "servlet layer"
-    else if (stack ~ /org\/eclipse\/jetty\/(http|server)\//) layer = "Jetty server (HTTP parse, generate, handle)"
-    else if (stack ~ /org\/eclipse\/jetty\/(io|util)\//) layer = "Jetty I/O, threads, buffers"
-    else if (stack !~ /\//) layer = "JVM (GC, JIT, runtime)"
-    if (stack ~ /sun\/nio\/ch\/|epollWait|\[kernel\]/) io += count
-    layers[layer] += count
-  }
-  END {
-    printf "samples: %d\n\nlayer (a stack counts once, in the first layer that matches)\n", total
-    for (l in layers) printf "%6.1f%%  %s\n", 100 * layers[l] / total, l | "sort -rn"
-    close("sort -rn")
-    printf "\n%6.1f%%  of all in socket calls (sun/nio/ch, epoll)\n\ntop frames by own time\n", 100 * io / total
-    for (f in self) printf "%6.1f%%  %s\n", 100 * self[f] / total, f | "sort -rn | head -25"
-  }' "$file"
+  summarize "$file"
 done
 }
 if [ -n "$PROFILE" ]; then
