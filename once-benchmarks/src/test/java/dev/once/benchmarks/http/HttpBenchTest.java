@@ -96,6 +96,7 @@ class HttpBenchTest {
   @Test
   void modesAreNamedByStoreScheme() {
     assertThat(HttpBench.modeName("memory", List.of())).isEqualTo("memory");
+    assertThat(HttpBench.modeName("memory?maximumRecords=9", List.of())).isEqualTo("memory");
     assertThat(HttpBench.modeName("redis://h:1", List.of("memory"))).isEqualTo("redis");
     assertThat(HttpBench.modeName("redis://h:2", List.of("redis"))).isEqualTo("redis2");
     assertThat(HttpBench.modeName("redis://h:1?nearCacheBytes=0", List.of("redis")))
