@@ -15,7 +15,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -252,7 +251,7 @@ final class Invalidations implements PushListener, RedisConnectionStateListener 
         if (generation.get() == current && !closed) {
           tracked = true;
         }
-      } else if (unwrap(error) instanceof RedisCommandExecutionException refusal) {
+      } else if (RedisStore.unwrap(error) instanceof RedisCommandExecutionException refusal) {
         refused = true;
         LOG.log(Level.WARNING, "Redis refused CLIENT TRACKING (" + refusal.getMessage() + "): the"
             + " near cache keeps " + (stalenessAccepted
@@ -301,14 +300,6 @@ final class Invalidations implements PushListener, RedisConnectionStateListener 
     return null;
   }
 
-  private static Throwable unwrap(Throwable error) {
-    Throwable cause = error;
-    while ((cause instanceof CompletionException
-        || cause instanceof ExecutionException) && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    return cause;
-  }
 
   private static void awaitQuietly(CompletableFuture<Void> done, long timeoutNanos) {
     try {

@@ -885,7 +885,8 @@ public final class RedisStore implements IdempotencyStore {
         : failure(operation == null ? "operation" : operation, key, cause);
   }
 
-  private static @Nullable Throwable unwrap(@Nullable Throwable error) {
+  /** @return the cause under any {@link CompletionException} or {@link ExecutionException} */
+  static @Nullable Throwable unwrap(@Nullable Throwable error) {
     Throwable cause = error;
     while ((cause instanceof CompletionException || cause instanceof ExecutionException)
         && cause.getCause() != null) {
