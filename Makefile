@@ -31,12 +31,16 @@ c-bench: c-shared
 # bench-proxy: once-proxy against its upstream, PlainProxy and (when installed; NGINX=install
 #              installs it) nginx, pinned: servers on CPU 0, wrk on CPU 1; the table goes to
 #              once-proxy/target/bench-proxy.md (RUNS, DURATION, WARMUP as in run-wrk.sh)
+# bench-spring: a Spring Boot application (one POST /payments controller on Tomcat) without and
+#              with the once starter, a JVM each (-Xmx2g -XX:+UseSerialGC), pinned as above, no
+#              key and unique keys; ratios, p99 and each JVM's young collections (SPRING_ARGS=...)
 BENCH_JAR := once-benchmarks/target/benchmarks.jar
 BENCH_OUT := once-benchmarks/target
 BENCH_JMH_QUICK := -f 1 -wi 2 -w 1s -i 3 -r 1s
 HTTP_ARGS ?=
+SPRING_ARGS ?= --rounds 3 --duration 20 --warmup 10
 
-.PHONY: bench bench-quick bench-jmh bench-http bench-jar bench-proxy
+.PHONY: bench bench-quick bench-jmh bench-http bench-jar bench-proxy bench-spring
 
 bench: bench-jmh bench-http
 
@@ -58,6 +62,12 @@ bench-quick: bench-jar
 bench-http: bench-jar
 	@uptime
 	java -cp $(BENCH_JAR) dev.once.benchmarks.http.HttpBench $(HTTP_ARGS)
+	@uptime
+
+bench-spring: bench-jar
+	@uptime
+	java -cp $(BENCH_JAR) dev.once.benchmarks.http.HttpBench --server springboot --pin \
+	    --workloads nokey,unique --out $(BENCH_OUT)/spring-bench.json $(SPRING_ARGS)
 	@uptime
 
 bench-proxy:

@@ -85,7 +85,13 @@ public final class HttpBench {
   }
 
   Map<String, Object> run() throws Exception {
+    if (options.pin) {
+      pinToFirstCpu();
+    }
     LoadGenerator generator = generator();
+    if (options.server.equals("springboot")) {
+      return runSpringBoot(generator);
+    }
     List<String> storeUrls = new ArrayList<>(options.stores);
     EmbeddedRedis redis = null;
     if (storeUrls.isEmpty()) {
@@ -125,6 +131,43 @@ public final class HttpBench {
     }
   }
 
+  /**
+   * The Spring Boot application in a JVM per mode: the stores are the applications' own, opened
+   * from the once starter's properties.
+   */
+  private Map<String, Object> runSpringBoot(LoadGenerator generator) throws Exception {
+    List<String> storeUrls = options.stores.isEmpty()
+        ? List.of("memory?maximumRecords=" + MEMORY_RECORDS)
+        : options.stores;
+    Map<String, List<String>> modes = new LinkedHashMap<>();
+    for (String url : storeUrls) {
+      modes.put(modeName(url, modes.keySet()), SpringBootBenchServer.starterProperties(url));
+    }
+    log("server: Spring Boot on Tomcat, one POST /payments controller, the once starter; a JVM"
+        + " per mode (" + options.appJavaOptions + ")");
+    Path dir = options.out.toAbsolutePath().getParent();
+    try (ModeServer server = SpringBootBenchServer.start(modes, options.appJavaOptions, dir)) {
+      return measure(server, generator, storeUrls, new ArrayList<>(modes.keySet()));
+    }
+  }
+
+  /**
+   * {@code --pin}: the harness, and so every server it runs or starts, on CPU 0; {@code wrk} on
+   * CPU 1 ({@link #generator}), so that the server and the load never share a core.
+   */
+  private static void pinToFirstCpu() throws IOException, InterruptedException {
+    if (Runtime.getRuntime().availableProcessors() < 2) {
+      throw new IllegalStateException("--pin needs two CPUs: the servers on one, wrk on the other");
+    }
+    Process taskset = new ProcessBuilder("taskset", "-a", "-p", "-c", "0",
+        Long.toString(ProcessHandle.current().pid())).redirectErrorStream(true).start();
+    String output = new String(taskset.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (taskset.waitFor() != 0) {
+      throw new IllegalStateException("--pin: taskset failed: " + output.trim());
+    }
+    log("pinned: the servers to CPU 0, wrk to CPU 1");
+  }
+
   private ModeServer startServer(Map<String, Once> engines) throws Exception {
     switch (options.server) {
       case "webflux":
@@ -158,6 +201,11 @@ public final class HttpBench {
       }
     }
     Map<String, List<RunResult>> results = new LinkedHashMap<>();
+    // the collections of each run, where each mode has a JVM of its own; the warm-up's are dropped
+    Map<String, List<GcPauses>> collections = new LinkedHashMap<>();
+    for (String mode : modes) {
+      server.collectionsSinceLastCall(mode);
+    }
     for (int round = 0; round < options.rounds; round++) {
       for (Workload workload : options.workloads) {
         for (int i = 0; i < modes.size(); i++) {
@@ -165,6 +213,10 @@ public final class HttpBench {
           RunResult result = generator.run(server.uri(mode), workload,
               keyPrefix(session, workload, "r" + round, mode), options.duration);
           results.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>()).add(result);
+          GcPauses gc = server.collectionsSinceLastCall(mode);
+          if (gc != null) {
+            collections.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>()).add(gc);
+          }
           log(String.format(Locale.ROOT,
               "round %d %-7s %-6s %9.0f req/s  p50 %7.0f us  p99 %7.0f us"
                   + "  errors %d  non-2xx %d", round + 1, workload.id, mode, result.rps(),
@@ -175,8 +227,12 @@ public final class HttpBench {
     String loadAfter = loadAverage();
 
     List<Object> rows = new ArrayList<>();
-    StringBuilder table = new StringBuilder(
-        "| workload | mode | req/s | p50 µs | p99 µs | ratio to bare | errors |\n"
+    boolean gcs = !collections.isEmpty();
+    StringBuilder table = new StringBuilder(gcs
+        ? "| workload | mode | req/s | p50 µs | p99 µs | ratio to bare | errors | young GCs"
+            + " | young pause ms | longest pause ms | full GCs |\n"
+            + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        : "| workload | mode | req/s | p50 µs | p99 µs | ratio to bare | errors |\n"
             + "|---|---|---:|---:|---:|---:|---:|\n");
     for (Workload workload : options.workloads) {
       List<RunResult> bare = results.get(BenchServer.BARE + "/" + workload.id);
@@ -211,9 +267,24 @@ public final class HttpBench {
           perRound.add(one);
         }
         row.put("rounds", perRound);
-        rows.add(row);
-        table.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %.0f | %.0f | %.3f | %d |%n",
+        table.append(String.format(Locale.ROOT, "| %s | %s | %.0f | %.0f | %.0f | %.3f | %d |",
             workload.id, mode, rps, p50, p99, ratio, errors));
+        if (gcs) {
+          // summed over the rounds: every collection of the mode's JVM while it was measured
+          GcPauses gc = collections.get(mode + "/" + workload.id).stream()
+              .reduce(GcPauses.NONE, GcPauses::plus);
+          Map<String, Object> gcRow = new LinkedHashMap<>();
+          gcRow.put("young_collections", gc.young());
+          gcRow.put("young_pause_ms", round(gc.youngMillis(), 1));
+          gcRow.put("full_collections", gc.full());
+          gcRow.put("full_pause_ms", round(gc.fullMillis(), 1));
+          gcRow.put("longest_pause_ms", round(gc.maxMillis(), 1));
+          row.put("gc_over_rounds", gcRow);
+          table.append(String.format(Locale.ROOT, " %d | %.0f | %.1f | %d |", gc.young(),
+              gc.youngMillis(), gc.maxMillis(), gc.full()));
+        }
+        table.append(System.lineSeparator());
+        rows.add(row);
       }
     }
     System.out.print(table);
@@ -235,6 +306,10 @@ public final class HttpBench {
     settings.put("connections", options.connections);
     settings.put("wrk_threads", options.threads);
     settings.put("server", options.server);
+    settings.put("pinned", options.pin);
+    if (options.server.equals("springboot")) {
+      settings.put("app_java_options", options.appJavaOptions);
+    }
     settings.put("stores", storeUrls);
     settings.put("body", BODY);
     report.put("settings", settings);
@@ -244,7 +319,8 @@ public final class HttpBench {
 
   private LoadGenerator generator() throws IOException {
     if (!options.generator.equals("java")) {
-      WrkLoadGenerator wrk = WrkLoadGenerator.findOnPath(options.threads, options.connections);
+      WrkLoadGenerator wrk = WrkLoadGenerator.findOnPath(options.threads, options.connections,
+          options.pin ? List.of("taskset", "-c", "1") : List.of());
       if (wrk != null) {
         return wrk;
       }
@@ -253,6 +329,10 @@ public final class HttpBench {
             + " (apt-get install -y wrk)");
       }
       log("wrk is not installed (apt-get install -y wrk): using the built-in Java load generator");
+    }
+    if (options.pin) {
+      throw new IllegalStateException("--pin needs wrk (apt-get install -y wrk): the built-in"
+          + " generator runs in the harness's JVM, which is pinned beside the servers");
     }
     return new JavaLoadGenerator(options.connections);
   }
@@ -395,8 +475,13 @@ public final class HttpBench {
         "  --threads N            wrk threads (default 1)",
         "  --generator G          auto (wrk if installed), wrk or java (default auto)",
         "  --server S             jetty (OnceFilter on Jetty 12), webflux (OnceWebFilter in",
-        "                         Spring WebFlux on Reactor Netty) or jersey (OnceFeature on",
-        "                         Jersey 3.1 and Grizzly, a server per mode) (default jetty)",
+        "                         Spring WebFlux on Reactor Netty), jersey (OnceFeature on",
+        "                         Jersey 3.1 and Grizzly, a server per mode) or springboot (a",
+        "                         Spring Boot application on Tomcat with the once starter, a JVM",
+        "                         per mode, memory store only, GC pauses reported) (default jetty)",
+        "  --app-java-options O   the springboot JVMs' options (default \""
+            + SpringBootBenchServer.DEFAULT_JAVA_OPTIONS + "\")",
+        "  --pin                  servers on CPU 0 and wrk on CPU 1 (taskset; needs wrk)",
         "  --store URL            a store to put behind OnceFilter, repeatable (default: memory,"
             + " and Redis",
         "                         on an embedded server, with and without its near cache, when a"
@@ -414,6 +499,8 @@ public final class HttpBench {
     int threads = 1;
     String generator = "auto";
     String server = "jetty";
+    String appJavaOptions = SpringBootBenchServer.DEFAULT_JAVA_OPTIONS;
+    boolean pin;
     final List<String> stores = new ArrayList<>();
     List<Workload> workloads = List.of(Workload.values());
     Path out = Files.isDirectory(Path.of("once-benchmarks"))
@@ -427,6 +514,10 @@ public final class HttpBench {
         String name = args[i];
         if (name.equals("--help") || name.equals("-h")) {
           options.help = true;
+          continue;
+        }
+        if (name.equals("--pin")) {
+          options.pin = true;
           continue;
         }
         if (i + 1 >= args.length) {
@@ -455,7 +546,10 @@ public final class HttpBench {
             options.generator = oneOf(name, value, "auto", "wrk", "java");
             break;
           case "--server":
-            options.server = oneOf(name, value, "jetty", "webflux", "jersey");
+            options.server = oneOf(name, value, "jetty", "webflux", "jersey", "springboot");
+            break;
+          case "--app-java-options":
+            options.appJavaOptions = value;
             break;
           case "--store":
             options.stores.add(value);
@@ -469,6 +563,9 @@ public final class HttpBench {
           default:
             throw new IllegalArgumentException("unknown option \"" + name + "\"");
         }
+      }
+      if (options.server.equals("springboot")) {
+        options.stores.forEach(SpringBootBenchServer::starterProperties);
       }
       if (options.threads > options.connections) {
         throw new IllegalArgumentException("--threads (" + options.threads

@@ -22,8 +22,10 @@ import java.util.regex.Pattern;
  * @param threads its {@code -t}, the threads it sends from
  * @param connections its {@code -c}, the connections it keeps open
  * @param scripts the directory the workloads' scripts are written to
+ * @param launcher what runs {@code wrk} ({@code taskset -c 1} with {@code --pin}), or nothing
  */
-record WrkLoadGenerator(String executable, int threads, int connections, Path scripts)
+record WrkLoadGenerator(String executable, int threads, int connections, Path scripts,
+    List<String> launcher)
     implements LoadGenerator {
   private static final Pattern RESULT = Pattern.compile(
       "ONCE_RESULT requests=(\\d+) duration_us=(\\d+) p50_us=([\\d.]+) p99_us=([\\d.]+)"
@@ -32,14 +34,16 @@ record WrkLoadGenerator(String executable, int threads, int connections, Path sc
   /**
    * @return a generator if {@code wrk} is on the path, else null
    */
-  static WrkLoadGenerator findOnPath(int threads, int connections) throws IOException {
+  static WrkLoadGenerator findOnPath(int threads, int connections, List<String> launcher)
+      throws IOException {
     String path = System.getenv().getOrDefault("PATH", "");
     for (String dir : path.split(java.io.File.pathSeparator)) {
       Path candidate = Path.of(dir.isEmpty() ? "." : dir, "wrk");
       if (Files.isExecutable(candidate)) {
         Path scripts = Files.createTempDirectory("once-wrk");
         scripts.toFile().deleteOnExit();
-        return new WrkLoadGenerator(candidate.toString(), threads, connections, scripts);
+        return new WrkLoadGenerator(candidate.toString(), threads, connections, scripts,
+            List.copyOf(launcher));
       }
     }
     return null;
@@ -53,7 +57,8 @@ record WrkLoadGenerator(String executable, int threads, int connections, Path sc
       Files.writeString(script, script(workload), StandardCharsets.UTF_8);
       script.toFile().deleteOnExit();
     }
-    List<String> command = new ArrayList<>(List.of(executable,
+    List<String> command = new ArrayList<>(launcher);
+    command.addAll(List.of(executable,
         "-t" + threads, "-c" + connections, "-d" + Math.max(1, duration.toSeconds()) + "s",
         "--timeout", "5s", "-s", script.toString(), target.toString(), "--", keyPrefix));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();

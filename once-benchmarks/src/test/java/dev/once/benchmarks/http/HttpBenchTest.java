@@ -67,13 +67,75 @@ class HttpBenchTest {
   }
 
   @Test
+  void onSpringBootEachModeIsAnApplicationOfItsOwnWhoseCollectionsAreReported(@TempDir Path dir)
+      throws Exception {
+    Path out = dir.resolve("http-bench.json");
+    HttpBench.main(new String[] {"--server", "springboot", "--generator", "java",
+        "--workloads", "nokey,unique", "--duration", "1", "--warmup", "1", "--rounds", "2",
+        "--connections", "2", "--app-java-options", "-Xmx256m -XX:+UseSerialGC",
+        "--out", out.toString()});
+
+    String json = Files.readString(out, StandardCharsets.UTF_8);
+    assertThat(json).contains("\"server\": \"springboot\"")
+        .contains("\"app_java_options\": \"-Xmx256m -XX:+UseSerialGC\"");
+    Matcher rows = Pattern.compile("\"mode\": \"(\\w+)\",\\s*\"workload\": \"(\\w+)\",[^}]*?"
+        + "\"errors\": (\\d+),[^\\]]*\\],\\s*"
+        + "\"gc_over_rounds\": \\{\\s*\"young_collections\": (\\d+)")
+        .matcher(json);
+    StringBuilder seen = new StringBuilder();
+    while (rows.find()) {
+      seen.append(rows.group(1)).append('/').append(rows.group(2)).append(' ');
+      assertThat(rows.group(3)).as("errors and unexpected statuses").isEqualTo("0");
+    }
+    assertThat(seen.toString().trim().split(" ")).containsExactly(
+        "bare/nokey", "memory/nokey", "bare/unique", "memory/unique");
+    // each application wrote its own GC log next to the report
+    assertThat(dir.resolve("springboot-bare-gc.log")).content().contains("Using Serial");
+    assertThat(dir.resolve("springboot-memory-gc.log")).content().contains("Using Serial");
+  }
+
+  @Test
+  void gcPausesAreSummedByKindFromTheLogLines() {
+    GcPauses pauses = GcPauses.parse(List.of(
+        "[0.008s][info][gc] Using Serial",
+        "[4.401s][info][gc] GC(0) Pause Young (Allocation Failure) 100M->11M(365M) 38.690ms",
+        "[4.793s][info][gc] GC(1) Pause Full (Metadata GC Threshold) 20M->11M(365M) 41.388ms",
+        "[5.001s][info][gc] GC(2) Pause Young (Normal) (G1 Evacuation Pause) 24M->3M(64M) 1.5ms",
+        "[6.000s][info][gc] GC(3) Pause Young (Allocation Fail"));
+    assertThat(pauses.young()).isEqualTo(2);
+    assertThat(pauses.youngMillis()).isCloseTo(40.19, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(pauses.full()).isEqualTo(1);
+    assertThat(pauses.fullMillis()).isEqualTo(41.388);
+    assertThat(pauses.maxMillis()).isEqualTo(41.388);
+    assertThat(GcPauses.parse(List.of())).isEqualTo(GcPauses.NONE);
+  }
+
+  @Test
+  void springBootModesTakeTheMemoryStoresOptionsAsStarterProperties() {
+    assertThat(SpringBootBenchServer.starterProperties("memory"))
+        .containsExactly("--once.store=memory", "--once.ttl=10m");
+    assertThat(SpringBootBenchServer.starterProperties(
+        "memory?maximumRecords=4000000&maximumWeightBytes=1048576"))
+        .containsExactly("--once.store=memory", "--once.ttl=10m",
+            "--once.memory.maximum-records=4000000", "--once.memory.maximum-weight=1048576B");
+  }
+
+  @Test
   void badOptionsAreRefusedWithMessagesNamingThem() {
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--rounds", "0"}))
         .hasMessage("--rounds must be a positive integer, but was \"0\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--generator", "ab"}))
         .hasMessage("--generator must be auto, wrk or java, but was \"ab\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--server", "tomcat"}))
-        .hasMessage("--server must be jetty, webflux or jersey, but was \"tomcat\"");
+        .hasMessage("--server must be jetty, webflux, jersey or springboot, but was \"tomcat\"");
+    assertThatThrownBy(() -> HttpBench.Options.parse(
+        new String[] {"--server", "springboot", "--store", "redis://127.0.0.1:6379"}))
+        .hasMessage("--server springboot runs the memory store only, but --store was"
+            + " \"redis://127.0.0.1:6379\"");
+    assertThatThrownBy(() -> HttpBench.Options.parse(
+        new String[] {"--server", "springboot", "--store", "memory?clock=x"}))
+        .hasMessage("--server springboot: the memory store's option \"clock\" has no once.*"
+            + " property here");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--workloads", "hit,miss"}))
         .hasMessage("--workloads takes nokey, hit and unique, but held \"miss\"");
     assertThatThrownBy(() -> HttpBench.Options.parse(new String[] {"--duration"}))
