@@ -4,10 +4,13 @@ import static dev.once.suite.Http.newKey;
 import static dev.once.suite.Http.postKeyed;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.once.suite.Http;
 import dev.once.testing.Concurrently;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -70,6 +73,54 @@ class ProxySharedStoreTest {
       assertThat(replayOnSecond.body()).isEqualTo("{\"run\":1}");
       assertThat(replayOnSecond.headers().firstValue("Idempotent-Replayed")).hasValue("true");
       assertThat(changed.statusCode()).isEqualTo(422);
+    }
+  }
+
+  /**
+   * The second proxy has replayed the record (with Redis, its near cache now keeps it, for up to a
+   * minute without an invalidation); the first proxy's admin API deletes it; the next request to
+   * the second proxy must run again, not replay the deleted record. Invalidation reaches the
+   * second proxy asynchronously (a push on its Redis connection), so the test asks until the
+   * answer is a new run, for at most 10 s: a proxy that missed the deletion replays for its
+   * whole minute.
+   */
+  @ParameterizedTest(name = "[{index}] {0}")
+  @MethodSource("storeUrls")
+  void aKeyDeletedThroughOneProxysAdminApiRunsAgainThroughTheOtherThatHadReplayedIt(String store)
+      throws Exception {
+    release.countDown();
+    String key = newKey();
+    String body = "{\"amount\":1}";
+    try (TestProxy first = TestProxy.start("--upstream", upstream.uri().toString(), "--store",
+            store, "--admin-listen", "127.0.0.1:0");
+        TestProxy second = proxy(store)) {
+      HttpResponse<String> original = postKeyed(first.uri("/payments"), key, body);
+      HttpResponse<String> replayed = postKeyed(second.uri("/payments"), key, body);
+      HttpResponse<String> replayedAgain = postKeyed(second.uri("/payments"), key, body);
+      HttpResponse<String> deleted = Http.send(
+          HttpRequest.newBuilder(first.adminUri("/_once/keys/" + key)).DELETE());
+
+      HttpResponse<String> after = postKeyed(second.uri("/payments"), key, body);
+      int replaysAfterTheDeletion = 0;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (after.headers().firstValue("Idempotent-Replayed").isPresent()
+          && System.nanoTime() < deadline) {
+        replaysAfterTheDeletion++;
+        Thread.sleep(50);
+        after = postKeyed(second.uri("/payments"), key, body);
+      }
+      HttpResponse<String> replayOfTheNewRun = postKeyed(first.uri("/payments"), key, body);
+
+      assertThat(original.body()).isEqualTo("{\"run\":1}");
+      assertThat(replayed.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(replayedAgain.body()).isEqualTo("{\"run\":1}");
+      assertThat(deleted.statusCode()).isEqualTo(204);
+      assertThat(after.headers().firstValue("Idempotent-Replayed"))
+          .as("still replayed after %d tries", replaysAfterTheDeletion).isEmpty();
+      assertThat(after.statusCode()).isEqualTo(201);
+      assertThat(after.body()).isEqualTo("{\"run\":2}");
+      assertThat(replayOfTheNewRun.body()).isEqualTo("{\"run\":2}");
+      assertThat(upstream.hits("/payments")).isEqualTo(2);
     }
   }
 
