@@ -32,8 +32,9 @@ c-bench: c-shared
 #              installs it) nginx, pinned: servers on CPU 0, wrk on CPU 1; the table goes to
 #              once-proxy/target/bench-proxy.md (RUNS, DURATION, WARMUP as in run-wrk.sh)
 # bench-spring: a Spring Boot application (one POST /payments controller on Tomcat) without and
-#              with the once starter, a JVM each (-Xmx2g -XX:+UseSerialGC), pinned as above, no
-#              key and unique keys; ratios, p99 and each JVM's young collections (SPRING_ARGS=...)
+#              with the once starter, a JVM each (-Xmx2g -XX:+UseSerialGC), pinned as above when
+#              wrk is installed, no key and unique keys; ratios, p99 and each JVM's collections
+#              (SPRING_ARGS=... to tune; --app-java-options "..." for the JVMs)
 BENCH_JAR := once-benchmarks/target/benchmarks.jar
 BENCH_OUT := once-benchmarks/target
 BENCH_JMH_QUICK := -f 1 -wi 2 -w 1s -i 3 -r 1s
@@ -66,8 +67,9 @@ bench-http: bench-jar
 
 bench-spring: bench-jar
 	@uptime
-	java -cp $(BENCH_JAR) dev.once.benchmarks.http.HttpBench --server springboot --pin \
-	    --workloads nokey,unique --out $(BENCH_OUT)/spring-bench.json $(SPRING_ARGS)
+	java -cp $(BENCH_JAR) dev.once.benchmarks.http.HttpBench --server springboot \
+	    $(if $(shell command -v wrk),--pin,) --workloads nokey,unique \
+	    --out $(BENCH_OUT)/spring-bench.json $(SPRING_ARGS)
 	@uptime
 
 bench-proxy:
