@@ -5,6 +5,9 @@
 #             installed (NGINX=install installs it with apt-get; never needed by the tests)
 #   plain   - the same Jetty proxy servlet with no idempotency (dev.once.proxy.PlainProxy, from
 #             once-proxy's test classes: it is not in the jar)
+#   core    - a plain proxy on Jetty's core ProxyHandler, no servlet layer (dev.once.proxy.CoreProxy,
+#             from the test classes with jetty-proxy from the local Maven repository: the gate
+#             experiment of issue 17)
 #   once    - once-proxy (memory store)
 # for three kinds of request: no key, cache hit (one key: every request after the first is a
 # replay) and unique key (every request is a first request, stored). The upstream is nginx
@@ -23,6 +26,8 @@
 # BEFORE_JAR=path/to/an/older/once-proxy.jar adds a setup, "before": that jar's once-proxy on the
 # same upstream, interleaved with the others, for an A/B of a change in one run.
 # OUT=file also writes the table there (Markdown).
+# MAVEN_REPO=dir is the local Maven repository CoreProxy's jetty-proxy jar is taken from
+# (~/.m2/repository unless set).
 # KINDS="none unique" measures only those kinds of request (none, hit, unique).
 # PROFILE="plain once" runs those setups' JVMs under async-profiler 4.1 (fetched from Maven
 # Central into once-proxy/target/async-profiler; CPU samples, or itimer where perf events are
@@ -66,8 +71,16 @@ if [ "${NGINX:-}" = install ] && ! command -v nginx >/dev/null 2>&1; then
   echo "installing nginx" >&2
   apt-get update -qq >/dev/null && apt-get install -y -qq nginx >/dev/null
 fi
-if [ ! -f "$JAR" ] || [ ! -f "$TEST_CLASSES/dev/once/proxy/PlainProxy.class" ]; then
+if [ ! -f "$JAR" ] || [ ! -f "$TEST_CLASSES/dev/once/proxy/PlainProxy.class" ] \
+  || [ ! -f "$TEST_CLASSES/dev/once/proxy/CoreProxy.class" ]; then
   mvn -B -ntp -q -pl once-proxy -am package -DskipTests
+fi
+
+# CoreProxy's one dependency beyond the jar: jetty-proxy (test scope), of the build's Jetty version
+JETTY_VERSION=$(sed -n 's:.*<jetty.version>\(.*\)</jetty.version>.*:\1:p' pom.xml | head -1)
+JETTY_PROXY_JAR=${MAVEN_REPO:-$HOME/.m2/repository}/org/eclipse/jetty/jetty-proxy/$JETTY_VERSION/jetty-proxy-$JETTY_VERSION.jar
+if [ ! -f "$JETTY_PROXY_JAR" ]; then
+  mvn -B -ntp -q dependency:get -Dartifact="org.eclipse.jetty:jetty-proxy:$JETTY_VERSION" -Dtransitive=false
 fi
 
 PROFILER_DIR=once-proxy/target/async-profiler
@@ -161,7 +174,7 @@ rss_mib() {
   awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
 }
 
-UPSTREAM= PLAIN= ONCE= NGINX_PROXY=
+UPSTREAM= PLAIN= CORE= ONCE= NGINX_PROXY=
 SETUPS=(direct)
 if command -v nginx >/dev/null 2>&1; then
   port=$(free_port)
@@ -180,10 +193,13 @@ fi
 start plain PLAIN java $SIDECAR_OPTS $JAVA_OPTS $(agent plain) -cp "$JAR:$TEST_CLASSES" dev.once.proxy.PlainProxy \
   --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 # shellcheck disable=SC2086
+start core CORE java $SIDECAR_OPTS $JAVA_OPTS $(agent core) -cp "$JAR:$TEST_CLASSES:$JETTY_PROXY_JAR" dev.once.proxy.CoreProxy \
+  --listen 127.0.0.1:0 --upstream "$UPSTREAM"
+# shellcheck disable=SC2086
 start once ONCE env JAVA_OPTS="$JAVA_OPTS $(agent once)" ONCE_PROXY_JAR="$JAR" once-proxy/bin/once-proxy \
   --listen 127.0.0.1:0 --upstream "$UPSTREAM"
-declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [once]=$ONCE [nginx]=$NGINX_PROXY)
-SETUPS+=(plain once)
+declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [core]=$CORE [once]=$ONCE [nginx]=$NGINX_PROXY)
+SETUPS+=(plain core once)
 if [ -n "${BEFORE_JAR:-}" ]; then
   BEFORE=
   # shellcheck disable=SC2086
@@ -196,6 +212,7 @@ COUNT=${#SETUPS[@]}
 sleep 1
 IDLE_ONCE=$(rss_mib "${PID[once]}")
 IDLE_PLAIN=$(rss_mib "${PID[plain]}")
+IDLE_CORE=$(rss_mib "${PID[core]}")
 
 # measure SETUP KIND DURATION RUN: one wrk run; appends "RUN SETUP KIND rps p50 p99 requests errors"
 measure() {
@@ -232,6 +249,7 @@ LOAD_AFTER=$(uptime)
 echo "load after: $LOAD_AFTER" >&2
 LOADED_ONCE=$(rss_mib "${PID[once]}")
 LOADED_PLAIN=$(rss_mib "${PID[plain]}")
+LOADED_CORE=$(rss_mib "${PID[core]}")
 
 table=$(awk -v runs="$RUNS" -v setuplist="${SETUPS[*]}" -v kindlist="${KINDS[*]}" '
 function median(list, n,   sorted, i, j, t) {
@@ -264,17 +282,17 @@ END {
   }
   print ""
   header = "| request | once/plain | once/direct"
-  if (has["nginx"]) header = header " | once/nginx | plain/nginx"
+  if (has["nginx"]) header = header " | once/nginx | plain/nginx | core/nginx | once/core"
   if (has["before"]) header = header " | once/before"
   print header " |"
   line = "|---|---:|---:"
-  if (has["nginx"]) line = line "|---:|---:"
+  if (has["nginx"]) line = line "|---:|---:|---:|---:"
   if (has["before"]) line = line "|---:"
   print line "|"
   for (a = 1; a <= nk; a++) {
     kd = kinds[a]
     printf "| %s | %.2f | %.2f", names[kd], ratio(kd, "once", "plain"), ratio(kd, "once", "direct")
-    if (has["nginx"]) printf " | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx")
+    if (has["nginx"]) printf " | %.2f | %.2f | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx"), ratio(kd, "core", "nginx"), ratio(kd, "once", "core")
     if (has["before"]) printf " | %.2f", ratio(kd, "once", "before")
     printf " |\n"
   }
@@ -283,7 +301,7 @@ END {
 report="$table
 
 upstream: $UPSTREAM_KIND; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP; pinned (servers CPU 0, wrk CPU 1): $PIN; JVM options: $SIDECAR_OPTS $JAVA_OPTS
-resident memory (VmRSS, MiB): once-proxy idle $IDLE_ONCE, after the runs $LOADED_ONCE; PlainProxy idle $IDLE_PLAIN, after the runs $LOADED_PLAIN
+resident memory (VmRSS, MiB): once-proxy idle $IDLE_ONCE, after the runs $LOADED_ONCE; PlainProxy idle $IDLE_PLAIN, after the runs $LOADED_PLAIN; CoreProxy idle $IDLE_CORE, after the runs $LOADED_CORE
 load before: $LOAD_BEFORE
 load after: $LOAD_AFTER"
 echo "$report"
@@ -302,6 +320,7 @@ summarize() {
   awk '
   function layer(frame) {
     if (frame ~ /^dev\/once\/proxy\/(PlainProxy|UpstreamServlet)/) return "proxy servlet (Jetty AsyncProxyServlet and our subclass)"
+    if (frame ~ /^(dev\/once\/proxy\/CoreProxy|org\/eclipse\/jetty\/proxy\/)/) return "proxy handler (Jetty core ProxyHandler and CoreProxy)"
     if (frame ~ /^dev\/once\//) return "once (engine, filter, store, keyed call)"
     if (frame ~ /^org\/eclipse\/jetty\/client\//) return "Jetty HTTP client (to the upstream)"
     if (frame ~ /^org\/eclipse\/jetty\/ee10\/proxy\//) return "proxy servlet (Jetty AsyncProxyServlet and our subclass)"
