@@ -203,8 +203,10 @@ public final class HttpBench {
     Map<String, List<RunResult>> results = new LinkedHashMap<>();
     // the collections of each run, where each mode has a JVM of its own; the warm-up's are dropped
     Map<String, List<GcPauses>> collections = new LinkedHashMap<>();
+    Map<String, List<Double>> cpu = new LinkedHashMap<>();
     for (String mode : modes) {
       server.collectionsSinceLastCall(mode);
+      server.cpuMillisSinceLastCall(mode);
     }
     for (int round = 0; round < options.rounds; round++) {
       for (Workload workload : options.workloads) {
@@ -213,6 +215,11 @@ public final class HttpBench {
           RunResult result = generator.run(server.uri(mode), workload,
               keyPrefix(session, workload, "r" + round, mode), options.duration);
           results.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>()).add(result);
+          double cpuMillis = server.cpuMillisSinceLastCall(mode);
+          if (cpuMillis >= 0) {
+            cpu.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>())
+                .add(cpuMillis * 1000 / Math.max(1, result.requests()));
+          }
           GcPauses gc = server.collectionsSinceLastCall(mode);
           if (gc != null) {
             collections.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>()).add(gc);
@@ -230,8 +237,8 @@ public final class HttpBench {
     boolean gcs = !collections.isEmpty();
     StringBuilder table = new StringBuilder(gcs
         ? "| workload | mode | req/s | p50 µs | p99 µs | ratio to bare | errors | young GCs"
-            + " | young pause ms | longest pause ms | full GCs |\n"
-            + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            + " | young pause ms | longest pause ms | full GCs | CPU µs per request |\n"
+            + "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         : "| workload | mode | req/s | p50 µs | p99 µs | ratio to bare | errors |\n"
             + "|---|---|---:|---:|---:|---:|---:|\n");
     for (Workload workload : options.workloads) {
@@ -280,8 +287,12 @@ public final class HttpBench {
           gcRow.put("full_pause_ms", round(gc.fullMillis(), 1));
           gcRow.put("longest_pause_ms", round(gc.maxMillis(), 1));
           row.put("gc_over_rounds", gcRow);
-          table.append(String.format(Locale.ROOT, " %d | %.0f | %.1f | %d |", gc.young(),
-              gc.youngMillis(), gc.maxMillis(), gc.full()));
+          // the JVM's processor time per request: the median over rounds
+          List<Double> perRequest = cpu.getOrDefault(mode + "/" + workload.id, List.of());
+          double cpuMicros = median(perRequest.stream().mapToDouble(Double::doubleValue).toArray());
+          gcRow.put("cpu_us_per_request", round(cpuMicros, 1));
+          table.append(String.format(Locale.ROOT, " %d | %.0f | %.1f | %d | %.1f |", gc.young(),
+              gc.youngMillis(), gc.maxMillis(), gc.full(), cpuMicros));
         }
         table.append(System.lineSeparator());
         rows.add(row);

@@ -20,4 +20,17 @@ interface ModeServer extends AutoCloseable {
   default @Nullable GcPauses collectionsSinceLastCall(String mode) throws IOException {
     return null;
   }
+
+  /**
+   * The processor time the mode's own JVM used since the previous call (every thread: the
+   * requests', the collector's, the compiler's), for servers that run each mode in a JVM of its
+   * own: unlike requests per second, it does not depend on what else the machine runs.
+   *
+   * @param mode the mode
+   * @return milliseconds, or a negative number when the modes share the harness's JVM or the
+   *     platform does not tell
+   */
+  default double cpuMillisSinceLastCall(String mode) {
+    return -1;
+  }
 }

@@ -9,6 +9,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -42,7 +43,7 @@ final class SpringBootBenchServer implements ModeServer {
   }
 
   /** One application JVM. */
-  private record App(Process process, int port, Path gcLog, int[] linesRead) {}
+  private record App(Process process, int port, Path gcLog, int[] linesRead, long[] cpuNanos) {}
 
   /**
    * Starts the bare application and one per filtered mode, one after the other.
@@ -127,7 +128,7 @@ final class SpringBootBenchServer implements ModeServer {
     copier.start();
     try {
       int listening = port.get(START_SECONDS, TimeUnit.SECONDS);
-      return new App(process, listening, gcLog, new int[1]);
+      return new App(process, listening, gcLog, new int[1], new long[1]);
     } catch (ExecutionException | TimeoutException e) {
       process.destroyForcibly();
       throw new IllegalStateException("the Spring Boot application of mode " + mode
@@ -183,6 +184,18 @@ final class SpringBootBenchServer implements ModeServer {
     int from = Math.min(app.linesRead()[0], complete);
     app.linesRead()[0] = Math.max(from, complete);
     return GcPauses.parse(lines.subList(Math.max(0, from), Math.max(0, complete)));
+  }
+
+  @Override
+  public double cpuMillisSinceLastCall(String mode) {
+    App app = apps.get(mode);
+    long total = app.process().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
+    if (total < 0) {
+      return -1;
+    }
+    long since = total - app.cpuNanos()[0];
+    app.cpuNanos()[0] = total;
+    return since / 1e6;
   }
 
   @Override

@@ -89,6 +89,14 @@ class HttpBenchTest {
     }
     assertThat(seen.toString().trim().split(" ")).containsExactly(
         "bare/nokey", "memory/nokey", "bare/unique", "memory/unique");
+    // each application's processor time per request, read from its process
+    Matcher cpu = Pattern.compile("\"cpu_us_per_request\": ([\\d.]+)").matcher(json);
+    int withCpu = 0;
+    while (cpu.find()) {
+      assertThat(Double.parseDouble(cpu.group(1))).isPositive();
+      withCpu++;
+    }
+    assertThat(withCpu).isEqualTo(4);
     // each application wrote its own GC log next to the report
     assertThat(dir.resolve("springboot-bare-gc.log")).content().contains("Using Serial");
     assertThat(dir.resolve("springboot-memory-gc.log")).content().contains("Using Serial");
