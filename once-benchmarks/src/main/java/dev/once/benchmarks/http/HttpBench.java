@@ -216,9 +216,9 @@ public final class HttpBench {
               keyPrefix(session, workload, "r" + round, mode), options.duration);
           results.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>()).add(result);
           double cpuMillis = server.cpuMillisSinceLastCall(mode);
-          if (cpuMillis >= 0) {
+          if (cpuMillis >= 0 && result.requests() > 0) {
             cpu.computeIfAbsent(mode + "/" + workload.id, k -> new ArrayList<>())
-                .add(cpuMillis * 1000 / Math.max(1, result.requests()));
+                .add(cpuMillis * 1000 / result.requests());
           }
           GcPauses gc = server.collectionsSinceLastCall(mode);
           if (gc != null) {
