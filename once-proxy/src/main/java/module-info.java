@@ -11,6 +11,7 @@ module dev.once.proxy {
   requires org.eclipse.jetty.ee10.servlet;
   requires org.eclipse.jetty.http;
   requires org.eclipse.jetty.io;
+  requires org.eclipse.jetty.proxy;
   requires org.eclipse.jetty.server;
   requires org.eclipse.jetty.util;
   requires org.slf4j;

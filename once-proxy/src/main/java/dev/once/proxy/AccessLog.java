@@ -1,7 +1,6 @@
 package dev.once.proxy;
 
 import dev.once.Once;
-import dev.once.OnceRequest;
 import dev.once.Outcome;
 import dev.once.adapter.JsonStrings;
 import dev.once.servlet.OnceFilter;
@@ -28,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.RequestLog;
 import org.eclipse.jetty.server.Response;
-import org.jspecify.annotations.Nullable;
 
 /**
  * {@code --access-log}: one JSON line per keyed request, when it ends:
@@ -111,7 +109,7 @@ final class AccessLog implements RequestLog, AutoCloseable {
     line.append(",\"path\":");
     JsonStrings.append(line, request.getHttpURI().getPath());
     line.append(",\"scope\":");
-    JsonStrings.append(line, scopeHash(once.keyScope().scopeOf(new Viewed(request))));
+    JsonStrings.append(line, scopeHash(once.keyScope().scopeOf(new ViewedRequest(request))));
     line.append(",\"key\":");
     JsonStrings.append(line, keys.get(0));
     line.append(",\"outcome\":\"").append(((Outcome) outcome).name().toLowerCase(Locale.ROOT))
@@ -175,45 +173,6 @@ final class AccessLog implements RequestLog, AutoCloseable {
       writer.join(TimeUnit.SECONDS.toMillis(5));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  /** The request as the engine's key scope reads it: its method, path and headers. */
-  private static final class Viewed implements OnceRequest {
-    private final Request request;
-
-    Viewed(Request request) {
-      this.request = request;
-    }
-
-    @Override
-    public String method() {
-      return request.getMethod();
-    }
-
-    @Override
-    public String path() {
-      return request.getHttpURI().getPath();
-    }
-
-    @Override
-    public @Nullable String query() {
-      return request.getHttpURI().getQuery();
-    }
-
-    @Override
-    public List<String> headers(String name) {
-      return request.getHeaders().getValuesList(name);
-    }
-
-    @Override
-    public @Nullable String principal() {
-      return null;
-    }
-
-    @Override
-    public byte[] body(long maxBytes) {
-      return new byte[0]; // a scope is never read from the body
     }
   }
 }

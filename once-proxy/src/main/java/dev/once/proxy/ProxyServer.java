@@ -23,12 +23,13 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The proxy's Jetty server: {@link OnceFilter} in front of {@link UpstreamServlet}, so the proxy is
- * the library's filter and Jetty's proxy servlet put together, plus the health endpoint and, when
- * no upstream is given, the demo upstream; with {@code --admin-listen}, a second server on its own
- * address serves the admin API ({@link AdminHandler}), whose paths the public one refuses.
- * Stopping it is graceful: it stops accepting connections and waits up to the upstream timeout
- * (plus a moment to answer) for the requests in flight, whose records are finished as they
- * complete.
+ * the library's filter and Jetty's proxy servlet put together, with a fast lane beside them for
+ * the requests the engine passes through ({@link UpstreamHandler}), plus the health endpoint and,
+ * when no upstream is given, the demo upstream; with {@code --admin-listen}, a second server on
+ * its own address serves the admin API ({@link AdminHandler}), whose paths the public one
+ * refuses. Stopping it is graceful: it stops accepting connections and waits up to the upstream
+ * timeout (plus a moment to answer) for the requests in flight, whose records are finished as
+ * they complete.
  */
 final class ProxyServer {
   /** Time left after the upstream timeout for a request to write its 504 during a stop. */
@@ -109,7 +110,12 @@ final class ProxyServer {
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
         upstreamServlet = new KeyedUpstreamServlet(idempotent.once(), options.upstreamTimeout,
             options.upstreamDeadline, idempotent.upstreamTime());
-        handler = AdminHandler.refusedOnThePublicListener(idempotent.health().wrap(context));
+        // a request the engine passes through skips the servlet layer, forwarded as the servlet
+        // forwards it
+        UpstreamHandler fast = new UpstreamHandler(upstream, options.upstreamTimeout,
+            poolIdle(options));
+        handler = AdminHandler.refusedOnThePublicListener(idempotent.health().wrap(
+            new UpstreamHandler.Lanes(idempotent.once(), fast, context)));
         if (idempotent.accessLog() != null) {
           // called when each request has ended, on the thread that ended it
           server.setRequestLog(idempotent.accessLog());
@@ -124,8 +130,7 @@ final class ProxyServer {
       // how long a connection to the upstream may sit idle in the pool; never under a second, so
       // a connection being opened is not timed out before a request is on it (the silence of
       // a request is bounded per request: UpstreamServlet, KeyedCall)
-      proxy.setInitParameter("idleTimeout",
-          Long.toString(Math.max(POOL_IDLE_MIN.toMillis(), options.upstreamTimeout.toMillis())));
+      proxy.setInitParameter("idleTimeout", Long.toString(poolIdle(options).toMillis()));
       proxy.setInitParameter("timeout", "0");
       proxy.setInitParameter("maxConnections", "1024");
       context.addServlet(proxy, "/*");
@@ -165,6 +170,14 @@ final class ProxyServer {
     admin.setHandler(new AdminHandler(once, options.adminToken));
     admin.setStopAtShutdown(false);
     return admin;
+  }
+
+  /**
+   * @return how long a connection to the upstream may sit idle in the pool: the upstream timeout,
+   *     never under a second
+   */
+  private static Duration poolIdle(ProxyOptions options) {
+    return max(POOL_IDLE_MIN, options.upstreamTimeout);
   }
 
   private static Duration max(Duration a, Duration b) {

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.transport.HttpConversation;
@@ -43,6 +44,10 @@ class UpstreamServlet extends AsyncProxyServlet.Transparent {
   /** The problem type of a 504: the upstream sent nothing for the upstream timeout. */
   static final String UPSTREAM_TIMEOUT = ProblemType.URI_PREFIX + "upstream-timeout";
 
+  /** The answer to a request whose target {@link URI} refuses: it was not forwarded. */
+  static final Problem BAD_TARGET = Problem.of(400, "about:blank", "Bad Request",
+      "the request's target is not a valid URI (a malformed %-escape?); it was not forwarded");
+
   /** The longest the upstream may stay silent while a client waits. */
   final Duration timeout;
 
@@ -61,18 +66,25 @@ class UpstreamServlet extends AsyncProxyServlet.Transparent {
    */
   @Override
   protected Request newProxyRequest(HttpServletRequest request, String rewrittenTarget) {
-    String method = request.getMethod();
+    return newRequest(getHttpClient(), URI.create(rewrittenTarget), request.getMethod())
+        .attribute(CLIENT_REQUEST_ATTRIBUTE, request);
+  }
+
+  /**
+   * A request to {@code target} with {@code method} exactly as the client spelled it (see {@link
+   * #newProxyRequest}); shared with {@link UpstreamHandler}.
+   */
+  static Request newRequest(HttpClient client, URI target, String method) {
     if (method.equals(method.toUpperCase(Locale.ROOT))) {
-      return super.newProxyRequest(request, rewrittenTarget);
+      return client.newRequest(target).method(method);
     }
-    HttpRequest asSent = new HttpRequest(getHttpClient(), new HttpConversation(),
-        URI.create(rewrittenTarget)) {
+    HttpRequest asSent = new HttpRequest(client, new HttpConversation(), target) {
       @Override
       public String getMethod() {
         return method;
       }
     };
-    return asSent.method(method).attribute(CLIENT_REQUEST_ATTRIBUTE, request);
+    return asSent.method(method);
   }
 
   /**
@@ -93,9 +105,7 @@ class UpstreamServlet extends AsyncProxyServlet.Transparent {
   protected void onProxyRewriteFailed(HttpServletRequest clientRequest,
       HttpServletResponse proxyResponse) {
     try {
-      writeProblem(proxyResponse, Problem.of(400, "about:blank", "Bad Request",
-          "the request's target is not a valid URI (a malformed %-escape?); it was not"
-              + " forwarded"));
+      writeProblem(proxyResponse, BAD_TARGET);
     } catch (IOException | RuntimeException e) {
       // the client is gone: there is nobody to answer
     }
@@ -112,9 +122,21 @@ class UpstreamServlet extends AsyncProxyServlet.Transparent {
   @Override
   protected void addProxyHeaders(HttpServletRequest clientRequest, Request proxyRequest) {
     addViaHeader(clientRequest, proxyRequest);
-    String client = clientRequest.getRemoteAddr();
-    String scheme = clientRequest.getScheme();
-    String host = clientRequest.getHeader(HttpHeader.HOST.asString());
+    addForwardedHeaders(proxyRequest, clientRequest.getRemoteAddr(), clientRequest.getScheme(),
+        clientRequest.getHeader(HttpHeader.HOST.asString()));
+  }
+
+  /**
+   * Sets the {@code X-Forwarded} headers of a request to the upstream whose headers were copied
+   * from the client's: {@code client} appended to the client's own {@code X-Forwarded-For} chain,
+   * the others replaced; shared with {@link UpstreamHandler}.
+   *
+   * @param client the client's address
+   * @param scheme the scheme the client used
+   * @param host the client's {@code Host} header, or null
+   */
+  static void addForwardedHeaders(Request proxyRequest, String client, String scheme,
+      @Nullable String host) {
     proxyRequest.headers(headers -> {
       // the headers were copied from the client's request: extend its chain, replace the rest
       List<String> chain = headers.getValuesList(HttpHeader.X_FORWARDED_FOR);
@@ -137,7 +159,7 @@ class UpstreamServlet extends AsyncProxyServlet.Transparent {
       return;
     }
     try {
-      writeProblem(proxyResponse, problemFor(failure));
+      writeProblem(proxyResponse, problemFor(failure, timeout));
     } catch (IOException | RuntimeException e) {
       super.onProxyResponseFailure(clientRequest, proxyResponse, serverResponse, failure);
       return;
@@ -145,7 +167,13 @@ class UpstreamServlet extends AsyncProxyServlet.Transparent {
     clientRequest.getAsyncContext().complete();
   }
 
-  private Problem problemFor(Throwable failure) {
+  /**
+   * @param failure why the exchange with the upstream failed before the response was committed
+   * @param timeout the longest the upstream may stay silent while a client waits
+   * @return the answer: 504 for the upstream's silence, else 502; shared with {@link
+   *     UpstreamHandler}
+   */
+  static Problem problemFor(Throwable failure, Duration timeout) {
     if (causedBy(failure, TimeoutException.class)) {
       return Problem.of(504, UPSTREAM_TIMEOUT, "Upstream timed out",
           "the upstream sent nothing for " + ConfigText.format(timeout));
