@@ -8,12 +8,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.ProblemType;
 import dev.once.suite.Http;
+import dev.once.testing.Concurrently;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -177,6 +181,44 @@ class ProxyFastLaneTest {
     assertReplayed(retry, 201, "{\"run\":1}");
     assertProblem(invalid, ProblemType.KEY_INVALID);
     assertThat(upstream.hits("/pay")).isEqualTo(2);
+  }
+
+  /**
+   * Two hundred clients at once, half without a key (the fast lane) and half with one key (the
+   * filter), and a client that hangs up half-way through its body on the fast lane: every request
+   * without a key reaches the upstream once, the keyed ones run it exactly once, and the proxy
+   * keeps answering.
+   */
+  @Test
+  void twoHundredClientsAtOnceAcrossBothLanesAndOneThatHangsUpLeaveEveryGuaranteeStanding()
+      throws Exception {
+    String key = newKey();
+    try (Socket gone = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
+      gone.getOutputStream().write(("POST /pay HTTP/1.1\r\nHost: x\r\nContent-Type:"
+          + " application/json\r\nContent-Length: 100\r\n\r\n{\"amount\"")
+          .getBytes(StandardCharsets.US_ASCII));
+      gone.getOutputStream().flush();
+    }
+
+    List<HttpResponse<String>> responses = Concurrently.run(200,
+        i -> postKeyed(proxy.uri("/pay"), i % 2 == 0 ? null : key, "{}"));
+    HttpResponse<String> after = postKeyed(proxy.uri("/pay"), null, "{}");
+
+    List<HttpResponse<String>> unkeyed = new ArrayList<>();
+    List<HttpResponse<String>> keyed = new ArrayList<>();
+    for (int i = 0; i < responses.size(); i++) {
+      (i % 2 == 0 ? unkeyed : keyed).add(responses.get(i));
+    }
+    assertThat(unkeyed).allSatisfy(r -> {
+      assertThat(r.statusCode()).isEqualTo(201);
+      assertThat(r.headers().firstValue("Idempotent-Replayed")).isEmpty();
+    });
+    assertThat(keyed).filteredOn(r -> r.statusCode() == 201
+        && r.headers().firstValue("Idempotent-Replayed").isEmpty()).hasSize(1);
+    assertThat(keyed).allSatisfy(r -> assertThat(r.statusCode()).isIn(201, 409));
+    assertThat(after.statusCode()).isEqualTo(201);
+    // the hung-up request may or may not have reached the upstream before it was cut
+    assertThat(upstream.hits("/pay")).isBetween(100 + 1 + 1, 100 + 1 + 1 + 1);
   }
 
   @Test
