@@ -298,7 +298,7 @@ END {
   for (a = 1; a <= nk; a++) {
     kd = kinds[a]
     printf "| %s | %.2f | %.2f", names[kd], ratio(kd, "once", "plain"), ratio(kd, "once", "direct")
-    if (has["nginx"]) printf " | %.2f | %.2f | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx"), ratio(kd, "core", "nginx"), ratio(kd, "once", "core"), ratio(kd, "jetty", "nginx"), ratio(kd, "once", "jetty")
+    if (has["nginx"]) printf " | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx"), ratio(kd, "core", "nginx"), ratio(kd, "once", "core"), ratio(kd, "jetty", "nginx"), ratio(kd, "once", "jetty")
     if (has["before"]) printf " | %.2f", ratio(kd, "once", "before")
     printf " |\n"
   }
