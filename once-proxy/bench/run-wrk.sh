@@ -8,6 +8,9 @@
 #   core    - a plain proxy on Jetty's core ProxyHandler, no servlet layer (dev.once.proxy.CoreProxy,
 #             from the test classes with jetty-proxy from the local Maven repository: the gate
 #             experiment of issue 17)
+#   jetty   - a Jetty core server with the proxy's settings answering every request itself, as the
+#             upstream does (CoreProxy --answer): the most a Jetty server answers here, the ceiling
+#             of once-proxy's replays, which it writes from memory
 #   once    - once-proxy (memory store)
 # for three kinds of request: no key, cache hit (one key: every request after the first is a
 # replay) and unique key (every request is a first request, stored). The upstream is nginx
@@ -174,7 +177,7 @@ rss_mib() {
   awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "?"
 }
 
-UPSTREAM= PLAIN= CORE= ONCE= NGINX_PROXY=
+UPSTREAM= PLAIN= CORE= JETTY= ONCE= NGINX_PROXY=
 SETUPS=(direct)
 if command -v nginx >/dev/null 2>&1; then
   port=$(free_port)
@@ -196,10 +199,13 @@ start plain PLAIN java $SIDECAR_OPTS $JAVA_OPTS $(agent plain) -cp "$JAR:$TEST_C
 start core CORE java $SIDECAR_OPTS $JAVA_OPTS $(agent core) -cp "$JAR:$TEST_CLASSES:$JETTY_PROXY_JAR" dev.once.proxy.CoreProxy \
   --listen 127.0.0.1:0 --upstream "$UPSTREAM"
 # shellcheck disable=SC2086
+start jetty JETTY java $SIDECAR_OPTS $JAVA_OPTS -cp "$JAR:$TEST_CLASSES:$JETTY_PROXY_JAR" dev.once.proxy.CoreProxy \
+  --listen 127.0.0.1:0 --answer
+# shellcheck disable=SC2086
 start once ONCE env JAVA_OPTS="$JAVA_OPTS $(agent once)" ONCE_PROXY_JAR="$JAR" once-proxy/bin/once-proxy \
   --listen 127.0.0.1:0 --upstream "$UPSTREAM"
-declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [core]=$CORE [once]=$ONCE [nginx]=$NGINX_PROXY)
-SETUPS+=(plain core once)
+declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [core]=$CORE [jetty]=$JETTY [once]=$ONCE [nginx]=$NGINX_PROXY)
+SETUPS+=(plain core jetty once)
 if [ -n "${BEFORE_JAR:-}" ]; then
   BEFORE=
   # shellcheck disable=SC2086
@@ -282,17 +288,17 @@ END {
   }
   print ""
   header = "| request | once/plain | once/direct"
-  if (has["nginx"]) header = header " | once/nginx | plain/nginx | core/nginx | once/core"
+  if (has["nginx"]) header = header " | once/nginx | plain/nginx | core/nginx | once/core | jetty/nginx | once/jetty"
   if (has["before"]) header = header " | once/before"
   print header " |"
   line = "|---|---:|---:"
-  if (has["nginx"]) line = line "|---:|---:|---:|---:"
+  if (has["nginx"]) line = line "|---:|---:|---:|---:|---:|---:"
   if (has["before"]) line = line "|---:"
   print line "|"
   for (a = 1; a <= nk; a++) {
     kd = kinds[a]
     printf "| %s | %.2f | %.2f", names[kd], ratio(kd, "once", "plain"), ratio(kd, "once", "direct")
-    if (has["nginx"]) printf " | %.2f | %.2f | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx"), ratio(kd, "core", "nginx"), ratio(kd, "once", "core")
+    if (has["nginx"]) printf " | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f", ratio(kd, "once", "nginx"), ratio(kd, "plain", "nginx"), ratio(kd, "core", "nginx"), ratio(kd, "once", "core"), ratio(kd, "jetty", "nginx"), ratio(kd, "once", "jetty")
     if (has["before"]) printf " | %.2f", ratio(kd, "once", "before")
     printf " |\n"
   }

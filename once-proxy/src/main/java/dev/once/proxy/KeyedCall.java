@@ -217,7 +217,9 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
 
   private void headers(Response response) {
     head = response;
-    servlet.upstreamAnswered(clientRequest, once.nanoTime() - sentAt);
+    // a client gone has had its access log line: its request is recycled and takes nothing more
+    servlet.upstreamAnswered(side == Side.WAITING ? clientRequest : null,
+        once.nanoTime() - sentAt);
     headHeaders = new ArrayList<>();
     for (HttpField field : response.getHeaders()) {
       headHeaders.add(new Header(field.getName(), field.getValue()));

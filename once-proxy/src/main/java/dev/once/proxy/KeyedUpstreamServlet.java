@@ -48,12 +48,16 @@ final class KeyedUpstreamServlet extends UpstreamServlet {
   }
 
   /**
-   * The upstream answered a keyed request (its status line came): the time is measured and kept
-   * on the request for the access log.
+   * The upstream answered a keyed request (its status line came): the time is measured, and kept
+   * on the request for the access log while its client still waits.
+   *
+   * @param clientRequest the request, or null when its client is no longer there
    */
-  void upstreamAnswered(HttpServletRequest clientRequest, long nanos) {
+  void upstreamAnswered(@Nullable HttpServletRequest clientRequest, long nanos) {
     upstreamTime.record(nanos, TimeUnit.NANOSECONDS);
-    clientRequest.setAttribute(AccessLog.UPSTREAM_NANOS, nanos);
+    if (clientRequest != null) {
+      clientRequest.setAttribute(AccessLog.UPSTREAM_NANOS, nanos);
+    }
   }
 
   /**

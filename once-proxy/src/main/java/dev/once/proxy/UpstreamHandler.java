@@ -171,8 +171,10 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
 
   /**
    * Chooses the lane of each request: one the engine passes through untouched goes to the {@link
-   * UpstreamHandler}, every other (a key, even an invalid or repeated one, or a key required) to
-   * the servlet context it wraps, where {@link OnceFilter} decides it. The engine still decides
+   * UpstreamHandler}; one with a key (even an invalid or repeated one) of a covered method to the
+   * {@link KeyedLane}, which decides it on the core when its body is in and hands the rest to the
+   * servlet context; every other (a key required and missing, a target that is not a path) to the
+   * servlet context it wraps, where {@link OnceFilter} decides it. The engine still decides
    * every request the filter would have decided (a covered method without a key), so its listener
    * and meters see what they saw; a method it does not cover it never sees, as the filter never
    * shows it one. Thread-safe.
@@ -180,6 +182,7 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
   static final class Lanes extends Handler.Wrapper {
     private final Once once;
     private final UpstreamHandler fast;
+    private final KeyedLane keyed;
 
     /**
      * @param once the engine the servlet context's filter uses
@@ -190,6 +193,7 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
       super(servlets);
       this.once = Objects.requireNonNull(once, "once");
       this.fast = Objects.requireNonNull(fast, "fast");
+      this.keyed = new KeyedLane(once, servlets);
       addBean(fast, true);
     }
 
@@ -205,8 +209,13 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
       boolean covered = once.appliesTo(request.getMethod());
       String path = request.getHttpURI().getPath();
       // a target that is not a path (OPTIONS *, CONNECT's authority) is the servlet context's
-      if (path == null || !path.startsWith("/")
-          || (covered && (once.requireKey() || request.getHeaders().contains(once.header())))) {
+      if (path == null || !path.startsWith("/")) {
+        return super.handle(request, response, callback);
+      }
+      if (covered && request.getHeaders().contains(once.header())) {
+        return keyed.handle(request, response, callback);
+      }
+      if (covered && once.requireKey()) {
         return super.handle(request, response, callback);
       }
       if (covered) {

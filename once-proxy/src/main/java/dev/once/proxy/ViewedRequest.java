@@ -1,21 +1,35 @@
 package dev.once.proxy;
 
 import dev.once.OnceRequest;
+import dev.once.RequestTooLargeException;
 import java.util.List;
 import org.eclipse.jetty.server.Request;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A Jetty core request as the engine reads it without its body: method, path, query and headers.
- * Enough for the key scope the access log writes and for the engine to decide a request it passes
- * through (a method it does not cover, or no key where none is required), which it decides without
- * reading the body; {@link #body} is empty. Used by one thread at a time, as the request is.
+ * A Jetty core request as the engine reads it: method, path, query and headers, and the body when
+ * {@link KeyedLane} read it whole (else {@link #body} is empty: neither a key's scope nor a
+ * request passed through is decided by the body). Used by one thread at a time, as the request
+ * is.
  */
 final class ViewedRequest implements OnceRequest {
-  private final Request request;
+  private static final byte[] NONE = new byte[0];
 
+  private final Request request;
+  private final byte[] body;
+
+  /** The request without its body, for the access log and for a request passed through. */
   ViewedRequest(Request request) {
+    this(request, NONE);
+  }
+
+  /**
+   * @param request the request
+   * @param body its whole body, already read
+   */
+  ViewedRequest(Request request, byte[] body) {
     this.request = request;
+    this.body = body;
   }
 
   @Override
@@ -44,7 +58,10 @@ final class ViewedRequest implements OnceRequest {
   }
 
   @Override
-  public byte[] body(long maxBytes) {
-    return new byte[0]; // never read: neither a scope nor a pass-through is decided by the body
+  public byte[] body(long maxBytes) throws RequestTooLargeException {
+    if (body.length > maxBytes) {
+      throw new RequestTooLargeException(maxBytes);
+    }
+    return body;
   }
 }

@@ -1,16 +1,22 @@
 package dev.once.proxy;
 
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.proxy.ProxyHandler;
+import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -29,6 +35,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * dev.once.proxy.CoreProxy --upstream URL --listen HOST:PORT} (other flags are ignored).
  */
 final class CoreProxy {
+  /** What {@link #startAnswering} answers: the body of the benchmark's upstream. */
+  private static final byte[] ANSWER = "{\"id\":1}".getBytes(StandardCharsets.US_ASCII);
   private static final int ACCEPT_QUEUE = 1024;
   private static final int MAX_CONNECTIONS = 1024;
   private static final long POOL_IDLE_MILLIS = 30_000;
@@ -44,12 +52,23 @@ final class CoreProxy {
   public static void main(String[] args) throws Exception {
     URI upstream = null;
     String listen = "127.0.0.1:8080";
-    for (int i = 0; i + 1 < args.length; i++) {
-      if (args[i].equals("--upstream")) {
+    boolean answer = false;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--answer")) {
+        answer = true;
+      } else if (i + 1 < args.length && args[i].equals("--upstream")) {
         upstream = URI.create(args[++i]);
-      } else if (args[i].equals("--listen")) {
+      } else if (i + 1 < args.length && args[i].equals("--listen")) {
         listen = args[++i];
       }
+    }
+    if (answer) {
+      int colon = listen.lastIndexOf(':');
+      Server server = startAnswering(listen.substring(0, colon),
+          Integer.parseInt(listen.substring(colon + 1)));
+      System.out.println("core server listening on " + uri(server));
+      server.join();
+      return;
     }
     if (upstream == null) {
       System.err.println("usage: CoreProxy --upstream URL --listen HOST:PORT");
@@ -70,6 +89,38 @@ final class CoreProxy {
    * @throws Exception if it cannot start; nothing is left running
    */
   static Server start(URI upstream, String host, int port) throws Exception {
+    Forwarding proxy = new Forwarding(upstream);
+    proxy.setUseServerThreadPool(true);
+    proxy.setViaHost("once-proxy");
+    proxy.setProxyToServerHost(upstream.getRawAuthority());
+    return start(proxy, host, port);
+  }
+
+  /**
+   * Starts a server with the proxy's settings that answers every request itself, after reading
+   * its body: {@code 201} with {@link #ANSWER}, as the benchmark's upstream does. The most any
+   * Jetty server answers on the machine, and so the ceiling of a replay, which once-proxy writes
+   * from memory without the upstream ({@code --answer} from the command line).
+   *
+   * @return the started server
+   * @throws Exception if it cannot start; nothing is left running
+   */
+  static Server startAnswering(String host, int port) throws Exception {
+    return start(new Handler.Abstract.NonBlocking() {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) {
+        Content.Source.consumeAll(request, Callback.from(() -> {
+          response.setStatus(201);
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+          response.getHeaders().put(HttpHeader.CONTENT_LENGTH, ANSWER.length);
+          response.write(true, ByteBuffer.wrap(ANSWER), callback);
+        }, callback::failed));
+        return true;
+      }
+    }, host, port);
+  }
+
+  private static Server start(Handler handler, String host, int port) throws Exception {
     QueuedThreadPool threads = new QueuedThreadPool(256, 8);
     threads.setName("core-proxy");
     Server server = new Server(threads);
@@ -81,11 +132,7 @@ final class CoreProxy {
     connector.setPort(port);
     connector.setAcceptQueueSize(ACCEPT_QUEUE);
     server.addConnector(connector);
-    Forwarding proxy = new Forwarding(upstream);
-    proxy.setUseServerThreadPool(true);
-    proxy.setViaHost("once-proxy");
-    proxy.setProxyToServerHost(upstream.getRawAuthority());
-    server.setHandler(proxy);
+    server.setHandler(handler);
     try {
       server.start();
     } catch (Exception | Error e) {

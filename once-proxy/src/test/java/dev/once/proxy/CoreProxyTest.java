@@ -8,6 +8,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,5 +58,22 @@ class CoreProxyTest {
     assertThat(seen.header("X-forwarded-host")).isEqualTo(target.getRawAuthority());
     assertThat(seen.header("Host")).isEqualTo(upstream.uri().getRawAuthority());
     assertThat(seen.header("Via")).isEqualTo("1.1 once-proxy");
+  }
+
+  @Test
+  void theAnsweringServerReadsEachBodyAndAnswers201ItselfOnOneConnection() throws Exception {
+    Server answering = CoreProxy.startAnswering("127.0.0.1", 0);
+    try {
+      String head = "POST /payments HTTP/1.1\r\nHost: h\r\nContent-Length: 12\r\n";
+      int port = ((ServerConnector) answering.getConnectors()[0]).getLocalPort();
+      String answers = Http.raw(port,
+          head + "\r\n{\"amount\":5}" + head + "Connection: close\r\n\r\n{\"amount\":6}");
+
+      assertThat(answers.split("HTTP/1.1 201 Created", -1)).hasSize(3);
+      assertThat(answers).endsWith("{\"id\":1}").contains("Content-Type: application/json");
+      assertThat(upstream.hits("/payments")).isZero();
+    } finally {
+      answering.stop();
+    }
   }
 }

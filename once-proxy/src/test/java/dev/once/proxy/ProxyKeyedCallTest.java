@@ -108,6 +108,8 @@ class ProxyKeyedCallTest {
     HttpResponse<String> retry = postKeyed(proxy.uri("/payments"), key, "{}");
 
     assertReplayed(retry, 201, "{\"run\":1}");
+    // the answer came after the client had gone: its headers are kept with it all the same
+    assertThat(retry.headers().firstValue("Content-Type")).hasValue("application/json");
     assertThat(upstream.hits("/payments")).isEqualTo(1);
   }
 

@@ -98,6 +98,17 @@ public final class OnceFilter implements Filter {
    * which reads it when the request ends.
    */
   public static final String OUTCOME_ATTRIBUTE = Outcome.class.getName();
+  /**
+   * The request attribute by which a layer of the server in front of the filter hands it a
+   * decision it already made for the request with the same engine (a server's own non-servlet
+   * handler that read the body without blocking and called {@link Once#decideAsync}): a {@link
+   * Decision.Execute} or a {@link Decision.PassThrough}, which the filter then acts on instead of
+   * deciding again: it runs the chain, and reports the execution's events to its exchange. That
+   * layer writes every other decision itself, and keeps the request's body readable for the
+   * chain. Only the server's code sets request attributes; a client cannot. The filter takes the
+   * attribute off the request.
+   */
+  public static final String DECISION_ATTRIBUTE = Decision.class.getName();
   /** The init parameter naming the servlet context attribute that holds the {@link Once}. */
   public static final String ONCE_ATTRIBUTE_PARAM = "once-attribute";
   /**
@@ -204,18 +215,20 @@ public final class OnceFilter implements Filter {
     OnceServletRequest request = bodyRead == null
         ? new OnceServletRequest((HttpServletRequest) req, engine)
         : new OnceServletRequest((HttpServletRequest) req, engine, bodyRead);
-    if (bodyRead == null && readsWithoutBlocking(engine, request)) {
-      // the filter is called again, in an ASYNC dispatch, when the body is read
-      BodyReader.start((HttpServletRequest) req, res, engine);
-      return;
-    }
-    Decision decision;
-    try {
-      decision = engine.decide(request);
-    } catch (IOException e) {
-      ProblemResponse.write(response, Problem.of(ProblemType.BODY_UNREADABLE,
-          "the request body could not be read to the end"));
-      return;
+    Decision decision = handedOver(req);
+    if (decision == null) {
+      if (bodyRead == null && readsWithoutBlocking(engine, request)) {
+        // the filter is called again, in an ASYNC dispatch, when the body is read
+        BodyReader.start((HttpServletRequest) req, res, engine);
+        return;
+      }
+      try {
+        decision = engine.decide(request);
+      } catch (IOException e) {
+        ProblemResponse.write(response, Problem.of(ProblemType.BODY_UNREADABLE,
+            "the request body could not be read to the end"));
+        return;
+      }
     }
     if (!(decision instanceof Decision.Wait)) {
       req.setAttribute(OUTCOME_ATTRIBUTE, Decision.outcomeOf(decision));
@@ -232,6 +245,21 @@ public final class OnceFilter implements Filter {
     } else {
       chain.doFilter(request.isBodyBuffered() ? request : req, res);
     }
+  }
+
+  /**
+   * @return the decision a layer in front of the filter made ({@link #DECISION_ATTRIBUTE}), taken
+   *     off the request, or null if there is none
+   */
+  private static @Nullable Decision handedOver(ServletRequest request) {
+    Object handed = request.getAttribute(DECISION_ATTRIBUTE);
+    if (handed == null) {
+      return null;
+    }
+    request.removeAttribute(DECISION_ATTRIBUTE);
+    return handed instanceof Decision.Execute || handed instanceof Decision.PassThrough
+        ? (Decision) handed
+        : null;
   }
 
   /**
