@@ -6,8 +6,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.once.suite.Http;
 import dev.once.testing.Concurrently;
+import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -124,7 +127,59 @@ class ProxySharedStoreTest {
     }
   }
 
-  private TestProxy proxy(String store) {
-    return TestProxy.start("--upstream", upstream.uri().toString(), "--store", store);
+  /**
+   * A hundred duplicates that may wait, across two proxies and both of each proxy's keyed paths
+   * (a declared body is decided on Jetty's core with the store's asynchronous operations, a
+   * chunked one by the filter), while the first runs: exactly one reaches the upstream, and every
+   * duplicate is parked until it ends and gets its replay.
+   */
+  @ParameterizedTest(name = "[{index}] {0}")
+  @MethodSource("storeUrls")
+  void aHundredWaitingDuplicatesAcrossTwoProxiesAndBothLanesAllGetTheOneReplay(String store)
+      throws Exception {
+    String key = newKey();
+    try (TestProxy first = proxy(store, "--max-wait", "60s");
+        TestProxy second = proxy(store, "--max-wait", "60s")) {
+      Thread releaser = new Thread(() -> {
+        try {
+          while (upstream.hits("/payments") < 1) {
+            Thread.sleep(5);
+          }
+          Thread.sleep(1_000); // most duplicates are parked by now; the rest come after
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        release.countDown();
+      });
+      releaser.start();
+
+      List<HttpResponse<String>> responses = Concurrently.run(CLIENTS, i -> {
+        TestProxy proxy = i % 2 == 0 ? first : second;
+        byte[] body = "{\"amount\":1}".getBytes(StandardCharsets.UTF_8);
+        HttpRequest.Builder request = HttpRequest.newBuilder(proxy.uri("/payments"))
+            .header("Idempotency-Key", key)
+            .header("Content-Type", "application/json");
+        return Http.send(i % 4 < 2
+            ? request.POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            : request.POST(HttpRequest.BodyPublishers.ofInputStream(
+                () -> new ByteArrayInputStream(body))));
+      });
+      releaser.join();
+
+      assertThat(upstream.hits("/payments")).isEqualTo(1);
+      assertThat(responses).allSatisfy(r -> {
+        assertThat(r.statusCode()).isEqualTo(201);
+        assertThat(r.body()).isEqualTo("{\"run\":1}");
+      });
+      assertThat(responses).filteredOn(r -> r.headers().firstValue("Idempotent-Replayed")
+          .isEmpty()).hasSize(1);
+    }
+  }
+
+  private TestProxy proxy(String store, String... flags) {
+    List<String> args = new ArrayList<>(List.of("--upstream", upstream.uri().toString(),
+        "--store", store));
+    args.addAll(List.of(flags));
+    return TestProxy.start(args.toArray(new String[0]));
   }
 }
