@@ -1,9 +1,12 @@
 package dev.once;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.security.DigestException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.jspecify.annotations.Nullable;
@@ -24,7 +27,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Hashing a small request costs about as much as setting a digest up, so digests are reused:
  * a small pool of them, each slot picked by the calling thread's id and taken with one atomic
  * swap, holds a {@link MessageDigest} and a scratch array into which the three text parts are
- * encoded, so the digest gets one update for them, one for the body and the final digest. A pool
+ * encoded, and a small body copied after them, so the digest gets one update for all of them (a
+ * larger body gets one of its own, an empty one none) and writes its result into that array: the
+ * fingerprint keeps the 32 bytes as four {@code long}s, one object with no array behind it. A pool
  * rather than a {@code ThreadLocal} because a library must not pin its class loader to a
  * container's threads, and because a virtual thread per request would make a digest per request
  * again. A digest is put back only after a fingerprint completed (which leaves it reset); if
@@ -36,6 +41,16 @@ public final class Fingerprint {
 
   /** The most scratch bytes a pooled hasher keeps; longer text parts use an array of their own. */
   private static final int MAX_SCRATCH = 4096;
+
+  /**
+   * The largest body copied into the scratch array to be hashed in one update with the text parts;
+   * a larger one is hashed from its own array (an update more, a copy less).
+   */
+  private static final int MAX_COPIED_BODY = 128;
+
+  /** Reads and writes the hash's bytes as big-endian longs. */
+  private static final VarHandle LONGS =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
   /** Slots apart in {@link #POOL}, so that two slots in use never share a cache line. */
   private static final int STRIDE = 16;
@@ -51,10 +66,17 @@ public final class Fingerprint {
     POOL.set(0, new Hasher()); // fails here, at class initialisation, if there is no SHA-256
   }
 
-  private final byte[] hash;
+  /** The hash's bytes 0-7, 8-15, 16-23 and 24-31, big-endian. */
+  private final long h0;
+  private final long h1;
+  private final long h2;
+  private final long h3;
 
-  private Fingerprint(byte[] hash) {
-    this.hash = hash;
+  private Fingerprint(byte[] hash, int at) {
+    this.h0 = (long) LONGS.get(hash, at);
+    this.h1 = (long) LONGS.get(hash, at + 8);
+    this.h2 = (long) LONGS.get(hash, at + 16);
+    this.h3 = (long) LONGS.get(hash, at + 24);
   }
 
   /**
@@ -89,11 +111,22 @@ public final class Fingerprint {
     putLength(scratch, end, length);
     end += 4;
     MessageDigest digest = hasher.digest;
-    digest.update(scratch, 0, end);
-    digest.update(body, offset, length);
-    byte[] hash = digest.digest(); // and the digest is reset
+    if (length <= MAX_COPIED_BODY && length <= scratch.length - end) {
+      System.arraycopy(body, offset, scratch, end, length);
+      digest.update(scratch, 0, end + length);
+    } else {
+      digest.update(scratch, 0, end);
+      digest.update(body, offset, length);
+    }
+    byte[] out = hasher.scratch; // at least 256 bytes, and the text parts are hashed
+    try {
+      digest.digest(out, 0, LENGTH); // and the digest is reset
+    } catch (DigestException e) {
+      throw new IllegalStateException("SHA-256 did not write its " + LENGTH + " bytes", e);
+    }
+    Fingerprint fingerprint = new Fingerprint(out, 0);
     POOL.lazySet(stripe, hasher);
-    return new Fingerprint(hash);
+    return fingerprint;
   }
 
   /**
@@ -123,32 +156,44 @@ public final class Fingerprint {
       throw new IllegalArgumentException(
           "a fingerprint is " + LENGTH + " bytes, but was " + bytes.length);
     }
-    return new Fingerprint(bytes.clone());
+    return new Fingerprint(bytes, 0);
   }
 
   /** @return the {@value #LENGTH} bytes of the SHA-256 hash; a new array each call */
   public byte[] toBytes() {
-    return hash.clone();
+    byte[] bytes = new byte[LENGTH];
+    LONGS.set(bytes, 0, h0);
+    LONGS.set(bytes, 8, h1);
+    LONGS.set(bytes, 16, h2);
+    LONGS.set(bytes, 24, h3);
+    return bytes;
   }
 
   @Override
   public boolean equals(Object o) {
     // not MessageDigest.isEqual's constant time: the answer itself (a replay or a 422) tells
     // whether two fingerprints are equal, so the time taken to find it out hides nothing
-    return o instanceof Fingerprint && Arrays.equals(hash, ((Fingerprint) o).hash);
+    if (!(o instanceof Fingerprint)) {
+      return false;
+    }
+    Fingerprint other = (Fingerprint) o;
+    return h0 == other.h0 && h1 == other.h1 && h2 == other.h2 && h3 == other.h3;
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(hash);
+    // the bytes of a SHA-256 are as evenly spread as any mix of them would be
+    return Long.hashCode(h0);
   }
 
   /** @return the hash as 64 lowercase hexadecimal digits */
   @Override
   public String toString() {
     StringBuilder hex = new StringBuilder(LENGTH * 2);
-    for (byte b : hash) {
-      hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+    for (long part : new long[] {h0, h1, h2, h3}) {
+      for (int shift = 60; shift >= 0; shift -= 4) {
+        hex.append(Character.forDigit((int) (part >>> shift) & 0xF, 16));
+      }
     }
     return hex.toString();
   }

@@ -97,6 +97,49 @@ class FingerprintTest {
         .isEqualTo("7528d89d710331734d09585bd93e092e10adbe27b8c2903cf7f18d3cb13d7bf0");
   }
 
+  /**
+   * The documented bytes, hashed by a tool that is not this code: each expected digest is the
+   * output of {@code sha256sum} over the layout written out by hand with {@code printf} (each part
+   * a 4-byte big-endian length and its UTF-8 bytes, the body last), for example
+   *
+   * <pre>
+   * printf '\0\0\0\4POST\0\0\0\5/test\0\0\0\0\0\0\0\0' | sha256sum
+   * printf '\0\0\0\4POST\0\0\0\6/caf\303\251\0\0\0\5q=\350\267\257\0\0\0\3h\303\251' | sha256sum
+   * { printf '\0\0\0\4POST\0\0\0\5/test\0\0\0\0\0\0\0\347'; head -c 231 /dev/zero | tr '\0' a; } \
+   *     | sha256sum
+   * </pre>
+   *
+   * The body lengths put the end of the message on each side of SHA-256's padding boundaries (55,
+   * 56 and 64 bytes in all) and of the 256 bytes a pooled digest's scratch array holds, and the
+   * long path is past what that array ever grows to.
+   */
+  @Test
+  void isTheSha256OfTheDocumentedBytesAsSha256sumComputesIt() {
+    assertThat(Fingerprint.of("POST", "/test", null, new byte[0]).toString())
+        .isEqualTo("865670168318c8b728c60f8fd9b16ecccb5a7e049ac6eeb95bad5e4ec0d60fd9");
+    assertThat(Fingerprint.of("PUT", "/orders/42", "currency=EUR&amount=10",
+        utf8("{\"amount\":100,\"currency\":\"USD\",\"recipient\":\"user123\"}")).toString())
+        .isEqualTo("d8959a11399be680a3a907b885cec1e38bf44421ce1259c410fbd94790439d3f");
+    assertThat(Fingerprint.of("POST", "/caf\u00e9", "q=\u8def", utf8("h\u00e9")).toString())
+        .isEqualTo("6a30b927d13f0e30bf0b1a1e2654716785fa11d12c1ccf35a87e9e714afc6c34");
+    assertThat(Fingerprint.of("POST", "/a\ud800b", null, new byte[0]).toString())
+        .isEqualTo("79704327f4bba9345fb60d708746a0d3f4da76410d6a9542d4dea426dc5ee275");
+    String[][] bodies = {
+        {"30", "01caf85ad5c2d2040791ecd7a65bc6bf09d6b9a7bfb9b2c59f790c54b3b2c646"},
+        {"31", "1ebf0b385995a49877ae7b731ec51901696b6f935888f5e9cf06108223470571"},
+        {"39", "a9b4d50a7c76c54d99aae6068ff3176962deadc3caec75b363c9936163d5f95b"},
+        {"231", "379bc8c7d7c6101231691fb44f36c5128e65e8b5fd76f20e5da8e9702e447088"},
+        {"232", "1bd6ed7e4e7e979aab962720b43c7c59a722104a6222d4e3e002065cca8ab5e9"},
+        {"1000", "e2fc84f41cb17ed680b33320583d9939163a66b3efe313aabdf89cfc3c2ce5e4"}};
+    for (String[] pinned : bodies) {
+      byte[] body = utf8("a".repeat(Integer.parseInt(pinned[0])));
+      assertThat(Fingerprint.of("POST", "/test", null, body).toString())
+          .as("a body of %s bytes", pinned[0]).isEqualTo(pinned[1]);
+    }
+    assertThat(Fingerprint.of("POST", "/" + "x".repeat(1500), "k=v", utf8("{}")).toString())
+        .isEqualTo("174afc2f0263c8a4a59c64ecb65e7b4be9e30c1222909e7ef29579920516a6da");
+  }
+
   @Test
   void aFailedFingerprintLeavesTheNextOneUnchanged() {
     byte[] body = utf8("{}");
