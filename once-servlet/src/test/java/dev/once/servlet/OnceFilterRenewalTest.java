@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class OnceFilterRenewalTest {
   private static final HttpClient CLIENT =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-  private static final Duration LEASE = Duration.ofMillis(300);
+  private static final Duration LEASE = Duration.ofSeconds(1);
 
   @ParameterizedTest
   @EnumSource(TestServer.Container.class)
