@@ -4,16 +4,12 @@ import dev.once.StoredResponse.Header;
 import dev.once.spi.StoreException;
 import dev.once.spi.Token;
 import dev.once.spi.WorkUndoneException;
-import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -24,16 +20,21 @@ import org.jspecify.annotations.Nullable;
  * Servlet filter, the proxy, reactive and JAX-RS front ends) never complete or release a record
  * themselves; they report what happened to the request, and the exchange acts.
  *
- * <p>Design. An exchange is {@code OPEN} from the claim; while it is not finished it renews its
- * lease in the store every third of the lease, on the engine's scheduler, so a handler or a
- * response may take as long as it takes and the lease only measures how fast a crashed owner is
- * noticed. When the adapter has answered the client itself while the work goes on (a gateway
- * timeout) the exchange is {@code DETACHED}: the client's own answer is never stored, only the
- * work's. The first event that finishes it moves it, by one compare-and-set, to {@code
- * FINISHING}; only that event's action reaches the store, and every other event (earlier ones
- * that finish nothing, later ones, ones racing it on other threads) does nothing to the record.
- * When the store has answered it is {@code FINISHED} and the listener is told what became of the
- * record. The events, the threads they may arrive on, and what each does:
+ * <p>Design. An exchange is {@code OPEN} from the claim; while it is not finished its lease is
+ * renewed in the store every third of the lease, so a handler or a response may take as long as
+ * it takes and the lease only measures how fast a crashed owner is noticed. The renewals are not
+ * a timer of its own: the claim registers the exchange with the engine's {@code Renewals}, whose
+ * one sweep on the engine's scheduler renews every exchange that is due (between seven eighths of
+ * the interval and the whole of it after the claim or the last renewal), and the event that
+ * finishes it unregisters it, so a request that ends before its first renewal (nearly all do)
+ * schedules, cancels and wakes nothing. When the adapter has answered the client itself while the
+ * work goes on (a gateway timeout) the exchange is {@code DETACHED}: the client's own answer is
+ * never stored, only the work's. The first event that finishes it moves it, by one
+ * compare-and-set, to {@code FINISHING}; only that event's action reaches the store, and every
+ * other event (earlier ones that finish nothing, later ones, ones racing it on other threads)
+ * does nothing to the record. When the store has answered it is {@code FINISHED} and the listener
+ * is told what became of the record. The events, the threads they may arrive on, and what each
+ * does:
  *
  * <table>
  *   <caption>The events of an exchange</caption>
@@ -79,8 +80,9 @@ import org.jspecify.annotations.Nullable;
  *       renewals stop; the finishing event later finds the record lost</td></tr>
  * </table>
  *
- * <p>An exchange nobody references any more stops renewing (the renewal holds it weakly), so a
- * request an adapter lost frees its key when the lease passes, as a crashed owner's does.
+ * <p>An exchange nobody references any more stops renewing (the registry holds it weakly, and
+ * drops it at its next sweep), so a request an adapter lost frees its key when the lease passes,
+ * as a crashed owner's does.
  *
  * <p>Thread-safe: every event may be reported from any thread, any number of times, in any order.
  * Each event method returns a stage that completes once the record is finished (by this event or
@@ -107,18 +109,19 @@ public final class Exchange {
   private final CompletableFuture<Completion> finished = new CompletableFuture<>();
   private volatile boolean clientGone;
   private volatile boolean ownershipLost;
-  private volatile @Nullable ScheduledFuture<?> renewal;
+  private final Renewals.Entry renewal;
 
   Exchange(Once once, Attempt attempt, Token token) {
     this.once = once;
     this.attempt = attempt;
     this.key = attempt.key();
     this.token = token;
+    this.renewal = Renewals.entry(this, key);
   }
 
   /** Starts renewing the lease; called once by the engine, right after the claim. */
   Exchange start() {
-    scheduleRenewal(new Renewal(this));
+    once.renewals().add(renewal);
     return this;
   }
 
@@ -329,10 +332,7 @@ public final class Exchange {
         return false;
       }
       if (state.compareAndSet(current, FINISHING)) {
-        ScheduledFuture<?> scheduled = renewal;
-        if (scheduled != null) {
-          scheduled.cancel(false);
-        }
+        once.renewals().remove(renewal);
         return true;
       }
     }
@@ -410,24 +410,12 @@ public final class Exchange {
         + " have failed or come too late (is the store slow, or the process paused?)");
   }
 
-  private void scheduleRenewal(Renewal task) {
-    if (state.get() >= FINISHING) {
-      return;
-    }
-    try {
-      renewal = once.scheduler().schedule(task, once.renewalIntervalNanos(), TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException e) {
-      // the scheduler was shut down: the lease passes on its own, as a crashed owner's does
-      LOG.log(System.Logger.Level.WARNING, "once: the lease scheduler refused a renewal of key \""
-          + key + "\"; its lease will pass in " + once.lease());
-      return;
-    }
-    if (state.get() >= FINISHING) {
-      renewal.cancel(false); // finished while it was being scheduled
-    }
-  }
-
-  private void renew(Renewal task) {
+  /**
+   * Renews the lease, unless the exchange has finished; called by the engine's renewal sweep when
+   * it is due. Only starts the store's asynchronous operation: the answer sets when the next is
+   * due, or, if the record is no longer this exchange's, stops the renewals.
+   */
+  void renew() {
     if (state.get() >= FINISHING) {
       return;
     }
@@ -443,15 +431,16 @@ public final class Exchange {
         return; // a late answer: the record is no longer this exchange's to renew
       }
       if (error != null) {
-        // the next renewal tries again; two more fit in the lease
+        // the next renewal, an interval later, tries again
         once.reportStoreError("renew", key, unwrap(error));
       } else if (!renewed) {
+        once.renewals().remove(renewal);
         lost("renew");
         return;
       } else {
         once.reportRenewed(key);
       }
-      scheduleRenewal(task);
+      once.renewals().renewed(renewal);
     });
   }
 
@@ -471,26 +460,6 @@ public final class Exchange {
     return "Exchange{key=" + key + ", " + names[state.get()]
         + (clientGone ? ", client gone" : "")
         + (finished.isDone() ? ", " + finished.join() : "") + "}";
-  }
-
-  /**
-   * A renewal of the lease, holding its exchange weakly: an exchange the adapter lost stops
-   * renewing, and its lease passes as a crashed owner's does.
-   */
-  private static final class Renewal implements Runnable {
-    private final WeakReference<Exchange> exchange;
-
-    Renewal(Exchange exchange) {
-      this.exchange = new WeakReference<>(exchange);
-    }
-
-    @Override
-    public void run() {
-      Exchange target = exchange.get();
-      if (target != null) {
-        target.renew(this);
-      }
-    }
   }
 
   /**

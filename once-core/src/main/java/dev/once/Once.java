@@ -98,7 +98,7 @@ public final class Once {
   private final UnknownOutcome unknownOutcome;
   private final ScheduledExecutorService scheduler;
   private final long maxWaitNanos;
-  private final long renewalIntervalNanos;
+  private final Renewals renewals;
 
   private Once(Builder builder) {
     // the owner tokens' per-process salt comes from SecureRandom, which may read the system's
@@ -132,7 +132,7 @@ public final class Once {
     unknownOutcome = builder.unknownOutcome;
     scheduler = builder.scheduler == null ? Scheduling.shared() : builder.scheduler;
     maxWaitNanos = maxWait.toNanos();
-    renewalIntervalNanos = Math.max(1, lease.toNanos() / 3);
+    renewals = new Renewals(scheduler, ticker, Math.max(1, lease.toNanos() / 3));
   }
 
   /**
@@ -553,9 +553,12 @@ public final class Once {
     return ticker.read();
   }
 
-  /** @return how often an open exchange renews its lease: a third of it */
-  long renewalIntervalNanos() {
-    return renewalIntervalNanos;
+  /**
+   * @return the registry of this engine's open exchanges, whose leases it renews every third of
+   *     the lease
+   */
+  Renewals renewals() {
+    return renewals;
   }
 
   /** The parts of a keyed request a claim needs. */
@@ -1182,9 +1185,13 @@ public final class Once {
     }
 
     /**
-     * The scheduler that times lease renewals. Its tasks only start a store's asynchronous {@code
-     * renew}, so one thread serves any number of requests. Default one daemon thread shared by
-     * every engine in the JVM, started on first use; the engine never shuts a scheduler down.
+     * The scheduler that times lease renewals. While any of its requests is in flight, the engine
+     * keeps one task on it, a sweep every twenty-fourth of the lease (an eighth of the renewal
+     * interval) that starts the store's asynchronous {@code renew} of each request that is due;
+     * nothing is scheduled per request, and an idle engine keeps nothing on it. So one thread
+     * serves any number of requests and engines. Default one daemon thread shared by every engine
+     * in the JVM, started on first use; the engine never shuts a scheduler down (once it is shut
+     * down, leases of requests in flight pass unrenewed, as a crashed owner's do).
      *
      * @param scheduler the scheduler
      * @return this builder

@@ -5,9 +5,10 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 /**
  * The scheduler engines use for lease renewals unless given their own: one daemon thread for the
- * whole JVM, started on first use. Its tasks only start asynchronous store operations, so it never
- * waits on a store; cancelled renewals are removed at once, so finished requests leave nothing
- * behind.
+ * whole JVM, started on first use. Its tasks (each engine's renewal sweep while it has requests in
+ * flight, the Servlet filter's body deadlines) only start asynchronous store operations or end a
+ * read, so it never waits on a store; cancelled tasks are removed at once, so finished requests
+ * leave nothing behind.
  */
 final class Scheduling {
   private Scheduling() {}
