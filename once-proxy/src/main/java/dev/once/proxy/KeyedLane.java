@@ -62,10 +62,12 @@ final class KeyedLane {
       Content.Chunk chunk = request.read();
       if (chunk == null) {
         // the rest is on its way: the filter reads it, bounded by the engine's body timeout
-        return Dispatch.toPool(servlets, new ReadAgain(request, body, count, null), response, callback, null);
+        return Dispatch.toPool(servlets, new ReadAgain(request, body, count, null), response,
+            callback, null);
       }
       if (Content.Chunk.isFailure(chunk)) {
-        return Dispatch.toPool(servlets, new ReadAgain(request, body, count, chunk), response, callback, null);
+        return Dispatch.toPool(servlets, new ReadAgain(request, body, count, chunk), response,
+            callback, null);
       }
       ByteBuffer bytes = chunk.getByteBuffer();
       int size = bytes.remaining();

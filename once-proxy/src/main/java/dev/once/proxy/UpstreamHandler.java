@@ -223,7 +223,8 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
         try {
           decision = once.decide(new ViewedRequest(request));
         } catch (IOException e) {
-          return Dispatch.toPool(getHandler(), request, response, callback, null); // not expected: it reads no body
+          // not expected: it reads no body
+          return Dispatch.toPool(getHandler(), request, response, callback, null);
         }
         if (!(decision instanceof Decision.PassThrough)) {
           // not expected of a request without a key: the filter decides it as it always did
