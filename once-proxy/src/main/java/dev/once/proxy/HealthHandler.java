@@ -27,6 +27,8 @@ import org.eclipse.jetty.util.Callback;
  * Every other request goes on to the proxy. Thread-safe.
  */
 final class HealthHandler extends Handler.Wrapper {
+  /** Where every path of the proxy's own begins. */
+  static final String PREFIX = "/_once/";
   static final String PATH = "/_once/health";
   static final String METRICS_PATH = "/_once/metrics";
   /** Prometheus's text exposition format. */

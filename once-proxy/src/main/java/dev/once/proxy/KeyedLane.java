@@ -54,7 +54,7 @@ final class KeyedLane {
     if (length < 0 || length > Math.min(MAX_BODY, once.maxBodyBytes())
         || HttpMethod.HEAD.is(request.getMethod())
         || request.getHeaders().contains(HttpHeader.EXPECT)) {
-      return servlets.handle(request, response, callback);
+      return Dispatch.toPool(servlets, request, response, callback, null);
     }
     byte[] body = new byte[(int) length];
     int count = 0;
@@ -62,18 +62,20 @@ final class KeyedLane {
       Content.Chunk chunk = request.read();
       if (chunk == null) {
         // the rest is on its way: the filter reads it, bounded by the engine's body timeout
-        return servlets.handle(new ReadAgain(request, body, count, null), response, callback);
+        return Dispatch.toPool(servlets, new ReadAgain(request, body, count, null), response,
+            callback, null);
       }
       if (Content.Chunk.isFailure(chunk)) {
-        return servlets.handle(new ReadAgain(request, body, count, chunk), response, callback);
+        return Dispatch.toPool(servlets, new ReadAgain(request, body, count, chunk), response,
+            callback, null);
       }
       ByteBuffer bytes = chunk.getByteBuffer();
       int size = bytes.remaining();
       if (size > body.length - count) {
         chunk.release(); // not expected: the parser holds a body to its declared length
-        return servlets.handle(new ReadAgain(request, body, count,
+        return Dispatch.toPool(servlets, new ReadAgain(request, body, count,
             Content.Chunk.from(new IllegalStateException("more body than declared"))),
-            response, callback);
+            response, callback, null);
       }
       bytes.get(body, count, size);
       count += size;
@@ -84,9 +86,9 @@ final class KeyedLane {
       }
     }
     if (count < body.length) {
-      return servlets.handle(new ReadAgain(request, body, count,
+      return Dispatch.toPool(servlets, new ReadAgain(request, body, count,
           Content.Chunk.from(new IllegalStateException("body shorter than declared"))), response,
-          callback);
+          callback, null);
     }
     CompletableFuture<Decision> decided =
         once.decideAsync(new ViewedRequest(request, body)).toCompletableFuture();
@@ -114,16 +116,8 @@ final class KeyedLane {
       ProblemErrorHandler.write(response, callback, reject.problem());
     } else {
       request.setAttribute(OnceFilter.DECISION_ATTRIBUTE, decision);
-      try {
-        if (!servlets.handle(new ReadAgain(request, body, body.length, null), response,
-            callback)) {
-          abandon(decision, null);
-          Response.writeError(request, response, callback, 404);
-        }
-      } catch (Throwable e) {
-        abandon(decision, e);
-        Response.writeError(request, response, callback, e);
-      }
+      Dispatch.toPool(servlets, new ReadAgain(request, body, body.length, null), response,
+          callback, failure -> abandon(decision, failure));
     }
   }
 

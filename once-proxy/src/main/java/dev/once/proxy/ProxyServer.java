@@ -114,8 +114,8 @@ final class ProxyServer {
         // forwards it
         UpstreamHandler fast = new UpstreamHandler(upstream, options.upstreamTimeout,
             poolIdle(options));
-        handler = AdminHandler.refusedOnThePublicListener(idempotent.health().wrap(
-            new UpstreamHandler.Lanes(idempotent.once(), fast, context)));
+        handler = new Dispatch.NonBlocking(AdminHandler.refusedOnThePublicListener(
+            idempotent.health().wrap(new UpstreamHandler.Lanes(idempotent.once(), fast, context))));
         if (idempotent.accessLog() != null) {
           // called when each request has ended, on the thread that ended it
           server.setRequestLog(idempotent.accessLog());

@@ -210,24 +210,25 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
       String path = request.getHttpURI().getPath();
       // a target that is not a path (OPTIONS *, CONNECT's authority) is the servlet context's
       if (path == null || !path.startsWith("/")) {
-        return super.handle(request, response, callback);
+        return Dispatch.toPool(getHandler(), request, response, callback, null);
       }
       if (covered && request.getHeaders().contains(once.header())) {
         return keyed.handle(request, response, callback);
       }
       if (covered && once.requireKey()) {
-        return super.handle(request, response, callback);
+        return Dispatch.toPool(getHandler(), request, response, callback, null);
       }
       if (covered) {
         Decision decision;
         try {
           decision = once.decide(new ViewedRequest(request));
         } catch (IOException e) {
-          return super.handle(request, response, callback); // not expected: it reads no body
+          // not expected: it reads no body
+          return Dispatch.toPool(getHandler(), request, response, callback, null);
         }
         if (!(decision instanceof Decision.PassThrough)) {
           // not expected of a request without a key: the filter decides it as it always did
-          return super.handle(request, response, callback);
+          return Dispatch.toPool(getHandler(), request, response, callback, null);
         }
         request.setAttribute(OnceFilter.OUTCOME_ATTRIBUTE, Decision.outcomeOf(decision));
       }

@@ -234,6 +234,46 @@ class ProxyKeyedLaneTest {
     assertThat(upstream.hits("/pay")).isEqualTo(1);
   }
 
+  /**
+   * Replays are written on the thread that read the request, without blocking it: thirty clients
+   * that ask for a 3 MB replay and never read it leave the proxy answering everyone else.
+   */
+  @Test
+  void clientsThatNeverReadABigReplayLeaveTheProxyAnsweringOthers() throws Exception {
+    String big = "x".repeat(3 * 1024 * 1024);
+    upstream.handle("/big", (exchange, run) -> Upstream.respond(exchange, 201, big));
+    try (TestProxy roomy = TestProxy.start("--upstream", upstream.uri().toString(),
+        "--max-response", "8MiB")) {
+      String key = newKey();
+      assertThat(postKeyed(roomy.uri("/big"), key, BODY).body()).hasSize(big.length());
+      List<Socket> stalled = new ArrayList<>();
+      try {
+        for (int i = 0; i < 30; i++) {
+          Socket socket = new Socket("127.0.0.1", roomy.port());
+          socket.setReceiveBufferSize(4096);
+          socket.getOutputStream().write(keyedRaw(key, BODY, false).replace("/pay", "/big")
+              .getBytes(StandardCharsets.US_ASCII));
+          socket.getOutputStream().flush();
+          stalled.add(socket); // never read
+        }
+
+        HttpResponse<String> replay = postKeyed(roomy.uri("/big"), key, BODY);
+        HttpResponse<String> other = postKeyed(roomy.uri("/pay"), newKey(), BODY);
+        HttpResponse<String> unkeyed = postKeyed(roomy.uri("/pay"), null, BODY);
+
+        assertThat(replay.statusCode()).isEqualTo(201);
+        assertThat(replay.body()).hasSize(big.length());
+        assertThat(other.statusCode()).isEqualTo(201);
+        assertThat(unkeyed.statusCode()).isEqualTo(201);
+        assertThat(upstream.hits("/big")).isEqualTo(1);
+      } finally {
+        for (Socket socket : stalled) {
+          socket.close();
+        }
+      }
+    }
+  }
+
   @Test
   void replaysOnTheCoreAreCountedAsReplays() throws Exception {
     String key = newKey();
