@@ -1,5 +1,6 @@
 package dev.once.proxy;
 
+import static dev.once.proxy.ProxyMetricsTest.value;
 import static dev.once.suite.Http.assertProblem;
 import static dev.once.suite.Http.assertReplayed;
 import static dev.once.suite.Http.newKey;
@@ -22,8 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -307,11 +306,6 @@ class ProxyFastLaneTest {
     return copy;
   }
 
-  private static double value(String metrics, String sample) {
-    Matcher found = Pattern.compile("(?m)^" + Pattern.quote(sample) + " (\\S+)$").matcher(metrics);
-    assertThat(found.find()).as(sample + " in\n" + metrics).isTrue();
-    return Double.parseDouble(found.group(1));
-  }
 
   private static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -1,5 +1,6 @@
 package dev.once.proxy;
 
+import static dev.once.proxy.ProxyMetricsTest.value;
 import static dev.once.suite.Http.assertProblem;
 import static dev.once.suite.Http.assertReplayed;
 import static dev.once.suite.Http.newKey;
@@ -329,9 +330,4 @@ class ProxyKeyedLaneTest {
     return copy;
   }
 
-  private static double value(String metrics, String series) {
-    Matcher line = Pattern.compile("(?m)^" + Pattern.quote(series) + " (\\S+)$").matcher(metrics);
-    assertThat(line.find()).as(series + " in\n" + metrics).isTrue();
-    return Double.parseDouble(line.group(1));
-  }
 }

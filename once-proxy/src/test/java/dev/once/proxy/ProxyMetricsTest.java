@@ -163,8 +163,11 @@ class ProxyMetricsTest {
     return HttpRequest.newBuilder(proxy.uri(path)).GET();
   }
 
-  /** @return the value of the sample named exactly {@code sample} (with its labels) */
-  private static double value(String metrics, String sample) {
+  /**
+   * @return the value of the sample named exactly {@code sample} (with its labels) in a scrape of
+   *     {@code /_once/metrics}; the other proxy tests that count read it here too
+   */
+  static double value(String metrics, String sample) {
     Matcher found = Pattern.compile("(?m)^" + Pattern.quote(sample) + " (\\S+)$").matcher(metrics);
     assertThat(found.find()).as(sample + " in\n" + metrics).isTrue();
     return Double.parseDouble(found.group(1));
