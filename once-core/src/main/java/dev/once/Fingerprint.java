@@ -79,6 +79,30 @@ public final class Fingerprint {
     this.h3 = (long) LONGS.get(hash, at + 24);
   }
 
+  /** For {@code MemoryStore}, which keeps a fingerprint as its four longs outside the heap. */
+  Fingerprint(long h0, long h1, long h2, long h3) {
+    this.h0 = h0;
+    this.h1 = h1;
+    this.h2 = h2;
+    this.h3 = h3;
+  }
+
+  /** @return the hash's bytes {@code 8 * index} to {@code 8 * index + 7}, big-endian */
+  long word(int index) {
+    switch (index) {
+      case 0:
+        return h0;
+      case 1:
+        return h1;
+      case 2:
+        return h2;
+      case 3:
+        return h3;
+      default:
+        throw new IndexOutOfBoundsException(index);
+    }
+  }
+
   /**
    * Fingerprints a request.
    *

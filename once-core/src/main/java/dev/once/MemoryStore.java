@@ -1,10 +1,5 @@
 package dev.once;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.RemovalCause;
-import dev.once.StoredResponse.Header;
 import dev.once.spi.Claim;
 import dev.once.spi.Deletion;
 import dev.once.spi.IdempotencyStore;
@@ -18,7 +13,6 @@ import java.lang.invoke.VarHandle;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -30,7 +24,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -106,49 +99,27 @@ public final class MemoryStore implements IdempotencyStore {
 
   private static final long SWEEP_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+  /** Between two sweeps of every expired completed record, when the store is full. */
+  private static final long FULL_SWEEP_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
   private final ConcurrentMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
-  private final Cache<String, Completed> cache;
-  private final ConcurrentMap<String, Completed> completed;
-  private final Cache<String, Completed> strippedCache;
-  private final ConcurrentMap<String, Completed> stripped;
+  private final CompletedTable completed;
   private final long maximumRecords;
   private final Ticker ticker;
   /** Turns the ticker's readings into instants, for {@link #inspect}. */
   private final Clock wallClock;
   private final AtomicLong nextSweep;
-  private final LongAdder evictions = new LongAdder();
+  private final AtomicLong nextFullSweep;
   private volatile boolean closed;
 
   private MemoryStore(Builder builder) {
     Clock clock = builder.clock;
     this.ticker = clock == null ? Ticker.system() : Ticker.of(clock);
     this.wallClock = clock == null ? Clock.systemUTC() : clock;
-    this.cache = Caffeine.newBuilder()
-        .ticker(ticker::read)
-        .maximumWeight(builder.maximumWeightBytes)
-        .weigher((String key, Completed record) -> record.weight(key))
-        .expireAfter(new DeadlineExpiry())
-        .evictionListener(
-            (@Nullable String key, @Nullable Completed record, RemovalCause cause) -> {
-          if (cause == RemovalCause.SIZE && key != null && record != null) {
-            // atomically with the eviction: a claim finds the record in one cache or the other
-            stripped().put(key, record.withoutResponse());
-            evictions.increment();
-          }
-        })
-        .build();
-    this.completed = cache.asMap();
-    this.strippedCache = Caffeine.newBuilder()
-        .ticker(ticker::read)
-        .expireAfter(new DeadlineExpiry())
-        .build();
-    this.stripped = strippedCache.asMap();
+    this.completed = new CompletedTable(builder.maximumWeightBytes);
     this.maximumRecords = builder.maximumRecords;
     this.nextSweep = new AtomicLong(ticker.read() + SWEEP_INTERVAL_NANOS);
-  }
-
-  private ConcurrentMap<String, Completed> stripped() {
-    return stripped;
+    this.nextFullSweep = new AtomicLong(ticker.read());
   }
 
   /** @return a memory store with the default bound and the system clock */
@@ -170,11 +141,11 @@ public final class MemoryStore implements IdempotencyStore {
   @Override
   public Claim claim(String key, @Nullable Fingerprint fingerprint, Duration lease) {
     checkOpen(key);
-    Completed done = completedRecord(key);
-    if (done != null) {
-      return done.claim;
-    }
     long now = ticker.read();
+    Claim done = completed.get(key, now);
+    if (done != null) {
+      return done;
+    }
     InFlight current = inFlight.get(key);
     if (current != null && current.isLive(now)) {
       return current.claim;
@@ -205,13 +176,13 @@ public final class MemoryStore implements IdempotencyStore {
         dead[0].settle(); // its waiters look again and find the new owner
       }
     }
-    done = completedRecord(key);
+    done = completed.get(key, now);
     if (done != null) {
       // the record was completed between the first read and the insert: it stands
       if (inFlight.remove(key, fresh)) {
         fresh.settle();
       }
-      return done.claim;
+      return done;
     }
     sweepIfDue(now);
     return Claim.acquired(fresh.token);
@@ -222,17 +193,25 @@ public final class MemoryStore implements IdempotencyStore {
     checkOpen(key);
     Objects.requireNonNull(response, "response");
     long now = ticker.read();
+    // the bytes go out of the heap before any lock is taken; given back if the token lost
+    CompletedTable.Serialized serialized = completed.serialize(response, now);
     InFlight[] finished = new InFlight[1];
-    inFlight.computeIfPresent(key, (k, record) -> {
-      if (!record.isOwnedBy(token, now)) {
-        return record;
+    try {
+      inFlight.computeIfPresent(key, (k, record) -> {
+        if (!record.isOwnedBy(token, now)) {
+          return record;
+        }
+        // put before the in-progress record goes, under its lock: no claim can see neither
+        completed.put(k, record.claim.fingerprint(), response, serialized, record.created,
+            saturatedAdd(now, ttl));
+        finished[0] = record;
+        return null;
+      });
+    } finally {
+      if (finished[0] == null) {
+        completed.discard(serialized);
       }
-      // put before the in-progress record goes, under its lock: no claim can see neither
-      completed.put(k, new Completed(
-          record.claim.fingerprint(), response, record.created, saturatedAdd(now, ttl)));
-      finished[0] = record;
-      return null;
-    });
+    }
     return settle(finished[0]);
   }
 
@@ -275,16 +254,16 @@ public final class MemoryStore implements IdempotencyStore {
   @Override
   public @Nullable Claim peek(String key) {
     checkOpen(key);
-    Completed done = completedRecord(key);
+    long now = ticker.read();
+    Claim done = completed.get(key, now);
     if (done != null) {
-      return done.claim;
+      return done;
     }
     InFlight record = inFlight.get(key);
-    if (record != null && record.isLive(ticker.read())) {
+    if (record != null && record.isLive(now)) {
       return record.claim;
     }
-    done = completedRecord(key); // completed since the first read
-    return done == null ? null : done.claim;
+    return completed.get(key, now); // completed since the first read
   }
 
   /**
@@ -296,8 +275,8 @@ public final class MemoryStore implements IdempotencyStore {
   @Override
   public Optional<RecordInfo> inspect(String key) {
     checkOpen(key);
-    Completed done = completedRecord(key);
     long now = ticker.read();
+    long[] done = completed.info(key, now);
     if (done == null) {
       InFlight record = inFlight.get(key);
       if (record != null && record.isLive(now)) {
@@ -305,15 +284,13 @@ public final class MemoryStore implements IdempotencyStore {
         return Optional.of(RecordInfo.inProgress(instant(record.created, now),
             instant(deadline, now), Duration.ofNanos(deadline - now)));
       }
-      done = completedRecord(key); // completed since the first read
+      done = completed.info(key, now); // completed since the first read
       if (done == null) {
         return Optional.empty();
       }
     }
-    StoredResponse response = done.response();
-    return Optional.of(RecordInfo.completed(instant(done.created, now),
-        instant(done.deadline, now), Duration.ofNanos(Math.max(0, done.deadline - now)),
-        response.status(), done.storedBytes(), response.isReplayable()));
+    return Optional.of(RecordInfo.completed(instant(done[0], now), instant(done[1], now),
+        Duration.ofNanos(Math.max(0, done[1] - now)), (int) done[2], done[3], done[4] != 0));
   }
 
   /**
@@ -356,7 +333,7 @@ public final class MemoryStore implements IdempotencyStore {
   }
 
   private boolean removeCompleted(String key) {
-    return completed.remove(key) != null | stripped.remove(key) != null;
+    return completed.remove(key);
   }
 
   /** @return the instant of the ticker reading {@code nanos}, read at {@code now} */
@@ -426,7 +403,7 @@ public final class MemoryStore implements IdempotencyStore {
 
   /** @return how many completed records are kept without their response, an estimate */
   public long withoutResponseCount() {
-    return strippedCache.estimatedSize();
+    return completed.strippedCount();
   }
 
   /**
@@ -438,9 +415,7 @@ public final class MemoryStore implements IdempotencyStore {
    *     that {@code maximumWeightBytes} bounds
    */
   public long weightBytes() {
-    cache.cleanUp();
-    return cache.policy().eviction().map(eviction -> eviction.weightedSize().orElse(0L))
-        .orElse(0L);
+    return completed.weightBytes();
   }
 
   /**
@@ -448,25 +423,30 @@ public final class MemoryStore implements IdempotencyStore {
    *     store was built (each record was kept without its response)
    */
   public long evictionCount() {
-    return evictions.sum();
+    return completed.evictionCount();
   }
 
   /** Counts again after expired records are really removed, before a claim is refused. */
   private boolean isFullAfterCleanUp(long now) {
-    cache.cleanUp();
-    strippedCache.cleanUp();
+    long due = nextFullSweep.get();
+    if (now - due >= 0 && nextFullSweep.compareAndSet(due, now + FULL_SWEEP_INTERVAL_NANOS)) {
+      completed.sweepExpired(now);
+    }
     sweepIfDue(now);
     return recordCount() >= maximumRecords;
   }
 
   private long recordCount() {
-    return inFlight.size() + cache.estimatedSize() + strippedCache.estimatedSize();
+    return inFlight.size() + completed.size();
   }
 
-  /** @return the completed record of {@code key}, with its response or without, or null */
-  private @Nullable Completed completedRecord(String key) {
-    Completed done = completed.get(key);
-    return done != null ? done : stripped.get(key);
+  /**
+   * @return the bytes of the completed records' blocks outside the heap (responses, and keys too
+   *     long to be kept in their slot), after removing the expired records
+   */
+  long offHeapBytes() {
+    completed.sweepExpired(ticker.read());
+    return completed.offHeapBytes();
   }
 
   /** Wakes every waiter, empties the store, and makes later operations fail. */
@@ -475,10 +455,7 @@ public final class MemoryStore implements IdempotencyStore {
     closed = true;
     inFlight.values().forEach(InFlight::settle);
     inFlight.clear();
-    cache.invalidateAll();
-    cache.cleanUp();
-    strippedCache.invalidateAll();
-    strippedCache.cleanUp();
+    completed.clear();
   }
 
   private void checkOpen(String key) {
@@ -513,74 +490,6 @@ public final class MemoryStore implements IdempotencyStore {
     long nanos = duration.toNanos();
     long sum = now + nanos;
     return ((now ^ sum) & (nanos ^ sum)) < 0 ? Long.MAX_VALUE : sum;
-  }
-
-  /** Expires each completed record at its own deadline; a read never extends it. */
-  private static final class DeadlineExpiry implements Expiry<String, Completed> {
-    @Override
-    public long expireAfterCreate(String key, Completed record, long currentTime) {
-      return Math.max(0, record.deadline - currentTime);
-    }
-
-    @Override
-    public long expireAfterUpdate(
-        String key, Completed record, long currentTime, long currentDuration) {
-      return Math.max(0, record.deadline - currentTime);
-    }
-
-    @Override
-    public long expireAfterRead(
-        String key, Completed record, long currentTime, long currentDuration) {
-      return currentDuration;
-    }
-  }
-
-  /** A completed record: what a claim that finds it returns, made once. */
-  private static final class Completed {
-    final Claim claim;
-    /** The ticker's reading when the key was claimed. */
-    final long created;
-    final long deadline;
-
-    Completed(@Nullable Fingerprint fingerprint, StoredResponse response, long created,
-        long deadline) {
-      this.claim = Claim.completed(fingerprint, response);
-      this.created = created;
-      this.deadline = deadline;
-    }
-
-    /** @return this record without its response: it marks the request done, nothing to replay */
-    Completed withoutResponse() {
-      StoredResponse response = response();
-      if (!response.isReplayable()) {
-        return this;
-      }
-      return new Completed(claim.fingerprint(),
-          StoredResponse.notReplayable(response.status(), List.of()), created, deadline);
-    }
-
-    /** @return the bytes of the body and of the headers' names and values, as held in memory */
-    long storedBytes() {
-      StoredResponse response = response();
-      long bytes = response.bodyLength();
-      for (Header header : response.headers()) {
-        bytes += 2L * (header.name().length() + header.value().length());
-      }
-      return bytes;
-    }
-
-    int weight(String key) {
-      StoredResponse response = response();
-      long bytes = 160L + 2L * key.length() + response.bodyLength();
-      for (Header header : response.headers()) {
-        bytes += 48L + 2L * (header.name().length() + header.value().length());
-      }
-      return (int) Math.min(Integer.MAX_VALUE, bytes);
-    }
-
-    StoredResponse response() {
-      return Objects.requireNonNull(claim.response(), "a completed claim has a response");
-    }
   }
 
   /** An in-progress record, immutable but for the future its waiters park on. */

@@ -227,6 +227,10 @@ public final class ResponseCodec {
     String readString(String what) {
       int length = readVarint(what + " length");
       int start = skip(length, what);
+      if (isAscii(start, length)) {
+        // the common case, without a decoder: ASCII is Latin-1, the JDK's compact strings
+        return new String(bytes, start, length, StandardCharsets.ISO_8859_1);
+      }
       try {
         return StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
@@ -236,6 +240,15 @@ public final class ResponseCodec {
       } catch (CharacterCodingException e) {
         throw new IllegalArgumentException(what + " is not UTF-8");
       }
+    }
+
+    private boolean isAscii(int start, int length) {
+      for (int i = start; i < start + length; i++) {
+        if (bytes[i] < 0) {
+          return false;
+        }
+      }
+      return true;
     }
 
     /** @return where the {@code count} bytes skipped start, after checking they are there */

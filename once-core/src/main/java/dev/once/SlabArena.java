@@ -1,0 +1,229 @@
+package dev.once;
+
+import java.nio.ByteBuffer;
+
+/**
+ * Memory outside the Java heap for {@link MemoryStore}'s completed records: direct buffers of 1
+ * MiB (slabs), cut into blocks of {@value #BLOCK_BYTES} bytes. A record's bytes are a chain of
+ * blocks, each starting with the index of the next one, so any free block serves any record and
+ * the arena never fragments; a record wastes less than one block.
+ *
+ * <p>Slabs are made on first need, up to the capacity given, and kept until the arena is
+ * unreachable (the collector frees a direct buffer when its small heap object goes; there is no
+ * public way to free one sooner), so the memory reserved is at most the capacity and the memory
+ * in use ({@link #usedBytes()}) goes back to zero when every chain is freed. Blocks are taken and
+ * given back under one lock, a few instructions a block; bytes are written and read outside it,
+ * with the buffers' absolute methods, which share no position between threads.
+ *
+ * <p>The arena does not know who reads a chain: the caller must not free a chain while it may
+ * still be read, nor read one after freeing it ({@code MemoryStore} counts its readers). Writes
+ * made before a chain's index is published through a concurrent map are seen by every reader that
+ * finds the index there.
+ */
+final class SlabArena {
+  /** The size of a block, its link included. */
+  static final int BLOCK_BYTES = 128;
+
+  /** No next block. */
+  private static final int END = -1;
+  private static final int LINK_BYTES = Integer.BYTES;
+  private static final int PAYLOAD_BYTES = BLOCK_BYTES - LINK_BYTES;
+  private static final int BLOCKS_PER_SLAB = (1 << 20) / BLOCK_BYTES;
+
+  private final int capacityBlocks;
+  /** Made under the lock; read without it by threads that found a chain published after. */
+  private final ByteBuffer[] slabs;
+  private final Object lock = new Object();
+  /** Blocks given back, to be taken again before fresh ones; guarded by the lock. */
+  private int[] free = new int[64];
+  private int freeCount;
+  /** Blocks below this were taken at least once; guarded by the lock. */
+  private int fresh;
+  /** Written under the lock. */
+  private volatile int usedBlocks;
+
+  /** @param capacityBytes the bound on the memory the arena reserves, at least one block */
+  SlabArena(long capacityBytes) {
+    this.capacityBlocks = (int) Math.max(1, Math.min(Integer.MAX_VALUE - BLOCKS_PER_SLAB,
+        capacityBytes / BLOCK_BYTES));
+    this.slabs = new ByteBuffer[(capacityBlocks + BLOCKS_PER_SLAB - 1) / BLOCKS_PER_SLAB];
+  }
+
+  /** @return the bytes of the blocks a chain of {@code length} bytes takes */
+  static long chainBytes(int length) {
+    return (long) blocksFor(length) * BLOCK_BYTES;
+  }
+
+  private static int blocksFor(int length) {
+    return Math.max(1, (length + PAYLOAD_BYTES - 1) / PAYLOAD_BYTES);
+  }
+
+  /**
+   * Copies {@code bytes} into a new chain.
+   *
+   * @return the chain's first block, or -1 if the arena has no room for it (or the system no
+   *     direct memory for a new slab)
+   */
+  int store(byte[] bytes) {
+    int first = allocate(blocksFor(bytes.length));
+    if (first != END) {
+      int block = first;
+      for (int position = 0; position < bytes.length; position += PAYLOAD_BYTES) {
+        slab(block).put(offset(block) + LINK_BYTES, bytes, position,
+            Math.min(PAYLOAD_BYTES, bytes.length - position));
+        block = next(block);
+      }
+    }
+    return first;
+  }
+
+  /**
+   * Copies bytes of the chain from {@code first} out, starting {@code from} bytes into it.
+   *
+   * @param first the chain's first block
+   * @param from how many of the chain's bytes to pass over
+   * @param into where to copy; filled whole
+   */
+  void read(int first, int from, byte[] into) {
+    int block = first;
+    int skip = from;
+    while (skip >= PAYLOAD_BYTES) {
+      block = next(block);
+      skip -= PAYLOAD_BYTES;
+    }
+    int position = 0;
+    while (position < into.length) {
+      int n = Math.min(PAYLOAD_BYTES - skip, into.length - position);
+      slab(block).get(offset(block) + LINK_BYTES + skip, into, position, n);
+      position += n;
+      skip = 0;
+      if (position < into.length) {
+        block = next(block);
+      }
+    }
+  }
+
+  /**
+   * Compares a chain holding a key, one byte a char (Latin-1) or two (UTF-16, big-endian), with
+   * {@code key}, allocating nothing.
+   *
+   * @param first the chain's first block
+   * @param key the key; its length must be the stored key's
+   * @param wide whether the chain holds two bytes a char
+   * @return true if every char is equal
+   */
+  boolean matches(int first, String key, boolean wide) {
+    int block = first;
+    int at = 0;
+    int width = wide ? 2 : 1;
+    for (int i = 0; i < key.length(); i++) {
+      if (at + width > PAYLOAD_BYTES) {
+        block = next(block);
+        at = 0;
+      }
+      ByteBuffer slab = slab(block);
+      int index = offset(block) + LINK_BYTES + at;
+      char stored = wide ? slab.getChar(index) : (char) (slab.get(index) & 0xFF);
+      if (stored != key.charAt(i)) {
+        return false;
+      }
+      at += width;
+    }
+    return true;
+  }
+
+  /** Gives the chain's blocks back; the chain must not be read again. */
+  void free(int first) {
+    synchronized (lock) {
+      int count = 0;
+      for (int block = first; block != END; block = next(block)) {
+        if (freeCount == free.length) {
+          int[] grown = new int[(int) Math.min(capacityBlocks, 2L * free.length)];
+          System.arraycopy(free, 0, grown, 0, freeCount);
+          free = grown;
+        }
+        free[freeCount++] = block;
+        count++;
+      }
+      usedBlocks -= count;
+    }
+  }
+
+  /** @return the bound on the bytes of the blocks in use */
+  long capacityBytes() {
+    return (long) capacityBlocks * BLOCK_BYTES;
+  }
+
+  /** @return the bytes of the blocks in chains not yet freed */
+  long usedBytes() {
+    return (long) usedBlocks * BLOCK_BYTES;
+  }
+
+  /** @return the bytes of the slabs made so far, in use or not */
+  long reservedBytes() {
+    synchronized (lock) {
+      long bytes = 0;
+      for (ByteBuffer slab : slabs) {
+        bytes += slab == null ? 0 : slab.capacity();
+      }
+      return bytes;
+    }
+  }
+
+  private int allocate(int blocks) {
+    synchronized (lock) {
+      if (capacityBlocks - usedBlocks < blocks) {
+        return END;
+      }
+      if (blocks > freeCount && !ensureSlabs(fresh + blocks - freeCount)) {
+        return END;
+      }
+      int first = END;
+      int previous = END;
+      for (int i = 0; i < blocks; i++) {
+        int block = freeCount > 0 ? free[--freeCount] : fresh++;
+        if (previous == END) {
+          first = block;
+        } else {
+          link(previous, block);
+        }
+        previous = block;
+      }
+      link(previous, END);
+      usedBlocks += blocks;
+      return first;
+    }
+  }
+
+  /** Makes the slabs that blocks below {@code end} lie in; under the lock. */
+  private boolean ensureSlabs(int end) {
+    for (int index = fresh / BLOCKS_PER_SLAB; index * BLOCKS_PER_SLAB < end; index++) {
+      if (slabs[index] == null) {
+        int blocks = Math.min(BLOCKS_PER_SLAB, capacityBlocks - index * BLOCKS_PER_SLAB);
+        try {
+          slabs[index] = ByteBuffer.allocateDirect(blocks * BLOCK_BYTES);
+        } catch (OutOfMemoryError e) {
+          // -XX:MaxDirectMemorySize reached: no room, as when the arena is full
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private ByteBuffer slab(int block) {
+    return slabs[block / BLOCKS_PER_SLAB];
+  }
+
+  private static int offset(int block) {
+    return (block % BLOCKS_PER_SLAB) * BLOCK_BYTES;
+  }
+
+  private int next(int block) {
+    return slab(block).getInt(offset(block));
+  }
+
+  private void link(int block, int next) {
+    slab(block).putInt(offset(block), next);
+  }
+}
