@@ -623,9 +623,10 @@ final class CompletedTable {
     }
 
     /**
-     * Moves the clock hand round until {@code bytes} of responses are freed or it has gone round
-     * twice: an expired record is removed, a marked one loses its mark, an unmarked one loses its
-     * response.
+     * Moves the clock hand until {@code bytes} of responses are freed or it has gone round once: an
+     * expired record is removed, a marked one (read through the table since the hand last passed,
+     * or whose claim is in the heap table of replayed claims) loses its mark, an unmarked one loses
+     * its response. Once round at most, so a record replayed since survives the turn.
      */
     void evict(long now, long bytes, CompletedTable table) {
       ByteBuffer buffer = slots;
@@ -633,7 +634,7 @@ final class CompletedTable {
         return;
       }
       long freed = 0;
-      for (int step = 0; step < 2 * capacity && freed < bytes; step++) {
+      for (int step = 0; step < capacity && freed < bytes; step++) {
         int slot = clockHand;
         clockHand = (slot + 1) & (capacity - 1);
         int at = slot * SLOT_BYTES;
@@ -650,7 +651,8 @@ final class CompletedTable {
           freed += chainBytes;
         } else if (chain < 0) {
           continue;
-        } else if ((flags & REFERENCED) != 0) {
+        } else if ((flags & REFERENCED) != 0 || table.clearHotAt(buffer, at)) {
+          // its next read goes through the table and marks it again
           buffer.put(at + FLAGS, (byte) (flags & ~REFERENCED));
         } else {
           table.clearHotAt(buffer, at);
@@ -666,14 +668,19 @@ final class CompletedTable {
     }
   }
 
-  /** Clears the heap table's slot of the record at {@code at}, if it holds that record's claim. */
-  private void clearHotAt(ByteBuffer slots, int at) {
+  /**
+   * Clears the heap table's slot of the record at {@code at}, if it holds that record's claim.
+   *
+   * @return true if it did
+   */
+  private boolean clearHotAt(ByteBuffer slots, int at) {
     int slot = hotSlot(slots.getInt(at + HASH));
     Hot entry = (Hot) HOT.getAcquire(hot, slot);
-    if (entry != null && entry.key.length() == slots.getInt(at + KEY_LENGTH)
-        && keyMatches(slots, at, entry.key)) {
+    if (entry != null && keyMatches(slots, at, entry.key)) {
       HOT.setRelease(hot, slot, null);
+      return true;
     }
+    return false;
   }
 
   /**

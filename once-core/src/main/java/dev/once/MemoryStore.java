@@ -27,59 +27,84 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
 
 /**
- * An {@link IdempotencyStore} in this JVM's heap: for a single instance, for tests, and as the
+ * An {@link IdempotencyStore} in this JVM's memory: for a single instance, for tests, and as the
  * near tier of other stores.
  *
- * <p>Design. A record lives in one of two maps. An in-progress record (owner token, fingerprint,
- * lease deadline) is in a {@link ConcurrentHashMap}; a completed one (fingerprint, response,
- * expiry)
- * is in a Caffeine cache bounded by bytes. Each state change is one atomic operation on the
+ * <p>Design. A record lives in one of two tables. An in-progress record (owner token, fingerprint,
+ * lease deadline) is a Java object in a {@link ConcurrentHashMap}: there are as many as requests
+ * running, and they die young. A completed one (fingerprint, status, expiry, response) is no Java
+ * object at all: it is a slot of an off-heap hash table, {@link CompletedTable}, its response's
+ * headers and body a chain of blocks in a {@link SlabArena}, all in direct buffers the collector
+ * does not trace or copy. (With Caffeine, each completed record kept about 325 bytes of heap
+ * alive for the ttl (key, fingerprint, record, cache node), which every young collection copied
+ * until it was tenured; see docs/BENCHMARKS.md.) The table is segmented; every read and write of a
+ * segment's slots holds the segment's monitor. Each state change is one atomic operation on the
  * in-progress map, so it is atomic with respect to every other operation on that key:
  *
  * <ul>
- *   <li>{@code claim} reads the completed cache, then inserts a new in-progress record with {@code
+ *   <li>{@code claim} reads the completed table, then inserts a new in-progress record with {@code
  *       putIfAbsent}, or replaces one whose lease has passed with a {@code compute} that looks at
- *       its lease again under the record's lock (a renewal may have just extended it). A replay or
- *       a duplicate allocates nothing.
+ *       its lease again under the record's lock (a renewal may have just extended it). A duplicate
+ *       allocates nothing; a replay copies the response out of the arena, unless the same key was
+ *       replayed a moment ago (below).
  *   <li>{@code renew} is a {@code computeIfPresent} that, only if the record is still owned by the
  *       token and within its lease, moves its deadline (the one mutable field of an in-progress
  *       record, written only under its lock), so waiters parked on the record stay parked.
- *   <li>{@code complete} is a {@code computeIfPresent} on the in-progress record that, only if it
- * is
- *       still owned by the token and within its lease, puts the completed record in the cache and
- *       removes the in-progress one, holding the record's lock throughout.
+ *   <li>{@code complete} first writes the response into the arena (holding no lock), then is a
+ *       {@code computeIfPresent} on the in-progress record that, only if it is still owned by the
+ *       token and within its lease, puts the completed record in the table and removes the
+ *       in-progress one, holding the record's lock throughout; if the token lost, the blocks are
+ *       given back.
  *   <li>{@code release} removes the in-progress record if it is still that owner's ({@code
  *       remove(key, record)}, which fails if it was taken over).
  * </ul>
  *
- * A claim that inserts reads the completed cache a second time, because a completion can move the
+ * A claim that inserts reads the completed table a second time, because a completion can move the
  * record between its first read and its insert: it then withdraws its insert and returns the
- * completed record. So a key is never acquired while a live completed record exists.
+ * completed record. So a key is never acquired while a live completed record exists. Locks are
+ * only ever taken in one order, the in-progress record's (the map's bin) then a table segment's:
+ * the table never calls back into the map, and an eviction holds one segment's monitor and
+ * nothing else, so there is no cycle.
  *
  * <p>Memory is bounded twice, and neither bound ever makes the store forget a live record (a
  * forgotten record lets a retry run a second time):
  *
  * <ul>
- *   <li>By bytes: the completed records with their responses are weighed (an estimate of each
- *       one's size) against {@code maximumWeightBytes}. Past it Caffeine evicts those it judges
- *       least likely to be replayed, and an eviction listener, run atomically with the eviction,
- *       keeps each such record without its response in a second cache (fingerprint, status, a
- *       not-replayable marker, until the record's own expiry). A claim looks in both, so a record
- *       is never absent between the two; its retry gets 409 {@code response-not-replayable}, never
- *       a second run. So one client's flood of large responses can cost others their replays, but
- *       never their guarantee.
+ *   <li>By bytes: the arena holding the responses (header list and body, in 128-byte blocks) has
+ *       {@code maximumWeightBytes} of capacity. When a response finds no room, responses are
+ *       evicted by CLOCK (second chance) one segment at a time: a record replayed since the hand
+ *       last passed keeps its response once more, another loses it and is kept without it, in the
+ *       same slot (fingerprint, status, flagged not replayable, until its own expiry); a retry gets
+ *       409 {@code response-not-replayable}, never a second run. A response larger than the bound,
+ *       or finding no room after two turns of every segment, is itself kept without its body. So
+ *       one client's flood of large responses can cost others their replays, but never their
+ *       guarantee. CLOCK is simpler than Caffeine's W-TinyLFU, which also weighed how often a key
+ *       was read: a flood of new keys can push out a replayed response once its mark is spent.
  *   <li>By count: all records, in progress, completed and kept without response, are bounded by
  *       {@code maximumRecords}. When it is reached a claim of a new key is refused with {@link
- *       StoreFullException} (503 {@code store-full}, never run without idempotency); replays and
- *       duplicates are still answered, and room comes back as records expire.
+ *       StoreFullException} (503 {@code store-full}, never run without idempotency), after the
+ *       table's expired records are removed (at most every 100 ms); replays and duplicates are
+ *       still answered, and room comes back as records expire.
  * </ul>
  *
- * In-progress records are never evicted; there are as many as requests running, plus abandoned ones
- * until their lease passes: a claim sweeps those out at most once a second. Waiters for an
- * in-progress record park on a future the record creates on first
- * demand; it is completed when the record is completed, released, swept or taken over, so a
- * duplicate wakes as soon as the owner finishes, without polling, and at the lease's end at the
- * latest.
+ * Completed records expire by the store's ticker: a read past the deadline removes the record, the
+ * clock hand removes those it passes, and a full store sweeps them all. A claim of a key replayed a
+ * moment ago is answered from a small heap table of the last claims read (256, with responses up
+ * to 2 KiB), with no lock and no copy: a slot there is written and cleared only under the
+ * segment's monitor of the key it holds, and every change to the record (removal, expiry,
+ * eviction of its response, close) clears it, so the claim found is the record's current one.
+ *
+ * <p>In-progress records are never evicted; there are as many as requests running, plus abandoned
+ * ones until their lease passes: a claim sweeps those out at most once a second. Waiters for an
+ * in-progress record park on a future the record creates on first demand; it is completed when the
+ * record is completed, released, swept or taken over, so a duplicate wakes as soon as the owner
+ * finishes, without polling, and at the lease's end at the latest.
+ *
+ * <p>Direct memory: the arena reserves 1 MiB buffers as needed, up to {@code maximumWeightBytes};
+ * the table 128 bytes a slot, at most half of them live after a segment grows; keys longer than 48
+ * bytes (24 chars outside Latin-1) take a chain of their own. The buffers are made on first need
+ * and kept until the store is unreachable (a direct buffer's memory goes back when the collector
+ * finds its heap object gone); {@link #close()} gives every block back to the arena.
  *
  * <p>Thread-safe. {@link #close()} wakes every waiter and empties the store.
  */
