@@ -66,8 +66,8 @@ final class CompletedTable {
   static final int HOT_SLOTS = 256;
   static final int HOT_MAX_BYTES = 2048;
 
-  /** The bound on the memory of keys longer than {@value #INLINE_KEY_BYTES} bytes: 4 GiB. */
-  private static final long KEY_ARENA_BYTES = 4L << 30;
+  /** The bound on the memory of keys longer than {@value #INLINE_KEY_BYTES} bytes: 1 GiB. */
+  private static final long KEY_ARENA_BYTES = 1L << 30;
   private static final int INITIAL_SLOTS = 16;
   private static final int HASH = 0;
   private static final int STATE = 4;

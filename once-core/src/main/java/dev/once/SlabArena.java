@@ -3,8 +3,10 @@ package dev.once;
 import java.nio.ByteBuffer;
 
 /**
- * Memory outside the Java heap for {@link MemoryStore}'s completed records: direct buffers of 1
- * MiB (slabs), cut into blocks of {@value #BLOCK_BYTES} bytes. A record's bytes are a chain of
+ * Memory outside the Java heap for {@link MemoryStore}'s completed records: direct buffers
+ * (slabs), cut into blocks of {@value #BLOCK_BYTES} bytes. The first slab is 8 KiB and each next
+ * one twice the last up to 1 MiB, then all are 1 MiB: a store holding a few records reserves a few
+ * KiB, and a block's slab is found with a shift. A record's bytes are a chain of
  * blocks, each starting with the index of the next one, so any free block serves any record and
  * the arena never fragments; a record wastes less than one block.
  *
@@ -16,9 +18,9 @@ import java.nio.ByteBuffer;
  * with the buffers' absolute methods, which share no position between threads.
  *
  * <p>The arena does not know who reads a chain: the caller must not free a chain while it may
- * still be read, nor read one after freeing it ({@code MemoryStore} counts its readers). Writes
- * made before a chain's index is published through a concurrent map are seen by every reader that
- * finds the index there.
+ * still be read, nor read one after freeing it ({@link CompletedTable} reads and frees a chain only
+ * holding the monitor of the segment whose slot points to it). Writes made before a chain's index
+ * is published under that monitor are seen by every reader that finds the index under it.
  */
 final class SlabArena {
   /** The size of a block, its link included. */
@@ -29,6 +31,14 @@ final class SlabArena {
   private static final int LINK_BYTES = Integer.BYTES;
   private static final int PAYLOAD_BYTES = BLOCK_BYTES - LINK_BYTES;
   private static final int BLOCKS_PER_SLAB = (1 << 20) / BLOCK_BYTES;
+  /** The blocks of the first slab (8 KiB); each next one doubles, up to a full slab. */
+  private static final int FIRST_SLAB_BLOCKS = 64;
+  private static final int FIRST_SLAB_SHIFT = Integer.numberOfTrailingZeros(FIRST_SLAB_BLOCKS);
+  /** How many slabs are smaller than a full one, the last of those included: 8 KiB to 1 MiB. */
+  private static final int GROWING_SLABS =
+      Integer.numberOfTrailingZeros(BLOCKS_PER_SLAB / FIRST_SLAB_BLOCKS) + 1;
+  /** The first block past the growing slabs. */
+  private static final int GROWING_END = FIRST_SLAB_BLOCKS * ((1 << GROWING_SLABS) - 1);
 
   private final int capacityBlocks;
   /** Made under the lock; read without it by threads that found a chain published after. */
@@ -44,9 +54,9 @@ final class SlabArena {
 
   /** @param capacityBytes the bound on the memory the arena reserves, at least one block */
   SlabArena(long capacityBytes) {
-    this.capacityBlocks = (int) Math.max(1, Math.min(Integer.MAX_VALUE - BLOCKS_PER_SLAB,
+    this.capacityBlocks = (int) Math.max(1, Math.min(Integer.MAX_VALUE - 2 * BLOCKS_PER_SLAB,
         capacityBytes / BLOCK_BYTES));
-    this.slabs = new ByteBuffer[(capacityBlocks + BLOCKS_PER_SLAB - 1) / BLOCKS_PER_SLAB];
+    this.slabs = new ByteBuffer[slabIndex(capacityBlocks - 1) + 1];
   }
 
   /** @return the bytes of the blocks a chain of {@code length} bytes takes */
@@ -197,9 +207,9 @@ final class SlabArena {
 
   /** Makes the slabs that blocks below {@code end} lie in; under the lock. */
   private boolean ensureSlabs(int end) {
-    for (int index = fresh / BLOCKS_PER_SLAB; index * BLOCKS_PER_SLAB < end; index++) {
+    for (int index = slabIndex(fresh); slabStart(index) < end; index++) {
       if (slabs[index] == null) {
-        int blocks = Math.min(BLOCKS_PER_SLAB, capacityBlocks - index * BLOCKS_PER_SLAB);
+        int blocks = Math.min(slabBlocks(index), capacityBlocks - slabStart(index));
         try {
           slabs[index] = ByteBuffer.allocateDirect(blocks * BLOCK_BYTES);
         } catch (OutOfMemoryError e) {
@@ -212,11 +222,32 @@ final class SlabArena {
   }
 
   private ByteBuffer slab(int block) {
-    return slabs[block / BLOCKS_PER_SLAB];
+    return slabs[slabIndex(block)];
   }
 
   private static int offset(int block) {
-    return (block % BLOCKS_PER_SLAB) * BLOCK_BYTES;
+    return (block - slabStart(slabIndex(block))) * BLOCK_BYTES;
+  }
+
+  /** @return the slab a block lies in: the growing slabs first (8 KiB, 16 KiB...), then 1 MiB */
+  private static int slabIndex(int block) {
+    if (block < GROWING_END) {
+      return Integer.SIZE - 1 - Integer.numberOfLeadingZeros((block >>> FIRST_SLAB_SHIFT) + 1);
+    }
+    return GROWING_SLABS + (block - GROWING_END) / BLOCKS_PER_SLAB;
+  }
+
+  /** @return the first block of a slab */
+  private static int slabStart(int index) {
+    if (index < GROWING_SLABS) {
+      return FIRST_SLAB_BLOCKS * ((1 << index) - 1);
+    }
+    return GROWING_END + (index - GROWING_SLABS) * BLOCKS_PER_SLAB;
+  }
+
+  /** @return the blocks of a slab, if the capacity does not end it sooner */
+  private static int slabBlocks(int index) {
+    return index < GROWING_SLABS ? FIRST_SLAB_BLOCKS << index : BLOCKS_PER_SLAB;
   }
 
   private int next(int block) {

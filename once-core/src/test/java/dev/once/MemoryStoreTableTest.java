@@ -276,6 +276,34 @@ class MemoryStoreTableTest {
         .isInstanceOf(dev.once.spi.StoreException.class);
   }
 
+  @Test
+  void chainsCrossingTheArenasGrowingSlabsReadBackAsWritten() {
+    SlabArena arena = new SlabArena(3L << 20); // slabs of 8 KiB doubling to 1 MiB, then 1 MiB
+    java.util.Random random = new java.util.Random(17);
+    List<byte[]> written = new ArrayList<>();
+    List<Integer> chains = new ArrayList<>();
+    while (true) {
+      byte[] bytes = new byte[random.nextInt(20_000)];
+      random.nextBytes(bytes);
+      int first = arena.store(bytes);
+      if (first < 0) {
+        break;
+      }
+      written.add(bytes);
+      chains.add(first);
+    }
+
+    assertThat(arena.reservedBytes()).isEqualTo(3L << 20);
+    assertThat(arena.usedBytes()).isGreaterThan((3L << 20) - 20_000 - SlabArena.BLOCK_BYTES);
+    for (int i = 0; i < written.size(); i++) {
+      byte[] read = new byte[written.get(i).length];
+      arena.read(chains.get(i), 0, read);
+      assertThat(read).as("chain " + i).isEqualTo(written.get(i));
+    }
+    chains.forEach(arena::free);
+    assertThat(arena.usedBytes()).isZero();
+  }
+
   /** @return 2^n keys of 2n chars, each a sequence of "Aa" and "BB", which hash alike */
   private static List<String> collidingKeys(int n) {
     List<String> keys = new ArrayList<>();
