@@ -548,7 +548,17 @@ final class CompletedTable {
         slots = ByteBuffer.allocateDirect(capacity * SLOT_BYTES);
         used = 0;
       } else if (4L * (used + 1) > 3L * capacity) {
-        rehash();
+        try {
+          rehash();
+        } catch (OutOfMemoryError e) {
+          // -XX:MaxDirectMemorySize reached: fill the slots there are, fuller than planned
+          if (live + 1 >= capacity) {
+            throw e;
+          }
+          if (used + 1 >= capacity) {
+            rehashInPlace();
+          }
+        }
       }
       ByteBuffer buffer = slots;
       int mask = capacity - 1;
@@ -567,6 +577,33 @@ final class CompletedTable {
       while (2L * (live + 1) > grown) {
         grown *= 2;
       }
+      rehashInto(grown);
+    }
+
+    /** Drops the tombstones, into a copy of the same size made on the heap first. */
+    private void rehashInPlace() {
+      ByteBuffer copy = ByteBuffer.allocate(slots.capacity());
+      copy.put(0, slots, 0, slots.capacity());
+      for (int slot = 0; slot < capacity; slot++) {
+        slots.put(slot * SLOT_BYTES + STATE, EMPTY);
+      }
+      ByteBuffer target = slots;
+      int mask = capacity - 1;
+      for (int slot = 0; slot < capacity; slot++) {
+        int at = slot * SLOT_BYTES;
+        if (copy.get(at + STATE) == LIVE) {
+          int index = copy.getInt(at + HASH) & mask;
+          while (target.get(index * SLOT_BYTES + STATE) != EMPTY) {
+            index = (index + 1) & mask;
+          }
+          target.put(index * SLOT_BYTES, copy, at, SLOT_BYTES);
+        }
+      }
+      used = live;
+      clockHand = 0;
+    }
+
+    private void rehashInto(int grown) {
       ByteBuffer old = slots;
       ByteBuffer fresh = ByteBuffer.allocateDirect(Math.multiplyExact(grown, SLOT_BYTES));
       int mask = grown - 1;

@@ -112,10 +112,14 @@ public final class MemoryStore implements IdempotencyStore {
   /** The default bound on the total size of stored responses: 64 MiB. */
   public static final long DEFAULT_MAXIMUM_WEIGHT_BYTES = 64L << 20;
   /**
-   * The default bound on the number of records: 500,000. Measured on JDK 17 with 36-character keys
-   * and a request hash, a record costs about 230 bytes of heap while in progress, 260 kept without
-   * its response, and 300 plus its response's headers and body with it: so 500,000 records kept
-   * without responses take about 125 MiB, on top of the {@code maximumWeightBytes} of responses.
+   * The default bound on the number of records: 500,000. A record in progress is on the heap
+   * (measured on JDK 17 with a 36-character key and a request hash: about 230 bytes). A completed
+   * record, with its response or without, takes no heap at all ({@code RecordHeap}: 369 bytes a
+   * record before, -9 now, within the measurement's noise): it is a 128-byte slot of the off-heap
+   * table, whose segments are three eighths to three quarters full (measured: 415 bytes of direct
+   * memory a record for 500,000 records, their slots and one 128-byte block of response each). So
+   * 500,000 completed records take about 128 MiB of direct memory for their slots, on top of the
+   * {@code maximumWeightBytes} of responses.
    */
   public static final long DEFAULT_MAXIMUM_RECORDS = 500_000;
 
@@ -587,9 +591,15 @@ public final class MemoryStore implements IdempotencyStore {
     private Builder() {}
 
     /**
-     * The bound on the estimated total size of stored responses. Past it the responses least
-     * likely to be replayed are dropped, and their records kept without them: a retry of such a
-     * record gets 409 {@code response-not-replayable}, never a second run. Default 64 MiB.
+     * The bound on the total size of stored responses. Past it the responses not replayed lately
+     * are dropped (CLOCK), and their records kept without them: a retry of such a record gets 409
+     * {@code response-not-replayable}, never a second run. Default 64 MiB.
+     *
+     * <p>The responses (headers and body) are kept outside the Java heap, in 128-byte blocks of
+     * direct buffers made as they are needed: this bounds the blocks in use, and the direct memory
+     * the responses reserve. {@code -XX:MaxDirectMemorySize} (by default the maximum heap) must
+     * leave room for it and for the records' table (see {@link #maximumRecords}); where it does
+     * not, responses are kept without their bodies.
      *
      * @param bytes a positive number of bytes
      * @return this builder
@@ -603,9 +613,11 @@ public final class MemoryStore implements IdempotencyStore {
     /**
      * The bound on the number of records, in progress and completed, with their response or
      * without. When it is reached, a claim of a new key is refused (503 {@code store-full}) until
-     * records expire: no live record is ever forgotten to make room. Each record costs a few
-     * hundred bytes of heap beyond its response (about 260 kept without it: 4 million records per
-     * GiB). Default {@value #DEFAULT_MAXIMUM_RECORDS}.
+     * records expire: no live record is ever forgotten to make room. A completed record costs
+     * no heap: a 128-byte slot of an off-heap table whose segments double when three quarters
+     * full, so 171 to 341 bytes of direct memory (3 to 6 million records per GiB) beyond its
+     * response (keys longer than 48 bytes add a chain of 128-byte blocks); one in progress, about
+     * 230 bytes of heap. Default {@value #DEFAULT_MAXIMUM_RECORDS}.
      *
      * @param records a positive number
      * @return this builder
