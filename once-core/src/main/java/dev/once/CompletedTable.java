@@ -275,7 +275,8 @@ final class CompletedTable {
   }
 
   /**
-   * Puts a completed record, replacing the key's record if it has one.
+   * Puts a completed record, replacing the key's record if it has one. If it throws (no direct
+   * memory left), the record was not put and the caller still owns {@code serialized}.
    *
    * @param serialized its response's bytes from {@link #serialize}, or null to keep it without
    */
@@ -306,11 +307,25 @@ final class CompletedTable {
     if (keyBytes > INLINE_KEY_BYTES) {
       keyChain = keys.store(encodeKey(key, wide));
       if (keyChain < 0) {
-        discard(serialized);
         throw new OutOfMemoryError("no direct memory left for the key of a completed record");
       }
       flags |= KEY_IN_ARENA;
     }
+    try {
+      putLocked(segment, hash, key, flags, keyChain, fingerprint, response.status(), serialized,
+          created, deadline);
+    } catch (RuntimeException | Error e) {
+      if (keyChain >= 0) {
+        keys.free(keyChain);
+      }
+      throw e;
+    }
+  }
+
+  private void putLocked(Segment segment, int hash, String key, int flags, int keyChain,
+      @Nullable Fingerprint fingerprint, int status, @Nullable Serialized serialized,
+      long created, long deadline) {
+    boolean wide = (flags & WIDE_KEY) != 0;
     synchronized (segment) {
       int slot = segment.find(hash, key, this);
       if (slot >= 0) {
@@ -322,7 +337,7 @@ final class CompletedTable {
       int at = slot * SLOT_BYTES;
       slots.putInt(at + HASH, hash);
       slots.put(at + FLAGS, (byte) flags);
-      slots.putShort(at + STATUS, (short) response.status());
+      slots.putShort(at + STATUS, (short) status);
       slots.putInt(at + KEY_LENGTH, key.length());
       slots.putInt(at + KEY_CHAIN, keyChain);
       slots.putLong(at + CREATED, created);
