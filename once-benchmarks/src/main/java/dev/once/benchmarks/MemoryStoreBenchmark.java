@@ -23,7 +23,9 @@ import org.openjdk.jmh.annotations.Threads;
  *
  * <ul>
  *   <li>{@code MemoryStore_Get}: a {@code claim} of a key whose record is completed, which is how
- *       the engine reads a stored response (a lock-free read returning the record's claim).
+ *       the engine reads a stored response. The same key each time: after the first read its
+ *       claim comes from the store's small heap table of replayed claims (a lock-free read); a key
+ *       not read lately would have its response copied out of the off-heap table.
  *   <li>{@code MemoryStore_Get_Parallel}: the same from every core at once ({@code @Threads(MAX)};
  *       the seed's {@code RunParallel} uses every core too).
  *   <li>{@code MemoryStore_Set}: writing a response, which in our store is {@code claim} of a new
