@@ -35,11 +35,12 @@ import org.jspecify.annotations.Nullable;
  * running, and they die young. A completed one (fingerprint, status, expiry, response) is no Java
  * object at all: it is a slot of an off-heap hash table, {@link CompletedTable}, its response's
  * headers and body a chain of blocks in a {@link SlabArena}, all in direct buffers the collector
- * does not trace or copy. (With Caffeine, each completed record kept about 325 bytes of heap
- * alive for the ttl (key, fingerprint, record, cache node), which every young collection copied
- * until it was tenured; see docs/BENCHMARKS.md.) The table is segmented; every read and write of a
- * segment's slots holds the segment's monitor. Each state change is one atomic operation on the
- * in-progress map, so it is atomic with respect to every other operation on that key:
+ * does not trace or copy. (With Caffeine, each completed record kept about 370 bytes of heap
+ * alive for the ttl (key, fingerprint, record, response, cache node), which every young collection
+ * copied until it was tenured; see docs/BENCHMARKS.md.) The table is segmented; every read and
+ * write of a segment's slots holds the segment's monitor. Each state change is one atomic
+ * operation on the in-progress map, so it is atomic with respect to every other operation on that
+ * key:
  *
  * <ul>
  *   <li>{@code claim} reads the completed table, then inserts a new in-progress record with {@code
