@@ -64,7 +64,7 @@ class MemoryStoreTest {
     assertThat(store.claim("k", null, LEASE).state()).isEqualTo(Claim.State.ACQUIRED);
   }
 
-  /** Waits for Caffeine's maintenance (run just after writes, on its executor) to evict. */
+  /** Waits for Caffeine's upkeep (run a millisecond after writes, on the common pool) to evict. */
   private static long replayable(MemoryStore store, String prefix, int count)
       throws InterruptedException {
     long kept = count;
@@ -197,7 +197,7 @@ class MemoryStoreTest {
       }
     }
     for (int i = 0; i < 1000 && small.withoutResponseCount() < 40; i++) {
-      Thread.sleep(10); // Caffeine's maintenance evicts just after the writes, on its executor
+      Thread.sleep(10); // Caffeine's upkeep evicts a millisecond after the writes
     }
 
     for (int i = 0; i < 3; i++) {
