@@ -64,7 +64,7 @@ class MemoryStoreTest {
     assertThat(store.claim("k", null, LEASE).state()).isEqualTo(Claim.State.ACQUIRED);
   }
 
-  /** Waits for Caffeine's maintenance (run just after writes, on its executor) to evict. */
+  /** Counts the records still replayable (evicted at once, in the writer's thread). */
   private static long replayable(MemoryStore store, String prefix, int count)
       throws InterruptedException {
     long kept = count;
@@ -197,7 +197,7 @@ class MemoryStoreTest {
       }
     }
     for (int i = 0; i < 1000 && small.withoutResponseCount() < 40; i++) {
-      Thread.sleep(10); // Caffeine's maintenance evicts just after the writes, on its executor
+      Thread.sleep(10); // a store whose evictions lag its writes gets time to make them
     }
 
     for (int i = 0; i < 3; i++) {

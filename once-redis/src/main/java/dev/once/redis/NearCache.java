@@ -9,6 +9,10 @@ import dev.once.spi.Claim;
 import dev.once.spi.Ticker;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,12 +24,21 @@ import org.jspecify.annotations.Nullable;
  * expires, at most {@code maxAge}. Bounded by an estimate of the bytes it holds. Thread-safe.
  */
 final class NearCache {
+  /**
+   * Runs the cache's upkeep a millisecond after it was asked for, on the common pool, as {@code
+   * MemoryStore} does: a hot replay asks for it every few reads, and waking a pool thread each time
+   * cost more than the read.
+   */
+  private static final Executor UPKEEP =
+      CompletableFuture.delayedExecutor(1, TimeUnit.MILLISECONDS, ForkJoinPool.commonPool());
+
   private final Cache<String, Entry> cache;
 
   NearCache(long maximumBytes, Duration maxAge, Ticker ticker) {
     long maxAgeNanos = saturatedNanos(maxAge);
     this.cache = Caffeine.newBuilder()
         .ticker(ticker::read)
+        .executor(UPKEEP)
         .maximumWeight(maximumBytes)
         .weigher((String key, Entry entry) -> entry.weight)
         .expireAfter(new Expiry<String, Entry>() {
