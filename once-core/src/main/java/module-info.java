@@ -1,6 +1,5 @@
 /** The idempotency engine, the store SPI and the in-memory store. */
 module dev.once.core {
-  requires com.github.benmanes.caffeine;
   // @Nullable marks the API's signatures: static, as nothing reads it at run time (a missing
   // annotation class is ignored); transitive, as it is part of the exported API, so a module that
   // reads this one reads the annotations too (its null checker and Kotlin see them, and javac's
