@@ -4,13 +4,13 @@ import dev.once.Once;
 import dev.once.Problem;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
-import java.util.HashSet;
-import java.util.Locale;
+import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -31,10 +31,11 @@ import org.jspecify.annotations.Nullable;
  * from their own threads.
  */
 final class CoreClient implements KeyedCall.Client {
-  /** The headers Jetty's proxy servlet does not pass on (lower case). */
-  private static final Set<String> HOP_HEADERS = Set.of("connection", "keep-alive",
-      "proxy-authorization", "proxy-authenticate", "proxy-connection", "transfer-encoding", "te",
-      "trailer", "upgrade");
+  /** The headers Jetty's proxy servlet does not pass on. */
+  private static final Set<HttpHeader> HOP_HEADERS = EnumSet.of(HttpHeader.CONNECTION,
+      HttpHeader.KEEP_ALIVE, HttpHeader.PROXY_AUTHORIZATION, HttpHeader.PROXY_AUTHENTICATE,
+      HttpHeader.PROXY_CONNECTION, HttpHeader.TRANSFER_ENCODING, HttpHeader.TE,
+      HttpHeader.TRAILER, HttpHeader.UPGRADE);
 
   private final Request request;
   private final Response response;
@@ -88,22 +89,21 @@ final class CoreClient implements KeyedCall.Client {
   public void head(org.eclipse.jetty.client.Response upstream) {
     response.setStatus(upstream.getStatus());
     HttpFields.Mutable headers = response.getHeaders();
-    Set<String> seen = new HashSet<>();
     for (HttpField field : upstream.getHeaders()) {
-      String name = field.getName();
-      String lower = name.toLowerCase(Locale.ROOT);
-      if (HOP_HEADERS.contains(lower) || Once.REPLAYED_HEADER.equalsIgnoreCase(name)) {
+      // Jetty's parser knows every hop-by-hop header by name, in any case
+      HttpHeader header = field.getHeader();
+      if ((header != null && HOP_HEADERS.contains(header))
+          || Once.REPLAYED_HEADER.equalsIgnoreCase(field.getName())) {
         continue;
       }
-      String value = String.join(", ", field.getValueList());
-      if (value.isBlank()) {
+      String value = field.getValue();
+      if (value == null || value.isBlank()) {
         continue;
       }
-      if (seen.add(lower)) {
-        headers.put(name, value);
-      } else {
-        headers.add(name, value);
+      if (value.indexOf(',') >= 0 || value.indexOf('"') >= 0) {
+        value = String.join(", ", field.getValueList()); // as the servlet sets it
       }
+      headers.add(field.getName(), value);
     }
   }
 
@@ -125,29 +125,37 @@ final class CoreClient implements KeyedCall.Client {
   }
 
   @Override
-  public void write(Content.Chunk chunk, boolean flush) throws IOException {
+  public void write(Content.Chunk chunk, boolean flush, boolean last) throws IOException {
     // Jetty writes the core's response as given: it stays flushed part by part
     synchronized (this) {
       if (failure != null) {
         throw new IOException("the client is gone", failure);
       }
       writing = true;
+      // the last bytes end the response: its callback is the write's
+      completed |= last;
     }
     // the bytes are the response's until the write completes
     boolean retained = chunk.canRetain();
     if (retained) {
       chunk.retain();
     }
-    response.write(false, chunk.getByteBuffer().slice(), Callback.from(() -> {
+    response.write(last, chunk.getByteBuffer().slice(), Callback.from(() -> {
       if (retained) {
         chunk.release();
       }
       written(null);
+      if (last) {
+        callback.succeeded();
+      }
     }, failed -> {
       if (retained) {
         chunk.release();
       }
       written(failed);
+      if (last) {
+        callback.failed(failed);
+      }
     }));
   }
 

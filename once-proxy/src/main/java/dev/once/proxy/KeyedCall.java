@@ -44,10 +44,9 @@ import org.jspecify.annotations.Nullable;
  * <p>Design. Jetty's HTTP client (the head, each part of the body, the end), the client's side
  * (the client can be written to, the client failed: a {@link Client}, the servlet container's
  * response or Jetty core's, so one state machine serves both lanes) and one timer call it on their
- * own threads;
- * every call is run by one {@link SerializedInvoker}, so the state is only ever touched by one
- * thread at a time and nothing is called out under a lock. The client's side is in one of five
- * states:
+ * own threads; every call is run by one {@link SerializedInvoker}, so the state is only ever
+ * touched by one thread at a time and nothing is called out under a lock. The client's side is in
+ * one of five states:
  *
  * <table>
  *   <caption>The client's side of a keyed call</caption>
@@ -247,7 +246,8 @@ final class KeyedCall implements Response.Listener {
       if (chunk != null) {
         if (chunk.getByteBuffer().hasRemaining()) {
           // what the upstream streams reaches the client as it comes, not when a buffer fills
-          client.write(chunk, !endReported);
+          // once the record has the end, these are the response's last bytes
+          client.write(chunk, !endReported, endReported);
         }
         chunk.release();
         pending = null;
@@ -389,15 +389,16 @@ final class KeyedCall implements Response.Listener {
   }
 
   /**
-   * The container says the client failed. Detached now, not when the invoker gets to it: the
-   * container ends the request next, and its end must not count as the record's.
+   * The client's side says the client failed (the servlet container, or Jetty's core). Detached
+   * now, not when the invoker gets to it: the server ends the request next, and its end must not
+   * count as the record's.
    */
   void clientLost() {
     exchange.clientDetached();
     invoker.run(this::clientFailed);
   }
 
-  /** The client hung up, or the container ended its request: the upstream goes on for the retry. */
+  /** The client hung up, or the server ended its request: the upstream goes on for the retry. */
   private void clientFailed() {
     if (side != Side.WAITING && side != Side.STREAMING) {
       return;
@@ -587,9 +588,11 @@ final class KeyedCall implements Response.Listener {
      * Writes the chunk's bytes (the chunk stays the call's, released when this returns).
      *
      * @param flush whether they are to reach the client now rather than when a buffer fills
+     * @param last whether they are the response's last: a client may end the response with them,
+     *     and {@link #complete} then has nothing left to do
      * @throws IOException if the client is gone
      */
-    void write(Content.Chunk chunk, boolean flush) throws IOException;
+    void write(Content.Chunk chunk, boolean flush, boolean last) throws IOException;
 
     /**
      * Answers with {@code problem} in place of the upstream's response, of which nothing was sent

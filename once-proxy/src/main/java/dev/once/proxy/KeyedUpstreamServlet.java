@@ -182,7 +182,8 @@ final class KeyedUpstreamServlet extends UpstreamServlet {
     }
 
     @Override
-    public void write(Content.Chunk chunk, boolean flush) throws IOException {
+    public void write(Content.Chunk chunk, boolean flush, boolean last) throws IOException {
+      // the end is the async cycle's complete
       ServletOutputStream out = client.getOutputStream();
       ByteBuffer bytes = chunk.getByteBuffer();
       if (bytes.hasArray()) {
