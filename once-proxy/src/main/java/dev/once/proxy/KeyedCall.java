@@ -9,13 +9,6 @@ import dev.once.StoredResponse.Header;
 import dev.once.UnknownOutcome;
 import dev.once.adapter.ResponseCapture;
 import dev.once.config.ConfigText;
-import jakarta.servlet.AsyncContext;
-import jakarta.servlet.AsyncEvent;
-import jakarta.servlet.AsyncListener;
-import jakarta.servlet.ServletOutputStream;
-import jakarta.servlet.WriteListener;
-import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
@@ -48,11 +41,12 @@ import org.jspecify.annotations.Nullable;
  * the upstream exchange running, up to {@code --upstream-deadline}, so its answer is stored for the
  * retry.
  *
- * <p>Design. Jetty's HTTP client (the head, each part of the body, the end), the servlet container
- * (the client can be written to, the client failed) and one timer call it on their own threads;
- * every call is run by one {@link SerializedInvoker}, so the state is only ever touched by one
- * thread at a time and nothing is called out under a lock. The client's side is in one of five
- * states:
+ * <p>Design. Jetty's HTTP client (the head, each part of the body, the end), the client's side
+ * (the client can be written to, the client failed: a {@link Client}, the servlet container's
+ * response or Jetty core's, so one state machine serves both lanes) and one timer call it on their
+ * own threads; every call is run by one {@link SerializedInvoker}, so the state is only ever
+ * touched by one thread at a time and nothing is called out under a lock. The client's side is in
+ * one of five states:
  *
  * <table>
  *   <caption>The client's side of a keyed call</caption>
@@ -83,13 +77,10 @@ import org.jspecify.annotations.Nullable;
  * its lease all along; this call holds the exchange, and Jetty's client holds this call until the
  * upstream exchange ends.
  */
-final class KeyedCall implements Response.Listener, WriteListener, AsyncListener {
+final class KeyedCall implements Response.Listener {
   private enum Side { WAITING, STREAMING, ANSWERED, GONE, DONE }
 
-  private final KeyedUpstreamServlet servlet;
-  private final HttpServletRequest clientRequest;
-  private final HttpServletResponse client;
-  private final AsyncContext async;
+  private final Client client;
   private final Exchange exchange;
   private final Once once;
   private final Scheduler scheduler;
@@ -114,7 +105,6 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
   private boolean upstreamEnded;
   private boolean endReported;
   private boolean endKept;
-  private boolean writing;
   private boolean silenceAbort;
   private Content.@Nullable Chunk pending;
   private @Nullable Runnable pendingDemand;
@@ -125,13 +115,13 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
   /** When the request was sent to the upstream, by the engine's clock. */
   private long sentAt;
 
-  KeyedCall(KeyedUpstreamServlet servlet, HttpServletRequest clientRequest,
-      HttpServletResponse client, Exchange exchange, Once once, Scheduler scheduler,
-      Duration timeout, Duration deadline) {
-    this.servlet = servlet;
-    this.clientRequest = clientRequest;
+  /**
+   * @param client the client's side: the servlet's response or the core's
+   * @param exchange the key's exchange, which this call reports to
+   */
+  KeyedCall(Client client, Exchange exchange, Once once, Scheduler scheduler, Duration timeout,
+      Duration deadline) {
     this.client = client;
-    this.async = clientRequest.getAsyncContext();
     this.exchange = exchange;
     this.once = once;
     this.scheduler = scheduler;
@@ -144,7 +134,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
   void send(Request proxyRequest) {
     request = proxyRequest;
     sentAt = once.nanoTime();
-    async.addListener(this);
+    client.listen(this);
     proxyRequest.onRequestBegin(sending -> delivered = true);
     // the timers below bound silence and the deadline; Jetty's own idle timeout only as a net
     proxyRequest.idleTimeout(saturatedMillis(timeout.plus(deadline).plusMinutes(1)),
@@ -181,45 +171,24 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     invoker.run(() -> ended(result));
   }
 
-  @Override
-  public void onWritePossible() {
+  /** The client can take more: what is pending is written. */
+  void writePossible() {
     invoker.run(this::pump);
   }
 
-  @Override
-  public void onError(Throwable failure) {
-    clientLost();
-  }
-
-  @Override
-  public void onError(AsyncEvent event) {
-    clientLost();
-  }
-
-  @Override
-  public void onTimeout(AsyncEvent event) {
-    clientLost();
-  }
-
-  @Override
-  public void onComplete(AsyncEvent event) {
+  /** The client's request was ended by the server before the upstream's answer was relayed. */
+  void clientEnded() {
     invoker.run(() -> {
       if (side == Side.WAITING || side == Side.STREAMING) {
-        clientFailed(); // the container ended the client's request before the upstream answered
+        clientFailed();
       }
     });
-  }
-
-  @Override
-  public void onStartAsync(AsyncEvent event) {
-    // the cycle is the proxy's own; it is never restarted
   }
 
   private void headers(Response response) {
     head = response;
     // a client gone has had its access log line: its request is recycled and takes nothing more
-    servlet.upstreamAnswered(side == Side.WAITING ? clientRequest : null,
-        once.nanoTime() - sentAt);
+    client.upstreamAnswered(once.nanoTime() - sentAt, side == Side.WAITING);
     headHeaders = new ArrayList<>();
     for (HttpField field : response.getHeaders()) {
       headHeaders.add(new Header(field.getName(), field.getValue()));
@@ -228,8 +197,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     awaitUpstream();
     if (side == Side.WAITING) {
       side = Side.STREAMING;
-      client.setStatus(response.getStatus());
-      servlet.copyResponseHeaders(clientRequest, client, response);
+      client.head(response);
     }
   }
 
@@ -270,33 +238,18 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     if (side != Side.STREAMING || (endReported && !endKept)) {
       return;
     }
-    ServletOutputStream out;
     try {
-      out = client.getOutputStream();
-      if (!writing) {
-        writing = true;
-        out.setWriteListener(this); // it calls onWritePossible, which pumps
-        return;
+      if (!client.isReady()) {
+        return; // writePossible pumps again
       }
-      if (!out.isReady()) {
-        return; // onWritePossible pumps again
-      }
-      if (pending != null) {
-        ByteBuffer bytes = pending.getByteBuffer();
-        if (bytes.hasRemaining()) {
-          if (bytes.hasArray()) {
-            out.write(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining());
-          } else {
-            byte[] copy = new byte[bytes.remaining()];
-            bytes.duplicate().get(copy);
-            out.write(copy);
-          }
-          if (!endReported && out.isReady()) {
-            // what the upstream streams reaches the client as it comes, not when a buffer fills
-            out.flush();
-          }
+      Content.Chunk chunk = pending;
+      if (chunk != null) {
+        if (chunk.getByteBuffer().hasRemaining()) {
+          // what the upstream streams reaches the client as it comes, not when a buffer fills
+          // once the record has the end, these are the response's last bytes
+          client.write(chunk, !endReported, endReported);
         }
-        pending.release();
+        chunk.release();
         pending = null;
         Runnable demand = pendingDemand;
         pendingDemand = null;
@@ -304,7 +257,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
           demand(Objects.requireNonNull(demand, "a pending chunk has its demand"));
           return;
         }
-        if (!out.isReady()) {
+        if (!client.isReady()) {
           return; // the end once that write is done
         }
       }
@@ -384,7 +337,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
       clientSide(exchange.failedAfterCommit(failure, response(null)), response(null))
           .whenComplete((completion, error) -> invoker.run(() -> {
             if (cut) {
-              servlet.cut(clientRequest, client);
+              client.cut();
             } else {
               answer(problem);
             }
@@ -436,15 +389,16 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
   }
 
   /**
-   * The container says the client failed. Detached now, not when the invoker gets to it: the
-   * container ends the request next, and its end must not count as the record's.
+   * The client's side says the client failed (the servlet container, or Jetty's core). Detached
+   * now, not when the invoker gets to it: the server ends the request next, and its end must not
+   * count as the record's.
    */
-  private void clientLost() {
+  void clientLost() {
     exchange.clientDetached();
     invoker.run(this::clientFailed);
   }
 
-  /** The client hung up, or the container ended its request: the upstream goes on for the retry. */
+  /** The client hung up, or the server ended its request: the upstream goes on for the retry. */
   private void clientFailed() {
     if (side != Side.WAITING && side != Side.STREAMING) {
       return;
@@ -481,17 +435,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
    * Answers the client with a problem (nothing of the upstream's response was sent) and ends it.
    */
   private void answer(Problem problem) {
-    try {
-      ServletOutputStream out = client.getOutputStream();
-      if (writing && !out.isReady()) {
-        servlet.cut(clientRequest, client);
-        return;
-      }
-      UpstreamServlet.writeProblem(client, problem);
-    } catch (IOException | IllegalStateException e) {
-      // the client is gone: there is nobody to answer
-    }
-    completeClient();
+    client.answer(problem);
   }
 
   private void demand(Runnable demander) {
@@ -510,11 +454,7 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
   }
 
   private void completeClient() {
-    try {
-      async.complete();
-    } catch (IllegalStateException e) {
-      // the container has ended it already
-    }
+    client.complete();
   }
 
   private void releasePending() {
@@ -612,5 +552,59 @@ final class KeyedCall implements Response.Listener, WriteListener, AsyncListener
     } catch (ArithmeticException e) {
       return Long.MAX_VALUE;
     }
+  }
+
+  /**
+   * The client's side of a call: the response the upstream's answer is relayed to, a servlet's
+   * ({@link KeyedUpstreamServlet}) or Jetty core's ({@link CoreClient}). The call calls it from
+   * its invoker, one call at a time; the client's side calls back {@link #writePossible}, {@link
+   * #clientLost} and {@link #clientEnded} from its own threads.
+   */
+  interface Client {
+    /** From now on the client's events are {@code call}'s. */
+    void listen(KeyedCall call);
+
+    /**
+     * The upstream's status line came, {@code nanos} after the request was sent.
+     *
+     * @param waiting whether the client still waits for it (its request not yet ended)
+     */
+    void upstreamAnswered(long nanos, boolean waiting);
+
+    /** Relays the upstream's status and headers (hop-by-hop ones and its own replay mark not). */
+    void head(Response upstream);
+
+    /** @return whether the head went out to the client */
+    boolean isCommitted();
+
+    /**
+     * @return whether a write can be made now; if not, {@link #writePossible} is called when it
+     *     can (the first call may say not yet, and call it at once)
+     * @throws IOException if the client is gone
+     */
+    boolean isReady() throws IOException;
+
+    /**
+     * Writes the chunk's bytes (the chunk stays the call's, released when this returns).
+     *
+     * @param flush whether they are to reach the client now rather than when a buffer fills
+     * @param last whether they are the response's last: a client may end the response with them,
+     *     and {@link #complete} then has nothing left to do
+     * @throws IOException if the client is gone
+     */
+    void write(Content.Chunk chunk, boolean flush, boolean last) throws IOException;
+
+    /**
+     * Answers with {@code problem} in place of the upstream's response, of which nothing was sent
+     * (or cuts the response off, if a write is still under way), and ends it; quietly, when the
+     * client is gone.
+     */
+    void answer(Problem problem);
+
+    /** Cuts off a response the client has part of, so it sees it was not whole, and ends it. */
+    void cut();
+
+    /** Ends the client's response (after a failure of the client, as failed); once. */
+    void complete();
   }
 }

@@ -6,7 +6,11 @@ import dev.once.Once;
 import dev.once.StoredResponse;
 import dev.once.adapter.ReplayHeaders;
 import dev.once.servlet.OnceFilter;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import java.net.URI;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import org.eclipse.jetty.http.HttpHeader;
@@ -20,17 +24,20 @@ import org.eclipse.jetty.util.Callback;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Decides a keyed request on Jetty's core, without the servlet layer, when its whole body is
- * already in: a declared length within the engine's limit (and {@link #MAX_BODY}), all of it
+ * Decides and runs a keyed request on Jetty's core, without the servlet layer, when its whole body
+ * is already in: a declared length within the engine's limit (and {@link #MAX_BODY}), all of it
  * readable without waiting, and no {@code Expect} header. The engine decides it with {@link
  * Once#decideAsync} (no thread held on the store, a duplicate that waits parked on the store's
  * signal); a replay or a refusal is written here, as {@link OnceFilter} writes it; a request to
- * run (or one passed through because the store failed open) goes on to the servlet context with
- * the decision handed over ({@link OnceFilter#DECISION_ATTRIBUTE}) and its body readable again,
- * so the filter and {@link KeyedUpstreamServlet} forward it exactly as before. Any other keyed
- * request (a body that is still arriving, chunked, too long, expecting {@code 100 Continue}) goes
- * to the servlet context undecided, with what was read of its body put back in front, and the
- * filter reads and decides it as it always did. Thread-safe.
+ * run is sent to the upstream here too, built as {@link KeyedUpstreamServlet} builds it ({@link
+ * UpstreamHandler#newKeyedRequest}) and run by the same {@link KeyedCall}, with the core's
+ * response as its client ({@link CoreClient}); one passed through because the store failed open
+ * goes to the core's proxy ({@link UpstreamHandler}) with its body readable again. One whose
+ * target {@link URI} refuses goes on to the servlet context with the decision handed over ({@link
+ * OnceFilter#DECISION_ATTRIBUTE}), which answers it as before. Any other keyed request (a body
+ * that is still arriving, chunked, too long, expecting {@code 100 Continue}) goes to the servlet
+ * context undecided, with what was read of its body put back in front, and the filter reads and
+ * decides it as it always did. Thread-safe.
  */
 final class KeyedLane {
   /** The longest body decided here; a longer one is read by the filter. */
@@ -38,14 +45,37 @@ final class KeyedLane {
 
   private final Once once;
   private final Handler servlets;
+  private final UpstreamHandler fast;
+  private final Calls calls;
 
   /**
    * @param once the engine the servlet context's filter uses
    * @param servlets the servlet context
+   * @param fast the core's proxy, whose HTTP client and request building a run here uses
+   * @param calls how a request is run here
    */
-  KeyedLane(Once once, Handler servlets) {
+  KeyedLane(Once once, Handler servlets, UpstreamHandler fast, Calls calls) {
     this.once = Objects.requireNonNull(once, "once");
     this.servlets = Objects.requireNonNull(servlets, "servlets");
+    this.fast = Objects.requireNonNull(fast, "fast");
+    this.calls = Objects.requireNonNull(calls, "calls");
+  }
+
+  /**
+   * What a keyed call run on the core needs, as {@link KeyedUpstreamServlet} has it.
+   *
+   * @param timeout the longest the upstream may stay silent while a client waits
+   * @param deadline how long the upstream is listened to once its client no longer waits
+   * @param upstreamTime the upstream's time from a keyed request sent to its status line
+   * @param coreCalls counts the keyed calls run on the core
+   */
+  record Calls(Duration timeout, Duration deadline, Timer upstreamTime, Counter coreCalls) {
+    Calls {
+      Objects.requireNonNull(timeout, "timeout");
+      Objects.requireNonNull(deadline, "deadline");
+      Objects.requireNonNull(upstreamTime, "upstreamTime");
+      Objects.requireNonNull(coreCalls, "coreCalls");
+    }
   }
 
   /** Handles a keyed request of a covered method; completes {@code callback}. */
@@ -114,11 +144,46 @@ final class KeyedLane {
       writeReplay(response, callback, replay.response());
     } else if (decision instanceof Decision.Reject reject) {
       ProblemErrorHandler.write(response, callback, reject.problem());
+    } else if (decision instanceof Decision.PassThrough) {
+      // the store failed open: forwarded untouched, as the servlet forwards a request without key
+      fast.handle(new ReadAgain(request, body, body.length, null), response, callback);
+    } else if (decision instanceof Decision.Execute execute
+        && run(request, response, callback, body, execute.exchange())) {
+      return;
     } else {
       request.setAttribute(OnceFilter.DECISION_ATTRIBUTE, decision);
       Dispatch.toPool(servlets, new ReadAgain(request, body, body.length, null), response,
           callback, failure -> abandon(decision, failure));
     }
+  }
+
+  /**
+   * Runs a request the engine decided to execute here, on the core's HTTP client, with a {@link
+   * KeyedCall} whose client is the core's response: the same call, events and answers as through
+   * the servlet context, without it.
+   *
+   * @return false if it is the servlet context's to run after all (a target {@link
+   *     java.net.URI} refuses, which the servlet answers)
+   */
+  private boolean run(Request request, Response response, Callback callback, byte[] body,
+      Exchange exchange) {
+    URI target = fast.target(request);
+    if (target == null) {
+      return false;
+    }
+    org.eclipse.jetty.client.Request upstream;
+    try {
+      upstream = fast.newKeyedRequest(request, target, body);
+    } catch (RuntimeException e) {
+      exchange.failedBeforeCommit(e).toCompletableFuture().join();
+      Response.writeError(request, response, callback, e);
+      return true;
+    }
+    calls.coreCalls().increment();
+    new KeyedCall(new CoreClient(request, response, callback, calls.upstreamTime()), exchange,
+        once, fast.getHttpClient().getScheduler(), calls.timeout(), calls.deadline())
+        .send(upstream);
+    return true;
   }
 
   /** The servlet context did not take a request to run: the key is released. */

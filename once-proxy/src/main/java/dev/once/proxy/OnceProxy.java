@@ -10,6 +10,8 @@ import dev.once.micrometer.StoreState;
 import dev.once.spi.IdempotencyStore;
 import dev.once.spi.MalformedStoreUrlException;
 import dev.once.spi.StoreUrl;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -40,6 +42,11 @@ public final class OnceProxy {
   static final int FAILED = 1;
   /** The proxy's own timer: a keyed request's time at the upstream, to its status line. */
   static final String UPSTREAM_TIME = "once.proxy.upstream";
+  /**
+   * Keyed requests sent to the upstream, tagged by the lane that ran them: {@code core} (decided
+   * and run on Jetty's core) or {@code servlet} (through the servlet context and the filter).
+   */
+  static final String UPSTREAM_CALLS = "once.proxy.upstream.calls";
 
   /**
    * The engine's own warnings, through {@code java.util.logging}: {@link StoreErrorLog} says the
@@ -161,7 +168,8 @@ public final class OnceProxy {
     }
     try {
       ProxyServer server = listen(options, new ProxyServer.Mode.Idempotent(once,
-          next -> new HealthHandler(state, type, log, registry, next), upstream, accessLog));
+          next -> new HealthHandler(state, type, log, registry, next), upstream,
+          upstreamCalls(registry, "core"), upstreamCalls(registry, "servlet"), accessLog));
       return new Running(server, ownsStore ? store : null, accessLog);
     } catch (RuntimeException | Error e) {
       if (accessLog != null) {
@@ -169,6 +177,13 @@ public final class OnceProxy {
       }
       throw e;
     }
+  }
+
+  private static Counter upstreamCalls(MeterRegistry registry, String lane) {
+    return Counter.builder(UPSTREAM_CALLS)
+        .description("Keyed requests sent to the upstream, by the lane that ran them")
+        .tag("lane", lane)
+        .register(registry);
   }
 
   /**

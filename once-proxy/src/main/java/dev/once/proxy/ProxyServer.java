@@ -2,6 +2,7 @@ package dev.once.proxy;
 
 import dev.once.Once;
 import dev.once.servlet.OnceFilter;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import jakarta.servlet.DispatcherType;
 import java.net.URI;
@@ -109,13 +110,15 @@ final class ProxyServer {
         filter.setAsyncSupported(true);
         context.addFilter(filter, "/*", EnumSet.of(DispatcherType.REQUEST, DispatcherType.ASYNC));
         upstreamServlet = new KeyedUpstreamServlet(idempotent.once(), options.upstreamTimeout,
-            options.upstreamDeadline, idempotent.upstreamTime());
+            options.upstreamDeadline, idempotent.upstreamTime(), idempotent.servletCalls());
         // a request the engine passes through skips the servlet layer, forwarded as the servlet
         // forwards it
         UpstreamHandler fast = new UpstreamHandler(upstream, options.upstreamTimeout,
             poolIdle(options));
         handler = new Dispatch.NonBlocking(AdminHandler.refusedOnThePublicListener(
-            idempotent.health().wrap(new UpstreamHandler.Lanes(idempotent.once(), fast, context))));
+            idempotent.health().wrap(new UpstreamHandler.Lanes(idempotent.once(), fast, context,
+                new KeyedLane.Calls(options.upstreamTimeout, options.upstreamDeadline,
+                    idempotent.upstreamTime(), idempotent.coreCalls())))));
         if (idempotent.accessLog() != null) {
           // called when each request has ended, on the thread that ended it
           server.setRequestLog(idempotent.accessLog());
@@ -258,15 +261,18 @@ final class ProxyServer {
   sealed interface Mode {
     /**
      * once-proxy: the idempotency filter over {@code once}, the servlet that keys requests, the
-     * health and metrics endpoints, the upstream's time measured into {@code upstreamTime}, and
-     * the access log if there is one.
+     * health and metrics endpoints, the upstream's time measured into {@code upstreamTime}, the
+     * keyed calls run on the core and through the servlet context counted into {@code coreCalls}
+     * and {@code servletCalls}, and the access log if there is one.
      */
-    record Idempotent(Once once, HealthFactory health, Timer upstreamTime,
-        @Nullable RequestLog accessLog) implements Mode {
+    record Idempotent(Once once, HealthFactory health, Timer upstreamTime, Counter coreCalls,
+        Counter servletCalls, @Nullable RequestLog accessLog) implements Mode {
       public Idempotent {
         Objects.requireNonNull(once, "once");
         Objects.requireNonNull(health, "health");
         Objects.requireNonNull(upstreamTime, "upstreamTime");
+        Objects.requireNonNull(coreCalls, "coreCalls");
+        Objects.requireNonNull(servletCalls, "servletCalls");
       }
     }
 

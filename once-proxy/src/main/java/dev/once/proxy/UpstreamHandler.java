@@ -8,6 +8,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.EarlyHintsProtocolHandler;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.ProcessingProtocolHandler;
@@ -94,7 +95,7 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
    * @return the upstream's URI for the request, as the proxy servlet's transparent rewrite makes
    *     it, or null when {@link URI} refuses it (a query with a malformed escape, {@code ?a=%zz})
    */
-  private @Nullable URI target(Request request) {
+  @Nullable URI target(Request request) {
     StringBuilder uri = new StringBuilder(proxyTo);
     String path = request.getHttpURI().getPath();
     if (!path.isEmpty()) {
@@ -125,6 +126,25 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
             clientRequest.getMethod())
         // silence from the upstream is bounded; a long stream that keeps flowing is not cut
         .idleTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The request to the upstream for a keyed request {@link KeyedLane} runs on the core, built as
+   * {@link KeyedUpstreamServlet} builds one: to {@code target}, with the method as the client
+   * spelled it, the client's headers but the hop-by-hop ones and {@code Host}, {@code Via} and the
+   * {@code X-Forwarded} headers, and the body (already read, to fingerprint it) whole, when it
+   * is not empty. No idle timeout: {@link KeyedCall} times the upstream's silence.
+   */
+  org.eclipse.jetty.client.Request newKeyedRequest(Request clientRequest, URI target,
+      byte[] body) {
+    org.eclipse.jetty.client.Request proxyRequest =
+        UpstreamServlet.newRequest(getHttpClient(), target, clientRequest.getMethod());
+    copyRequestHeaders(clientRequest, proxyRequest);
+    addProxyHeaders(clientRequest, proxyRequest);
+    if (body.length > 0) {
+      proxyRequest.body(new BytesRequestContent(body));
+    }
+    return proxyRequest;
   }
 
   @Override
@@ -172,12 +192,12 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
   /**
    * Chooses the lane of each request: one the engine passes through untouched goes to the {@link
    * UpstreamHandler}; one with a key (even an invalid or repeated one) of a covered method to the
-   * {@link KeyedLane}, which decides it on the core when its body is in and hands the rest to the
-   * servlet context; every other (a key required and missing, a target that is not a path) to the
-   * servlet context it wraps, where {@link OnceFilter} decides it. The engine still decides
-   * every request the filter would have decided (a covered method without a key), so its listener
-   * and meters see what they saw; a method it does not cover it never sees, as the filter never
-   * shows it one. Thread-safe.
+   * {@link KeyedLane}, which decides and runs it on the core when its body is in and hands the
+   * rest to the servlet context; every other (a key required and missing, a target that is not a
+   * path) to the servlet context it wraps, where {@link OnceFilter} decides it. The engine still
+   * decides every request the filter would have decided (a covered method without a key), so its
+   * listener and meters see what they saw; a method it does not cover it never sees, as the filter
+   * never shows it one. Thread-safe.
    */
   static final class Lanes extends Handler.Wrapper {
     private final Once once;
@@ -188,12 +208,13 @@ final class UpstreamHandler extends ProxyHandler.Reverse {
      * @param once the engine the servlet context's filter uses
      * @param fast the lane for requests the engine passes through
      * @param servlets the servlet context, for every other request
+     * @param calls how the keyed lane runs a request on the core
      */
-    Lanes(Once once, UpstreamHandler fast, Handler servlets) {
+    Lanes(Once once, UpstreamHandler fast, Handler servlets, KeyedLane.Calls calls) {
       super(servlets);
       this.once = Objects.requireNonNull(once, "once");
       this.fast = Objects.requireNonNull(fast, "fast");
-      this.keyed = new KeyedLane(once, servlets);
+      this.keyed = new KeyedLane(once, servlets, fast, calls);
       addBean(fast, true);
     }
 
