@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
@@ -125,14 +126,24 @@ final class KeyedLane {
     if (decided.isDone()) {
       act(request, response, callback, body, decided.join());
     } else {
-      // the store answered on its own thread: the servlet context runs on the server's
-      decided.whenComplete((decision, failure) -> request.getContext().execute(() -> {
-        if (failure != null) {
-          Response.writeError(request, response, callback, failure);
-        } else {
-          act(request, response, callback, body, decision);
+      // the store answered on its own thread: the rest runs on the server's
+      decided.whenComplete((decision, failure) -> {
+        try {
+          request.getContext().execute(() -> {
+            if (failure != null) {
+              Response.writeError(request, response, callback, failure);
+            } else {
+              act(request, response, callback, body, decision);
+            }
+          });
+        } catch (RejectedExecutionException e) {
+          // the server is stopping: the key is given back and the request ends, not left hanging
+          if (decision != null) {
+            abandon(decision, e);
+          }
+          callback.failed(e);
         }
-      }));
+      });
     }
     return true;
   }
@@ -175,8 +186,10 @@ final class KeyedLane {
     try {
       upstream = fast.newKeyedRequest(request, target, body);
     } catch (RuntimeException e) {
-      exchange.failedBeforeCommit(e).toCompletableFuture().join();
-      Response.writeError(request, response, callback, e);
+      // the key is given back before the answer, as the filter does, without waiting on this
+      // thread for a shared store's round trip
+      exchange.failedBeforeCommit(e)
+          .whenComplete((ignored, failure) -> Response.writeError(request, response, callback, e));
       return true;
     }
     calls.coreCalls().increment();
