@@ -32,6 +32,9 @@
 # MAVEN_REPO=dir is the local Maven repository CoreProxy's jetty-proxy jar is taken from
 # (~/.m2/repository unless set).
 # KINDS="none unique" measures only those kinds of request (none, hit, unique).
+# TTL=10s is the once-proxies' --ttl: short enough that a unique-key run never fills the memory
+# store's 500,000 records (a full store answers 503 store-full at once, which wrk counts as fast
+# errors), long enough for every replay of the run.
 # PROFILE="plain once" runs those setups' JVMs under async-profiler 4.1 (fetched from Maven
 # Central into once-proxy/target/async-profiler; CPU samples, or itimer where perf events are
 # not allowed) for the whole run, and prints where their time went: the top frames by own time
@@ -64,6 +67,7 @@ SIDECAR_OPTS=$(sed -n 's/^DEFAULT_JAVA_OPTS="\(.*\)"$/\1/p' once-proxy/bin/once-
 JAVA_OPTS=${JAVA_OPTS:-}
 PROFILE=${PROFILE:-}
 read -r -a KINDS <<<"${KINDS:-none hit unique}"
+TTL=${TTL:-10s}
 OUT=${OUT:-}
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -203,14 +207,14 @@ start jetty JETTY java $SIDECAR_OPTS $JAVA_OPTS -cp "$JAR:$TEST_CLASSES:$JETTY_P
   --listen 127.0.0.1:0 --answer
 # shellcheck disable=SC2086
 start once ONCE env JAVA_OPTS="$JAVA_OPTS $(agent once)" ONCE_PROXY_JAR="$JAR" once-proxy/bin/once-proxy \
-  --listen 127.0.0.1:0 --upstream "$UPSTREAM"
+  --listen 127.0.0.1:0 --upstream "$UPSTREAM" --ttl "$TTL"
 declare -A URL=([direct]=$UPSTREAM [plain]=$PLAIN [core]=$CORE [jetty]=$JETTY [once]=$ONCE [nginx]=$NGINX_PROXY)
 SETUPS+=(plain core jetty once)
 if [ -n "${BEFORE_JAR:-}" ]; then
   BEFORE=
   # shellcheck disable=SC2086
   start before BEFORE env JAVA_OPTS="$JAVA_OPTS" ONCE_PROXY_JAR="$BEFORE_JAR" once-proxy/bin/once-proxy \
-    --listen 127.0.0.1:0 --upstream "$UPSTREAM"
+    --listen 127.0.0.1:0 --upstream "$UPSTREAM" --ttl "$TTL"
   URL[before]=$BEFORE
   SETUPS+=(before)
 fi
@@ -306,7 +310,7 @@ END {
 }' "$WORK/results")
 report="$table
 
-upstream: $UPSTREAM_KIND; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP; pinned (servers CPU 0, wrk CPU 1): $PIN; JVM options: $SIDECAR_OPTS $JAVA_OPTS
+upstream: $UPSTREAM_KIND; wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $RUNS runs, warm-up $WARMUP; pinned (servers CPU 0, wrk CPU 1): $PIN; once-proxy --ttl $TTL; JVM options: $SIDECAR_OPTS $JAVA_OPTS
 resident memory (VmRSS, MiB): once-proxy idle $IDLE_ONCE, after the runs $LOADED_ONCE; PlainProxy idle $IDLE_PLAIN, after the runs $LOADED_PLAIN; CoreProxy idle $IDLE_CORE, after the runs $LOADED_CORE
 load before: $LOAD_BEFORE
 load after: $LOAD_AFTER"
