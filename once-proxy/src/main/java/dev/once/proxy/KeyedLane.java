@@ -137,7 +137,8 @@ final class KeyedLane {
             }
           });
         } catch (RejectedExecutionException e) {
-          // the server is stopping: the key is given back and the request ends, not left hanging
+          // the server is stopping: the key is given back and the request ends, not left hanging;
+          // not waited for, as this may be the store's own thread, which must answer the release
           if (decision != null) {
             abandon(decision, e);
           }
@@ -164,7 +165,7 @@ final class KeyedLane {
     } else {
       request.setAttribute(OnceFilter.DECISION_ATTRIBUTE, decision);
       Dispatch.toPool(servlets, new ReadAgain(request, body, body.length, null), response,
-          callback, failure -> abandon(decision, failure));
+          callback, failure -> abandon(decision, failure).join());
     }
   }
 
@@ -199,12 +200,16 @@ final class KeyedLane {
     return true;
   }
 
-  /** The servlet context did not take a request to run: the key is released. */
-  private static void abandon(Decision decision, @Nullable Throwable failure) {
+  /**
+   * The servlet context, or the server's pool, did not take a request to run: its key is released.
+   *
+   * @return when the key is released (at once if there was none to release)
+   */
+  private static CompletableFuture<?> abandon(Decision decision, @Nullable Throwable failure) {
     if (decision instanceof Decision.Execute execute) {
-      Exchange exchange = execute.exchange();
-      exchange.failedBeforeCommit(failure).toCompletableFuture().join();
+      return execute.exchange().failedBeforeCommit(failure).toCompletableFuture();
     }
+    return CompletableFuture.completedFuture(null);
   }
 
   /** Writes a replay as {@link OnceFilter} writes one through the servlet API. */
