@@ -11,6 +11,9 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import dev.once.ProblemType;
 import dev.once.suite.Http;
 import dev.once.testing.Closing;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,6 +26,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -382,11 +388,89 @@ class ProxyKeyedCallTest {
       String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n"
           + "Idempotency-Key: " + key + "\r\nContent-Type: application/json\r\n"
           + "Content-Length: " + bytes.length + "\r\n\r\n";
+      // head and body in one write, so the body is in when the proxy reads the head
+      byte[] request = Arrays.copyOf(head.getBytes(StandardCharsets.ISO_8859_1),
+          head.length() + bytes.length);
+      System.arraycopy(bytes, 0, request, head.length(), bytes.length);
       OutputStream out = socket.getOutputStream();
-      out.write(head.getBytes(StandardCharsets.ISO_8859_1));
-      out.write(bytes);
+      out.write(request);
       out.flush();
       return socket;
+    }
+
+    /** A response as read off the wire: its status, its headers (any case) and its body. */
+    record Answer(int status, Map<String, List<String>> headers, String body) {
+      /** @return the first value of the header {@code name}, if there is one */
+      Optional<String> header(String name) {
+        List<String> values = headers.getOrDefault(name, List.of());
+        return values.stream().findFirst();
+      }
+    }
+
+    /**
+     * Sends a keyed POST with its head and body in one write (so the proxy's core has the whole
+     * body when it reads the head) on a connection of its own, and reads the whole answer.
+     *
+     * @throws EOFException if the connection ends before the answer's declared end
+     */
+    static Answer exchange(int port, String path, String key, String body) throws IOException {
+      try (Socket socket = post(port, path, key, body)) {
+        return read(new BufferedInputStream(socket.getInputStream()));
+      }
+    }
+
+    /** Reads one HTTP/1.1 response, its body by {@code Content-Length} or chunks. */
+    static Answer read(InputStream in) throws IOException {
+      String statusLine = line(in);
+      String[] parts = statusLine.split(" ", 3);
+      if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
+        throw new IOException("not a status line: " + statusLine);
+      }
+      Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+      for (String line = line(in); !line.isEmpty(); line = line(in)) {
+        int colon = line.indexOf(':');
+        headers.computeIfAbsent(line.substring(0, colon), name -> new ArrayList<>())
+            .add(line.substring(colon + 1).trim());
+      }
+      ByteArrayOutputStream body = new ByteArrayOutputStream();
+      List<String> length = headers.getOrDefault("Content-Length", List.of());
+      if (!length.isEmpty()) {
+        body.write(exactly(in, Integer.parseInt(length.get(0))));
+      } else if (headers.getOrDefault("Transfer-Encoding", List.of()).contains("chunked")) {
+        for (int size; (size = Integer.parseInt(line(in).split(";")[0].trim(), 16)) > 0; ) {
+          body.write(exactly(in, size));
+          line(in);
+        }
+        for (String trailer = line(in); !trailer.isEmpty(); trailer = line(in)) {
+          // trailers are not looked at
+        }
+      } else {
+        in.transferTo(body);
+      }
+      return new Answer(Integer.parseInt(parts[1]), headers,
+          body.toString(StandardCharsets.UTF_8));
+    }
+
+    private static byte[] exactly(InputStream in, int size) throws IOException {
+      byte[] bytes = in.readNBytes(size);
+      if (bytes.length < size) {
+        throw new EOFException("the answer was cut after " + bytes.length + " of " + size
+            + " bytes");
+      }
+      return bytes;
+    }
+
+    private static String line(InputStream in) throws IOException {
+      StringBuilder line = new StringBuilder();
+      for (int b = in.read(); b != '\n'; b = in.read()) {
+        if (b == -1) {
+          throw new EOFException("the answer was cut in its head, after: " + line);
+        }
+        if (b != '\r') {
+          line.append((char) b);
+        }
+      }
+      return line.toString();
     }
 
     /** @return what was read, up to and including the first {@code marker} */
