@@ -8,6 +8,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
@@ -36,7 +37,11 @@ import org.jspecify.annotations.Nullable;
  * stored bytes, allocating nothing. A segment's buffer is made on its first record and doubled
  * (rehashed into a new buffer) when its live and deleted slots pass three quarters; a deleted slot
  * is a tombstone until the next rehash. The old buffer is freed by the collector when it finds its
- * small heap object gone, like any direct buffer.
+ * small heap object gone, like any direct buffer. A record once run must be kept whatever room
+ * direct memory has ({@code -XX:MaxDirectMemorySize}, by default the maximum heap): a segment's
+ * buffer, and a slab of the keys' arena, that direct memory has no room for is made on the heap
+ * instead, one byte array the collector copies but never looks inside. Responses are not: one
+ * without room is kept without its body (a retry gets 409), so their bound holds for both.
  *
  * <p>A response (its header list in {@link ResponseCodec}'s form, then its body) is written into
  * the response arena before the record is put, outside any lock. The arena's capacity is {@code
@@ -112,8 +117,8 @@ final class CompletedTable {
     for (int i = 0; i < SEGMENTS; i++) {
       segments[i] = new Segment();
     }
-    this.responses = new SlabArena(maximumWeightBytes);
-    this.keys = new SlabArena(KEY_ARENA_BYTES);
+    this.responses = new SlabArena(maximumWeightBytes, false);
+    this.keys = new SlabArena(KEY_ARENA_BYTES, true);
   }
 
   /** @return the key's hash, spread so that its high bits choose the segment */
@@ -522,7 +527,10 @@ final class CompletedTable {
 
   /** One segment: its slots, and its counts; every field guarded by its monitor. */
   private static final class Segment {
-    /** No slots until the first record; then a direct buffer of {@code capacity} slots. */
+    /**
+     * No slots until the first record; then a buffer of {@code capacity} slots, direct unless
+     * direct memory had no room.
+     */
     ByteBuffer slots = NO_SLOTS;
     int capacity;
     /** Live slots (expired ones not yet removed included); read without the monitor. */
@@ -559,14 +567,15 @@ final class CompletedTable {
     /** @return a slot to write a new record into, the key being absent; grows first if due */
     int freeSlot(int hash, CompletedTable table) {
       if (capacity == 0) {
+        slots = newSlots(INITIAL_SLOTS);
         capacity = INITIAL_SLOTS;
-        slots = ByteBuffer.allocateDirect(capacity * SLOT_BYTES);
         used = 0;
       } else if (4L * (used + 1) > 3L * capacity) {
         try {
           rehash();
         } catch (OutOfMemoryError e) {
-          // -XX:MaxDirectMemorySize reached: fill the slots there are, fuller than planned
+          // no memory for a larger table, direct or heap: fill the slots there are, fuller than
+          // planned
           if (live + 1 >= capacity) {
             throw e;
           }
@@ -585,6 +594,15 @@ final class CompletedTable {
         used++;
       }
       return slot;
+    }
+
+    /**
+     * @return a buffer of {@code count} slots: direct, or on the heap when direct memory has no
+     *     room (a record, once run, is kept whatever {@code -XX:MaxDirectMemorySize} allows)
+     */
+    private static ByteBuffer newSlots(int count) {
+      return Objects.requireNonNull(
+          SlabArena.allocate(Math.multiplyExact(count, SLOT_BYTES), true), "slots");
     }
 
     private void rehash() {
@@ -620,7 +638,7 @@ final class CompletedTable {
 
     private void rehashInto(int grown) {
       ByteBuffer old = slots;
-      ByteBuffer fresh = ByteBuffer.allocateDirect(Math.multiplyExact(grown, SLOT_BYTES));
+      ByteBuffer fresh = newSlots(grown);
       int mask = grown - 1;
       for (int slot = 0; slot < capacity; slot++) {
         int at = slot * SLOT_BYTES;

@@ -600,7 +600,8 @@ public final class MemoryStore implements IdempotencyStore {
      * direct buffers made as they are needed: this bounds the blocks in use, and the direct memory
      * the responses reserve. {@code -XX:MaxDirectMemorySize} (by default the maximum heap) must
      * leave room for it and for the records' table (see {@link #maximumRecords}); where it does
-     * not, responses are kept without their bodies.
+     * not, responses are kept without their bodies, and the table (never lost: a record once run
+     * is kept) moves to heap arrays.
      *
      * @param bytes a positive number of bytes
      * @return this builder

@@ -1,6 +1,8 @@
 package dev.once;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Memory outside the Java heap for {@link MemoryStore}'s completed records: direct buffers
@@ -40,6 +42,16 @@ final class SlabArena {
   /** The first block past the growing slabs. */
   private static final int GROWING_END = FIRST_SLAB_BLOCKS * ((1 << GROWING_SLABS) - 1);
 
+  /**
+   * How long after direct memory refused a buffer none is asked for again: each refusal costs a
+   * {@code System.gc()} and about half a second of retries inside the JDK, taken while a lock of
+   * the store is held, which a flood would otherwise pay on every completion.
+   */
+  private static final long RETRY_DIRECT_AFTER_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /** When direct memory last refused a buffer (any store's: the limit is the JVM's). */
+  private static volatile long directRefusedAt = System.nanoTime() - RETRY_DIRECT_AFTER_NANOS;
+
   private final int capacityBlocks;
   /** Made under the lock; read without it by threads that found a chain published after. */
   private final ByteBuffer[] slabs;
@@ -52,8 +64,20 @@ final class SlabArena {
   /** Written under the lock. */
   private volatile int usedBlocks;
 
-  /** @param capacityBytes the bound on the memory the arena reserves, at least one block */
-  SlabArena(long capacityBytes) {
+  /**
+   * Whether a slab is made on the heap when direct memory is exhausted: for what must be kept
+   * (keys), where a slab not made would lose a record; not for responses, which are kept without
+   * their bodies instead, so that their direct memory bound also bounds the heap.
+   */
+  private final boolean onHeapWhenNoDirectMemory;
+
+  /**
+   * @param capacityBytes the bound on the memory the arena reserves, at least one block
+   * @param onHeapWhenNoDirectMemory whether a slab direct memory has no room for is made on the
+   *     heap (one byte array, which the collector never looks inside), rather than refused
+   */
+  SlabArena(long capacityBytes, boolean onHeapWhenNoDirectMemory) {
+    this.onHeapWhenNoDirectMemory = onHeapWhenNoDirectMemory;
     this.capacityBlocks = (int) Math.max(1, Math.min(Integer.MAX_VALUE - 2 * BLOCKS_PER_SLAB,
         capacityBytes / BLOCK_BYTES));
     this.slabs = new ByteBuffer[slabIndex(capacityBlocks - 1) + 1];
@@ -210,15 +234,35 @@ final class SlabArena {
     for (int index = slabIndex(fresh); slabStart(index) < end; index++) {
       if (slabs[index] == null) {
         int blocks = Math.min(slabBlocks(index), capacityBlocks - slabStart(index));
-        try {
-          slabs[index] = ByteBuffer.allocateDirect(blocks * BLOCK_BYTES);
-        } catch (OutOfMemoryError e) {
-          // -XX:MaxDirectMemorySize reached: no room, as when the arena is full
-          return false;
+        ByteBuffer slab = allocate(blocks * BLOCK_BYTES, onHeapWhenNoDirectMemory);
+        if (slab == null) {
+          return false; // -XX:MaxDirectMemorySize reached: no room, as when the arena is full
         }
+        slabs[index] = slab;
       }
     }
     return true;
+  }
+
+  /**
+   * A buffer outside the heap, or when {@code -XX:MaxDirectMemorySize} is reached (or was, less
+   * than ten seconds ago), on the heap if {@code onHeap} (a heap buffer's absolute methods read
+   * and write as a direct one's do).
+   *
+   * @param bytes the buffer's size
+   * @param onHeap whether to make a heap buffer when there is no direct memory for it
+   * @return the buffer, or null when there is no direct memory for it and not {@code onHeap}
+   * @throws OutOfMemoryError if there is no direct memory and no heap for it
+   */
+  static @Nullable ByteBuffer allocate(int bytes, boolean onHeap) {
+    if (System.nanoTime() - directRefusedAt >= RETRY_DIRECT_AFTER_NANOS) {
+      try {
+        return ByteBuffer.allocateDirect(bytes);
+      } catch (OutOfMemoryError noDirectMemory) {
+        directRefusedAt = System.nanoTime();
+      }
+    }
+    return onHeap ? ByteBuffer.allocate(bytes) : null;
   }
 
   private ByteBuffer slab(int block) {

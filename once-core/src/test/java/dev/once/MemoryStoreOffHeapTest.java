@@ -173,7 +173,7 @@ class MemoryStoreOffHeapTest {
 
   @Test
   void theArenaRefusesAChainItHasNoRoomForAndTakesItAfterAFree() {
-    SlabArena arena = new SlabArena(4 * SlabArena.BLOCK_BYTES);
+    SlabArena arena = new SlabArena(4 * SlabArena.BLOCK_BYTES, false);
     byte[] three = body(new Random(4), 3 * SlabArena.BLOCK_BYTES - 20);
     int first = arena.store(three);
 

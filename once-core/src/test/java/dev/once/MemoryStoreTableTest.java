@@ -278,7 +278,8 @@ class MemoryStoreTableTest {
 
   @Test
   void chainsCrossingTheArenasGrowingSlabsReadBackAsWritten() {
-    SlabArena arena = new SlabArena(3L << 20); // slabs of 8 KiB doubling to 1 MiB, then 1 MiB
+    // slabs of 8 KiB doubling to 1 MiB, then 1 MiB
+    SlabArena arena = new SlabArena(3L << 20, false);
     java.util.Random random = new java.util.Random(17);
     List<byte[]> written = new ArrayList<>();
     List<Integer> chains = new ArrayList<>();
