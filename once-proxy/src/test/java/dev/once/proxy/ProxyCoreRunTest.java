@@ -229,4 +229,37 @@ class ProxyCoreRunTest {
       assertThat(calls(proxy, CORE)).isEqualTo(1);
     }
   }
+
+  @Test
+  void anInterim100ContinueTheUpstreamSendsUnaskedIsNotTheAnswerOnEitherLane() throws Exception {
+    String answer = "HTTP/1.1 100 Continue\r\n\r\n"
+        + "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 11\r\n"
+        + "Connection: close\r\n\r\n{\"ok\":true}";
+    try (RawUpstream upstream = new RawUpstream((socket, out) -> {
+      out.write(answer.getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      socket.shutdownOutput();
+      socket.setSoTimeout(5_000);
+      socket.getInputStream().transferTo(OutputStream.nullOutputStream()); // the body, then EOF
+    });
+        TestProxy proxy = TestProxy.start("--upstream", upstream.uri().toString())) {
+      String onCore = newKey();
+      String onServlet = newKey();
+
+      Answer core = RawClient.exchange(proxy.port(), "/pay", onCore, BODY);
+      HttpResponse<String> servlet = chunked(proxy, "/pay", onServlet, BODY);
+      HttpResponse<String> coreRetry = postKeyed(proxy.uri("/pay"), onCore, BODY);
+      HttpResponse<String> servletRetry = postKeyed(proxy.uri("/pay"), onServlet, BODY);
+
+      assertThat(core.status()).isEqualTo(201);
+      assertThat(core.body()).isEqualTo("{\"ok\":true}");
+      assertThat(servlet.statusCode()).isEqualTo(201);
+      assertThat(servlet.body()).isEqualTo("{\"ok\":true}");
+      assertReplayed(coreRetry, 201, "{\"ok\":true}");
+      assertReplayed(servletRetry, 201, "{\"ok\":true}");
+      assertThat(upstream.requests()).isEqualTo(2);
+      assertThat(calls(proxy, CORE)).isEqualTo(1);
+      assertThat(calls(proxy, SERVLET)).isEqualTo(1);
+    }
+  }
 }
