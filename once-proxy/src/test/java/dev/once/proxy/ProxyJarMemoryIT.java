@@ -53,20 +53,23 @@ class ProxyJarMemoryIT {
   /**
    * An upstream that counts its runs by path, fails the test if two runs of one path ever
    * overlap, and answers 201 with {@code size.apply(path)} bytes that start with the path and the
-   * run's number (so a replay of another key's response, or of a cut one, shows).
+   * run's number (so a replay of another key's response, or of a cut one, shows). A request with
+   * {@code Authorization: Bearer WHO} is counted, and answered, as the path {@code PATH@WHO}.
    */
   private Upstream upstream(java.util.function.ToIntFunction<String> size, AtomicBoolean overlap)
       throws Exception {
     Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
     Upstream upstream = Upstream.start().handle("/", (exchange, unused) -> {
-      String path = exchange.getRequestURI().getPath();
+      String who = exchange.getRequestHeaders().getFirst("Authorization");
+      String path = exchange.getRequestURI().getPath()
+          + (who == null ? "" : "@" + who.substring("Bearer ".length()));
       AtomicInteger now = running.computeIfAbsent(path, p -> new AtomicInteger());
       if (now.incrementAndGet() > 1) {
         overlap.set(true);
       }
       try {
         int run = runs.computeIfAbsent(path, p -> new AtomicInteger()).incrementAndGet();
-        byte[] body = body(path, run, size.applyAsInt(path));
+        byte[] body = body(path, run, size.applyAsInt(exchange.getRequestURI().getPath()));
         exchange.getResponseHeaders().add("Content-Type", "application/octet-stream");
         exchange.sendResponseHeaders(201, body.length);
         exchange.getResponseBody().write(body);
@@ -96,11 +99,19 @@ class ProxyJarMemoryIT {
   }
 
   private HttpResponse<String> post(URI uri, String key) throws Exception {
-    return client.send(HttpRequest.newBuilder(uri)
+    return post(uri, key, null);
+  }
+
+  /** Posts as {@code who} ({@code Authorization: Bearer WHO}), or as nobody if null. */
+  private HttpResponse<String> post(URI uri, String key, String who) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri)
         .timeout(Duration.ofSeconds(120))
         .header("Idempotency-Key", key)
-        .POST(BodyPublishers.ofString("{\"amount\":1}"))
-        .build(), BodyHandlers.ofString(StandardCharsets.US_ASCII));
+        .POST(BodyPublishers.ofString("{\"amount\":1}"));
+    if (who != null) {
+      request.header("Authorization", "Bearer " + who);
+    }
+    return client.send(request.build(), BodyHandlers.ofString(StandardCharsets.US_ASCII));
   }
 
   private HttpResponse<String> get(URI uri) throws Exception {
@@ -200,6 +211,44 @@ class ProxyJarMemoryIT {
     assertStillAnswers(jar);
     System.out.printf("direct memory flood: %d keys, %d replayed, %d 409 not replayable%n",
         keys, replays, refusals);
+  }
+
+  /**
+   * 1,000 unique keys from 64 clients at once at {@code --memory-max-records 200}: no more than
+   * the bound are admitted, and the rest get 503 {@code store-full} and never run.
+   */
+  @Test
+  void sixtyFourClientsRacingForTheLastRecordsAdmitNoMoreThanTheBound() throws Exception {
+    int bound = 200;
+    int keys = 1000;
+    AtomicBoolean overlap = new AtomicBoolean();
+    Upstream upstream = upstream(path -> 64, overlap);
+    ProxyJar jar = ProxyJar.listening(upstream.uri(), "--memory-max-records",
+        Integer.toString(bound));
+    closing.first(jar);
+    List<Callable<HttpResponse<String>>> requests = new ArrayList<>();
+    for (int i = 0; i < keys; i++) {
+      String key = newKey();
+      URI uri = jar.uri("/race/" + i);
+      requests.add(() -> post(uri, key));
+    }
+
+    List<HttpResponse<String>> answers = onThreads(64, requests);
+
+    int admitted = 0;
+    for (int i = 0; i < keys; i++) {
+      HttpResponse<String> answer = answers.get(i);
+      if (answer.statusCode() == 503) {
+        assertProblem(answer, 503, ProblemType.STORE_FULL.uri());
+        assertThat(runs("/race/" + i)).isZero();
+      } else {
+        assertThat(answer.statusCode()).as(answer.body()).isEqualTo(201);
+        assertThat(runs("/race/" + i)).isEqualTo(1);
+        admitted++;
+      }
+    }
+    System.out.printf("record race: %d of %d admitted at a bound of %d%n", admitted, keys, bound);
+    assertThat(admitted).isEqualTo(bound);
   }
 
   /**
