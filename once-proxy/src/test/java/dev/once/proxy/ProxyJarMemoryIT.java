@@ -214,6 +214,78 @@ class ProxyJarMemoryIT {
   }
 
   /**
+   * 1,000 keys of 255 characters (the longest a key may be, kept in slabs of their own outside the
+   * slot, and scoped, so longer still in the store), each sent by two clients whose {@code
+   * Authorization} differs, from 32 threads, to a proxy at 2 MiB of direct memory: each key runs
+   * once in each scope, and every answer, first or retry, is that scope's own response (or, on a
+   * retry, 409 {@code response-not-replayable}), never the other scope's.
+   *
+   * <p>Fails as of f3449f6 (7 runs of 8): the store's slabs and segments fill direct memory up to
+   * the JVM's limit, then Jetty's own buffers are refused ({@code ArrayByteBufferPool.acquire} for
+   * its client's reads, the JDK's temporary buffers for socket writes): an upstream's 201 is
+   * answered 502 {@code outcome-unknown} (a retry after the lease runs it again) or 502 {@code
+   * upstream-unavailable}, connections close without an answer, and the health check too.
+   */
+  @Test
+  void longScopedKeysPastTheDirectMemoryLimitRunOnceInEachScopeAndNeverCrossScopes()
+      throws Exception {
+    int keys = 1000;
+    int size = 2 * 1024;
+    List<String> scopes = List.of("alice", "bob");
+    AtomicBoolean overlap = new AtomicBoolean();
+    Upstream upstream = upstream(path -> size, overlap);
+    ProxyJar jar = ProxyJar.launched(Map.of("JAVA_OPTS", "-XX:MaxDirectMemorySize=2m"),
+        "--listen", "127.0.0.1:0", "--upstream", upstream.uri().toString(),
+        "--scope-header", "Authorization");
+    closing.first(jar);
+    jar.awaitReady();
+    List<String> keyOf = new ArrayList<>();
+    for (int i = 0; i < keys; i++) {
+      String key = newKey();
+      keyOf.add(key + "-".repeat(255 - key.length()));
+    }
+
+    List<Callable<HttpResponse<String>>> firsts = new ArrayList<>();
+    List<Callable<HttpResponse<String>>> retries = new ArrayList<>();
+    for (int i = 0; i < keys; i++) {
+      for (String who : scopes) {
+        URI uri = jar.uri("/long/" + i);
+        String key = keyOf.get(i);
+        firsts.add(() -> post(uri, key, who));
+        retries.add(() -> post(uri, key, who));
+      }
+    }
+    List<HttpResponse<String>> first = onThreads(32, firsts);
+    List<HttpResponse<String>> retry = onThreads(32, retries);
+
+    int replays = 0;
+    int refusals = 0;
+    for (int r = 0; r < first.size(); r++) {
+      String path = "/long/" + r / scopes.size() + "@" + scopes.get(r % scopes.size());
+      String expected = bodyText(path, 1, size);
+      HttpResponse<String> answer = first.get(r);
+      assertThat(answer.statusCode()).as("%s first: %s", path, answer.body()).isEqualTo(201);
+      assertThat(replayed(answer)).as("%s first is no replay", path).isFalse();
+      assertThat(answer.body()).as("%s first", path).isEqualTo(expected);
+      HttpResponse<String> again = retry.get(r);
+      if (notReplayable(again)) {
+        refusals++;
+      } else {
+        assertThat(again.statusCode()).as("%s retry: %s", path, again.body()).isEqualTo(201);
+        assertThat(replayed(again)).as("%s retry is a replay", path).isTrue();
+        assertThat(again.body()).as("%s retry", path).isEqualTo(expected);
+        replays++;
+      }
+      assertThat(runs(path)).as("%s ran once", path).isEqualTo(1);
+    }
+    assertThat(runs).hasSize(keys * scopes.size());
+    assertThat(overlap).isFalse();
+    assertStillAnswers(jar);
+    System.out.printf("long scoped keys: %d records, %d replayed, %d 409 not replayable%n",
+        first.size(), replays, refusals);
+  }
+
+  /**
    * 1,000 unique keys from 64 clients at once at {@code --memory-max-records 200}: no more than
    * the bound are admitted, and the rest get 503 {@code store-full} and never run.
    */
