@@ -220,11 +220,11 @@ class ProxyJarMemoryIT {
    * once in each scope, and every answer, first or retry, is that scope's own response (or, on a
    * retry, 409 {@code response-not-replayable}), never the other scope's.
    *
-   * <p>Fails as of f3449f6 (7 runs of 8): the store's slabs and segments fill direct memory up to
-   * the JVM's limit, then Jetty's own buffers are refused ({@code ArrayByteBufferPool.acquire} for
-   * its client's reads, the JDK's temporary buffers for socket writes): an upstream's 201 is
-   * answered 502 {@code outcome-unknown} (a retry after the lease runs it again) or 502 {@code
-   * upstream-unavailable}, connections close without an answer, and the health check too.
+   * <p>It failed 7 runs of 8 while the store took direct memory to the JVM's limit (its key slabs
+   * and segments grow in small steps): Jetty's own buffers were then refused, an upstream's 201 was
+   * answered 502 {@code outcome-unknown} (a retry after the lease would run it again) or {@code
+   * upstream-unavailable}, and connections, the health check's too, closed unanswered. The store
+   * now leaves a quarter of the limit to the rest of the JVM.
    */
   @Test
   void longScopedKeysPastTheDirectMemoryLimitRunOnceInEachScopeAndNeverCrossScopes()
