@@ -286,6 +286,75 @@ class ProxyJarMemoryIT {
   }
 
   /**
+   * 1,500 keys of 255 characters with a ttl of 4 s, at 2 MiB of direct memory (so records and
+   * keys spill onto the heap), sent three times from 32 threads with one key polled between the
+   * rounds until its record has expired: every answer is the key's own response (fresh, replayed,
+   * or 409 {@code response-not-replayable}), and each key ran exactly as many times as it got a
+   * fresh answer, once per record: expired records, wherever they were kept, let their keys run
+   * once again, and no other does.
+   */
+  @Test
+  void longKeysPastTheDirectMemoryLimitExpireAndRunOnceMorePerRecord() throws Exception {
+    int keys = 1500;
+    int size = 2 * 1024;
+    AtomicBoolean overlap = new AtomicBoolean();
+    Upstream upstream = upstream(path -> size, overlap);
+    ProxyJar jar = ProxyJar.launched(Map.of("JAVA_OPTS", "-XX:MaxDirectMemorySize=2m"),
+        "--listen", "127.0.0.1:0", "--upstream", upstream.uri().toString(), "--ttl", "4s");
+    closing.first(jar);
+    jar.awaitReady();
+    List<String> keyOf = new ArrayList<>();
+    List<Callable<HttpResponse<String>>> round = new ArrayList<>();
+    for (int i = 0; i < keys; i++) {
+      String key = newKey();
+      keyOf.add(key + "=".repeat(255 - key.length()));
+      URI uri = jar.uri("/expiring/" + i);
+      String padded = keyOf.get(i);
+      round.add(() -> post(uri, padded));
+    }
+    int[] fresh = new int[keys];
+    int[] replays = new int[keys];
+    int[] refusals = new int[keys];
+
+    for (int r = 0; r < 3; r++) {
+      List<HttpResponse<String>> answers = onThreads(32, round);
+      for (int i = 0; i < keys; i++) {
+        String path = "/expiring/" + i;
+        HttpResponse<String> answer = answers.get(i);
+        if (r > 0 && notReplayable(answer)) {
+          refusals[i]++;
+          continue;
+        }
+        assertThat(answer.statusCode()).as("%s round %d: %s", path, r, answer.body())
+            .isEqualTo(201);
+        assertThat(answer.body()).as(path).hasSize(size).startsWith(path + " run ");
+        if (r > 0 && replayed(answer)) {
+          replays[i]++;
+        } else {
+          fresh[i]++;
+          assertThat(answer.body()).startsWith(path + " run " + fresh[i] + " ");
+        }
+      }
+      // the first key runs again once its record has expired
+      for (int n = 0; n < 1000 && runs("/expiring/0") == fresh[0]; n++) {
+        Thread.sleep(20);
+        assertThat(post(jar.uri("/expiring/0"), keyOf.get(0)).statusCode()).isIn(201, 409);
+      }
+      fresh[0] = runs("/expiring/0");
+    }
+
+    for (int i = 1; i < keys; i++) {
+      assertThat(runs("/expiring/" + i)).as("key %d ran once per fresh answer", i)
+          .isEqualTo(fresh[i]);
+      assertThat(fresh[i]).as("key %d, sent three times", i).isBetween(1, 3);
+    }
+    assertThat(overlap).isFalse();
+    assertStillAnswers(jar);
+    System.out.printf("expiring long keys: %d runs, %d replays, %d 409 not replayable%n",
+        Arrays.stream(fresh).sum(), Arrays.stream(replays).sum(), Arrays.stream(refusals).sum());
+  }
+
+  /**
    * 1,000 unique keys from 64 clients at once at {@code --memory-max-records 200}: no more than
    * the bound are admitted, and the rest get 503 {@code store-full} and never run.
    */
