@@ -5,6 +5,8 @@ module dev.once.core {
   // reads this one reads the annotations too (its null checker and Kotlin see them, and javac's
   // [exports] lint has no type it cannot reach)
   requires static transitive org.jspecify;
+  // the JVM's count and bound of direct memory, so the memory store leaves some to the server
+  requires java.management;
 
   exports dev.once;
   exports dev.once.config;

@@ -105,7 +105,11 @@ import org.jspecify.annotations.Nullable;
  * the table 128 bytes a slot, at most half of them live after a segment grows; keys longer than 48
  * bytes (24 chars outside Latin-1) take a chain of their own. The buffers are made on first need
  * and kept until the store is unreachable (a direct buffer's memory goes back when the collector
- * finds its heap object gone); {@link #close()} gives every block back to the arena.
+ * finds its heap object gone); {@link #close()} gives every block back to the arena. The store
+ * never takes the last quarter of the JVM's direct memory ({@code -XX:MaxDirectMemorySize}, by
+ * default the maximum heap): it is left to the server's and clients' buffers and the JDK's
+ * temporary ones, which a flood of long keys otherwise starved (connections closed, upstream
+ * answers lost); past it a store goes on as past the limit itself.
  *
  * <p>Thread-safe. {@link #close()} wakes every waiter and empties the store.
  */
@@ -598,9 +602,10 @@ public final class MemoryStore implements IdempotencyStore {
      *
      * <p>The responses (headers and body) are kept outside the Java heap, in 128-byte blocks of
      * direct buffers made as they are needed: this bounds the blocks in use, and the direct memory
-     * the responses reserve. {@code -XX:MaxDirectMemorySize} (by default the maximum heap) must
-     * leave room for it and for the records' table (see {@link #maximumRecords}); where it does
-     * not, responses are kept without their bodies, and the table (never lost: a record once run
+     * the responses reserve. Three quarters of {@code -XX:MaxDirectMemorySize} (by default the
+     * maximum heap; the last quarter is left to the rest of the JVM) must leave room for it and for
+     * the records' table (see {@link #maximumRecords}); where they do not, responses are kept
+     * without their bodies, and the table (never lost: a record once run
      * is kept) moves to heap arrays.
      *
      * @param bytes a positive number of bytes

@@ -1,6 +1,10 @@
 package dev.once;
 
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
@@ -51,6 +55,24 @@ final class SlabArena {
 
   /** When direct memory last refused a buffer (any store's: the limit is the JVM's). */
   private static volatile long directRefusedAt = System.nanoTime() - RETRY_DIRECT_AFTER_NANOS;
+
+  /**
+   * The JVM's direct buffers (the JDK's own count, which {@code -XX:MaxDirectMemorySize} bounds),
+   * or null where the platform's beans are not there (then no headroom is kept).
+   */
+  private static final @Nullable BufferPoolMXBean DIRECT_POOL = directPool();
+
+  /** The JVM's bound on direct memory: {@code -XX:MaxDirectMemorySize}, else the heap's bound. */
+  private static final long DIRECT_LIMIT = directLimit();
+
+  /**
+   * The direct memory the stores leave to the rest of the JVM: a quarter of the bound. Without it
+   * a flood of long keys took direct memory to its last KiB (the key slabs and the table's
+   * segments grow in small steps), and then the server's and the HTTP client's own buffers, and
+   * the JDK's temporary ones for socket writes, were refused: an upstream's answer was lost as a
+   * broken connection, and clients' connections closed with no answer.
+   */
+  private static final long DIRECT_HEADROOM = DIRECT_LIMIT / 4;
 
   private final int capacityBlocks;
   /** Made under the lock; read without it by threads that found a chain published after. */
@@ -246,8 +268,9 @@ final class SlabArena {
 
   /**
    * A buffer outside the heap, or when {@code -XX:MaxDirectMemorySize} is reached (or was, less
-   * than ten seconds ago), on the heap if {@code onHeap} (a heap buffer's absolute methods read
-   * and write as a direct one's do).
+   * than ten seconds ago) or the buffer would eat into the {@linkplain #DIRECT_HEADROOM headroom}
+   * left to the rest of the JVM, on the heap if {@code onHeap} (a heap buffer's absolute methods
+   * read and write as a direct one's do).
    *
    * @param bytes the buffer's size
    * @param onHeap whether to make a heap buffer when there is no direct memory for it
@@ -255,7 +278,8 @@ final class SlabArena {
    * @throws OutOfMemoryError if there is no direct memory and no heap for it
    */
   static @Nullable ByteBuffer allocate(int bytes, boolean onHeap) {
-    if (System.nanoTime() - directRefusedAt >= RETRY_DIRECT_AFTER_NANOS) {
+    if (System.nanoTime() - directRefusedAt >= RETRY_DIRECT_AFTER_NANOS
+        && leavesHeadroom(bytes)) {
       try {
         return ByteBuffer.allocateDirect(bytes);
       } catch (OutOfMemoryError noDirectMemory) {
@@ -263,6 +287,71 @@ final class SlabArena {
       }
     }
     return onHeap ? ByteBuffer.allocate(bytes) : null;
+  }
+
+  private static boolean leavesHeadroom(int bytes) {
+    return DIRECT_POOL == null
+        || DIRECT_POOL.getMemoryUsed() + bytes <= DIRECT_LIMIT - DIRECT_HEADROOM;
+  }
+
+  private static @Nullable BufferPoolMXBean directPool() {
+    try {
+      for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+        if (pool.getName().equals("direct")) {
+          return pool;
+        }
+      }
+    } catch (RuntimeException | LinkageError noBeans) {
+      // a runtime without the platform's beans (some native images): no headroom kept
+    }
+    return null;
+  }
+
+  private static long directLimit() {
+    List<String> arguments;
+    try {
+      arguments = ManagementFactory.getRuntimeMXBean().getInputArguments();
+    } catch (RuntimeException | LinkageError noBeans) {
+      arguments = List.of();
+    }
+    return directLimit(arguments, Runtime.getRuntime().maxMemory());
+  }
+
+  /**
+   * The bound the JDK puts on direct memory, as it reads it: the last {@code
+   * -XX:MaxDirectMemorySize} given, else the heap's bound.
+   *
+   * @param arguments the JVM's arguments
+   * @param heapLimit {@link Runtime#maxMemory()}
+   * @return the bound in bytes
+   */
+  static long directLimit(List<String> arguments, long heapLimit) {
+    String flag = "-XX:MaxDirectMemorySize=";
+    long limit = heapLimit;
+    for (String argument : arguments) {
+      if (argument.startsWith(flag)) {
+        limit = size(argument.substring(flag.length()), limit);
+      }
+    }
+    return limit;
+  }
+
+  private static long size(String value, long otherwise) {
+    String digits = value.toLowerCase(Locale.ROOT);
+    int shift = 0;
+    if (!digits.isEmpty()) {
+      int unit = "kmgt".indexOf(digits.charAt(digits.length() - 1));
+      if (unit >= 0) {
+        shift = 10 * (unit + 1);
+        digits = digits.substring(0, digits.length() - 1);
+      }
+    }
+    try {
+      long number = Long.parseLong(digits);
+      return number < 0 || number > Long.MAX_VALUE >> shift ? otherwise : number << shift;
+    } catch (NumberFormatException notASize) {
+      return otherwise;
+    }
   }
 
   private ByteBuffer slab(int block) {
