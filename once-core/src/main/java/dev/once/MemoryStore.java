@@ -184,12 +184,22 @@ public final class MemoryStore implements IdempotencyStore {
     if (current != null && current.isLive(now)) {
       return current.claim;
     }
-    if (current == null && recordCount() >= maximumRecords && isFullAfterCleanUp(now)) {
-      throw new StoreFullException("the memory store holds its maximum of " + maximumRecords
-          + " records", key, FULL_RETRY_AFTER_SECONDS);
+    if (current == null && recordCount() >= maximumRecords
+        && isFullAfterCleanUp(now, maximumRecords)) {
+      throw full(key);
     }
     InFlight fresh = new InFlight(Token.random(), fingerprint, now, saturatedAdd(now, lease));
     current = inFlight.putIfAbsent(key, fresh);
+    if (current == null && recordCount() > maximumRecords
+        && isFullAfterCleanUp(now, maximumRecords + 1)) {
+      // claims of new keys that passed the check above together: each looks again with its own
+      // record in, and one that finds the bound passed gives way, so the bound is never passed
+      // (two giving way together leave a record free for the next claim)
+      if (inFlight.remove(key, fresh)) {
+        fresh.settle();
+      }
+      throw full(key);
+    }
     if (current != null) {
       if (current.isLive(now)) {
         return current.claim;
@@ -461,13 +471,19 @@ public final class MemoryStore implements IdempotencyStore {
   }
 
   /** Counts again after expired records are really removed, before a claim is refused. */
-  private boolean isFullAfterCleanUp(long now) {
+  private StoreFullException full(String key) {
+    return new StoreFullException("the memory store holds its maximum of " + maximumRecords
+        + " records", key, FULL_RETRY_AFTER_SECONDS);
+  }
+
+  /** @return whether {@code limit} records or more are kept once the expired ones are gone */
+  private boolean isFullAfterCleanUp(long now, long limit) {
     long due = nextFullSweep.get();
     if (now - due >= 0 && nextFullSweep.compareAndSet(due, now + FULL_SWEEP_INTERVAL_NANOS)) {
       completed.sweepExpired(now);
     }
     sweepIfDue(now);
-    return recordCount() >= maximumRecords;
+    return recordCount() >= limit;
   }
 
   private long recordCount() {

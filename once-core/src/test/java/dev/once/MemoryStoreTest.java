@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.once.spi.Claim;
 import dev.once.spi.StoreFullException;
 import dev.once.spi.Token;
+import dev.once.testing.Concurrently;
 import dev.once.testing.FakeClock;
 import dev.once.testing.PeekRace;
 import java.nio.charset.StandardCharsets;
@@ -162,6 +163,43 @@ class MemoryStoreTest {
     clock.advance(Duration.ofMinutes(2));
     assertThat(bounded.claim("new", null, LEASE).state()).isEqualTo(Claim.State.ACQUIRED);
     bounded.close();
+  }
+
+  @Test
+  void sixtyFourThreadsRacingForTheLastRecordsNeverPassTheBound() throws Exception {
+    int bound = 100;
+    int threads = 64;
+    int keysPerThread = 20;
+    for (int round = 0; round < 20; round++) {
+      MemoryStore bounded = MemoryStore.builder().clock(clock).maximumRecords(bound).build();
+      AtomicInteger admitted = new AtomicInteger();
+      AtomicInteger refused = new AtomicInteger();
+      int finalRound = round;
+      Concurrently.run(threads, thread -> {
+        for (int i = 0; i < keysPerThread; i++) {
+          try {
+            Claim claim = bounded.claim(finalRound + "-" + thread + "-" + i, null, LEASE);
+            assertThat(claim.state()).isEqualTo(Claim.State.ACQUIRED);
+            admitted.incrementAndGet();
+          } catch (StoreFullException full) {
+            refused.incrementAndGet();
+          }
+        }
+        return null;
+      });
+
+      assertThat(admitted.get() + refused.get()).isEqualTo(threads * keysPerThread);
+      assertThat(admitted.get()).as("round %d", round).isLessThanOrEqualTo(bound);
+      assertThat(bounded.size()).isEqualTo(admitted.get());
+      if (admitted.get() < bound) {
+        assertThat(bounded.claim("one-more", null, LEASE).state())
+            .isEqualTo(Claim.State.ACQUIRED);
+      } else {
+        assertThatThrownBy(() -> bounded.claim("one-more", null, LEASE))
+            .isInstanceOf(StoreFullException.class);
+      }
+      bounded.close();
+    }
   }
 
   @Test
