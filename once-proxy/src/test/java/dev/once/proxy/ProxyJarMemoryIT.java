@@ -131,6 +131,28 @@ class ProxyJarMemoryIT {
             "\"type\":\"" + ProblemType.RESPONSE_NOT_REPLAYABLE.uri() + "\"");
   }
 
+  /**
+   * Asserts a key's first answer (the upstream's, {@code expected}), its retry (a whole replay or
+   * 409 {@code response-not-replayable}) and that the upstream ran it once.
+   *
+   * @return whether the retry was replayed
+   */
+  private boolean ranOnceAndRetryWasReplayed(String path, String expected,
+      HttpResponse<String> answer, HttpResponse<String> again) {
+    assertThat(answer.statusCode()).as("%s first: %s", path, answer.body()).isEqualTo(201);
+    assertThat(replayed(answer)).as("%s first is no replay", path).isFalse();
+    assertThat(answer.body()).as("%s first", path).isEqualTo(expected);
+    assertThat(runs(path)).as("%s ran once", path).isEqualTo(1);
+    if (notReplayable(again)) {
+      assertProblem(again, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
+      return false;
+    }
+    assertThat(again.statusCode()).as("%s retry: %s", path, again.body()).isEqualTo(201);
+    assertThat(replayed(again)).as("%s retry is a replay", path).isTrue();
+    assertThat(again.body()).as("%s retry", path).isEqualTo(expected);
+    return true;
+  }
+
   private <T> List<T> onThreads(int threads, List<Callable<T>> tasks) throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     closing.add(pool::shutdownNow);
@@ -189,21 +211,11 @@ class ProxyJarMemoryIT {
     for (int i = 0; i < keys; i++) {
       String path = "/flood/" + i;
       String expected = bodyText(path, 1, size);
-      HttpResponse<String> answer = first.get(i);
-      assertThat(answer.statusCode()).as("%s first: %s", path, answer.body()).isEqualTo(201);
-      assertThat(replayed(answer)).as("%s first is no replay", path).isFalse();
-      assertThat(answer.body()).as("%s first", path).isEqualTo(expected);
-      HttpResponse<String> again = retry.get(i);
-      if (notReplayable(again)) {
-        assertProblem(again, 409, ProblemType.RESPONSE_NOT_REPLAYABLE.uri());
-        refusals++;
-      } else {
-        assertThat(again.statusCode()).as("%s retry: %s", path, again.body()).isEqualTo(201);
-        assertThat(replayed(again)).as("%s retry is a replay", path).isTrue();
-        assertThat(again.body()).as("%s retry", path).isEqualTo(expected);
+      if (ranOnceAndRetryWasReplayed(path, expected, first.get(i), retry.get(i))) {
         replays++;
+      } else {
+        refusals++;
       }
-      assertThat(runs(path)).as("%s ran once", path).isEqualTo(1);
     }
     assertThat(replays + refusals).isEqualTo(keys);
     assertThat(runs).hasSize(keys);
@@ -263,20 +275,11 @@ class ProxyJarMemoryIT {
     for (int r = 0; r < first.size(); r++) {
       String path = "/long/" + r / scopes.size() + "@" + scopes.get(r % scopes.size());
       String expected = bodyText(path, 1, size);
-      HttpResponse<String> answer = first.get(r);
-      assertThat(answer.statusCode()).as("%s first: %s", path, answer.body()).isEqualTo(201);
-      assertThat(replayed(answer)).as("%s first is no replay", path).isFalse();
-      assertThat(answer.body()).as("%s first", path).isEqualTo(expected);
-      HttpResponse<String> again = retry.get(r);
-      if (notReplayable(again)) {
-        refusals++;
-      } else {
-        assertThat(again.statusCode()).as("%s retry: %s", path, again.body()).isEqualTo(201);
-        assertThat(replayed(again)).as("%s retry is a replay", path).isTrue();
-        assertThat(again.body()).as("%s retry", path).isEqualTo(expected);
+      if (ranOnceAndRetryWasReplayed(path, expected, first.get(r), retry.get(r))) {
         replays++;
+      } else {
+        refusals++;
       }
-      assertThat(runs(path)).as("%s ran once", path).isEqualTo(1);
     }
     assertThat(runs).hasSize(keys * scopes.size());
     assertThat(overlap).isFalse();
