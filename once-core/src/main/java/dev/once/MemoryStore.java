@@ -470,13 +470,16 @@ public final class MemoryStore implements IdempotencyStore {
     return completed.evictionCount();
   }
 
-  /** Counts again after expired records are really removed, before a claim is refused. */
   private StoreFullException full(String key) {
     return new StoreFullException("the memory store holds its maximum of " + maximumRecords
         + " records", key, FULL_RETRY_AFTER_SECONDS);
   }
 
-  /** @return whether {@code limit} records or more are kept once the expired ones are gone */
+  /**
+   * Counts again after expired records are really removed, before a claim is refused.
+   *
+   * @return whether {@code limit} records or more are kept once the expired ones are gone
+   */
   private boolean isFullAfterCleanUp(long now, long limit) {
     long due = nextFullSweep.get();
     if (now - due >= 0 && nextFullSweep.compareAndSet(due, now + FULL_SWEEP_INTERVAL_NANOS)) {
@@ -621,8 +624,8 @@ public final class MemoryStore implements IdempotencyStore {
      * the responses reserve. Three quarters of {@code -XX:MaxDirectMemorySize} (by default the
      * maximum heap; the last quarter is left to the rest of the JVM) must leave room for it and for
      * the records' table (see {@link #maximumRecords}); where they do not, responses are kept
-     * without their bodies, and the table (never lost: a record once run
-     * is kept) moves to heap arrays.
+     * without their bodies, and the table (never lost: a record once run is kept) moves to heap
+     * arrays.
      *
      * @param bytes a positive number of bytes
      * @return this builder
